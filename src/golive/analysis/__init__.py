@@ -1,0 +1,21 @@
+"""Pure analysis: the judge contract, the judges, window statistics and triggers. No I/O, no clock."""
+
+from golive.analysis.judge import (
+    Decision,
+    Judge,
+    JudgeConfig,
+    MetricVerdict,
+    Status,
+    Verdict,
+)
+from golive.analysis.snapshot import Snapshot
+
+__all__ = [
+    "Decision",
+    "Judge",
+    "JudgeConfig",
+    "MetricVerdict",
+    "Snapshot",
+    "Status",
+    "Verdict",
+]

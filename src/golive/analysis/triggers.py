@@ -1,0 +1,92 @@
+"""Always-on rollback triggers: ``error_rate > 5% for 2m``.
+
+A trigger is evaluated on every measurement tick from the first shift to the end of the
+rollout, over the canary's last ``window`` seconds. It fires when its condition has held
+continuously for ``hold`` seconds. Too little traffic in the window is "not yet known": it
+neither starts nor clears the clock.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from golive.analysis.snapshot import WindowStats
+from golive.plan.values import format_duration, parse_duration, parse_percent
+
+_CONDITION = re.compile(r"^\s*([a-z_0-9]+)\s*(>=|<=|>|<)\s*(\S+)\s*$")
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+}
+_LATENCY = re.compile(r"^latency_p(\d{1,2}(?:\.\d+)?)$")
+METRICS_HELP = "error_rate (a percentage) or latency_p50 / latency_p95 / latency_p99 (a duration)"
+
+
+class TriggerAction(StrEnum):
+    ROLLBACK = "rollback"
+    PAUSE = "pause"
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    text: str
+    metric: str
+    op: str
+    threshold: float  # a fraction for error_rate, milliseconds for latency
+    hold: float
+    window: float
+    min_requests: int
+    action: TriggerAction
+
+    @property
+    def label(self) -> str:
+        return f"{self.text} for {format_duration(self.hold)}"
+
+
+def parse_condition(text: str) -> tuple[str, str, float]:
+    """``"error_rate > 5%"`` -> ``("error_rate", ">", 0.05)``; latency thresholds in ms."""
+    match = _CONDITION.match(text)
+    if match is None:
+        raise ValueError(f"expected a condition like 'error_rate > 5%' using {METRICS_HELP}")
+    metric, op, raw = match.groups()
+    if metric == "error_rate":
+        return metric, op, parse_percent(raw)
+    if _LATENCY.match(metric):
+        return metric, op, parse_duration(raw) * 1000.0
+    raise ValueError(f"unknown metric {metric!r}; expected {METRICS_HELP}")
+
+
+def measure(trigger: Trigger, stats: WindowStats) -> float | None:
+    """The trigger's metric over the window, or ``None`` when not yet known."""
+    if stats.requests < trigger.min_requests:
+        return None
+    if trigger.metric == "error_rate":
+        return stats.error_rate
+    match = _LATENCY.match(trigger.metric)
+    assert match is not None
+    return stats.latency(float(match.group(1)) / 100.0)
+
+
+def advance(
+    trigger: Trigger, since: float | None, value: float | None, now: float
+) -> tuple[float | None, bool]:
+    """Next "condition true since" time and whether the trigger fires now."""
+    if value is None:
+        return since, since is not None and now - since >= trigger.hold
+    if not _OPS[trigger.op](value, trigger.threshold):
+        return None, False
+    start = now if since is None else since
+    return start, now - start >= trigger.hold
+
+
+def describe(trigger: Trigger, value: float | None) -> str:
+    if value is None:
+        shown = "n/a"
+    elif trigger.metric == "error_rate":
+        shown = f"{value * 100:.2f}%"
+    else:
+        shown = f"{value:.0f}ms"
+    return f"trigger '{trigger.label}' fired: canary {trigger.metric} is {shown}"

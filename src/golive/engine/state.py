@@ -1,0 +1,162 @@
+"""Values the reconcile loop passes around: rollout state, observations, actions, events.
+
+All frozen and JSON-serialisable (state round-trips through the store), so a pass can be
+replayed from the record and ``decide()`` is tested on plain values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import NewType
+
+from golive.analysis.judge import Verdict
+from golive.plan.model import Revision, Segment, Split
+
+RolloutId = NewType("RolloutId", str)
+
+
+class Phase(StrEnum):
+    PROGRESSING = "progressing"
+    PAUSED = "paused"
+    ROLLING_BACK = "rolling_back"
+    PROMOTED = "promoted"
+    ROLLED_BACK = "rolled_back"
+    ABORTED = "aborted"
+    FAILED = "failed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (Phase.PROMOTED, Phase.ROLLED_BACK, Phase.ABORTED, Phase.FAILED)
+
+
+class Health(StrEnum):
+    READY = "ready"
+    STARTING = "starting"
+    ABSENT = "absent"
+    FAILED = "failed"
+
+
+class CheckStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    WAIT = "wait"
+
+
+class CommandVerb(StrEnum):
+    PAUSE = "pause"
+    RESUME = "resume"
+    PROMOTE = "promote"
+    ABORT = "abort"
+    ROLLBACK = "rollback"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    id: int
+    verb: CommandVerb
+    by: str = "cli"
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    status: CheckStatus
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutState:
+    id: RolloutId
+    phase: Phase
+    step: int
+    step_started: float
+    desired: Split
+    started: float
+    shifted: bool = False
+    trigger_since: tuple[float | None, ...] = ()
+    end_phase: Phase | None = None
+    reason: str = ""
+    rollback_at: float | None = None
+    safe_at: float | None = None
+    force_promote: bool = False
+    waiting_for: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        data = dataclasses.asdict(self)
+        data["desired"] = split_to_json(self.desired)
+        return data
+
+    @staticmethod
+    def from_json(data: dict[str, object]) -> RolloutState:
+        raw = dict(data)
+        raw["desired"] = split_from_json(raw["desired"])  # type: ignore[arg-type]
+        raw["phase"] = Phase(str(raw["phase"]))
+        raw["end_phase"] = Phase(str(raw["end_phase"])) if raw.get("end_phase") else None
+        since = raw.get("trigger_since") or []
+        assert isinstance(since, list | tuple)
+        raw["trigger_since"] = tuple(since)
+        return RolloutState(**raw)  # type: ignore[arg-type]
+
+
+def split_to_json(split: Split) -> dict[str, object]:
+    seg = split.segment
+    return {"canary_weight": split.canary_weight,
+            "segment": None if seg is None else {"header": seg.header, "value": seg.value}}
+
+
+def split_from_json(data: dict[str, object]) -> Split:
+    seg = data.get("segment")
+    segment = Segment(str(seg["header"]), seg.get("value")) if isinstance(seg, dict) else None
+    return Split(float(str(data["canary_weight"])), segment)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """Everything one pass learned about the world, gathered concurrently before deciding."""
+
+    now: float
+    split: Split | None  # read back from the router; None when it could not be read
+    health: dict[Revision, Health] = field(default_factory=dict)
+    check: CheckResult | None = None
+    verdict: Verdict | None = None
+    trigger_values: tuple[float | None, ...] = ()
+    commands: tuple[Command, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ApplySplit:
+    split: Split
+    urgent: bool = False  # a rollback: verify by read-back before anything else happens
+
+
+@dataclass(frozen=True, slots=True)
+class EnsureRevision:
+    revision: Revision
+
+
+@dataclass(frozen=True, slots=True)
+class RetireRevision:
+    revision: Revision
+
+
+Action = ApplySplit | EnsureRevision | RetireRevision
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: str
+    message: str
+    data: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What ``decide()`` returns: the next state, actions in safe order, events to record."""
+
+    state: RolloutState
+    actions: tuple[Action, ...] = ()
+    events: tuple[Event, ...] = ()
+    consumed: tuple[int, ...] = ()  # command ids handled by this pass
+    again: bool = False  # run the next pass at once (a transition is in flight)

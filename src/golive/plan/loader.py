@@ -1,0 +1,240 @@
+"""Plan file -> :class:`~golive.plan.model.Plan`, or a :class:`PlanError` that points at the line.
+
+Three passes: safe YAML with positions (:mod:`yamlsource`), strict schema validation
+(:mod:`spec`), then the rules that span fields (weights increase, named checks exist, the
+canary is deployed before traffic reaches it). Every problem found is reported, not only the
+first, each as ``file:line:col: field.path: what was expected``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import types
+import typing
+from pathlib import Path as FsPath
+from typing import get_args, get_origin
+
+import pydantic
+from pydantic import BaseModel
+
+from golive.analysis.judge import JudgeConfig, known_kinds
+from golive.analysis.triggers import Trigger, TriggerAction, parse_condition
+from golive.errors import PlanError, PlanIssue
+from golive.plan import model as m
+from golive.plan import spec as s
+from golive.plan.yamlsource import Located, Path, format_path, read_yaml
+
+ROUTERS = ("envoy",)
+METRIC_SOURCES = ("router",)
+
+
+def load_plan(path: str | FsPath) -> m.Plan:
+    """Read and validate a plan file."""
+    name = str(path)
+    try:
+        text = FsPath(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError([PlanIssue(name, 0, 0, "", "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError([PlanIssue(name, 0, 0, "", f"cannot read: {exc}")]) from None
+    return parse_plan(text, name)
+
+
+def parse_plan(text: str, filename: str = "<plan>") -> m.Plan:
+    located = read_yaml(text, filename)
+    if not isinstance(located.data, dict):
+        raise PlanError([PlanIssue(filename, 1, 1, "", "a plan is a mapping (service:, steps:, ...)")])
+    try:
+        spec = s.PlanSpec.model_validate(located.data)
+    except pydantic.ValidationError as exc:
+        raise PlanError(_issues(exc, located, filename)) from None
+    issues = list(_cross_checks(spec, located, filename))
+    if issues:
+        raise PlanError(issues)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return _build(spec, filename, digest)
+
+
+def plan_schema() -> dict[str, object]:
+    schema = s.PlanSpec.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "golive plan"
+    return schema
+
+
+# -- error reporting -------------------------------------------------------------------------
+
+
+def _model_at(loc: Path) -> type[BaseModel] | None:
+    """The spec model whose fields live at ``loc`` (to list allowed keys)."""
+    current: object = s.PlanSpec
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int):
+            continue
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = next((f for n, f in current.model_fields.items()
+                          if part in (n, f.alias)), None)
+            current = field.annotation if field is not None else None
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]
+        else:
+            return None
+    current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(tp: object) -> object:
+    for _ in range(6):
+        origin = get_origin(tp)
+        if origin is typing.Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            tp = next(a for a in get_args(tp) if a is not type(None))
+        elif origin is list:
+            tp = get_args(tp)[0]
+        else:
+            break
+    return tp
+
+
+def _clean_loc(loc: tuple[int | str, ...]) -> Path:
+    # pydantic adds validator names ("function-before[...]") and union branches to locations
+    return tuple(p for p in loc if isinstance(p, int) or ("[" not in p and p != "literal"))
+
+
+def _issues(exc: pydantic.ValidationError, located: Located, filename: str) -> list[PlanIssue]:
+    issues: list[PlanIssue] = []
+    for err in exc.errors(include_url=False):
+        loc = _clean_loc(err["loc"])
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            parent = _model_at(loc[:-1])
+            allowed = sorted(f.alias or n for n, f in parent.model_fields.items()) if parent else []
+            message = f"unknown field {loc[-1]!r}"
+            if allowed:
+                message += f"; expected one of: {', '.join(allowed)}"
+            line, col = located.position(loc, key=True)
+        else:
+            message = _message(err)
+            line, col = located.position(loc)
+        issues.append(PlanIssue(filename, line, col, format_path(loc), message))
+    return issues
+
+
+def _message(err: typing.Mapping[str, typing.Any]) -> str:
+    msg = str(err["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    if err["type"] == "missing":
+        return "required field is missing"
+    value = err.get("input")
+    if err["type"] != "value_error" and isinstance(value, str | int | float | bool):
+        msg = f"{msg[:1].lower()}{msg[1:]}, got {json.dumps(value)}"
+    return msg
+
+
+# -- rules across fields ---------------------------------------------------------------------
+
+
+def _cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.Iterator[PlanIssue]:
+    def issue(path: Path, message: str) -> PlanIssue:
+        line, col = located.position(path)
+        return PlanIssue(filename, line, col, format_path(path), message)
+
+    if spec.route.router not in ROUTERS:
+        yield issue(("route", "router"),
+                    f"unknown router {spec.route.router!r}; known: {', '.join(ROUTERS)}")
+    if spec.metrics.source not in METRIC_SOURCES:
+        yield issue(("metrics", "source"), f"unknown metric source {spec.metrics.source!r}; "
+                    f"known: {', '.join(METRIC_SOURCES)}")
+    if spec.judge.kind not in known_kinds():
+        yield issue(("judge", "kind"),
+                    f"unknown judge {spec.judge.kind!r}; known: {', '.join(known_kinds())}")
+    last_weight = -1.0
+    deployed = spec.revisions.canary.process is None
+    for i, step in enumerate(spec.steps):
+        if step.deploy == "canary":
+            deployed = True
+        if step.check is not None and step.check not in spec.checks:
+            known = ", ".join(sorted(spec.checks)) or "none defined under checks:"
+            yield issue(("steps", i, "check"), f"unknown check {step.check!r}; known: {known}")
+        if step.shift is not None:
+            if step.shift.weight <= last_weight:
+                yield issue(("steps", i, "shift", "weight"),
+                            f"weights must increase from step to step: {step.shift.weight:g} "
+                            f"follows {last_weight:g}")
+            last_weight = step.shift.weight
+            if not deployed and step.shift.weight > 0:
+                yield issue(("steps", i, "shift"),
+                            "traffic is shifted before the canary is deployed; add '- deploy: canary'"
+                            " before this step")
+        if step.promote is not None and i != len(spec.steps) - 1:
+            yield issue(("steps", i, "promote"), "promote must be the last step")
+        if step.analyze is not None and step.analyze.timeout is not None \
+                and step.analyze.timeout < step.analyze.for_:
+            yield issue(("steps", i, "analyze", "timeout"), "timeout must be at least 'for'")
+
+
+# -- spec -> frozen plan ---------------------------------------------------------------------
+
+
+def _revision(which: m.Revision, spec: s.RevisionSpec) -> m.RevisionSpec:
+    process = None
+    if spec.process is not None:
+        p = spec.process
+        process = m.Process(tuple(p.command), p.ready, p.timeout, tuple(sorted(p.env.items())))
+    return m.RevisionSpec(which, spec.version, spec.url.rstrip("/"), process)
+
+
+def _step(step: s.StepSpec) -> m.Step:
+    if step.deploy is not None:
+        return m.DeployStep(m.Revision(step.deploy))
+    if step.check is not None:
+        return m.CheckStep(step.check)
+    if step.shift is not None:
+        seg = step.shift.segment
+        return m.ShiftStep(step.shift.weight, m.Segment(seg.header.lower(), seg.value) if seg else None)
+    if step.analyze is not None:
+        a = step.analyze
+        return m.AnalyzeStep(a.for_, a.timeout if a.timeout is not None else max(3 * a.for_, 60.0))
+    if step.pause is not None:
+        return m.PauseStep(step.pause.for_, step.pause.reason)
+    assert step.promote is not None
+    return m.PromoteStep(step.promote.retire_stable)
+
+
+def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
+    host, _, port = spec.route.listen.rpartition(":")
+    j = spec.judge
+    judge = JudgeConfig(
+        kind=j.kind, false_rollback_rate=j.false_rollback_rate, error_tolerance=j.error_tolerance,
+        latency_tolerance=j.latency_tolerance, max_error_rate=j.max_error_rate,
+        max_latency_ms=None if j.max_latency is None else j.max_latency * 1000.0,
+        max_error_ratio=j.max_error_ratio, max_latency_ratio=j.max_latency_ratio,
+        latency_quantile=j.quantile, min_requests=j.min_requests, window=j.window, hold=j.for_,
+    )
+    triggers = tuple(
+        Trigger(t.when.strip(), *parse_condition(t.when), hold=t.for_, window=t.window,
+                min_requests=t.min_requests, action=TriggerAction(t.then))
+        for t in spec.triggers
+    )
+    checks = {
+        name: m.HttpCheck(name, c.http.url, c.http.status, c.http.timeout, c.http.attempts,
+                          c.http.body_contains)
+        for name, c in spec.checks.items()
+    }
+    return m.Plan(
+        service=spec.service,
+        stable=_revision(m.Revision.STABLE, spec.revisions.stable),
+        canary=_revision(m.Revision.CANARY, spec.revisions.canary),
+        route=m.Route(spec.route.router, host, int(port)),
+        metrics=m.MetricsSpec(spec.metrics.source, spec.metrics.interval),
+        judge=judge,
+        steps=tuple(_step(step) for step in spec.steps),
+        checks=checks,
+        triggers=triggers,
+        source=filename,
+        digest=digest,
+    )

@@ -1,0 +1,149 @@
+"""The parsed plan: frozen values the engine reads. Built only by :mod:`golive.plan.loader`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from golive.analysis.judge import JudgeConfig
+from golive.analysis.triggers import Trigger
+
+
+class Revision(StrEnum):
+    STABLE = "stable"
+    CANARY = "canary"
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Requests carrying ``header`` (optionally equal to ``value``) go to the canary."""
+
+    header: str
+    value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """Desired or observed traffic split: percent to canary (0..100), plus a header segment."""
+
+    canary_weight: float
+    segment: Segment | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.canary_weight <= 100.0:
+            raise ValueError(f"canary weight {self.canary_weight} is outside 0..100")
+
+    @staticmethod
+    def all_stable() -> Split:
+        return Split(0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Process:
+    command: tuple[str, ...]
+    ready_url: str
+    timeout: float
+    env: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionSpec:
+    revision: Revision
+    version: str
+    url: str
+    process: Process | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    router: str
+    host: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSpec:
+    source: str = "router"
+    interval: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCheck:
+    name: str
+    url: str
+    status: int = 200
+    timeout: float = 5.0
+    attempts: int = 3
+    body_contains: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeployStep:
+    revision: Revision
+
+
+@dataclass(frozen=True, slots=True)
+class CheckStep:
+    check: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftStep:
+    weight: float
+    segment: Segment | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzeStep:
+    duration: float
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class PauseStep:
+    duration: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PromoteStep:
+    retire_stable: bool = False
+
+
+Step = DeployStep | CheckStep | ShiftStep | AnalyzeStep | PauseStep | PromoteStep
+
+
+def describe_step(step: Step) -> str:
+    match step:
+        case DeployStep(revision=r):
+            return f"deploy {r}"
+        case CheckStep(check=c):
+            return f"check {c}"
+        case ShiftStep(weight=w, segment=s):
+            seg = f" + header {s.header}" if s else ""
+            return f"shift {w:g}%{seg}"
+        case AnalyzeStep(duration=d):
+            return f"analyze {d:g}s"
+        case PauseStep(duration=d):
+            return "pause" if d is None else f"pause {d:g}s"
+        case PromoteStep():
+            return "promote"
+    raise AssertionError(step)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    service: str
+    stable: RevisionSpec
+    canary: RevisionSpec
+    route: Route
+    metrics: MetricsSpec
+    judge: JudgeConfig
+    steps: tuple[Step, ...]
+    checks: dict[str, HttpCheck] = field(default_factory=dict)
+    triggers: tuple[Trigger, ...] = ()
+    source: str = ""
+    digest: str = ""
+
+    def revision(self, which: Revision) -> RevisionSpec:
+        return self.stable if which is Revision.STABLE else self.canary

@@ -1,0 +1,188 @@
+"""The plan file's schema, at the boundary: pydantic models that validate strictly.
+
+Every model forbids unknown keys. The loader turns a validated spec into the frozen values of
+:mod:`golive.plan.model`; nothing past the loader sees these classes. ``golive plan schema``
+emits this schema as JSON Schema for editors.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from golive.analysis.triggers import parse_condition
+from golive.plan.values import parse_duration, parse_percent
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?(ms|s|m|h)$"}),
+]
+Percent = Annotated[
+    float,
+    BeforeValidator(parse_percent),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?%$"}),
+]
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+
+
+def _text(value: object) -> object:
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ProcessSpec(Strict):
+    command: Annotated[list[str], Field(min_length=1)]
+    ready: Annotated[str, Field(pattern=r"^https?://")]
+    timeout: Duration = 30.0
+    env: dict[str, Annotated[str, BeforeValidator(_text)]] = {}
+
+
+class RevisionSpec(Strict):
+    version: Annotated[str, BeforeValidator(_text), Field(min_length=1)]
+    url: Annotated[str, Field(pattern=r"^http://[^/:]+:\d{1,5}/?$")]
+    process: ProcessSpec | None = None
+
+
+class RevisionsSpec(Strict):
+    stable: RevisionSpec
+    canary: RevisionSpec
+
+
+class RouteSpec(Strict):
+    router: str = "envoy"
+    listen: Annotated[str, Field(pattern=r"^[^:\s]+:\d{1,5}$")] = "127.0.0.1:8080"
+
+
+class MetricsSpec(Strict):
+    source: str = "router"
+    interval: Duration = 5.0
+
+
+class HttpCheckSpec(Strict):
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    status: Annotated[int, Field(ge=100, le=599)] = 200
+    timeout: Duration = 5.0
+    attempts: Annotated[int, Field(ge=1, le=20)] = 3
+    body_contains: str | None = None
+
+
+class CheckSpec(Strict):
+    http: HttpCheckSpec
+
+
+class TriggerSpec(Strict):
+    when: str
+    for_: Annotated[Duration, Field(alias="for")] = 0.0
+    then: Literal["rollback", "pause"] = "rollback"
+    window: Duration = 30.0
+    min_requests: Annotated[int, Field(ge=1)] = 20
+
+    @field_validator("when")
+    @classmethod
+    def _condition(cls, value: str) -> str:
+        parse_condition(value)
+        return value
+
+
+class JudgeSpec(Strict):
+    kind: str = "threshold"
+    false_rollback_rate: Percent = 0.01
+    error_tolerance: Percent = 0.2
+    latency_tolerance: Percent = 0.2
+    max_error_rate: Percent | None = 0.05
+    max_latency: Duration | None = None
+    max_error_ratio: Annotated[float, Field(gt=1)] | None = None
+    max_latency_ratio: Annotated[float, Field(gt=1)] | None = None
+    quantile: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    min_requests: Annotated[int, Field(ge=1)] = 50
+    window: Duration = 60.0
+    for_: Annotated[Duration, Field(alias="for")] = 0.0
+
+
+def _judge_shorthand(value: object) -> object:
+    return {"kind": value} if isinstance(value, str) else value
+
+
+class SegmentSpec(Strict):
+    header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]+$")]
+    value: str | None = None
+
+
+class ShiftSpec(Strict):
+    weight: Annotated[float, Field(ge=0, le=100)]
+    segment: SegmentSpec | None = None
+
+
+class AnalyzeSpec(Strict):
+    for_: Annotated[Duration, Field(alias="for")]
+    timeout: Duration | None = None
+
+
+class PauseSpec(Strict):
+    for_: Annotated[Duration | None, Field(alias="for")] = None
+    reason: str = ""
+
+
+class PromoteSpec(Strict):
+    retire_stable: bool = False
+
+
+def _shorthand(key: str) -> BeforeValidator:
+    def expand(value: object) -> object:
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return value
+        return {key: value}
+
+    return BeforeValidator(expand)
+
+
+class StepSpec(Strict):
+    deploy: Literal["canary", "stable"] | None = None
+    check: Name | None = None
+    shift: Annotated[ShiftSpec | None, _shorthand("weight")] = None
+    analyze: Annotated[AnalyzeSpec | None, _shorthand("for")] = None
+    pause: Annotated[PauseSpec | None, _shorthand("for")] = None
+    promote: Annotated[PromoteSpec | None, _shorthand("retire_stable")] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare(cls, data: object) -> object:
+        if data in ("pause", "promote"):
+            return {data: {}}
+        if isinstance(data, dict) and not data:
+            raise ValueError(f"a step needs one of: {', '.join(cls.model_fields)}")
+        return data
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> StepSpec:
+        kinds = [k for k in type(self).model_fields if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            listed = ", ".join(kinds) if kinds else "none"
+            raise ValueError(f"a step has exactly one kind, got {listed}")
+        return self
+
+
+class PlanSpec(Strict):
+    service: Name
+    revisions: RevisionsSpec
+    route: RouteSpec = RouteSpec()
+    metrics: MetricsSpec = MetricsSpec()
+    checks: dict[Name, CheckSpec] = {}
+    triggers: list[TriggerSpec] = []
+    judge: Annotated[JudgeSpec, BeforeValidator(_judge_shorthand)] = JudgeSpec()
+    steps: Annotated[list[StepSpec], Field(min_length=1)]

@@ -1,0 +1,75 @@
+"""Scalar value types of the plan language: durations, percentages, secret references.
+
+Pure parsing with precise messages; the loader attaches file:line:col.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+
+DURATION_HELP = "a duration like 500ms, 30s, 15m or 2h"
+PERCENT_HELP = "a percentage like 0.5% or 5%"
+
+
+def parse_duration(text: object) -> float:
+    """Return seconds for ``500ms | 30s | 15m | 2h``; raise ValueError naming the format."""
+    if isinstance(text, bool) or not isinstance(text, str):
+        raise ValueError(f"expected {DURATION_HELP}, got {text!r}")
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise ValueError(f"expected {DURATION_HELP}, got {text!r}")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def parse_percent(text: object) -> float:
+    """Return a fraction (``'0.5%'`` -> 0.005); raise ValueError naming the format."""
+    if isinstance(text, bool) or not isinstance(text, str):
+        raise ValueError(f"expected {PERCENT_HELP}, got {text!r}")
+    match = _PERCENT.match(text.strip())
+    if match is None:
+        raise ValueError(f"expected {PERCENT_HELP}, got {text!r}")
+    value = float(match.group(1)) / 100.0
+    if value > 1.0:
+        raise ValueError(f"expected a percentage between 0% and 100%, got {text!r}")
+    return value
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 120:
+        return f"{seconds:g}s"
+    if seconds < 7200:
+        return f"{seconds / 60:g}m"
+    return f"{seconds / 3600:g}h"
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRef:
+    """A reference to a secret (``env:NAME`` or ``file:/path``); the value is never held here.
+
+    ``str()`` and ``repr()`` show the reference, never the secret, so it is safe to print.
+    """
+
+    scheme: str
+    target: str
+
+    @classmethod
+    def parse(cls, text: object) -> SecretRef:
+        if not isinstance(text, str) or ":" not in text:
+            raise ValueError("expected a secret reference like env:NAME or file:/path")
+        scheme, _, target = text.partition(":")
+        if scheme not in ("env", "file") or not target:
+            raise ValueError(
+                "expected a secret reference like env:NAME or file:/path "
+                "(secrets are never written into a plan)"
+            )
+        return cls(scheme, target)
+
+    def __str__(self) -> str:
+        return f"{self.scheme}:{self.target}"
