@@ -1,4 +1,4 @@
-"""Pure analysis: the judge contract, the judges, window statistics and triggers. No I/O, no clock."""
+"""Pure analysis: the judge contract, judges, window statistics, triggers. No I/O, no clock."""
 
 from golive.analysis.judge import (
     Decision,

@@ -96,7 +96,9 @@ class JudgeImpl(Protocol):
 _KINDS: dict[str, Callable[[JudgeConfig], JudgeImpl]] = {}
 
 
-def register(kind: str) -> Callable[[Callable[[JudgeConfig], JudgeImpl]], Callable[[JudgeConfig], JudgeImpl]]:
+def register(
+    kind: str,
+) -> Callable[[Callable[[JudgeConfig], JudgeImpl]], Callable[[JudgeConfig], JudgeImpl]]:
     def add(factory: Callable[[JudgeConfig], JudgeImpl]) -> Callable[[JudgeConfig], JudgeImpl]:
         _KINDS[kind] = factory
         return factory
@@ -109,7 +111,7 @@ def known_kinds() -> list[str]:
     return sorted(_KINDS)
 
 
-def Judge(config: JudgeConfig) -> JudgeImpl:  # noqa: N802 - a factory named like the contract
+def Judge(config: JudgeConfig) -> JudgeImpl:
     """Build the judge ``config.kind`` selects; an unknown kind is a ValueError naming the known."""
     _load_builtins()
     factory = _KINDS.get(config.kind)

@@ -104,7 +104,9 @@ def quantile(buckets: Mapping[float, int], q: float) -> float | None:
         if count >= rank and count > lower_count:
             if math.isinf(bound):
                 return lower_bound
-            return lower_bound + (bound - lower_bound) * (rank - lower_count) / (count - lower_count)
+            return lower_bound + (bound - lower_bound) * (rank - lower_count) / (
+                count - lower_count
+            )
         lower_bound, lower_count = bound, count
     return lower_bound
 

@@ -57,7 +57,10 @@ class ThresholdJudge:
     def _unknown(self, metric: str, c: WindowStats) -> MetricVerdict:
         need = self.config.min_requests
         return MetricVerdict(
-            metric, None, None, Status.UNKNOWN,
+            metric,
+            None,
+            None,
+            Status.UNKNOWN,
             f"{metric}: not yet known (canary served {c.requests} of {need} requests needed)",
         )
 
@@ -70,16 +73,35 @@ class ThresholdJudge:
         head = f"canary error rate {_pct(cr)} vs {_pct(sr)} on stable"
         if cfg.max_error_rate is not None and cr > cfg.max_error_rate:
             rule = f"error_rate > {_pct(cfg.max_error_rate)}"
-            return MetricVerdict("error_rate", sr, cr, Status.REGRESSED,
-                                 f"{head}: above the {_pct(cfg.max_error_rate)} limit",
-                                 effect=ratio, rule=rule)
-        if (cfg.max_error_ratio is not None and sr is not None and s.requests >= cfg.min_requests
-                and cr > sr * cfg.max_error_ratio and cr > 0):
+            return MetricVerdict(
+                "error_rate",
+                sr,
+                cr,
+                Status.REGRESSED,
+                f"{head}: above the {_pct(cfg.max_error_rate)} limit",
+                effect=ratio,
+                rule=rule,
+            )
+        if (
+            cfg.max_error_ratio is not None
+            and sr is not None
+            and s.requests >= cfg.min_requests
+            and cr > sr * cfg.max_error_ratio
+            and cr > 0
+        ):
             rule = f"error_rate > {cfg.max_error_ratio:g} x stable"
-            return MetricVerdict("error_rate", sr, cr, Status.REGRESSED,
-                                 f"{head}: more than x{cfg.max_error_ratio:g} stable's",
-                                 effect=ratio, rule=rule)
-        return MetricVerdict("error_rate", sr, cr, Status.OK, f"{head}: within limits", effect=ratio)
+            return MetricVerdict(
+                "error_rate",
+                sr,
+                cr,
+                Status.REGRESSED,
+                f"{head}: more than x{cfg.max_error_ratio:g} stable's",
+                effect=ratio,
+                rule=rule,
+            )
+        return MetricVerdict(
+            "error_rate", sr, cr, Status.OK, f"{head}: within limits", effect=ratio
+        )
 
     def _latency(self, s: WindowStats, c: WindowStats) -> MetricVerdict:
         cfg = self.config
@@ -93,13 +115,29 @@ class ThresholdJudge:
         ratio = cl / sl if sl else None
         head = f"canary p{q * 100:g} latency {_ms(cl)} vs {_ms(sl)} on stable"
         if cfg.max_latency_ms is not None and cl > cfg.max_latency_ms:
-            return MetricVerdict(name, sl, cl, Status.REGRESSED,
-                                 f"{head}: above the {_ms(cfg.max_latency_ms)} limit",
-                                 effect=ratio, rule=f"{name} > {_ms(cfg.max_latency_ms)}")
-        if cfg.max_latency_ratio is not None and ratio is not None and ratio > cfg.max_latency_ratio:
-            return MetricVerdict(name, sl, cl, Status.REGRESSED,
-                                 f"{head}: more than x{cfg.max_latency_ratio:g} stable's",
-                                 effect=ratio, rule=f"{name} > {cfg.max_latency_ratio:g} x stable")
+            return MetricVerdict(
+                name,
+                sl,
+                cl,
+                Status.REGRESSED,
+                f"{head}: above the {_ms(cfg.max_latency_ms)} limit",
+                effect=ratio,
+                rule=f"{name} > {_ms(cfg.max_latency_ms)}",
+            )
+        if (
+            cfg.max_latency_ratio is not None
+            and ratio is not None
+            and ratio > cfg.max_latency_ratio
+        ):
+            return MetricVerdict(
+                name,
+                sl,
+                cl,
+                Status.REGRESSED,
+                f"{head}: more than x{cfg.max_latency_ratio:g} stable's",
+                effect=ratio,
+                rule=f"{name} > {cfg.max_latency_ratio:g} x stable",
+            )
         return MetricVerdict(name, sl, cl, Status.OK, f"{head}: within limits", effect=ratio)
 
 

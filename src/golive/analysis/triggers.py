@@ -19,7 +19,10 @@ from golive.plan.values import format_duration, parse_duration, parse_percent
 
 _CONDITION = re.compile(r"^\s*([a-z_0-9]+)\s*(>=|<=|>|<)\s*(\S+)\s*$")
 _OPS: dict[str, Callable[[float, float], bool]] = {
-    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
 }
 _LATENCY = re.compile(r"^latency_p(\d{1,2}(?:\.\d+)?)$")
 METRICS_HELP = "error_rate (a percentage) or latency_p50 / latency_p95 / latency_p99 (a duration)"

@@ -42,7 +42,6 @@ from golive.plan.model import (
     ShiftStep,
     Split,
     Step,
-    describe_step,
 )
 
 SHIFT_TIMEOUT = 30.0
@@ -74,24 +73,32 @@ def current_step(plan: Plan, state: RolloutState) -> Step:
 # -- transitions shared by every phase -------------------------------------------------------
 
 
-def start_rollback(state: RolloutState, now: float, reason: str, end: Phase,
-                   consumed: tuple[int, ...] = ()) -> Decision:
+def start_rollback(
+    state: RolloutState, now: float, reason: str, end: Phase, consumed: tuple[int, ...] = ()
+) -> Decision:
     """Send 100% to stable first; the canary is retired once that is read back."""
     if not state.shifted:
         return _fail_before_traffic(state, now, reason, end, consumed)
     nxt = dataclasses.replace(
-        state, phase=Phase.ROLLING_BACK, desired=Split.all_stable(), end_phase=end,
-        reason=reason, rollback_at=now, waiting_for="100% stable to be read back",
+        state,
+        phase=Phase.ROLLING_BACK,
+        desired=Split.all_stable(),
+        end_phase=end,
+        reason=reason,
+        rollback_at=now,
+        waiting_for="100% stable to be read back",
     )
     event = Event("rollback_started", f"rolling back: {reason}", {"end": end.value})
     return Decision(nxt, (ApplySplit(Split.all_stable(), urgent=True),), (event,), consumed, True)
 
 
-def _fail_before_traffic(state: RolloutState, now: float, reason: str, end: Phase,
-                         consumed: tuple[int, ...]) -> Decision:
+def _fail_before_traffic(
+    state: RolloutState, now: float, reason: str, end: Phase, consumed: tuple[int, ...]
+) -> Decision:
     final = Phase.FAILED if end is Phase.ROLLED_BACK else end
-    nxt = dataclasses.replace(state, phase=final, reason=reason, waiting_for="",
-                              desired=Split.all_stable())
+    nxt = dataclasses.replace(
+        state, phase=final, reason=reason, waiting_for="", desired=Split.all_stable()
+    )
     event = Event(final.value, f"{final.value} before any traffic reached the canary: {reason}")
     return Decision(nxt, (RetireRevision(Revision.CANARY),), (event,), consumed)
 
@@ -102,10 +109,17 @@ def _commands(plan: Plan, state: RolloutState, obs: Observation) -> Decision | N
     consumed = tuple(c.id for c in obs.commands)
     events: list[Event] = []
     for cmd in obs.commands:
-        events.append(Event("command", f"{cmd.verb.value} requested by {cmd.by}",
-                            {"verb": cmd.verb.value, "by": cmd.by, "reason": cmd.reason}))
-        if cmd.verb in (CommandVerb.ABORT, CommandVerb.ROLLBACK) and \
-                state.phase is not Phase.ROLLING_BACK:
+        events.append(
+            Event(
+                "command",
+                f"{cmd.verb.value} requested by {cmd.by}",
+                {"verb": cmd.verb.value, "by": cmd.by, "reason": cmd.reason},
+            )
+        )
+        if (
+            cmd.verb in (CommandVerb.ABORT, CommandVerb.ROLLBACK)
+            and state.phase is not Phase.ROLLING_BACK
+        ):
             end = Phase.ABORTED if cmd.verb is CommandVerb.ABORT else Phase.ROLLED_BACK
             why = cmd.reason or f"{cmd.verb.value} requested by {cmd.by}"
             d = start_rollback(state, obs.now, why, end, consumed)
@@ -116,33 +130,51 @@ def _commands(plan: Plan, state: RolloutState, obs: Observation) -> Decision | N
 
 def _apply_command(state: RolloutState, cmd: Command, now: float) -> RolloutState:
     if cmd.verb is CommandVerb.PAUSE and state.phase is Phase.PROGRESSING:
-        return dataclasses.replace(state, phase=Phase.PAUSED, reason=f"paused by {cmd.by}",
-                                   waiting_for="golive resume")
+        return dataclasses.replace(
+            state, phase=Phase.PAUSED, reason=f"paused by {cmd.by}", waiting_for="golive resume"
+        )
     if cmd.verb is CommandVerb.RESUME and state.phase is Phase.PAUSED:
         return _resume(state, now)
     if cmd.verb is CommandVerb.PROMOTE and state.phase in (Phase.PROGRESSING, Phase.PAUSED):
-        return dataclasses.replace(state, phase=Phase.PROGRESSING, force_promote=True,
-                                   step_started=now, reason="", waiting_for="")
+        return dataclasses.replace(
+            state,
+            phase=Phase.PROGRESSING,
+            force_promote=True,
+            step_started=now,
+            reason="",
+            waiting_for="",
+        )
     return state
 
 
 def _resume(state: RolloutState, now: float) -> RolloutState:
     # resuming a plan's pause step (or an inconclusive analysis) completes that step
-    return dataclasses.replace(state, phase=Phase.PROGRESSING, step=state.step + 1,
-                               step_started=now, reason="", waiting_for="")
+    return dataclasses.replace(
+        state,
+        phase=Phase.PROGRESSING,
+        step=state.step + 1,
+        step_started=now,
+        reason="",
+        waiting_for="",
+    )
 
 
 def _next_since(plan: Plan, state: RolloutState, obs: Observation) -> tuple[float | None, ...]:
     if not state.shifted or len(obs.trigger_values) != len(plan.triggers):
         return state.trigger_since or tuple(None for _ in plan.triggers)
     since = state.trigger_since or tuple(None for _ in plan.triggers)
-    return tuple(trig.advance(t, s, v, obs.now)[0]
-                 for t, s, v in zip(plan.triggers, since, obs.trigger_values, strict=True))
+    return tuple(
+        trig.advance(t, s, v, obs.now)[0]
+        for t, s, v in zip(plan.triggers, since, obs.trigger_values, strict=True)
+    )
 
 
 def _triggers(plan: Plan, state: RolloutState, obs: Observation) -> Decision | None:
-    if not state.shifted or state.phase is Phase.ROLLING_BACK \
-            or len(obs.trigger_values) != len(plan.triggers):
+    if (
+        not state.shifted
+        or state.phase is Phase.ROLLING_BACK
+        or len(obs.trigger_values) != len(plan.triggers)
+    ):
         return None
     since = state.trigger_since or tuple(None for _ in plan.triggers)
     for t, s, v in zip(plan.triggers, since, obs.trigger_values, strict=True):
@@ -153,11 +185,16 @@ def _triggers(plan: Plan, state: RolloutState, obs: Observation) -> Decision | N
         if t.action is trig.TriggerAction.ROLLBACK:
             d = start_rollback(state, obs.now, why, Phase.ROLLED_BACK)
             return dataclasses.replace(
-                d, events=(Event("trigger_fired", why, {"trigger": t.label}), *d.events))
+                d, events=(Event("trigger_fired", why, {"trigger": t.label}), *d.events)
+            )
         if state.phase is Phase.PROGRESSING:
-            nxt = dataclasses.replace(state, phase=Phase.PAUSED, reason=why,
-                                      waiting_for="golive resume",
-                                      trigger_since=_next_since(plan, state, obs))
+            nxt = dataclasses.replace(
+                state,
+                phase=Phase.PAUSED,
+                reason=why,
+                waiting_for="golive resume",
+                trigger_since=_next_since(plan, state, obs),
+            )
             return Decision(nxt, (), (Event("trigger_fired", why, {"trigger": t.label}),))
     return None
 
@@ -172,8 +209,9 @@ def _rolling_back(state: RolloutState, obs: Observation) -> Decision:
         return Decision(state, (ApplySplit(Split.all_stable(), urgent=True),), again=False)
     end = state.end_phase or Phase.ROLLED_BACK
     nxt = dataclasses.replace(state, phase=end, safe_at=state.safe_at or obs.now, waiting_for="")
-    event = Event(end.value, f"{end.value.replace('_', ' ')}: {state.reason}",
-                  {"reason": state.reason})
+    event = Event(
+        end.value, f"{end.value.replace('_', ' ')}: {state.reason}", {"reason": state.reason}
+    )
     return Decision(nxt, (RetireRevision(Revision.CANARY),), (event,))
 
 
@@ -204,14 +242,16 @@ def advance(state: RolloutState, obs: Observation, message: str) -> Decision:
     return Decision(nxt, (), (Event("step_completed", message, {"step": state.step}),), again=True)
 
 
-def _wait(state: RolloutState, obs: Observation, why: str,
-          actions: tuple[Action, ...] = ()) -> Decision:
+def _wait(
+    state: RolloutState, obs: Observation, why: str, actions: tuple[Action, ...] = ()
+) -> Decision:
     nxt = dataclasses.replace(state, waiting_for=why)
     return Decision(nxt, (*_reconcile(state, obs), *actions))
 
 
-def _deploy(plan: Plan, state: RolloutState, obs: Observation, step: DeployStep,
-            elapsed: float) -> Decision:
+def _deploy(
+    plan: Plan, state: RolloutState, obs: Observation, step: DeployStep, elapsed: float
+) -> Decision:
     spec = plan.revision(step.revision)
     health = obs.health.get(step.revision, Health.ABSENT)
     if health is Health.READY:
@@ -229,23 +269,33 @@ def _check(state: RolloutState, obs: Observation, step: CheckStep) -> Decision:
     if obs.check is None or obs.check.status is CheckStatus.WAIT:
         return _wait(state, obs, f"check {step.check}")
     if obs.check.status is CheckStatus.FAILED:
-        return start_rollback(state, obs.now, f"check {step.check} failed: {obs.check.message}",
-                              Phase.FAILED)
+        return start_rollback(
+            state, obs.now, f"check {step.check} failed: {obs.check.message}", Phase.FAILED
+        )
     return advance(state, obs, f"check {step.check}: {obs.check.message}")
 
 
 def _shift(state: RolloutState, obs: Observation, target: Split, elapsed: float) -> Decision:
     if state.desired != target:
-        nxt = dataclasses.replace(state, desired=target, step_started=obs.now,
-                                  waiting_for=f"router to serve {target.canary_weight:g}%")
+        nxt = dataclasses.replace(
+            state,
+            desired=target,
+            step_started=obs.now,
+            waiting_for=f"router to serve {target.canary_weight:g}%",
+        )
         return Decision(nxt, (ApplySplit(target),), again=True)
     if obs.split == target:
-        nxt = dataclasses.replace(state, shifted=state.shifted or target.canary_weight > 0
-                                  or target.segment is not None)
+        nxt = dataclasses.replace(
+            state, shifted=state.shifted or target.canary_weight > 0 or target.segment is not None
+        )
         return advance(nxt, obs, f"shift: router serves {target.canary_weight:g}% to canary")
     if elapsed > SHIFT_TIMEOUT:
-        return start_rollback(state, obs.now, f"the router did not apply {target.canary_weight:g}%"
-                              f" within {SHIFT_TIMEOUT:g}s", Phase.FAILED)
+        return start_rollback(
+            state,
+            obs.now,
+            f"the router did not apply {target.canary_weight:g}% within {SHIFT_TIMEOUT:g}s",
+            Phase.FAILED,
+        )
     return _wait(state, obs, f"router to serve {target.canary_weight:g}%")
 
 
@@ -255,15 +305,19 @@ def _analyze(state: RolloutState, obs: Observation, step: AnalyzeStep, elapsed: 
         return start_rollback(state, obs.now, f"judge: {verdict.reason}", Phase.ROLLED_BACK)
     if verdict is not None and verdict.decision is Call.PROMOTE:
         return advance(state, obs, f"analyze: canary is not worse ({verdict.reason})")
-    known = verdict is not None and verdict.known and \
-        all(m.status is Status.OK for m in verdict.metrics)
+    known = (
+        verdict is not None
+        and verdict.known
+        and all(m.status is Status.OK for m in verdict.metrics)
+    )
     if elapsed >= step.duration and known:
         assert verdict is not None
         return advance(state, obs, f"analyze: passed: {verdict.reason}")
     if elapsed >= step.timeout:
         why = "analysis inconclusive: " + (verdict.reason if verdict else "no measurements")
-        nxt = dataclasses.replace(state, phase=Phase.PAUSED, reason=why,
-                                  waiting_for="golive resume (or abort)")
+        nxt = dataclasses.replace(
+            state, phase=Phase.PAUSED, reason=why, waiting_for="golive resume (or abort)"
+        )
         return Decision(nxt, (), (Event("paused", why),))
     left = max(0.0, step.duration - elapsed)
     why = f"analysis ({left:.0f}s left)" if left else "enough data to judge the canary"
@@ -283,13 +337,22 @@ def _pause(state: RolloutState, obs: Observation, step: PauseStep, elapsed: floa
 def _promote(state: RolloutState, obs: Observation, step: PromoteStep, elapsed: float) -> Decision:
     full = Split(100.0)
     if state.desired != full:
-        nxt = dataclasses.replace(state, desired=full, step_started=obs.now, shifted=True,
-                                  waiting_for="router to serve 100% canary")
+        nxt = dataclasses.replace(
+            state,
+            desired=full,
+            step_started=obs.now,
+            shifted=True,
+            waiting_for="router to serve 100% canary",
+        )
         return Decision(nxt, (ApplySplit(full),), again=True)
     if obs.split != full:
         if elapsed > SHIFT_TIMEOUT:
-            return start_rollback(state, obs.now, "the router did not apply 100% within "
-                                  f"{SHIFT_TIMEOUT:g}s", Phase.FAILED)
+            return start_rollback(
+                state,
+                obs.now,
+                f"the router did not apply 100% within {SHIFT_TIMEOUT:g}s",
+                Phase.FAILED,
+            )
         return _wait(state, obs, "router to serve 100% canary")
     nxt = dataclasses.replace(state, phase=Phase.PROMOTED, waiting_for="", reason="")
     actions: tuple[Action, ...] = (RetireRevision(Revision.STABLE),) if step.retire_stable else ()

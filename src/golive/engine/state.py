@@ -12,7 +12,11 @@ from enum import StrEnum
 from typing import NewType
 
 from golive.analysis.judge import Verdict
+from golive.checks.base import CheckResult, CheckStatus
+from golive.deploy.base import Health
 from golive.plan.model import Revision, Segment, Split
+
+__all__ = ["CheckResult", "CheckStatus", "Health"]  # re-exported for the engine
 
 RolloutId = NewType("RolloutId", str)
 
@@ -31,19 +35,6 @@ class Phase(StrEnum):
         return self in (Phase.PROMOTED, Phase.ROLLED_BACK, Phase.ABORTED, Phase.FAILED)
 
 
-class Health(StrEnum):
-    READY = "ready"
-    STARTING = "starting"
-    ABSENT = "absent"
-    FAILED = "failed"
-
-
-class CheckStatus(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"
-    WAIT = "wait"
-
-
 class CommandVerb(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
@@ -58,12 +49,6 @@ class Command:
     verb: CommandVerb
     by: str = "cli"
     reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    status: CheckStatus
-    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +87,10 @@ class RolloutState:
 
 def split_to_json(split: Split) -> dict[str, object]:
     seg = split.segment
-    return {"canary_weight": split.canary_weight,
-            "segment": None if seg is None else {"header": seg.header, "value": seg.value}}
+    return {
+        "canary_weight": split.canary_weight,
+        "segment": None if seg is None else {"header": seg.header, "value": seg.value},
+    }
 
 
 def split_from_json(data: dict[str, object]) -> Split:

@@ -44,7 +44,9 @@ def load_plan(path: str | FsPath) -> m.Plan:
 def parse_plan(text: str, filename: str = "<plan>") -> m.Plan:
     located = read_yaml(text, filename)
     if not isinstance(located.data, dict):
-        raise PlanError([PlanIssue(filename, 1, 1, "", "a plan is a mapping (service:, steps:, ...)")])
+        raise PlanError(
+            [PlanIssue(filename, 1, 1, "", "a plan is a mapping (service:, steps:, ...)")]
+        )
     try:
         spec = s.PlanSpec.model_validate(located.data)
     except pydantic.ValidationError as exc:
@@ -74,8 +76,7 @@ def _model_at(loc: Path) -> type[BaseModel] | None:
         if isinstance(part, int):
             continue
         if isinstance(current, type) and issubclass(current, BaseModel):
-            field = next((f for n, f in current.model_fields.items()
-                          if part in (n, f.alias)), None)
+            field = next((f for n, f in current.model_fields.items() if part in (n, f.alias)), None)
             current = field.annotation if field is not None else None
         elif get_origin(current) is dict:
             current = get_args(current)[1]
@@ -144,14 +145,20 @@ def _cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.I
         return PlanIssue(filename, line, col, format_path(path), message)
 
     if spec.route.router not in ROUTERS:
-        yield issue(("route", "router"),
-                    f"unknown router {spec.route.router!r}; known: {', '.join(ROUTERS)}")
+        yield issue(
+            ("route", "router"),
+            f"unknown router {spec.route.router!r}; known: {', '.join(ROUTERS)}",
+        )
     if spec.metrics.source not in METRIC_SOURCES:
-        yield issue(("metrics", "source"), f"unknown metric source {spec.metrics.source!r}; "
-                    f"known: {', '.join(METRIC_SOURCES)}")
+        yield issue(
+            ("metrics", "source"),
+            f"unknown metric source {spec.metrics.source!r}; known: {', '.join(METRIC_SOURCES)}",
+        )
     if spec.judge.kind not in known_kinds():
-        yield issue(("judge", "kind"),
-                    f"unknown judge {spec.judge.kind!r}; known: {', '.join(known_kinds())}")
+        yield issue(
+            ("judge", "kind"),
+            f"unknown judge {spec.judge.kind!r}; known: {', '.join(known_kinds())}",
+        )
     last_weight = -1.0
     deployed = spec.revisions.canary.process is None
     for i, step in enumerate(spec.steps):
@@ -162,18 +169,25 @@ def _cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.I
             yield issue(("steps", i, "check"), f"unknown check {step.check!r}; known: {known}")
         if step.shift is not None:
             if step.shift.weight <= last_weight:
-                yield issue(("steps", i, "shift", "weight"),
-                            f"weights must increase from step to step: {step.shift.weight:g} "
-                            f"follows {last_weight:g}")
+                yield issue(
+                    ("steps", i, "shift", "weight"),
+                    f"weights must increase from step to step: {step.shift.weight:g} "
+                    f"follows {last_weight:g}",
+                )
             last_weight = step.shift.weight
             if not deployed and step.shift.weight > 0:
-                yield issue(("steps", i, "shift"),
-                            "traffic is shifted before the canary is deployed; add '- deploy: canary'"
-                            " before this step")
+                yield issue(
+                    ("steps", i, "shift"),
+                    "traffic is shifted before the canary is deployed; add '- deploy: canary'"
+                    " before this step",
+                )
         if step.promote is not None and i != len(spec.steps) - 1:
             yield issue(("steps", i, "promote"), "promote must be the last step")
-        if step.analyze is not None and step.analyze.timeout is not None \
-                and step.analyze.timeout < step.analyze.for_:
+        if (
+            step.analyze is not None
+            and step.analyze.timeout is not None
+            and step.analyze.timeout < step.analyze.for_
+        ):
             yield issue(("steps", i, "analyze", "timeout"), "timeout must be at least 'for'")
 
 
@@ -195,7 +209,9 @@ def _step(step: s.StepSpec) -> m.Step:
         return m.CheckStep(step.check)
     if step.shift is not None:
         seg = step.shift.segment
-        return m.ShiftStep(step.shift.weight, m.Segment(seg.header.lower(), seg.value) if seg else None)
+        return m.ShiftStep(
+            step.shift.weight, m.Segment(seg.header.lower(), seg.value) if seg else None
+        )
     if step.analyze is not None:
         a = step.analyze
         return m.AnalyzeStep(a.for_, a.timeout if a.timeout is not None else max(3 * a.for_, 60.0))
@@ -209,20 +225,34 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
     host, _, port = spec.route.listen.rpartition(":")
     j = spec.judge
     judge = JudgeConfig(
-        kind=j.kind, false_rollback_rate=j.false_rollback_rate, error_tolerance=j.error_tolerance,
-        latency_tolerance=j.latency_tolerance, max_error_rate=j.max_error_rate,
+        kind=j.kind,
+        false_rollback_rate=j.false_rollback_rate,
+        error_tolerance=j.error_tolerance,
+        latency_tolerance=j.latency_tolerance,
+        max_error_rate=j.max_error_rate,
         max_latency_ms=None if j.max_latency is None else j.max_latency * 1000.0,
-        max_error_ratio=j.max_error_ratio, max_latency_ratio=j.max_latency_ratio,
-        latency_quantile=j.quantile, min_requests=j.min_requests, window=j.window, hold=j.for_,
+        max_error_ratio=j.max_error_ratio,
+        max_latency_ratio=j.max_latency_ratio,
+        latency_quantile=j.quantile,
+        min_requests=j.min_requests,
+        window=j.window,
+        hold=j.for_,
     )
     triggers = tuple(
-        Trigger(t.when.strip(), *parse_condition(t.when), hold=t.for_, window=t.window,
-                min_requests=t.min_requests, action=TriggerAction(t.then))
+        Trigger(
+            t.when.strip(),
+            *parse_condition(t.when),
+            hold=t.for_,
+            window=t.window,
+            min_requests=t.min_requests,
+            action=TriggerAction(t.then),
+        )
         for t in spec.triggers
     )
     checks = {
-        name: m.HttpCheck(name, c.http.url, c.http.status, c.http.timeout, c.http.attempts,
-                          c.http.body_contains)
+        name: m.HttpCheck(
+            name, c.http.url, c.http.status, c.http.timeout, c.http.attempts, c.http.body_contains
+        )
         for name, c in spec.checks.items()
     }
     return m.Plan(

@@ -75,7 +75,9 @@ class _Builder:
     def build(self, node: yaml.Node, path: Path) -> object:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise self.fail(node, f"document too large or too deeply aliased (> {MAX_NODES} values)")
+            raise self.fail(
+                node, f"document too large or too deeply aliased (> {MAX_NODES} values)"
+            )
         if node.tag not in _STANDARD_TAGS or (
             isinstance(node, yaml.ScalarNode) and node.tag not in _SCALARS
         ):
@@ -99,7 +101,10 @@ class _Builder:
             if key in out:
                 raise self.fail(key_node, f"duplicate key {key!r}", path)
             child = (*path, key)
-            self.key_positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            self.key_positions[child] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
             out[key] = self.build(value_node, child)
         return out
 

@@ -1,0 +1,1 @@
+"""Checks: probes a step waits on (smoke tests, pre-flight)."""

@@ -1,0 +1,1 @@
+"""Deploy providers: make a revision run, tell whether it is ready, retire it."""

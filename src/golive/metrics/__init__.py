@@ -1,0 +1,1 @@
+"""Metric sources: per-revision cumulative counters and latency histograms."""

@@ -1,0 +1,1 @@
+"""Traffic providers: the routers that split a route between stable and canary."""

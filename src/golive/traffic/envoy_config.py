@@ -1,0 +1,196 @@
+"""Envoy configuration golive generates: a bootstrap with static clusters, routes through RDS.
+
+Weights are shifted by replacing the RDS file atomically (Envoy reacts to a rename into place,
+never to an in-place write) and never by replacing the listener, which would drain keep-alive
+connections. ``validate_clusters`` makes Envoy reject a route that names an unknown cluster
+instead of serving 503 for that share. Pure rendering and parsing; no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from golive.errors import TransientError
+from golive.plan.model import Segment, Split
+
+ROUTE_NAME = "golive"
+STAT_PREFIX = "ingress"
+TOTAL_WEIGHT = 10_000  # weights in hundredths of a percent
+LATENCY_BUCKETS_MS = [
+    1,
+    2,
+    5,
+    10,
+    25,
+    50,
+    75,
+    100,
+    150,
+    200,
+    300,
+    500,
+    750,
+    1000,
+    1500,
+    2000,
+    3000,
+    5000,
+    10000,
+    30000,
+]
+_ROUTE_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
+_HCM_TYPE = (
+    "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager."
+    "v3.HttpConnectionManager"
+)
+_ROUTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+
+
+def _cluster(name: str, url: str) -> dict[str, object]:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    return {
+        "name": name,
+        "type": "STRICT_DNS" if not host.replace(".", "").isdigit() else "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [
+                {
+                    "lb_endpoints": [
+                        {
+                            "endpoint": {
+                                "address": {"socket_address": {"address": host, "port_value": port}}
+                            }
+                        }
+                    ]
+                }
+            ],
+        },
+    }
+
+
+def bootstrap(
+    host: str, port: int, routes_path: str, upstreams: Mapping[str, str]
+) -> dict[str, object]:
+    """Envoy bootstrap: one listener, RDS from ``routes_path``, a static cluster per revision."""
+    hcm = {
+        "@type": _HCM_TYPE,
+        "stat_prefix": STAT_PREFIX,
+        "rds": {
+            "route_config_name": ROUTE_NAME,
+            "config_source": {
+                "resource_api_version": "V3",
+                "path_config_source": {"path": routes_path},
+            },
+        },
+        "http_filters": [
+            {"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER_TYPE}}
+        ],
+    }
+    return {
+        "node": {"id": "golive", "cluster": "golive"},
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+        "stats_flush_interval": "1s",
+        "stats_config": {
+            "histogram_bucket_settings": [
+                {"match": {"suffix": "upstream_rq_time"}, "buckets": LATENCY_BUCKETS_MS}
+            ]
+        },
+        "static_resources": {
+            "listeners": [
+                {
+                    "name": "ingress",
+                    "address": {"socket_address": {"address": host, "port_value": port}},
+                    "filter_chains": [
+                        {
+                            "filters": [
+                                {
+                                    "name": "envoy.filters.network.http_connection_manager",
+                                    "typed_config": hcm,
+                                }
+                            ]
+                        }
+                    ],
+                }
+            ],
+            "clusters": [_cluster(name, url) for name, url in upstreams.items()],
+        },
+    }
+
+
+def route_config(split: Split, version: int) -> dict[str, object]:
+    """An RDS DiscoveryResponse serving ``split``; ``version`` is read back from Envoy."""
+    canary = round(split.canary_weight * TOTAL_WEIGHT / 100)
+    routes: list[dict[str, object]] = []
+    if split.segment is not None:
+        routes.append(
+            {
+                "match": {"prefix": "/", "headers": [_header_match(split.segment)]},
+                "route": {"cluster": "canary"},
+            }
+        )
+    routes.append(
+        {
+            "match": {"prefix": "/"},
+            "route": {
+                "weighted_clusters": {
+                    "clusters": [
+                        {"name": "stable", "weight": TOTAL_WEIGHT - canary},
+                        {"name": "canary", "weight": canary},
+                    ]
+                }
+            },
+        }
+    )
+    return {
+        "version_info": str(version),
+        "resources": [
+            {
+                "@type": _ROUTE_TYPE,
+                "name": ROUTE_NAME,
+                "validate_clusters": True,
+                "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": routes}],
+            }
+        ],
+    }
+
+
+def _header_match(segment: Segment) -> dict[str, object]:
+    if segment.value is None:
+        return {"name": segment.header, "present_match": True}
+    return {"name": segment.header, "string_match": {"exact": segment.value}}
+
+
+def parse_served(config_dump: Mapping[str, object]) -> tuple[Split, str]:
+    """The split and version Envoy serves, from ``/config_dump?resource=dynamic_route_configs``."""
+    for config in config_dump.get("configs", []) or []:  # type: ignore[attr-defined]
+        route = config.get("route_config", {})
+        if route.get("name") != ROUTE_NAME:
+            continue
+        return _split_of(route), str(config.get("version_info", ""))
+    raise TransientError("Envoy has not loaded golive's route configuration yet")
+
+
+def _split_of(route: Mapping[str, object]) -> Split:
+    hosts = route.get("virtual_hosts") or []
+    routes = hosts[0].get("routes", []) if hosts else []  # type: ignore[index]
+    segment: Segment | None = None
+    weight = 0.0
+    for r in routes:
+        headers = r.get("match", {}).get("headers")
+        action = r.get("route", {})
+        if headers:
+            h = headers[0]
+            exact = h.get("string_match", {}).get("exact")
+            segment = Segment(h["name"], exact)
+        elif "weighted_clusters" in action:
+            clusters = {
+                c["name"]: int(c.get("weight", 0)) for c in action["weighted_clusters"]["clusters"]
+            }
+            total = sum(clusters.values()) or 1
+            weight = round(clusters.get("canary", 0) * 100 / total, 2)
+        elif action.get("cluster") == "canary":
+            weight = 100.0
+    return Split(weight, segment)
