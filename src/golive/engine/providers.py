@@ -1,0 +1,41 @@
+"""The providers one rollout uses, built from the plan by kind (an unknown kind never gets here:
+the plan loader rejects it with the list of known kinds)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from golive.checks.base import CheckResult
+from golive.checks.http import run_http_check
+from golive.deploy.base import Deployer
+from golive.deploy.process import ProcessDeployer
+from golive.metrics.base import MetricSource
+from golive.metrics.envoy import EnvoyStats
+from golive.plan.model import HttpCheck, Plan, Split
+from golive.traffic.base import Router
+from golive.traffic.envoy import EnvoyRouter
+
+
+@dataclass
+class Providers:
+    router: Router
+    metrics: MetricSource
+    deployer: Deployer
+    check: Callable[[HttpCheck], Awaitable[CheckResult]]
+    start: Callable[[Split], Awaitable[bool]]
+    close: Callable[[], Awaitable[None]]
+
+
+def build_providers(plan: Plan, state_dir: Path) -> Providers:
+    router = EnvoyRouter.from_plan(plan, state_dir)
+    stats = EnvoyStats(lambda: router.admin_url)
+    deployer = ProcessDeployer(plan, state_dir / "revisions" / plan.service)
+
+    async def close() -> None:
+        await router.aclose()
+        await stats.aclose()
+        await deployer.aclose()
+
+    return Providers(router, stats, deployer, run_http_check, router.start, close)

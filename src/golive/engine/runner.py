@@ -1,0 +1,236 @@
+"""The reconcile loop: lease -> observe -> decide -> commit -> act, until the rollout ends.
+
+Each pass starts from observed reality, so a crash anywhere is harmless: the next run takes the
+lease (a dead owner's lease is free at once), rebuilds the judge from the recorded
+measurements, re-applies the desired split, and converges. The decision is committed *before*
+it is acted on, so what golive wants is durable before the router sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from golive.analysis.judge import Judge, JudgeImpl, Verdict
+from golive.analysis.snapshot import Series, Snapshot
+from golive.analysis.triggers import measure
+from golive.engine.clock import Clock
+from golive.engine.decide import current_step, decide
+from golive.engine.providers import Providers
+from golive.engine.state import (
+    ApplySplit,
+    CheckResult,
+    Decision,
+    EnsureRevision,
+    Event,
+    Health,
+    Observation,
+    RetireRevision,
+    RolloutState,
+)
+from golive.errors import GoliveError, NoData, ProviderError
+from golive.plan.model import CheckStep, Plan, Revision, Split
+from golive.store.sqlite import SQLiteStore, owner_id
+from golive.traffic.base import Verification
+
+T = TypeVar("T")
+CALL_TIMEOUT = 5.0
+URGENT_VERIFY = 5.0
+
+
+@dataclass
+class PassView:
+    """What the terminal view shows after each pass."""
+
+    state: RolloutState
+    observation: Observation
+    decision: Decision
+    stable: Series
+    canary: Series
+    events: list[Event]
+
+
+class Runner:
+    def __init__(
+        self,
+        plan: Plan,
+        store: SQLiteStore,
+        providers: Providers,
+        clock: Clock,
+        on_pass: Callable[[PassView], None] = lambda view: None,
+    ) -> None:
+        self.plan, self.store, self.p, self.clock = plan, store, providers, clock
+        self.on_pass = on_pass
+        self.owner = owner_id(os.getpid())
+        self.judge: JudgeImpl = Judge(plan.judge)
+        self.stable, self.canary = Series(), Series()
+        self.verdict: Verdict | None = None
+        self.last_sample = 0.0
+        self._warned: set[str] = set()
+        self._alarms: list[Event] = []
+
+    async def run(self, rollout_id: str) -> RolloutState:
+        record = await self.store.load(rollout_id)
+        state, version = record.state, record.version
+        await self.store.acquire_lease(state.id, self.owner, self._ttl(), self.clock.now())
+        try:
+            await self._replay(state.id)
+            started = await self.p.start(state.desired)
+            if not started and not state.phase.terminal:
+                await self.p.router.apply(state.desired)  # re-assert what we want first
+            while not state.phase.terminal:
+                state, version, again = await self._pass(state, version)
+                if not again and not state.phase.terminal:
+                    await self.clock.sleep(self._pause())
+            return state
+        finally:
+            await self.store.release_lease(state.id, self.owner)
+
+    def _ttl(self) -> float:
+        return max(30.0, 3 * self.plan.metrics.interval)
+
+    def _pause(self) -> float:
+        return min(1.0, self.plan.metrics.interval)
+
+    async def _replay(self, rollout_id: str) -> None:
+        for at, weight, stable, canary in await self.store.measurements(rollout_id):
+            self._feed(at, weight, stable, canary)
+            self.last_sample = at
+
+    def _feed(self, at: float, weight: float, stable: Snapshot, canary: Snapshot) -> None:
+        self.stable.push(at, stable)
+        self.canary.push(at, canary)
+        self.verdict = self.judge.update(at, stable, canary, weight / 100.0)
+
+    async def _pass(self, state: RolloutState, version: int) -> tuple[RolloutState, int, bool]:
+        now = self.clock.now()
+        await self.store.acquire_lease(state.id, self.owner, self._ttl(), now)
+        obs = await self._observe(state, now)
+        decision = decide(self.plan, state, obs)
+        version = await self.store.commit(
+            decision.state, decision.events, version, now, decision.consumed, self.owner
+        )
+        events = list(decision.events)
+        acted = [*self._alarms, *await self._act(decision)]
+        self._alarms.clear()
+        if acted:
+            version = await self.store.commit(
+                decision.state, acted, version, self.clock.now(), owner=self.owner
+            )
+            events += acted
+        self.on_pass(PassView(decision.state, obs, decision, self.stable, self.canary, events))
+        return decision.state, version, decision.again
+
+    # -- observe -----------------------------------------------------------------------------
+
+    async def _observe(self, state: RolloutState, now: float) -> Observation:
+        split, stable, canary, commands, check = await asyncio.gather(
+            self._guard("router", self.p.router.observe()),
+            self._guard("stable", self.p.deployer.status(Revision.STABLE)),
+            self._guard("canary", self.p.deployer.status(Revision.CANARY)),
+            self.store.pending_commands(state.id),
+            self._check(state),
+        )
+        if now - self.last_sample >= self.plan.metrics.interval * 0.95:
+            await self._sample(state, now, split)
+        values = tuple(measure(t, self.canary.window(t.window)) for t in self.plan.triggers)
+        health = {
+            Revision.STABLE: stable or Health.ABSENT,
+            Revision.CANARY: canary or Health.ABSENT,
+        }
+        return Observation(now, split, health, check, self.verdict, values, tuple(commands))
+
+    async def _sample(self, state: RolloutState, now: float, split: Split | None) -> None:
+        pair = await asyncio.gather(
+            self._guard("metrics", self.p.metrics.sample(Revision.STABLE)),
+            self._guard("metrics", self.p.metrics.sample(Revision.CANARY)),
+        )
+        stable, canary = pair
+        if stable is None or canary is None:
+            return
+        weight = (split or state.desired).canary_weight
+        self._feed(now, weight, stable, canary)
+        self.last_sample = now
+        await self.store.add_measurement(state.id, (now, weight, stable, canary))
+
+    async def _check(self, state: RolloutState) -> CheckResult | None:
+        step = current_step(self.plan, state)
+        if not isinstance(step, CheckStep) or state.phase.terminal:
+            return None
+        return await self.p.check(self.plan.checks[step.check])
+
+    async def _guard(self, what: str, call: Awaitable[T]) -> T | None:
+        """Await a provider call with a timeout; a failure becomes ``None`` and one alarm."""
+        try:
+            async with asyncio.timeout(CALL_TIMEOUT):
+                result = await call
+        except NoData:
+            return None
+        except (GoliveError, TimeoutError) as exc:
+            if what not in self._warned:
+                self._warned.add(what)
+                self._alarms.append(Event("alarm", f"{what}: {exc or 'timed out'}"))
+            return None
+        self._warned.discard(what)
+        return result
+
+    # -- act ---------------------------------------------------------------------------------
+
+    async def _act(self, decision: Decision) -> list[Event]:
+        events: list[Event] = []
+        for action in decision.actions:
+            try:
+                async with asyncio.timeout(CALL_TIMEOUT + URGENT_VERIFY):
+                    match action:
+                        case ApplySplit():
+                            events.append(await self._apply(action, decision.state))
+                        case EnsureRevision(revision=r):
+                            await self.p.deployer.ensure(r)
+                        case RetireRevision(revision=r):
+                            await self.p.deployer.retire(r)
+                            events.append(Event("retired", f"{r} stopped", {"revision": r.value}))
+            except (ProviderError, TimeoutError) as exc:
+                events.append(Event("action_failed", f"{_name(action)}: {exc or 'timed out'}"))
+                break  # keep the safe order: nothing after a failed action
+        return events
+
+    async def _apply(self, action: ApplySplit, state: RolloutState) -> Event:
+        split = action.split
+        t0 = time.perf_counter()
+        await self.p.router.apply(split)
+        deadline = t0 + (URGENT_VERIFY if action.urgent else 1.0)
+        verdict = Verification.PENDING
+        while time.perf_counter() < deadline:
+            verdict = await self.p.router.verify(split)
+            if verdict is not Verification.PENDING:
+                break
+            await asyncio.sleep(0.002)
+        ms = (time.perf_counter() - t0) * 1000
+        data: dict[str, object] = {
+            "canary_weight": split.canary_weight,
+            "apply_ms": round(ms, 1),
+            "verification": verdict.value,
+        }
+        if action.urgent and state.rollback_at is not None:
+            since = (self.clock.now() - state.rollback_at) * 1000
+            data["since_decision_ms"] = round(since, 1)
+            if verdict is Verification.VERIFIED:
+                return Event(
+                    "traffic_safe",
+                    f"100% of traffic on stable {since:.0f} ms after the "
+                    "rollback decision (verified by read-back)",
+                    data,
+                )
+        return Event(
+            "split_applied",
+            f"canary {split.canary_weight:g}%: {verdict.value} in {ms:.0f} ms",
+            data,
+        )
+
+
+def _name(action: object) -> str:
+    return type(action).__name__

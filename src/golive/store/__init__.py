@@ -1,0 +1,1 @@
+"""Durable state: rollouts, the hash-chained event journal, measurements and operator commands."""

@@ -1,0 +1,54 @@
+-- name: insert_rollout
+INSERT INTO rollouts (id, service, plan_path, plan_digest, plan_text, phase, state, version,
+                      created_at, updated_at)
+VALUES (:id, :service, :plan_path, :plan_digest, :plan_text, :phase, :state, 1, :now, :now);
+
+-- name: get_rollout
+SELECT * FROM rollouts WHERE id = :id;
+
+-- name: find_rollouts
+SELECT * FROM rollouts WHERE id LIKE :prefix || '%' ORDER BY created_at DESC;
+
+-- name: list_rollouts
+SELECT * FROM rollouts ORDER BY created_at DESC LIMIT :limit;
+
+-- name: active_for_service
+SELECT * FROM rollouts
+WHERE service = :service AND phase IN ('progressing', 'paused', 'rolling_back')
+ORDER BY created_at DESC;
+
+-- name: update_rollout
+UPDATE rollouts SET phase = :phase, state = :state, version = version + 1, updated_at = :now
+WHERE id = :id AND version = :expected;
+
+-- name: take_lease
+UPDATE rollouts SET lease_owner = :owner, lease_until = :until WHERE id = :id;
+
+-- name: release_lease
+UPDATE rollouts SET lease_owner = NULL, lease_until = NULL WHERE id = :id AND lease_owner = :owner;
+
+-- name: last_hash
+SELECT hash FROM events WHERE rollout_id = :id ORDER BY seq DESC LIMIT 1;
+
+-- name: insert_event
+INSERT INTO events (rollout_id, at, kind, message, data, prev_hash, hash)
+VALUES (:id, :at, :kind, :message, :data, :prev_hash, :hash);
+
+-- name: events
+SELECT * FROM events WHERE rollout_id = :id AND seq > :after ORDER BY seq;
+
+-- name: insert_measurement
+INSERT INTO measurements (rollout_id, at, canary_weight, stable, canary)
+VALUES (:id, :at, :weight, :stable, :canary);
+
+-- name: measurements
+SELECT * FROM measurements WHERE rollout_id = :id ORDER BY at;
+
+-- name: insert_command
+INSERT INTO commands (rollout_id, at, verb, by, reason) VALUES (:id, :now, :verb, :by, :reason);
+
+-- name: pending_commands
+SELECT * FROM commands WHERE rollout_id = :id AND consumed_at IS NULL ORDER BY id;
+
+-- name: consume_command
+UPDATE commands SET consumed_at = :now WHERE id = :command_id;

@@ -1,0 +1,49 @@
+-- migration: 1
+CREATE TABLE rollouts (
+    id          TEXT PRIMARY KEY,
+    service     TEXT NOT NULL,
+    plan_path   TEXT NOT NULL,
+    plan_digest TEXT NOT NULL,
+    plan_text   TEXT NOT NULL,
+    phase       TEXT NOT NULL CHECK (phase IN ('progressing', 'paused', 'rolling_back',
+                                     'promoted', 'rolled_back', 'aborted', 'failed')),
+    state       TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    created_at  REAL NOT NULL,
+    updated_at  REAL NOT NULL,
+    lease_owner TEXT,
+    lease_until REAL
+);
+CREATE INDEX rollouts_service ON rollouts (service, phase);
+CREATE TABLE events (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    rollout_id TEXT NOT NULL REFERENCES rollouts (id),
+    at         REAL NOT NULL,
+    kind       TEXT NOT NULL,
+    message    TEXT NOT NULL,
+    data       TEXT NOT NULL,
+    prev_hash  TEXT NOT NULL,
+    hash       TEXT NOT NULL
+);
+CREATE INDEX events_rollout ON events (rollout_id, seq);
+CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TABLE measurements (
+    rollout_id    TEXT NOT NULL REFERENCES rollouts (id),
+    at            REAL NOT NULL,
+    canary_weight REAL NOT NULL,
+    stable        TEXT NOT NULL,
+    canary        TEXT NOT NULL
+);
+CREATE INDEX measurements_rollout ON measurements (rollout_id, at);
+CREATE TABLE commands (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    rollout_id  TEXT NOT NULL REFERENCES rollouts (id),
+    at          REAL NOT NULL,
+    verb        TEXT NOT NULL CHECK (verb IN ('pause', 'resume', 'promote', 'abort', 'rollback')),
+    by          TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    consumed_at REAL
+);
