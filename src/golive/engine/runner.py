@@ -40,6 +40,7 @@ from golive.traffic.base import Verification
 T = TypeVar("T")
 CALL_TIMEOUT = 5.0
 URGENT_VERIFY = 5.0
+DRAIN_TIMEOUT = 10.0
 
 
 @dataclass
@@ -72,6 +73,7 @@ class Runner:
         self.last_sample = 0.0
         self._warned: set[str] = set()
         self._alarms: list[Event] = []
+        self._decided_at = 0.0
 
     async def run(self, rollout_id: str) -> RolloutState:
         record = await self.store.load(rollout_id)
@@ -111,6 +113,7 @@ class Runner:
         await self.store.acquire_lease(state.id, self.owner, self._ttl(), now)
         obs = await self._observe(state, now)
         decision = decide(self.plan, state, obs)
+        self._decided_at = self.clock.now()
         version = await self.store.commit(
             decision.state, decision.events, version, now, decision.consumed, self.owner
         )
@@ -191,12 +194,22 @@ class Runner:
                         case EnsureRevision(revision=r):
                             await self.p.deployer.ensure(r)
                         case RetireRevision(revision=r):
+                            await self._drain(r)
                             await self.p.deployer.retire(r)
                             events.append(Event("retired", f"{r} stopped", {"revision": r.value}))
             except (ProviderError, TimeoutError) as exc:
                 events.append(Event("action_failed", f"{_name(action)}: {exc or 'timed out'}"))
                 break  # keep the safe order: nothing after a failed action
         return events
+
+    async def _drain(self, revision: Revision) -> None:
+        """Let requests already inside ``revision`` finish before it is stopped."""
+        deadline = self.clock.now() + DRAIN_TIMEOUT
+        while self.clock.now() < deadline:
+            active = await self._guard("metrics", self.p.metrics.in_flight(revision))
+            if not active:
+                return
+            await self.clock.sleep(0.05)
 
     async def _apply(self, action: ApplySplit, state: RolloutState) -> Event:
         split = action.split
@@ -216,7 +229,7 @@ class Runner:
             "verification": verdict.value,
         }
         if action.urgent and state.rollback_at is not None:
-            since = (self.clock.now() - state.rollback_at) * 1000
+            since = (self.clock.now() - max(state.rollback_at, self._decided_at)) * 1000
             data["since_decision_ms"] = round(since, 1)
             if verdict is Verification.VERIFIED:
                 return Event(

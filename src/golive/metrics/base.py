@@ -1,4 +1,4 @@
-"""The metric source seam: one async method returning cumulative counters for a revision."""
+"""The metric source seam: cumulative counters for a revision, and its requests in flight."""
 
 from __future__ import annotations
 
@@ -11,4 +11,8 @@ from golive.plan.model import Revision
 class MetricSource(Protocol):
     async def sample(self, revision: Revision) -> Snapshot:
         """Cumulative counters now; raises NoData when the source has nothing yet."""
+        ...
+
+    async def in_flight(self, revision: Revision) -> int:
+        """Requests inside the revision right now (to drain it before it is stopped)."""
         ...

@@ -71,5 +71,18 @@ class EnvoyStats:
             raise TransientError(f"cannot read Envoy stats at {url}: {exc}") from exc
         return parse_cluster(resp.text, revision.value)
 
+    async def in_flight(self, revision: Revision) -> int:
+        url = self._admin_url()
+        name = f"cluster.{revision.value}.upstream_rq_active"
+        try:
+            resp = await self._client.get(
+                f"{url}/stats", params={"format": "json", "filter": f"^{name}$"}
+            )
+            resp.raise_for_status()
+            stats = resp.json().get("stats", [])
+        except (httpx.HTTPError, ValueError) as exc:
+            raise TransientError(f"cannot read Envoy stats at {url}: {exc}") from exc
+        return int(stats[0]["value"]) if stats else 0
+
     async def aclose(self) -> None:
         await self._client.aclose()

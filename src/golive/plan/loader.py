@@ -8,6 +8,7 @@ first, each as ``file:line:col: field.path: what was expected``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import types
@@ -55,7 +56,7 @@ def parse_plan(text: str, filename: str = "<plan>") -> m.Plan:
     if issues:
         raise PlanError(issues)
     digest = hashlib.sha256(text.encode()).hexdigest()
-    return _build(spec, filename, digest)
+    return dataclasses.replace(_build(spec, filename, digest), text=text)
 
 
 def plan_schema() -> dict[str, object]:

@@ -144,6 +144,7 @@ class Plan:
     triggers: tuple[Trigger, ...] = ()
     source: str = ""
     digest: str = ""
+    text: str = field(default="", repr=False)
 
     def revision(self, which: Revision) -> RevisionSpec:
         return self.stable if which is Revision.STABLE else self.canary

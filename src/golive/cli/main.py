@@ -1,0 +1,113 @@
+"""``golive``: the entry point. Parses arguments, runs one verb, maps errors to exit codes.
+
+Exit codes: 0 promoted (or the verb succeeded), 3 rolled back or aborted, 2 invalid plan or
+input, 1 any other failure, 130 interrupted. A traceback is never the interface.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from golive import __version__
+from golive.cli import control
+from golive.cli.session import EXIT_FAILED, EXIT_INVALID
+from golive.errors import GoliveError, PlanError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="golive", description="Go-live as code: run a release plan.")
+    p.add_argument("--version", action="version", version=f"golive {__version__}")
+    p.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(os.environ.get("GOLIVE_HOME", ".golive")),
+        help="where rollouts, Envoy and process files live (default: ./.golive)",
+    )
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    run = sub.add_parser("run", help="run a plan (or continue its active rollout)")
+    run.add_argument("plan", type=Path)
+    run.add_argument("--json", action="store_true", help="JSON lines instead of a live view")
+
+    demo = sub.add_parser("demo", help="a real canary through Envoy with the bundled sample app")
+    demo.add_argument("--bad", action="store_true", help="the canary misbehaves: watch a rollback")
+    demo.add_argument("--json", action="store_true")
+    demo.add_argument("--keep", action="store_true", help="leave Envoy and the apps running")
+
+    status = sub.add_parser("status", help="list rollouts, or show one")
+    status.add_argument("id", nargs="?")
+    status.add_argument("--json", action="store_true")
+
+    for verb, text in (
+        ("resume", "continue a paused or interrupted rollout"),
+        ("pause", "hold the rollout at its current weights"),
+        ("promote", "skip the remaining steps and promote the canary"),
+        ("abort", "roll back and mark the rollout aborted"),
+        ("rollback", "roll back now"),
+    ):
+        v = sub.add_parser(verb, help=text)
+        v.add_argument("id")
+        v.add_argument("--reason", default="")
+        v.add_argument("--json", action="store_true")
+
+    down = sub.add_parser("down", help="stop the Envoy and processes golive started")
+    down.add_argument("service", nargs="?")
+
+    plan = sub.add_parser("plan", help="check a plan, or print its JSON Schema")
+    plan_sub = plan.add_subparsers(dest="plan_verb", required=True, metavar="check|schema")
+    check = plan_sub.add_parser("check", help="validate a plan without running it")
+    check.add_argument("file", type=Path)
+    check.add_argument("--json", action="store_true")
+    plan_sub.add_parser("schema", help="the plan's JSON Schema, for editors")
+    return p
+
+
+def _dispatch(args: argparse.Namespace) -> Coroutine[Any, Any, int]:
+    if args.verb == "plan":
+        return control.plan_command(args)
+    if args.verb == "demo":
+        from golive.demo.run import demo
+
+        return demo(args)
+    return getattr(control, f"cmd_{args.verb}")(args)  # type: ignore[no-any-return]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    err = Console(stderr=True, highlight=False)
+    try:
+        code = asyncio.run(_dispatch(args))
+    except PlanError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"valid": False, "errors": [vars_of(i) for i in exc.issues]}))
+        else:
+            err.print(
+                f"[red]invalid plan[/] ({len(exc.issues)} problem"
+                f"{'s' if len(exc.issues) != 1 else ''}):"
+            )
+            for issue in exc.issues:
+                err.print(f"  {issue}", markup=False)
+        code = EXIT_INVALID
+    except GoliveError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        code = EXIT_FAILED
+    except KeyboardInterrupt:
+        err.print(
+            "interrupted: the rollout keeps its state and traffic stays where it is; "
+            "continue with 'golive resume ID' or roll back with 'golive rollback ID'"
+        )
+        code = 130
+    sys.exit(code)
+
+
+def vars_of(issue: object) -> dict[str, object]:
+    return {k: getattr(issue, k) for k in ("file", "line", "column", "field", "message")}

@@ -1,0 +1,125 @@
+"""Driving one rollout from the CLI: create or continue it, run the loop, map the end to an exit
+code. Shared by ``run``, ``resume``, the operator verbs and the demo."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+
+from golive.cli.view import JsonView, LineView, LiveView
+from golive.engine.clock import SystemClock
+from golive.engine.providers import build_providers
+from golive.engine.runner import PassView, Runner
+from golive.engine.state import Event, Phase, RolloutId, RolloutState
+from golive.errors import StateError
+from golive.plan.loader import parse_plan
+from golive.plan.model import Plan, Split, describe_step
+from golive.store.records import RolloutRecord
+from golive.store.sqlite import SQLiteStore
+
+EXIT_PROMOTED, EXIT_FAILED, EXIT_INVALID, EXIT_ROLLED_BACK = 0, 1, 2, 3
+EXIT_CODES = {
+    Phase.PROMOTED: EXIT_PROMOTED,
+    Phase.ROLLED_BACK: EXIT_ROLLED_BACK,
+    Phase.ABORTED: EXIT_ROLLED_BACK,
+    Phase.FAILED: EXIT_FAILED,
+}
+
+
+def open_store(state_dir: Path) -> SQLiteStore:
+    return SQLiteStore(state_dir / "golive.db")
+
+
+def new_rollout_id(service: str) -> RolloutId:
+    return RolloutId(f"{service}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}")
+
+
+async def start_or_continue(
+    store: SQLiteStore, plan: Plan, say: Callable[[str], None]
+) -> RolloutRecord:
+    """The service's active rollout for this very plan, or a new one."""
+    active = await store.active_for_service(plan.service)
+    if active:
+        record = active[0]
+        if record.plan_digest != plan.digest:
+            raise StateError(
+                f"{plan.service} already has an active rollout {record.id} "
+                f"({record.state.phase.value}) from a different plan; finish it with "
+                f"'golive resume {record.id}' or 'golive abort {record.id}' first"
+            )
+        say(f"continuing rollout {record.id} from step {record.state.step + 1}")
+        return record
+    now = time.time()
+    rid = new_rollout_id(plan.service)
+    state = RolloutState(rid, Phase.PROGRESSING, 0, now, Split.all_stable(), now)
+    record = RolloutRecord(
+        rid, plan.service, plan.source, plan.digest, plan.text, state, 1, now, now, None
+    )
+    first = describe_step(plan.steps[0])
+    await store.create(
+        record,
+        [
+            Event(
+                "rollout_started",
+                f"rollout of {plan.service} {plan.stable.version} -> {plan.canary.version} started",
+                {"plan": plan.source, "digest": plan.digest},
+            ),
+            Event("step_started", first, {"step": 0}),
+        ],
+        now,
+    )
+    return record
+
+
+def choose_view(plan: Plan, rollout_id: str, mode: str) -> Callable[[PassView], None]:
+    if mode == "json":
+        return JsonView()
+    if mode == "live":
+        return LiveView(plan, rollout_id)
+    return LineView(plan)
+
+
+def output_mode(json_flag: bool) -> str:
+    if json_flag:
+        return "json"
+    return "live" if sys.stdout.isatty() else "lines"
+
+
+async def drive(
+    store: SQLiteStore,
+    record: RolloutRecord,
+    state_dir: Path,
+    mode: str,
+    extra: Callable[[PassView], None] | None = None,
+) -> RolloutState:
+    """Run the reconcile loop for ``record`` until it ends (or the user interrupts)."""
+    plan = parse_plan(record.plan_text, record.plan_path)
+    providers = build_providers(plan, state_dir)
+    view = choose_view(plan, record.id, mode)
+
+    def on_pass(pv: PassView) -> None:
+        view(pv)
+        if extra is not None:
+            extra(pv)
+
+    runner = Runner(plan, store, providers, SystemClock(), on_pass)
+    try:
+        if isinstance(view, LiveView):
+            with view:
+                return await runner.run(record.id)
+        return await runner.run(record.id)
+    finally:
+        await providers.close()
+
+
+def summary(state: RolloutState, console: Console) -> None:
+    style = "green" if state.phase is Phase.PROMOTED else "red"
+    line = f"rollout {state.id}: {state.phase.value.replace('_', ' ')}"
+    if state.reason:
+        line += f" - {state.reason}"
+    console.print(line, style=f"bold {style}", highlight=False)

@@ -1,0 +1,177 @@
+"""How a running rollout looks: a Rich live view on a terminal, plain lines otherwise, or JSON.
+
+The view is fed one :class:`PassView` per reconcile pass and never blocks the loop.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import TextIO
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from golive.analysis.judge import Status
+from golive.analysis.snapshot import Series, WindowStats
+from golive.engine.decide import current_step
+from golive.engine.runner import PassView
+from golive.engine.state import Event, Phase
+from golive.plan.model import Plan, describe_step
+
+WINDOW = 10.0
+_PHASE_STYLE = {
+    Phase.PROGRESSING: "cyan",
+    Phase.PAUSED: "yellow",
+    Phase.ROLLING_BACK: "red",
+    Phase.PROMOTED: "green",
+    Phase.ROLLED_BACK: "red",
+    Phase.ABORTED: "red",
+    Phase.FAILED: "red",
+}
+
+
+def _fmt_ms(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0f}ms"
+
+
+def _row(name: str, version: str, w: WindowStats) -> list[str]:
+    err = "-" if w.error_rate is None else f"{w.error_rate * 100:.2f}%"
+    return [
+        name,
+        version,
+        f"{w.request_rate:.1f}",
+        err,
+        _fmt_ms(w.latency(0.5)),
+        _fmt_ms(w.latency(0.95)),
+        _fmt_ms(w.latency(0.99)),
+    ]
+
+
+def stats_line(plan: Plan, stable: Series, canary: Series) -> str:
+    parts = []
+    for name, series in (("stable", stable), ("canary", canary)):
+        w = series.window(WINDOW)
+        err = "-" if w.error_rate is None else f"{w.error_rate * 100:.1f}%"
+        parts.append(f"{name} {w.request_rate:.0f} rps err {err} p95 {_fmt_ms(w.latency(0.95))}")
+    return " | ".join(parts)
+
+
+class LiveView:
+    """The terminal dashboard: steps, weights, stable vs canary, the judge's last word."""
+
+    def __init__(self, plan: Plan, rollout_id: str, console: Console | None = None) -> None:
+        self.plan, self.rollout_id = plan, rollout_id
+        self.console = console or Console()
+        self.events: list[tuple[float, Event]] = []
+        self.live = Live(console=self.console, refresh_per_second=4, transient=False)
+
+    def __enter__(self) -> LiveView:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.__exit__(None, None, None)
+
+    def __call__(self, view: PassView) -> None:
+        now = time.time()
+        self.events.extend((now, e) for e in view.events)
+        self.live.update(self._render(view))
+
+    def _render(self, view: PassView) -> Group:
+        s = view.state
+        head = Text.assemble(
+            (f"{self.plan.service} ", "bold"),
+            (f"{self.rollout_id}  ", "dim"),
+            (s.phase.value.replace("_", " "), f"bold {_PHASE_STYLE[s.phase]}"),
+            f"   canary {view.observation.split.canary_weight if view.observation.split else '?'}%"
+            f" (desired {s.desired.canary_weight:g}%)",
+        )
+        steps = Table.grid(padding=(0, 1))
+        current = current_step(self.plan, s)
+        for i, step in enumerate(self.plan.steps):
+            done = i < s.step or s.phase is Phase.PROMOTED
+            mark = "[green]✓[/]" if done else ("[cyan]▶[/]" if step is current else "[dim]·[/]")
+            steps.add_row(mark, describe_step(step))
+        table = Table(
+            "revision",
+            "version",
+            "rps",
+            "errors",
+            "p50",
+            "p95",
+            "p99",
+            title=f"last {WINDOW:.0f}s",
+            title_justify="left",
+        )
+        table.add_row(*_row("stable", self.plan.stable.version, view.stable.window(WINDOW)))
+        table.add_row(*_row("canary", self.plan.canary.version, view.canary.window(WINDOW)))
+        verdict = view.observation.verdict
+        judge = Text()
+        if verdict is not None:
+            for m in verdict.metrics:
+                style = {Status.OK: "green", Status.REGRESSED: "red"}.get(m.status, "yellow")
+                judge.append(f"{m.status.value:>13}  ", style=style).append(m.sentence + "\n")
+        waiting = Text(f"waiting for: {s.waiting_for}" if s.waiting_for else s.reason, style="dim")
+        recent = Text()
+        for at, e in self.events[-6:]:
+            recent.append(time.strftime("%H:%M:%S ", time.localtime(at)), style="dim")
+            recent.append(f"{e.message}\n")
+        return Group(
+            Panel(head),
+            steps,
+            table,
+            Panel(judge, title="judge", title_align="left"),
+            waiting,
+            recent,
+        )
+
+
+class LineView:
+    """Plain lines when not on a terminal: each event, and a stats line every few seconds."""
+
+    def __init__(self, plan: Plan, out: TextIO = sys.stdout, every: float = 5.0) -> None:
+        self.plan, self.out, self.every = plan, out, every
+        self._last = 0.0
+
+    def __call__(self, view: PassView) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        for e in view.events:
+            print(f"{stamp} {e.kind:<16} {e.message}", file=self.out, flush=True)
+        now = time.monotonic()
+        if view.state.shifted and now - self._last >= self.every:
+            self._last = now
+            print(
+                f"{stamp} {'metrics':<16} {stats_line(self.plan, view.stable, view.canary)}",
+                file=self.out,
+                flush=True,
+            )
+
+
+class JsonView:
+    """One JSON object per event, for CI logs."""
+
+    def __init__(self, out: TextIO = sys.stdout) -> None:
+        self.out = out
+
+    def __call__(self, view: PassView) -> None:
+        for e in view.events:
+            print(
+                json.dumps(
+                    {
+                        "at": time.time(),
+                        "kind": e.kind,
+                        "message": e.message,
+                        "phase": view.state.phase.value,
+                        "step": view.state.step,
+                        "data": e.data,
+                    },
+                    default=str,
+                ),
+                file=self.out,
+                flush=True,
+            )
