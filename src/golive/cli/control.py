@@ -29,7 +29,7 @@ from golive.errors import LeaseError
 from golive.plan.loader import load_plan, plan_schema
 from golive.processes import pid_alive, terminate
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 async def cmd_run(args: argparse.Namespace) -> int:

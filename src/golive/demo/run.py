@@ -37,7 +37,7 @@ from golive.plan.model import Revision
 from golive.processes import terminate
 from golive.traffic.envoy import EnvoyRouter
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 RATE, BETA_RATE = 135.0, 15.0
 MAX_SECONDS = 150.0
 

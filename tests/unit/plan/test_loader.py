@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from golive.errors import PlanError
+from golive.plan.loader import load_plan, parse_plan, plan_schema
+from golive.plan.model import AnalyzeStep, PromoteStep, Segment, ShiftStep
+from tests.conftest import GOOD_PLAN
+
+
+def issues_of(text: str) -> list[str]:
+    with pytest.raises(PlanError) as info:
+        parse_plan(text, "plan.yaml")
+    return [str(i) for i in info.value.issues]
+
+
+def test_good_plan_parses_into_frozen_values() -> None:
+    plan = parse_plan(GOOD_PLAN, "plan.yaml")
+    assert plan.service == "checkout"
+    assert plan.steps[2] == ShiftStep(1.0, Segment("x-beta-user"))
+    assert plan.steps[3] == AnalyzeStep(15.0, 60.0)
+    assert isinstance(plan.steps[-1], PromoteStep)
+    assert plan.triggers[0].threshold == pytest.approx(0.05)
+    assert plan.triggers[0].hold == 10.0
+    assert plan.judge.max_latency_ms == 500.0
+    assert plan.route.port == 8080
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("interval: 1s}", "interval: 1s, colour: red}",
+         "plan.yaml:9:41: metrics.colour: unknown field 'colour'; expected one of: interval, source"),
+        ("  - shift: 50\n", "  - shift: 150\n",
+         "plan.yaml:20:12: steps[4].shift.weight: input should be less than or equal to 100, got 150"),
+        ("  - shift: 50\n", "  - shift: -5\n",
+         "plan.yaml:20:12: steps[4].shift.weight: input should be greater than or equal to 0"),
+        ("  - shift: 50\n", "  - shift: 0.5\n",
+         "plan.yaml:20:12: steps[4].shift.weight: weights must increase from step to step: 0.5 "
+         "follows 1"),
+        ("analyze: 15s", "analyze: 5x",
+         "plan.yaml:19:14: steps[3].analyze.for: expected a duration like 500ms, 30s, 15m or 2h, "
+         "got '5x'"),
+        ("error_rate > 5%", "error_rate > 5",
+         "plan.yaml:13:12: triggers[0].when: expected a percentage like 0.5% or 5%, got '5'"),
+        ("router: envoy", "router: caddy",
+         "plan.yaml:8:17: route.router: unknown router 'caddy'; known: envoy"),
+        ("check: smoke", "check: smok",
+         "plan.yaml:17:12: steps[1].check: unknown check 'smok'; known: smoke"),
+        ("interval: 1s", "interval: 10",
+         "plan.yaml:9:37: metrics.interval: expected a duration like 500ms, 30s, 15m or 2h, "
+         "got 10"),
+        ("kind: threshold", "kind: magic",
+         "plan.yaml:14:15: judge.kind: unknown judge 'magic'; known: threshold"),
+    ],
+)
+def test_bad_input_names_file_line_column_field_and_expectation(
+    old: str, new: str, expected: str
+) -> None:
+    assert old in GOOD_PLAN
+    assert expected in "\n".join(issues_of(GOOD_PLAN.replace(old, new, 1)))
+
+
+def test_every_problem_is_reported_not_only_the_first() -> None:
+    text = GOOD_PLAN.replace("shift: 50", "shift: 500").replace("interval: 1s", "interval: 1y")
+    found = issues_of(text)
+    assert len(found) == 2
+    assert any("metrics.interval" in f for f in found)
+    assert any("steps[4].shift.weight" in f for f in found)
+
+
+def test_step_with_two_kinds_is_an_error() -> None:
+    text = GOOD_PLAN.replace("  - promote\n", "  - {promote: {}, pause: {}}\n")
+    assert any("steps[6]: a step has exactly one kind, got pause, promote" in i
+               for i in issues_of(text))
+
+
+def test_promote_must_be_last_and_canary_deployed_before_traffic() -> None:
+    text = GOOD_PLAN.replace("  - deploy: canary\n", "").replace("  - promote\n",
+                                                                  "  - promote\n  - pause\n")
+    found = "\n".join(issues_of(text))
+    assert "steps[1].shift: traffic is shifted before the canary is deployed" in found
+    assert "steps[5].promote: promote must be the last step" in found
+
+
+def test_missing_required_field() -> None:
+    found = issues_of("service: checkout\nsteps: [promote]\n")
+    assert found == ["plan.yaml:1:1: revisions: required field is missing"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("service: !!python/object/apply:os.system [echo hi]\n", "is not allowed in a plan"),
+        ("a: &a [1, 2]\nb: {<<: *a}\n", "merge keys"),
+        ("service: a\nservice: b\n", "duplicate key 'service'"),
+        ("service: [unclosed\n", "invalid YAML"),
+        ("", "the plan is empty"),
+        ("- just\n- a list\n", "a plan is a mapping"),
+    ],
+)
+def test_unsafe_or_malformed_yaml_is_refused(text: str, message: str) -> None:
+    assert any(message in i for i in issues_of(text))
+
+
+def test_alias_bomb_is_refused_quickly() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 10)}]")
+    assert any("too deeply aliased" in i for i in issues_of("\n".join(lines)))
+
+
+def test_oversized_file_is_refused() -> None:
+    assert any("larger than" in i for i in issues_of("# x\n" * 400_000))
+
+
+def test_missing_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PlanError, match="no such file"):
+        load_plan(tmp_path / "nope.yaml")
+
+
+def test_schema_is_json_schema_with_durations_as_strings() -> None:
+    schema = plan_schema()
+    assert schema["title"] == "golive plan"
+    assert "steps" in schema["required"]  # type: ignore[operator]
+    assert "pattern" in str(schema)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400))
+def test_no_text_produces_anything_but_a_plan_or_a_plan_error(text: str) -> None:
+    try:
+        parse_plan(text, "fuzz.yaml")
+    except PlanError:
+        pass
+
+
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                   max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["service", "revisions", "route", "metrics", "triggers", "judge",
+                        "steps", "checks"]), _values)
+def test_any_value_in_any_field_gives_a_plan_error_not_a_traceback(key: str, value: object) -> None:
+    import yaml
+
+    base = yaml.safe_load(GOOD_PLAN)
+    base[key] = value
+    try:
+        parse_plan(yaml.safe_dump(base), "fuzz.yaml")
+    except PlanError as exc:
+        assert all(i.line >= 1 for i in exc.issues)
