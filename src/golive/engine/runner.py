@@ -83,7 +83,7 @@ class Runner:
             await self._replay(state.id)
             started = await self.p.start(state.desired)
             if not started and not state.phase.terminal:
-                await self.p.router.apply(state.desired)  # re-assert what we want first
+                await self._guard("router", self.p.router.apply(state.desired))  # re-assert first
             while not state.phase.terminal:
                 state, version, again = await self._pass(state, version)
                 if not again and not state.phase.terminal:

@@ -31,29 +31,59 @@ def test_good_plan_parses_into_frozen_values() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("interval: 1s}", "interval: 1s, colour: red}",
-         "plan.yaml:9:41: metrics.colour: unknown field 'colour'; expected one of: interval, source"),
-        ("  - shift: 50\n", "  - shift: 150\n",
-         "plan.yaml:20:12: steps[4].shift.weight: input should be less than or equal to 100, got 150"),
-        ("  - shift: 50\n", "  - shift: -5\n",
-         "plan.yaml:20:12: steps[4].shift.weight: input should be greater than or equal to 0"),
-        ("  - shift: 50\n", "  - shift: 0.5\n",
-         "plan.yaml:20:12: steps[4].shift.weight: weights must increase from step to step: 0.5 "
-         "follows 1"),
-        ("analyze: 15s", "analyze: 5x",
-         "plan.yaml:19:14: steps[3].analyze.for: expected a duration like 500ms, 30s, 15m or 2h, "
-         "got '5x'"),
-        ("error_rate > 5%", "error_rate > 5",
-         "plan.yaml:13:12: triggers[0].when: expected a percentage like 0.5% or 5%, got '5'"),
-        ("router: envoy", "router: caddy",
-         "plan.yaml:8:17: route.router: unknown router 'caddy'; known: envoy"),
-        ("check: smoke", "check: smok",
-         "plan.yaml:17:12: steps[1].check: unknown check 'smok'; known: smoke"),
-        ("interval: 1s", "interval: 10",
-         "plan.yaml:9:37: metrics.interval: expected a duration like 500ms, 30s, 15m or 2h, "
-         "got 10"),
-        ("kind: threshold", "kind: magic",
-         "plan.yaml:14:15: judge.kind: unknown judge 'magic'; known: threshold"),
+        (
+            "interval: 1s}",
+            "interval: 1s, colour: red}",
+            "plan.yaml:9:41: metrics.colour: unknown field 'colour'; expected one of: interval, source",
+        ),
+        (
+            "  - shift: 50\n",
+            "  - shift: 150\n",
+            "plan.yaml:20:12: steps[4].shift.weight: input should be less than or equal to 100, got 150",
+        ),
+        (
+            "  - shift: 50\n",
+            "  - shift: -5\n",
+            "plan.yaml:20:12: steps[4].shift.weight: input should be greater than or equal to 0",
+        ),
+        (
+            "  - shift: 50\n",
+            "  - shift: 0.5\n",
+            "plan.yaml:20:12: steps[4].shift.weight: weights must increase from step to step: 0.5 "
+            "follows 1",
+        ),
+        (
+            "analyze: 15s",
+            "analyze: 5x",
+            "plan.yaml:19:14: steps[3].analyze.for: expected a duration like 500ms, 30s, 15m or 2h, "
+            "got '5x'",
+        ),
+        (
+            "error_rate > 5%",
+            "error_rate > 5",
+            "plan.yaml:13:12: triggers[0].when: expected a percentage like 0.5% or 5%, got '5'",
+        ),
+        (
+            "router: envoy",
+            "router: caddy",
+            "plan.yaml:8:17: route.router: unknown router 'caddy'; known: envoy",
+        ),
+        (
+            "check: smoke",
+            "check: smok",
+            "plan.yaml:17:12: steps[1].check: unknown check 'smok'; known: smoke",
+        ),
+        (
+            "interval: 1s",
+            "interval: 10",
+            "plan.yaml:9:37: metrics.interval: expected a duration like 500ms, 30s, 15m or 2h, "
+            "got 10",
+        ),
+        (
+            "kind: threshold",
+            "kind: magic",
+            "plan.yaml:14:15: judge.kind: unknown judge 'magic'; known: threshold",
+        ),
     ],
 )
 def test_bad_input_names_file_line_column_field_and_expectation(
@@ -73,13 +103,15 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
 
 def test_step_with_two_kinds_is_an_error() -> None:
     text = GOOD_PLAN.replace("  - promote\n", "  - {promote: {}, pause: {}}\n")
-    assert any("steps[6]: a step has exactly one kind, got pause, promote" in i
-               for i in issues_of(text))
+    assert any(
+        "steps[6]: a step has exactly one kind, got pause, promote" in i for i in issues_of(text)
+    )
 
 
 def test_promote_must_be_last_and_canary_deployed_before_traffic() -> None:
-    text = GOOD_PLAN.replace("  - deploy: canary\n", "").replace("  - promote\n",
-                                                                  "  - promote\n  - pause\n")
+    text = GOOD_PLAN.replace("  - deploy: canary\n", "").replace(
+        "  - promote\n", "  - promote\n  - pause\n"
+    )
     found = "\n".join(issues_of(text))
     assert "steps[1].shift: traffic is shifted before the canary is deployed" in found
     assert "steps[5].promote: promote must be the last step" in found
@@ -140,15 +172,20 @@ def test_no_text_produces_anything_but_a_plan_or_a_plan_error(text: str) -> None
 
 _values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                   max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=10,
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["service", "revisions", "route", "metrics", "triggers", "judge",
-                        "steps", "checks"]), _values)
+@given(
+    st.sampled_from(
+        ["service", "revisions", "route", "metrics", "triggers", "judge", "steps", "checks"]
+    ),
+    _values,
+)
 def test_any_value_in_any_field_gives_a_plan_error_not_a_traceback(key: str, value: object) -> None:
     import yaml
 

@@ -1,0 +1,194 @@
+"""decide() per phase and step, on plain values: no I/O, no clock, no sleeping."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from golive.analysis.judge import Decision as Call
+from golive.analysis.judge import MetricVerdict, Status, Verdict
+from golive.engine.decide import decide
+from golive.engine.state import (
+    ApplySplit,
+    CheckResult,
+    CheckStatus,
+    Command,
+    CommandVerb,
+    EnsureRevision,
+    Health,
+    Observation,
+    Phase,
+    RetireRevision,
+    RolloutId,
+    RolloutState,
+)
+from golive.plan.loader import parse_plan
+from golive.plan.model import Revision, Segment, Split
+from tests.conftest import GOOD_PLAN
+
+PLAN = parse_plan(GOOD_PLAN, "plan.yaml")
+T0 = 1000.0
+OK = Verdict(Call.CONTINUE, (MetricVerdict("error_rate", 0.01, 0.01, Status.OK, "fine"),))
+BAD = Verdict(Call.ROLLBACK, (MetricVerdict("error_rate", 0.01, 0.2, Status.REGRESSED, "bad"),))
+
+
+def state(**kw: object) -> RolloutState:
+    base = RolloutState(RolloutId("r1"), Phase.PROGRESSING, 0, T0, Split.all_stable(), T0)
+    return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
+
+
+def obs(now: float = T0, split: Split | None = Split.all_stable(), **kw: object) -> Observation:
+    health = {Revision.STABLE: Health.READY, Revision.CANARY: Health.ABSENT}
+    base = Observation(now, split, health)
+    return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
+
+
+def test_deploy_ensures_the_canary_then_advances_when_ready() -> None:
+    d = decide(PLAN, state(), obs())
+    assert d.actions == (EnsureRevision(Revision.CANARY),)
+    assert d.state.step == 0
+    ready = obs(health={Revision.CANARY: Health.READY})
+    d = decide(PLAN, state(), ready)
+    assert d.state.step == 1 and d.again
+
+
+def test_deploy_timeout_fails_without_touching_traffic() -> None:
+    d = decide(PLAN, state(), obs(now=T0 + 31))
+    assert d.state.phase is Phase.FAILED
+    assert d.actions == (RetireRevision(Revision.CANARY),)
+    assert not any(isinstance(a, ApplySplit) for a in d.actions)
+    assert "did not become ready within 30s" in d.state.reason
+
+
+def test_check_step_waits_passes_or_fails() -> None:
+    s = state(step=1)
+    assert decide(PLAN, s, obs()).state.step == 1
+    passed = obs(check=CheckResult(CheckStatus.PASSED, "200 in 3ms"))
+    assert decide(PLAN, s, passed).state.step == 2
+    failed = decide(PLAN, s, obs(check=CheckResult(CheckStatus.FAILED, "503")))
+    assert failed.state.phase is Phase.FAILED
+
+
+def test_shift_writes_then_advances_on_read_back() -> None:
+    s = state(step=2)
+    target = Split(1.0, Segment("x-beta-user"))
+    d = decide(PLAN, s, obs())
+    assert d.actions == (ApplySplit(target),)
+    s = d.state
+    assert decide(PLAN, s, obs(now=T0 + 1)).state.step == 2  # not read back yet
+    d = decide(PLAN, s, obs(now=T0 + 1, split=target))
+    assert d.state.step == 3 and d.state.shifted
+
+
+def test_analyze_holds_for_its_duration_and_needs_a_known_verdict() -> None:
+    s = state(step=3, desired=Split(1.0, Segment("x-beta-user")), shifted=True)
+    split = s.desired
+    assert decide(PLAN, s, obs(now=T0 + 10, split=split, verdict=OK)).state.step == 3
+    unknown = Verdict(
+        Call.CONTINUE, (MetricVerdict("error_rate", None, None, Status.UNKNOWN, "?"),)
+    )
+    assert decide(PLAN, s, obs(now=T0 + 16, split=split, verdict=unknown)).state.step == 3
+    assert decide(PLAN, s, obs(now=T0 + 16, split=split, verdict=OK)).state.step == 4
+    inconclusive = decide(PLAN, s, obs(now=T0 + 61, split=split, verdict=unknown))
+    assert inconclusive.state.phase is Phase.PAUSED
+
+
+def test_judge_rollback_sends_all_traffic_to_stable_first() -> None:
+    s = state(step=3, desired=Split(1.0, Segment("x-beta-user")), shifted=True)
+    d = decide(PLAN, s, obs(now=T0 + 5, split=s.desired, verdict=BAD))
+    assert d.state.phase is Phase.ROLLING_BACK
+    assert d.actions == (ApplySplit(Split.all_stable(), urgent=True),)
+    # the canary is retired only once 100% stable is read back
+    still = decide(PLAN, d.state, obs(now=T0 + 6, split=s.desired))
+    assert not any(isinstance(a, RetireRevision) for a in still.actions)
+    done = decide(PLAN, d.state, obs(now=T0 + 6, split=Split.all_stable()))
+    assert done.state.phase is Phase.ROLLED_BACK
+    assert done.actions == (RetireRevision(Revision.CANARY),)
+
+
+def test_trigger_fires_after_its_hold_in_any_step() -> None:
+    s = state(step=4, desired=Split(1.0, Segment("x-beta-user")), shifted=True)
+    first = decide(PLAN, s, obs(now=T0, split=s.desired, trigger_values=(0.09,)))
+    assert first.state.phase is Phase.PROGRESSING
+    later = decide(PLAN, first.state, obs(now=T0 + 10, split=s.desired, trigger_values=(0.09,)))
+    assert later.state.phase is Phase.ROLLING_BACK
+    assert "error_rate > 5% for 10s" in later.state.reason
+
+
+def test_commands_pause_resume_promote_abort() -> None:
+    s = state(step=3, desired=Split(1.0), shifted=True)
+    paused = decide(PLAN, s, obs(split=s.desired, commands=(Command(1, CommandVerb.PAUSE),)))
+    assert paused.state.phase is Phase.PAUSED and paused.consumed == (1,)
+    resumed = decide(
+        PLAN, paused.state, obs(split=s.desired, commands=(Command(2, CommandVerb.RESUME),))
+    )
+    assert resumed.state.phase is Phase.PROGRESSING
+    promoted = decide(PLAN, s, obs(split=s.desired, commands=(Command(3, CommandVerb.PROMOTE),)))
+    nxt = decide(PLAN, promoted.state, obs(split=s.desired))
+    assert nxt.actions == (ApplySplit(Split(100.0)),)
+    aborted = decide(PLAN, s, obs(split=s.desired, commands=(Command(4, CommandVerb.ABORT),)))
+    assert aborted.state.phase is Phase.ROLLING_BACK
+    assert aborted.state.end_phase is Phase.ABORTED
+
+
+def test_router_drift_is_reconciled_to_the_desired_split() -> None:
+    s = state(step=3, desired=Split(50.0), shifted=True)
+    d = decide(PLAN, s, obs(now=T0 + 1, split=Split(0.0), verdict=None))
+    assert ApplySplit(Split(50.0)) in d.actions
+
+
+# -- invariants under any sequence of observations -------------------------------------------
+
+splits = st.builds(Split, st.sampled_from([0.0, 1.0, 5.0, 50.0, 100.0])) | st.none()
+verdicts = st.sampled_from([None, OK, BAD])
+checks = st.sampled_from(
+    [None, CheckResult(CheckStatus.PASSED, "ok"), CheckResult(CheckStatus.FAILED, "no")]
+)
+healths = st.sampled_from(list(Health))
+commands = st.lists(
+    st.builds(Command, st.integers(1, 99), st.sampled_from(list(CommandVerb))), max_size=2
+).map(tuple)
+observations = st.tuples(
+    st.floats(0, 30), splits, verdicts, checks, healths, commands, st.sampled_from([None, 0.0, 0.5])
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(observations, min_size=1, max_size=40))
+def test_invariants_hold_for_any_observation_sequence(seq: list[tuple]) -> None:  # type: ignore[type-arg]
+    s = state()
+    now = T0
+    rolled_back_at: RolloutState | None = None
+    for dt, split, verdict, check, health, cmds, trig in seq:
+        now += dt
+        o = Observation(
+            now,
+            split,
+            {Revision.STABLE: Health.READY, Revision.CANARY: health},
+            check,
+            verdict,
+            (trig,),
+            cmds,
+        )
+        before = s
+        d = decide(PLAN, s, o)
+        s = d.state
+        assert 0.0 <= s.desired.canary_weight <= 100.0
+        for a in d.actions:
+            if isinstance(a, ApplySplit):
+                assert 0.0 <= a.split.canary_weight <= 100.0
+        if before.phase.terminal:
+            assert s == before, "terminal phases absorb"
+        if s.phase is Phase.ROLLING_BACK:
+            assert s.desired == Split.all_stable()
+            rolled_back_at = s
+        if rolled_back_at is not None:
+            assert s.desired == Split.all_stable(), "a rollback always ends at 100% stable"
+            assert s.phase in (Phase.ROLLING_BACK, Phase.ROLLED_BACK, Phase.ABORTED, Phase.FAILED)
+        if (
+            any(isinstance(a, RetireRevision) and a.revision is Revision.CANARY for a in d.actions)
+            and before.shifted
+        ):
+            assert split == Split.all_stable(), "the canary is retired only after 100% stable"
