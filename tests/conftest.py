@@ -39,3 +39,98 @@ def write_plan(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return write
+
+
+# -- real processes on loopback, shared by contract, integration and benchmark code ---------
+
+import asyncio  # noqa: E402
+import contextlib  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import AsyncIterator, Iterator  # noqa: E402
+
+import httpx  # noqa: E402
+
+from golive.plan.model import Split  # noqa: E402
+from golive.traffic.envoy import EnvoyRouter  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_app(
+    version: str, error_rate: float = 0.0, latency_ms: float = 2.0
+) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "golive.demo.app",
+            "--port",
+            str(port),
+            "--version",
+            version,
+            "--error-rate",
+            str(error_rate),
+            "--latency-ms",
+            str(latency_ms),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    for _ in range(200):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).is_success:
+                return proc, port
+        except httpx.HTTPError:
+            import time
+
+            time.sleep(0.02)
+    proc.kill()
+    raise RuntimeError("sample app did not start")
+
+
+@pytest.fixture
+def apps() -> Iterator[dict[str, int]]:
+    stable, sp = start_app("1.0.0")
+    canary, cp = start_app("2.0.0")
+    yield {"stable": sp, "canary": cp}
+    for p in (stable, canary):
+        p.terminate()
+        p.wait(timeout=10)
+
+
+@contextlib.asynccontextmanager
+async def running_envoy(workdir: Path, apps: dict[str, int]) -> AsyncIterator[EnvoyRouter]:
+    upstreams = {name: f"http://127.0.0.1:{port}" for name, port in apps.items()}
+    router = EnvoyRouter(workdir, "127.0.0.1", free_port(), upstreams)
+    assert await router.start(Split.all_stable())
+    try:
+        yield router
+    finally:
+        await router.stop()
+        await router.aclose()
+
+
+@pytest.fixture
+async def envoy(tmp_path: Path, apps: dict[str, int]) -> AsyncIterator[EnvoyRouter]:
+    async with running_envoy(tmp_path / "envoy", apps) as router:
+        yield router
+
+
+async def wait_verified(router: object, split: Split, timeout: float = 3.0) -> float:
+    from golive.traffic.base import Verification
+
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    while loop.time() - start < timeout:
+        if await router.verify(split) is Verification.VERIFIED:  # type: ignore[attr-defined]
+            return loop.time() - start
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"router did not serve {split} within {timeout}s")

@@ -1,0 +1,207 @@
+"""golive as a user runs it: the CLI as a subprocess, real Envoy, real sample apps, loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from golive.demo.load import LoadGenerator, LoadStats
+from tests.conftest import free_port, start_app
+
+pytestmark = pytest.mark.e2e
+GOLIVE = str(Path(sys.executable).parent / "golive")
+
+
+def golive(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [GOLIVE, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path
+    golive("down", cwd=tmp_path, timeout=60)
+
+
+def test_demo_promotes(workdir: Path) -> None:
+    result = golive("demo", cwd=workdir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "promoted" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    status = json.loads(golive("status", "--json", cwd=workdir).stdout)
+    assert status[0]["phase"] == "promoted"
+
+
+def test_demo_bad_rolls_back_and_says_why_and_how_fast(workdir: Path) -> None:
+    result = golive("demo", "--bad", cwd=workdir)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "rolled back" in result.stdout
+    assert "above the 5.00% limit" in result.stdout or "fired" in result.stdout
+    assert "ms after the decision" in result.stdout
+
+
+def test_an_invalid_plan_exits_2_with_file_line_column(workdir: Path) -> None:
+    plan = workdir / "plan.yaml"
+    plan.write_text(
+        "service: shop\nrevisions: {stable: {version: 1, url: 'http://127.0.0.1:1'},"
+        " canary: {version: 2, url: 'http://127.0.0.1:2'}}\nsteps:\n  - shift: 500\n"
+    )
+    result = golive("plan", "check", str(plan), cwd=workdir)
+    assert result.returncode == 2
+    assert (
+        f"{plan}:4:12: steps[0].shift.weight: input should be less than or equal to 100"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    result = golive("run", str(workdir / "missing.yaml"), cwd=workdir)
+    assert result.returncode == 2 and "no such file" in result.stderr
+
+
+def _plan(stable_port: int, canary_port: int, listen: int) -> str:
+    return f"""\
+service: shop
+revisions:
+  stable: {{version: 1.0.0, url: "http://127.0.0.1:{stable_port}"}}
+  canary:
+    version: 2.0.0
+    url: "http://127.0.0.1:{canary_port}"
+    process:
+      command: ["{sys.executable}", -m, golive.demo.app, --port, "{canary_port}", --version, 2.0.0, --latency-ms, "2"]
+      ready: "http://127.0.0.1:{canary_port}/health"
+route: {{router: envoy, listen: "127.0.0.1:{listen}"}}
+metrics: {{interval: 500ms}}
+judge: {{min_requests: 20, window: 5s}}
+steps:
+  - deploy: canary
+  - shift: 10
+  - analyze: 8s
+  - shift: 50
+  - analyze: 2s
+  - promote
+"""
+
+
+class BackgroundLoad:
+    def __init__(self, url: str) -> None:
+        self.gen = LoadGenerator(url, rate=100, max_requests=9000, max_seconds=90, concurrency=4)
+        self.loop = asyncio.new_event_loop()
+        self.stats: LoadStats | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.stats = self.loop.run_until_complete(self.gen.run())
+        finally:
+            self.loop.close()
+
+    def stop(self) -> LoadStats:
+        if not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.gen.stop)
+        self.thread.join(15)
+        assert self.stats is not None
+        return self.stats
+
+
+def test_kill_9_during_analyze_then_resume_reaches_the_same_end(workdir: Path) -> None:
+    stable, stable_port = start_app("1.0.0", latency_ms=2)
+    listen = free_port()
+    plan = workdir / "plan.yaml"
+    plan.write_text(_plan(stable_port, free_port(), listen))
+    run = subprocess.Popen(
+        [GOLIVE, "run", str(plan), "--json"],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    load: BackgroundLoad | None = None
+    try:
+        assert run.stdout is not None
+        deadline = time.monotonic() + 60
+        for line in run.stdout:
+            event = json.loads(line)
+            if load is None and event["kind"] == "step_completed":
+                load = BackgroundLoad(f"http://127.0.0.1:{listen}/")
+                load.thread.start()
+            if event["kind"] == "step_completed" and "serves 10%" in event["message"]:
+                break
+            assert time.monotonic() < deadline, "the shift to 10% never completed"
+        time.sleep(2)  # inside the analyze step
+        run.send_signal(signal.SIGKILL)
+        run.wait(10)
+        rid = json.loads(golive("status", "--json", cwd=workdir).stdout)[0]["id"]
+        time.sleep(1)  # the data plane keeps serving while no controller runs
+        resumed = golive("resume", rid, cwd=workdir, timeout=120)
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        status = json.loads(golive("status", rid, "--json", cwd=workdir).stdout)
+        assert status["state"]["phase"] == "promoted"
+        assert status["state"]["desired"]["canary_weight"] == 100.0
+        kinds = [e["kind"] for e in status["events"]]
+        assert "promoted" in kinds
+        assert load is not None
+        stats = load.stop()
+        load = None
+        assert stats.sent > 500
+        assert (stats.failed, stats.errors) == (0, 0), "the controller crash disturbed traffic"
+        assert stats.by_version.get("2.0.0", 0) > 0
+    finally:
+        if load is not None:
+            load.stop()
+        if run.poll() is None:
+            run.kill()
+            run.wait(5)
+        assert run.stdout is not None
+        run.stdout.close()
+        stable.terminate()
+        stable.wait(10)
+
+
+def test_operator_commands_reach_a_running_controller(workdir: Path) -> None:
+    stable, stable_port = start_app("1.0.0", latency_ms=2)
+    plan = workdir / "plan.yaml"
+    plan.write_text(
+        _plan(stable_port, free_port(), free_port()).replace("  - analyze: 8s\n", "  - pause\n")
+    )
+    run = subprocess.Popen(
+        [GOLIVE, "run", str(plan), "--json"],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert run.stdout is not None
+        for line in run.stdout:
+            if json.loads(line)["kind"] == "paused":
+                break
+        rid = json.loads(golive("status", "--json", cwd=workdir).stdout)[0]["id"]
+        aborted = golive("abort", rid, "--reason", "found a bug", cwd=workdir)
+        assert aborted.returncode == 0, aborted.stderr
+        assert run.wait(30) == 3
+        status = json.loads(golive("status", rid, "--json", cwd=workdir).stdout)
+        assert status["state"]["phase"] == "aborted"
+        assert status["state"]["reason"] == "found a bug"
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait(5)
+        assert run.stdout is not None
+        run.stdout.close()
+        stable.terminate()
+        stable.wait(10)
