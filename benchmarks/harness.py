@@ -5,6 +5,7 @@ Every process started here is stopped by its pid on exit.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import statistics
 import subprocess
@@ -79,6 +80,7 @@ async def apply_verified(router: EnvoyRouter, split: Split, timeout: float = 5.0
     while time.perf_counter() - t0 < timeout:
         if await router.verify(split) is Verification.VERIFIED:
             return time.perf_counter() - t0
+        await asyncio.sleep(0.002)
     raise RuntimeError(f"{split} not verified within {timeout}s")
 
 
