@@ -84,12 +84,15 @@ class LiveView:
 
     def _render(self, view: PassView) -> Group:
         s = view.state
+        served = view.observation.split
+        shown = "unknown" if served is None else f"{served.canary_weight:g}%"
+        if served is not None and served.segment is not None:
+            shown += f" + header {served.segment.header}"
         head = Text.assemble(
             (f"{self.plan.service} ", "bold"),
             (f"{self.rollout_id}  ", "dim"),
             (s.phase.value.replace("_", " "), f"bold {_PHASE_STYLE[s.phase]}"),
-            f"   canary {view.observation.split.canary_weight if view.observation.split else '?'}%"
-            f" (desired {s.desired.canary_weight:g}%)",
+            f"   canary serves {shown} (desired {s.desired.canary_weight:g}%)",
         )
         steps = Table.grid(padding=(0, 1))
         current = current_step(self.plan, s)
@@ -115,7 +118,9 @@ class LiveView:
         if verdict is not None:
             for m in verdict.metrics:
                 style = {Status.OK: "green", Status.REGRESSED: "red"}.get(m.status, "yellow")
-                judge.append(f"{m.status.value:>13}  ", style=style).append(m.sentence + "\n")
+                if judge:
+                    judge.append("\n")
+                judge.append(f"{m.status.value:>13}  ", style=style).append(m.sentence)
         waiting = Text(f"waiting for: {s.waiting_for}" if s.waiting_for else s.reason, style="dim")
         recent = Text()
         for at, e in self.events[-6:]:
