@@ -8,52 +8,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
-
-from golive.demo.run import free_port
+from golive.demo.app import free_port, start_sample_app
 from golive.plan.model import Split
 from golive.traffic.base import Verification
 from golive.traffic.envoy import EnvoyRouter
 
 
-def start_app(version: str, latency_ms: float) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "golive.demo.app",
-            "--port",
-            str(port),
-            "--version",
-            version,
-            "--latency-ms",
-            str(latency_ms),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).is_success:
-                return proc, port
-        except httpx.HTTPError:
-            time.sleep(0.02)
-    proc.kill()
-    raise RuntimeError("sample app did not start")
-
-
 @contextlib.asynccontextmanager
 async def setup(latency_ms: float = 1.0) -> AsyncIterator[tuple[EnvoyRouter, dict[str, int]]]:
-    apps = {"stable": start_app("stable", latency_ms), "canary": start_app("canary", latency_ms)}
+    apps = {name: start_sample_app(name, latency_ms=latency_ms) for name in ("stable", "canary")}
     ports = {name: port for name, (_, port) in apps.items()}
     with tempfile.TemporaryDirectory(prefix="golive-bench-") as tmp:
         router = EnvoyRouter(

@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import textwrap
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+
+from golive.demo.app import free_port
+from golive.demo.app import start_sample_app as start_app
+from golive.plan.model import Split
+from golive.traffic.envoy import EnvoyRouter
 
 GOOD_PLAN = """\
 service: checkout
@@ -41,59 +49,10 @@ def write_plan(tmp_path: Path):  # type: ignore[no-untyped-def]
     return write
 
 
-# -- real processes on loopback, shared by contract, integration and benchmark code ---------
-
-import asyncio  # noqa: E402
-import contextlib  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from collections.abc import AsyncIterator, Iterator  # noqa: E402
-
-import httpx  # noqa: E402
-
-from golive.plan.model import Split  # noqa: E402
-from golive.traffic.envoy import EnvoyRouter  # noqa: E402
+# -- real processes on loopback, shared by contract, integration and e2e tests ---------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_app(
-    version: str, error_rate: float = 0.0, latency_ms: float = 2.0
-) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "golive.demo.app",
-            "--port",
-            str(port),
-            "--version",
-            version,
-            "--error-rate",
-            str(error_rate),
-            "--latency-ms",
-            str(latency_ms),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    for _ in range(200):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).is_success:
-                return proc, port
-        except httpx.HTTPError:
-            import time
-
-            time.sleep(0.02)
-    proc.kill()
-    raise RuntimeError("sample app did not start")
+__all__ = ["free_port", "start_app"]
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ def golive(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedP
 def workdir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
     golive("down", cwd=tmp_path, timeout=60)
+    golive("--state-dir", ".golive/demo", "down", cwd=tmp_path, timeout=60)
 
 
 def test_demo_promotes(workdir: Path) -> None:
@@ -44,7 +45,9 @@ def test_demo_promotes(workdir: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "promoted" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
-    status = json.loads(golive("status", "--json", cwd=workdir).stdout)
+    status = json.loads(
+        golive("--state-dir", ".golive/demo", "status", "--json", cwd=workdir).stdout
+    )
     assert status[0]["phase"] == "promoted"
 
 

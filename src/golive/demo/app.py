@@ -11,8 +11,11 @@ import argparse
 import json
 import random
 import signal
+import socket
+import subprocess
 import sys
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -49,6 +52,50 @@ def make_handler(
             pass
 
     return Handler
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1 (for the demo, tests and benchmarks)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_sample_app(
+    version: str, error_rate: float = 0.0, latency_ms: float = 20.0
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the sample app on a free loopback port in its own session; wait until healthy."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "golive.demo.app",
+            "--port",
+            str(port),
+            "--version",
+            version,
+            "--error-rate",
+            str(error_rate),
+            "--latency-ms",
+            str(latency_ms),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=0.5) as resp:
+                if resp.status == 200:
+                    return proc, port
+        except OSError:
+            time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    raise RuntimeError(f"the sample app {version} did not start on 127.0.0.1:{port}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,12 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import socket
 import sys
 import time
 from pathlib import Path
 
-import httpx
 from rich.console import Console
 
 from golive.cli.session import (
@@ -28,10 +26,11 @@ from golive.cli.session import (
     start_or_continue,
     summary,
 )
+from golive.demo.app import free_port, start_sample_app
 from golive.demo.load import LoadGenerator
 from golive.deploy.process import ProcessDeployer
 from golive.engine.runner import PassView
-from golive.engine.state import CommandVerb, RolloutState
+from golive.engine.state import RolloutState
 from golive.plan.loader import parse_plan
 from golive.plan.model import Revision
 from golive.processes import terminate
@@ -40,12 +39,6 @@ from golive.traffic.envoy import EnvoyRouter
 console = Console(highlight=False, soft_wrap=True)
 RATE, BETA_RATE = 135.0, 15.0
 MAX_SECONDS = 150.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def demo_plan(stable_port: int, canary_port: int, listen_port: int, bad: bool) -> str:
@@ -87,42 +80,13 @@ steps:
 """
 
 
-async def _start_stable(port: int, log: Path) -> int:
-    with log.open("ab") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "golive.demo.app",
-            "--port",
-            str(port),
-            "--version",
-            "2.0.0",
-            "--error-rate",
-            "0.002",
-            "--latency-ms",
-            "20",
-            stdout=out,
-            stderr=out,
-            stdin=asyncio.subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    async with httpx.AsyncClient(trust_env=False) as client:
-        for _ in range(200):
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/health")).is_success:
-                    return proc.pid
-            except httpx.HTTPError:
-                await asyncio.sleep(0.05)
-    await terminate(proc.pid)
-    raise RuntimeError("the sample stable service did not start")
-
-
 async def demo(args: argparse.Namespace) -> int:
     state_dir: Path = args.state_dir
     workdir = state_dir / "demo"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    ports = [free_port() for _ in range(3)]
+    stable, stable_port = await asyncio.to_thread(start_sample_app, "2.0.0", 0.002, 20.0)
+    ports = [stable_port, free_port(), free_port()]
     plan_path = workdir / "plan.yaml"
     plan_path.write_text(demo_plan(ports[0], ports[1], ports[2], bad=args.bad))
     plan = parse_plan(plan_path.read_text(), str(plan_path))
@@ -133,10 +97,7 @@ async def demo(args: argparse.Namespace) -> int:
             console.print(text)
 
     say(f"golive demo{' --bad' if args.bad else ''}: plan written to {plan_path}")
-    store = open_store(state_dir)
-    for old in await store.active_for_service(plan.service):  # an interrupted earlier demo
-        await store.add_command(old.id, CommandVerb.ABORT, "demo", "superseded by a new demo", 0.0)
-    stable_pid = await _start_stable(ports[0], workdir / "stable.log")
+    store = open_store(workdir)  # each demo starts from a clean record in <state-dir>/demo
     url = f"http://127.0.0.1:{ports[2]}/"
     main_load = LoadGenerator(url, RATE, int(RATE * MAX_SECONDS), MAX_SECONDS)
     beta_load = LoadGenerator(
@@ -160,14 +121,14 @@ async def demo(args: argparse.Namespace) -> int:
 
     try:
         record = await start_or_continue(store, plan, say)
-        state = await drive(store, record, state_dir, mode, extra=watch)
+        state = await drive(store, record, workdir, mode, extra=watch)
     finally:
         main_load.stop()
         beta_load.stop()
         if loads:
             await asyncio.wait(loads, timeout=10)
         if not args.keep:
-            await _teardown(plan_path, state_dir, stable_pid)
+            await _teardown(plan_path, workdir, stable.pid)
     if mode != "json":
         _report(state, main_load, beta_load, decided)
     return EXIT_CODES[state.phase]
