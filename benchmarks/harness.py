@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import statistics
+import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from golive.demo.app import free_port, start_sample_app
 from golive.plan.model import Split
@@ -21,6 +24,9 @@ from golive.traffic.envoy import EnvoyRouter
 
 @contextlib.asynccontextmanager
 async def setup(latency_ms: float = 1.0) -> AsyncIterator[tuple[EnvoyRouter, dict[str, int]]]:
+    task = asyncio.current_task()
+    if task is not None:  # SIGTERM (e.g. from `timeout`) cancels the run, so cleanup still happens
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     apps = {name: start_sample_app(name, latency_ms=latency_ms) for name in ("stable", "canary")}
     ports = {name: port for name, (_, port) in apps.items()}
     with tempfile.TemporaryDirectory(prefix="golive-bench-") as tmp:
@@ -62,3 +68,12 @@ def summary(values: list[float]) -> str:
         f"p50 {pct(values, 0.5) * 1000:.1f} ms, p99 {pct(values, 0.99) * 1000:.1f} ms, "
         f"max {max(values) * 1000:.1f} ms, mean {statistics.mean(values) * 1000:.1f} ms"
     )
+
+
+def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a benchmark; an interruption (SIGTERM, Ctrl-C) stops it after cleanup, quietly."""
+    try:
+        asyncio.run(main())
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        print("benchmark interrupted; every process it started was stopped", file=sys.stderr)
+        sys.exit(130)

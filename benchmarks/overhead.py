@@ -5,12 +5,11 @@ One keep-alive client, 3000 sequential requests each way (bounded), app with ~0 
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import httpx
 
-from benchmarks.harness import pct, setup
+from benchmarks.harness import pct, run, setup
 
 N = 3000
 
@@ -41,4 +40,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.harness import apply_verified, setup, summary
+from benchmarks.harness import apply_verified, run, setup, summary
 from golive.engine.state import Phase, RolloutId, RolloutState
 from golive.plan.model import Split
 from golive.store.records import RolloutRecord
@@ -65,4 +65,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from benchmarks.harness import apply_verified, setup, summary
+from benchmarks.harness import apply_verified, run, setup, summary
 from golive.demo.load import LoadGenerator
 from golive.plan.model import Split
 
@@ -43,4 +43,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main)
