@@ -32,7 +32,7 @@ from golive.deploy.process import ProcessDeployer
 from golive.engine.runner import PassView
 from golive.engine.state import RolloutState
 from golive.plan.loader import parse_plan
-from golive.plan.model import Revision
+from golive.plan.model import Plan, Revision
 from golive.processes import terminate
 from golive.traffic.envoy import EnvoyRouter
 
@@ -128,14 +128,13 @@ async def demo(args: argparse.Namespace) -> int:
         if loads:
             await asyncio.wait(loads, timeout=10)
         if not args.keep:
-            await _teardown(plan_path, workdir, stable.pid)
+            await _teardown(plan, workdir, stable.pid)
     if mode != "json":
         _report(state, main_load, beta_load, decided)
     return EXIT_CODES[state.phase]
 
 
-async def _teardown(plan_path: Path, state_dir: Path, stable_pid: int) -> None:
-    plan = parse_plan(plan_path.read_text(), str(plan_path))
+async def _teardown(plan: Plan, state_dir: Path, stable_pid: int) -> None:
     router = EnvoyRouter.from_plan(plan, state_dir)
     await router.stop()
     await router.aclose()

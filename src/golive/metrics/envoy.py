@@ -49,6 +49,19 @@ def parse_cluster(text: str, cluster: str) -> Snapshot:
     return Snapshot(requests, min(errors, requests), buckets)
 
 
+async def read_stat(client: httpx.AsyncClient, admin_url: str, name: str) -> int:
+    """One counter or gauge from Envoy's admin ``/stats`` (absent means 0)."""
+    try:
+        resp = await client.get(
+            f"{admin_url}/stats", params={"format": "json", "filter": f"^{name}$"}
+        )
+        resp.raise_for_status()
+        stats = resp.json().get("stats", [])
+    except (httpx.HTTPError, ValueError) as exc:
+        raise TransientError(f"cannot read Envoy stats at {admin_url}: {exc}") from exc
+    return int(stats[0]["value"]) if stats else 0
+
+
 class EnvoyStats:
     def __init__(self, admin_url: Callable[[], str]) -> None:
         self._admin_url = admin_url
@@ -72,17 +85,8 @@ class EnvoyStats:
         return parse_cluster(resp.text, revision.value)
 
     async def in_flight(self, revision: Revision) -> int:
-        url = self._admin_url()
         name = f"cluster.{revision.value}.upstream_rq_active"
-        try:
-            resp = await self._client.get(
-                f"{url}/stats", params={"format": "json", "filter": f"^{name}$"}
-            )
-            resp.raise_for_status()
-            stats = resp.json().get("stats", [])
-        except (httpx.HTTPError, ValueError) as exc:
-            raise TransientError(f"cannot read Envoy stats at {url}: {exc}") from exc
-        return int(stats[0]["value"]) if stats else 0
+        return await read_stat(self._client, self._admin_url(), name)
 
     async def aclose(self) -> None:
         await self._client.aclose()

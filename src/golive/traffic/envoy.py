@@ -19,6 +19,7 @@ import httpx
 
 from golive.atomic import write_atomically
 from golive.errors import PermanentError, TransientError
+from golive.metrics.envoy import read_stat
 from golive.plan.model import Plan, Split
 from golive.processes import pid_alive, terminate
 from golive.traffic import envoy_config
@@ -183,8 +184,4 @@ class EnvoyRouter:
     async def rejected_updates(self) -> int:
         """How many route files Envoy refused (it keeps serving the last good one)."""
         name = f"http.{envoy_config.STAT_PREFIX}.rds.{envoy_config.ROUTE_NAME}.update_rejected"
-        resp = await self._client.get(
-            f"{self.admin_url}/stats", params={"format": "json", "filter": f"^{name}$"}
-        )
-        stats = resp.json().get("stats", [])
-        return int(stats[0]["value"]) if stats else 0
+        return await read_stat(self._client, self.admin_url, name)
