@@ -70,12 +70,19 @@ class JudgeConfig:
     ``error_tolerance=0.2`` means the canary is regressed only if its error rate exceeds
     1.2 x stable's; ``latency_tolerance`` likewise on latency. Absolute limits (``max_*``) are
     SLOs that apply whatever stable does.
+
+    Which fields matter depends on ``kind``: ``sequential`` uses the rates, tolerances,
+    ``min_requests`` and ``min_exposure``; ``mann-whitney`` judges every ``interval`` (default
+    5 minutes); ``threshold`` measures every ``interval`` (default every update) over ``window``
+    and counts failures the way ``style`` (``golive``, ``argo`` or ``flagger``) does.
     """
 
-    kind: str = "threshold"
+    kind: str = "sequential"
     false_rollback_rate: float = 0.01
-    error_tolerance: float = 0.2
-    latency_tolerance: float = 0.2
+    false_promotion_rate: float = 0.05
+    min_exposure: float = 60.0
+    error_tolerance: float = 0.1
+    latency_tolerance: float = 0.01
     max_error_rate: float | None = 0.05
     max_latency_ms: float | None = None
     max_error_ratio: float | None = None
@@ -84,6 +91,10 @@ class JudgeConfig:
     min_requests: int = 50
     window: float = 60.0
     hold: float = 0.0
+    interval: float = 0.0
+    style: str = "golive"
+    failure_limit: int = 0
+    consecutive_error_limit: int = 4
     metrics: tuple[str, ...] = field(default=("error_rate", "latency"))
 
 
@@ -121,4 +132,4 @@ def Judge(config: JudgeConfig) -> JudgeImpl:
 
 
 def _load_builtins() -> None:
-    from golive.analysis import threshold  # noqa: F401  (registers itself)
+    from golive.analysis import mannwhitney, sequential, threshold  # noqa: F401  (they register)

@@ -1,9 +1,18 @@
 """The threshold judge: absolute limits and canary/stable ratios over a sliding window.
 
-This is the Argo Rollouts / Flagger style of judging, kept simple and honest: it never promotes
-early (it has no notion of evidence), it says "not yet known" until the canary has served
-``min_requests`` in the window, and a limit must be exceeded for ``hold`` seconds before it
-rolls back.
+Every ``interval`` (default: every update) it measures the canary over the last ``window``
+and compares with fixed limits. It never promotes early (it has no notion of evidence). How
+failed measurements turn into a rollback depends on ``style``:
+
+- ``golive``: "not yet known" until the canary served ``min_requests`` in the window; a limit
+  must be exceeded for ``hold`` seconds.
+- ``argo`` (Argo Rollouts AnalysisRun): a window without canary requests is NaN, and
+  ``result <= limit`` is false for NaN, so the measurement *fails*; an error rate whose error
+  series does not exist yet (no canary error ever) is an empty result, a measurement *error*.
+  Roll back when failed measurements exceed ``failure_limit`` or more than
+  ``consecutive_error_limit`` errors come in a row.
+- ``flagger`` (Flagger canary analysis): NaN or no values is a failed check ("halt
+  advancement"); roll back when failed checks reach ``failure_limit`` (Flagger's ``threshold``).
 """
 
 from __future__ import annotations
@@ -33,29 +42,65 @@ class ThresholdJudge:
         self.stable = Series(keep=config.window * 2 + 60)
         self.canary = Series(keep=config.window * 2 + 60)
         self._breach_since: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
+        self._errors_in_row: dict[str, int] = {}
+        self._next: float | None = None
+        self._last = Verdict(Decision.CONTINUE, ())
+        self._min = 1 if config.style in ("argo", "flagger") else config.min_requests
 
     def update(self, t: float, stable: Snapshot, canary: Snapshot, canary_weight: float) -> Verdict:
         self.stable.push(t, stable)
         self.canary.push(t, canary)
+        every = self.config.interval
+        if every > 0:
+            if self._next is not None and t < self._next:
+                return self._last
+            self._next = t if self._next is None else self._next
+            while self._next <= t:
+                self._next += every
         s = self.stable.window(self.config.window)
         c = self.canary.window(self.config.window)
         metrics: list[MetricVerdict] = []
         if "error_rate" in self.config.metrics:
-            metrics.append(self._errors(s, c))
+            m = self._errors(s, c)
+            never_failed = self.canary.total.errors == 0
+            metrics.append(_as_error(m) if self.config.style == "argo" and never_failed else m)
         if "latency" in self.config.metrics:
             metrics.append(self._latency(s, c))
+        self._last = Verdict(self._decide(t, metrics), tuple(metrics))
+        return self._last
+
+    def _decide(self, t: float, metrics: list[MetricVerdict]) -> Decision:
+        cfg = self.config
         decision = Decision.CONTINUE
         for m in metrics:
-            if m.status is Status.REGRESSED:
-                since = self._breach_since.setdefault(m.metric, t)
-                if t - since >= self.config.hold:
-                    decision = Decision.ROLLBACK
+            if cfg.style == "golive":
+                if m.status is Status.REGRESSED:
+                    since = self._breach_since.setdefault(m.metric, t)
+                    if t - since >= cfg.hold:
+                        decision = Decision.ROLLBACK
+                else:
+                    self._breach_since.pop(m.metric, None)
+                continue
+            error = m.rule == "error"
+            failed = m.status is Status.REGRESSED or (m.status is Status.UNKNOWN and not error)
+            if cfg.style == "argo" and error:
+                self._errors_in_row[m.metric] = self._errors_in_row.get(m.metric, 0) + 1
             else:
-                self._breach_since.pop(m.metric, None)
-        return Verdict(decision, tuple(metrics))
+                self._errors_in_row[m.metric] = 0
+            if failed:
+                self._failures[m.metric] = self._failures.get(m.metric, 0) + 1
+            n = self._failures.get(m.metric, 0)
+            if cfg.style == "argo" and (
+                n > cfg.failure_limit or self._errors_in_row[m.metric] > cfg.consecutive_error_limit
+            ):
+                decision = Decision.ROLLBACK
+            if cfg.style == "flagger" and n >= max(1, cfg.failure_limit):
+                decision = Decision.ROLLBACK
+        return decision
 
     def _unknown(self, metric: str, c: WindowStats) -> MetricVerdict:
-        need = self.config.min_requests
+        need = self._min
         return MetricVerdict(
             metric,
             None,
@@ -66,7 +111,7 @@ class ThresholdJudge:
 
     def _errors(self, s: WindowStats, c: WindowStats) -> MetricVerdict:
         cfg = self.config
-        if c.requests < cfg.min_requests:
+        if c.requests < self._min:
             return self._unknown("error_rate", c)
         sr, cr = s.error_rate, c.error_rate or 0.0
         ratio = cr / sr if sr else None
@@ -107,7 +152,7 @@ class ThresholdJudge:
         cfg = self.config
         q = cfg.latency_quantile
         name = f"latency_p{q * 100:g}"
-        if c.requests < cfg.min_requests:
+        if c.requests < self._min:
             return self._unknown(name, c)
         sl, cl = s.latency(q), c.latency(q)
         if cl is None:
@@ -139,6 +184,11 @@ class ThresholdJudge:
                 rule=f"{name} > {cfg.max_latency_ratio:g} x stable",
             )
         return MetricVerdict(name, sl, cl, Status.OK, f"{head}: within limits", effect=ratio)
+
+
+def _as_error(m: MetricVerdict) -> MetricVerdict:
+    sentence = f"{m.metric}: query returned no series (no canary error yet): measurement error"
+    return MetricVerdict(m.metric, m.stable, m.canary, Status.UNKNOWN, sentence, rule="error")
 
 
 @register("threshold")

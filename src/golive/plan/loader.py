@@ -228,6 +228,12 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
     judge = JudgeConfig(
         kind=j.kind,
         false_rollback_rate=j.false_rollback_rate,
+        false_promotion_rate=j.false_promotion_rate,
+        min_exposure=j.min_exposure,
+        interval=j.interval,
+        style=j.style,
+        failure_limit=j.failure_limit,
+        consecutive_error_limit=j.consecutive_error_limit,
         error_tolerance=j.error_tolerance,
         latency_tolerance=j.latency_tolerance,
         max_error_rate=j.max_error_rate,

@@ -98,10 +98,16 @@ class TriggerSpec(Strict):
 
 
 class JudgeSpec(Strict):
-    kind: str = "threshold"
-    false_rollback_rate: Percent = 0.01
-    error_tolerance: Percent = 0.2
-    latency_tolerance: Percent = 0.2
+    kind: str = "sequential"
+    false_rollback_rate: Annotated[Percent, Field(gt=0, le=0.5)] = 0.01
+    false_promotion_rate: Annotated[Percent, Field(gt=0, le=0.5)] = 0.05
+    error_tolerance: Percent = 0.1
+    latency_tolerance: Percent = 0.01
+    min_exposure: Duration = 60.0
+    interval: Duration = 0.0
+    style: Literal["golive", "argo", "flagger"] = "golive"
+    failure_limit: Annotated[int, Field(ge=0)] = 0
+    consecutive_error_limit: Annotated[int, Field(ge=0)] = 4
     max_error_rate: Percent | None = 0.05
     max_latency: Duration | None = None
     max_error_ratio: Annotated[float, Field(gt=1)] | None = None

@@ -11,7 +11,7 @@ def snap(requests: int, errors: int, slow_share: float = 0.0) -> Snapshot:
 
 
 def test_low_traffic_is_not_yet_known_never_a_pass() -> None:
-    judge = Judge(JudgeConfig(min_requests=100))
+    judge = Judge(JudgeConfig(kind="threshold", min_requests=100))
     judge.update(0, snap(0, 0), snap(0, 0), 0.05)
     v = judge.update(10, snap(1000, 0), snap(40, 0), 0.05)
     assert v.decision is Decision.CONTINUE
@@ -21,7 +21,7 @@ def test_low_traffic_is_not_yet_known_never_a_pass() -> None:
 
 
 def test_error_rate_above_the_limit_rolls_back_with_an_explanation() -> None:
-    judge = Judge(JudgeConfig(max_error_rate=0.05, min_requests=50))
+    judge = Judge(JudgeConfig(kind="threshold", max_error_rate=0.05, min_requests=50))
     judge.update(0, snap(0, 0), snap(0, 0), 0.1)
     v = judge.update(10, snap(900, 9), snap(100, 20), 0.1)
     assert v.decision is Decision.ROLLBACK
@@ -30,7 +30,7 @@ def test_error_rate_above_the_limit_rolls_back_with_an_explanation() -> None:
 
 
 def test_hold_requires_the_breach_to_last() -> None:
-    judge = Judge(JudgeConfig(max_error_rate=0.05, min_requests=10, hold=5.0, window=100))
+    judge = Judge(JudgeConfig(kind="threshold", max_error_rate=0.05, min_requests=10, hold=5.0, window=100))
     judge.update(0, snap(0, 0), snap(0, 0), 0.5)
     assert judge.update(1, snap(100, 0), snap(100, 20), 0.5).decision is Decision.CONTINUE
     assert judge.update(4, snap(200, 0), snap(200, 40), 0.5).decision is Decision.CONTINUE
@@ -38,7 +38,7 @@ def test_hold_requires_the_breach_to_last() -> None:
 
 
 def test_latency_ratio_and_limit() -> None:
-    judge = Judge(JudgeConfig(max_latency_ms=500, max_latency_ratio=2.0, min_requests=10))
+    judge = Judge(JudgeConfig(kind="threshold", max_latency_ms=500, max_latency_ratio=2.0, min_requests=10))
     judge.update(0, snap(0, 0), snap(0, 0), 0.5)
     v = judge.update(10, snap(1000, 0, 0.0), snap(1000, 0, 0.5), 0.5)
     lat = v.metrics[1]
@@ -48,12 +48,12 @@ def test_latency_ratio_and_limit() -> None:
 
 
 def test_threshold_judge_never_promotes_and_unknown_kind_is_refused() -> None:
-    judge = Judge(JudgeConfig())
+    judge = Judge(JudgeConfig(kind="threshold"))
     judge.update(0, snap(0, 0), snap(0, 0), 0.5)
     assert judge.update(60, snap(10**6, 0), snap(10**6, 0), 0.5).decision is Decision.CONTINUE
     try:
         Judge(JudgeConfig(kind="nope"))
     except ValueError as exc:
-        assert "known: threshold" in str(exc)
+        assert "known: mann-whitney, sequential, threshold" in str(exc)
     else:
         raise AssertionError("unknown judge accepted")

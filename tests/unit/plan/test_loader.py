@@ -82,7 +82,7 @@ def test_good_plan_parses_into_frozen_values() -> None:
         (
             "kind: threshold",
             "kind: magic",
-            "plan.yaml:14:15: judge.kind: unknown judge 'magic'; known: threshold",
+            "plan.yaml:14:15: judge.kind: unknown judge 'magic'; known: mann-whitney, sequential, threshold",
         ),
     ],
 )

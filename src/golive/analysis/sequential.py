@@ -1,0 +1,192 @@
+"""The sequential judge (default): anytime-valid tests on every scrape.
+
+It looks at each scrape interval on its own (see :mod:`golive.analysis.evidence`) and keeps
+running e-processes, so it may decide at any look without inflating its error rate:
+
+- **rollback** when a metric's evidence of "canary worse beyond tolerance" reaches
+  ``1/alpha``; ``false_rollback_rate`` is split evenly over the metrics, so it bounds the chance
+  of a false rollback across all metrics and all looks;
+- **promote** (early) when every metric has evidence that the canary is *not* worse beyond
+  tolerance (at ``false_promotion_rate``) after ``min_exposure`` seconds of canary traffic;
+- otherwise continue. A metric is "not yet known" until the canary served ``min_requests``.
+
+Absolute limits (an error rate above 5%) are the job of triggers, not of this comparison.
+"""
+
+from __future__ import annotations
+
+import math
+
+from golive.analysis.evidence import RateRatioTest, ShiftTest
+from golive.analysis.histogram import aligned_counts, deflate, tail_bounds
+from golive.analysis.judge import Decision, JudgeConfig, MetricVerdict, Status, Verdict, register
+from golive.analysis.snapshot import Snapshot, add, delta, quantile
+
+MIN_REQUESTS_FOR_TAILS = 200
+TAILS_QUIET = math.log(3.0)  # no promotion while a tail test holds more evidence than this
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x * 100:.2f}%"
+
+
+def _ms(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.0f}ms"
+
+
+class SequentialJudge:
+    def __init__(self, config: JudgeConfig) -> None:
+        self.config = config
+        n = max(1, len(config.metrics))
+        self._log_rollback = math.log(n / config.false_rollback_rate)
+        self._log_promote = math.log(n / config.false_promotion_rate)
+        self.errors = RateRatioTest(1.0 + config.error_tolerance)
+        self.latency = ShiftTest()
+        self._pending_stable = Snapshot.empty()
+        self._prev: tuple[Snapshot, Snapshot] | None = None
+        self._total = (Snapshot.empty(), Snapshot.empty())
+        self._weight: float | None = None
+        self._first_canary: float | None = None
+
+    def update(self, t: float, stable: Snapshot, canary: Snapshot, canary_weight: float) -> Verdict:
+        prev_s, prev_c = self._prev if self._prev else (None, None)
+        ds, dc = delta(prev_s, stable), delta(prev_c, canary)
+        self._prev = (stable, canary)
+        if self._weight is not None and canary_weight != self._weight:
+            self.errors.restart()
+            self.latency.restart()
+        self._weight = canary_weight
+        if dc.requests > 0 and self._first_canary is None:
+            self._first_canary = t
+        self._total = (add(self._total[0], ds), add(self._total[1], dc))
+        self.errors.add(dc.errors, dc.errors + ds.errors, dc.requests, ds.requests)
+        self._feed_latency(ds, dc)
+        metrics: list[MetricVerdict] = []
+        if "error_rate" in self.config.metrics:
+            metrics.append(self._error_verdict(t))
+        if "latency" in self.config.metrics:
+            metrics.append(self._latency_verdict(t))
+        if any(m.status is Status.REGRESSED for m in metrics):
+            return Verdict(Decision.ROLLBACK, tuple(metrics))
+        proven = all(m.rule == "proven" for m in metrics) and bool(metrics)
+        return Verdict(Decision.PROMOTE if proven else Decision.CONTINUE, tuple(metrics))
+
+    def _feed_latency(self, ds: Snapshot, dc: Snapshot) -> None:
+        if "latency" not in self.config.metrics:
+            return
+        if not self.latency.tail_bounds:
+            # tail bounds are chosen from stable's first requests, then tested on later ones
+            self._pending_stable = add(self._pending_stable, ds)
+            if self._pending_stable.requests >= MIN_REQUESTS_FOR_TAILS:
+                self.latency.watch_tails(tail_bounds(self._pending_stable.latency_ms_buckets))
+        bounds, s_counts, c_counts = aligned_counts(ds.latency_ms_buckets, dc.latency_ms_buckets)
+        if len(bounds) > 1:
+            c_counts = deflate(bounds, c_counts, 1.0 + self.config.latency_tolerance)
+            self.latency.add(bounds, s_counts, c_counts)
+
+    def _exposed(self, t: float) -> bool:
+        first = self._first_canary
+        return first is not None and t - first >= self.config.min_exposure
+
+    def _unknown(self, metric: str, stable: float | None, canary: float | None) -> MetricVerdict:
+        served, need = self._total[1].requests, self.config.min_requests
+        return MetricVerdict(
+            metric,
+            stable,
+            canary,
+            Status.UNKNOWN,
+            f"{metric}: not yet known (canary served {served} of {need} requests needed)",
+        )
+
+    def _error_verdict(self, t: float) -> MetricVerdict:
+        s, c = self._total
+        sr = s.errors / s.requests if s.requests else None
+        cr = c.errors / c.requests if c.requests else None
+        if c.requests < self.config.min_requests:
+            return self._unknown("error_rate", sr, cr)
+        test = self.errors
+        ratio, interval = test.ratio(), test.interval()
+        evidence = test.worse.log_value()
+        head = f"canary error rate {_pct(cr)} vs {_pct(sr)} on stable"
+        if ratio is not None and interval is not None:
+            head += f" (x{ratio:.2g}, 95% interval x{interval[0]:.2g}-x{interval[1]:.2g})"
+        tol = f"x{test.null:g}"
+        if evidence >= self._log_rollback:
+            return MetricVerdict(
+                "error_rate", sr, cr, Status.REGRESSED,
+                f"{head}: regression beyond the {tol} tolerance, rolling back",
+                ratio, interval, math.exp(evidence), "regressed",
+            )  # fmt: skip
+        if test.better.log_value() >= self._log_promote and self._exposed(t):
+            return MetricVerdict(
+                "error_rate", sr, cr, Status.OK,
+                f"{head}: not worse than stable beyond {tol}, proven",
+                ratio, interval, math.exp(evidence), "proven",
+            )  # fmt: skip
+        sentence = f"{head}: no regression found so far" if ratio else f"{head}: no errors yet"
+        return MetricVerdict(
+            "error_rate", sr, cr, Status.OK, sentence,
+            ratio, interval, math.exp(evidence), "watching",
+        )  # fmt: skip
+
+    def _latency_verdict(self, t: float) -> MetricVerdict:
+        q = self.config.latency_quantile
+        name = f"latency_p{q * 100:g}"
+        s, c = self._total
+        sl, cl = quantile(s.latency_ms_buckets, q), quantile(c.latency_ms_buckets, q)
+        test = self.latency
+        if c.requests < self.config.min_requests or cl is None:
+            return self._unknown(name, sl, cl)
+        ratio = cl / sl if sl else None
+        head = f"canary p{q * 100:g} latency {_ms(cl)} vs {_ms(sl)} on stable"
+        if ratio is not None:
+            head += f" (x{ratio:.2f})"
+        tol = f"x{1 + self.config.latency_tolerance:g}"
+        evidence = test.log_worse()
+        if evidence >= self._log_rollback:
+            return MetricVerdict(
+                name, sl, cl, Status.REGRESSED,
+                f"{head}: slower than stable beyond {tol}{self._where()}, rolling back",
+                ratio, None, math.exp(evidence), "regressed",
+            )  # fmt: skip
+        tails_quiet = all(e.log_value() <= TAILS_QUIET for e in test.tail_worse)
+        if test.rank_better.log_value() >= self._log_promote and tails_quiet and self._exposed(t):
+            return MetricVerdict(
+                name, sl, cl, Status.OK, f"{head}: not slower than stable beyond {tol}, proven",
+                ratio, None, math.exp(evidence), "proven",
+            )  # fmt: skip
+        return MetricVerdict(
+            name, sl, cl, Status.OK, f"{head}: no regression found so far",
+            ratio, None, math.exp(evidence), "watching",
+        )  # fmt: skip
+
+    def _where(self) -> str:
+        """Name the tail bound that carries the evidence, when it is a tail regression."""
+        test = self.latency
+        rank = test.rank_worse.log_value()
+        best = max(
+            zip(test.tail_bounds, test.tail_worse, strict=True),
+            key=lambda pair: pair[1].log_value(),
+            default=None,
+        )
+        if best is None or best[1].log_value() <= rank:
+            return ""
+        s, c = self._total
+        return (
+            f" in the tail: {_pct(_above(c, best[0]))} of canary requests over {_ms(best[0])}"
+            f" vs {_pct(_above(s, best[0]))} on stable"
+        )
+
+
+def _above(snap: Snapshot, bound: float) -> float | None:
+    buckets = snap.latency_ms_buckets
+    if not buckets:
+        return None
+    total = max(buckets.values())
+    at = max((n for b, n in buckets.items() if b <= bound), default=0)
+    return (total - at) / total if total else None
+
+
+@register("sequential")
+def _build(config: JudgeConfig) -> SequentialJudge:
+    return SequentialJudge(config)
