@@ -55,7 +55,9 @@ class ThresholdJudge:
         if every > 0:
             if self._next is not None and t < self._next:
                 return self._last
-            self._next = t if self._next is None else self._next
+            if self._next is None:  # the first measurement comes one interval in
+                self._next = t + every
+                return self._last
             while self._next <= t:
                 self._next += every
         s = self.stable.window(self.config.window)

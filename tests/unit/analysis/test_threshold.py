@@ -30,7 +30,9 @@ def test_error_rate_above_the_limit_rolls_back_with_an_explanation() -> None:
 
 
 def test_hold_requires_the_breach_to_last() -> None:
-    judge = Judge(JudgeConfig(kind="threshold", max_error_rate=0.05, min_requests=10, hold=5.0, window=100))
+    judge = Judge(
+        JudgeConfig(kind="threshold", max_error_rate=0.05, min_requests=10, hold=5.0, window=100)
+    )
     judge.update(0, snap(0, 0), snap(0, 0), 0.5)
     assert judge.update(1, snap(100, 0), snap(100, 20), 0.5).decision is Decision.CONTINUE
     assert judge.update(4, snap(200, 0), snap(200, 40), 0.5).decision is Decision.CONTINUE
@@ -38,7 +40,9 @@ def test_hold_requires_the_breach_to_last() -> None:
 
 
 def test_latency_ratio_and_limit() -> None:
-    judge = Judge(JudgeConfig(kind="threshold", max_latency_ms=500, max_latency_ratio=2.0, min_requests=10))
+    judge = Judge(
+        JudgeConfig(kind="threshold", max_latency_ms=500, max_latency_ratio=2.0, min_requests=10)
+    )
     judge.update(0, snap(0, 0), snap(0, 0), 0.5)
     v = judge.update(10, snap(1000, 0, 0.0), snap(1000, 0, 0.5), 0.5)
     lat = v.metrics[1]
