@@ -195,3 +195,19 @@ def test_any_value_in_any_field_gives_a_plan_error_not_a_traceback(key: str, val
         parse_plan(yaml.safe_dump(base), "fuzz.yaml")
     except PlanError as exc:
         assert all(i.line >= 1 for i in exc.issues)
+
+
+def test_judge_defaults_to_sequential_and_every_kind_is_selectable() -> None:
+    import re
+
+    bare = re.sub(r"^judge: .*\n", "", GOOD_PLAN, flags=re.M)
+    plan = parse_plan(bare, "plan.yaml")
+    assert plan.judge.kind == "sequential"
+    assert plan.judge.false_rollback_rate == pytest.approx(0.01)
+    assert plan.judge.error_tolerance == pytest.approx(0.1)
+    mw = parse_plan(bare + "judge: {kind: mann-whitney, interval: 5m}\n", "plan.yaml")
+    assert (mw.judge.kind, mw.judge.interval) == ("mann-whitney", 300.0)
+    argo = "judge: {kind: threshold, style: argo, failure_limit: 3, interval: 1m}\n"
+    assert parse_plan(bare + argo, "plan.yaml").judge.style == "argo"
+    bad = issues_of(bare + "judge: {kind: sequential, false_rollback_rate: 0%}\n")
+    assert "judge.false_rollback_rate" in bad[0] and "greater than 0" in bad[0]
