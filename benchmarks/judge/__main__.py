@@ -27,7 +27,7 @@ from golive.analysis.judge import Decision, Judge, JudgeConfig, JudgeImpl
 from golive.analysis.snapshot import Snapshot
 
 ORACLE_ALPHA = 0.01
-ERR_TOL, LAT_TOL = 0.1, 0.01
+ERR_TOL, LAT_TOL = 0.05, 0.01  # the defaults
 JUDGES = ("golive", "kayenta", "argo", "flagger")
 
 

@@ -28,8 +28,8 @@ import math
 from collections.abc import Sequence
 
 MAX_STARTS = 6
-RATIO_GRID = (1.1, 1.2, 1.35, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0)
-TILTS = (0.1, 0.2, 0.35, 0.6, 1.0, 1.7, 3.0)
+RATIO_GRID = (1.15, 1.4, 1.75, 2.2, 3.0, 4.5, 8.0)
+TILTS = (0.15, 0.3, 0.6, 1.2, 2.4)
 _LOG_GRID = tuple(math.log(g) for g in RATIO_GRID)
 _LOG_START_WEIGHTS = [math.log(0.75)] + [-(j + 2) * math.log(2) for j in range(1, MAX_STARTS)]
 

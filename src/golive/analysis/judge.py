@@ -81,7 +81,7 @@ class JudgeConfig:
     false_rollback_rate: float = 0.01
     false_promotion_rate: float = 0.05
     min_exposure: float = 60.0
-    error_tolerance: float = 0.1
+    error_tolerance: float = 0.05
     latency_tolerance: float = 0.01
     max_error_rate: float | None = 0.05
     max_latency_ms: float | None = None

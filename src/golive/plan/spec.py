@@ -101,7 +101,7 @@ class JudgeSpec(Strict):
     kind: str = "sequential"
     false_rollback_rate: Annotated[Percent, Field(gt=0, le=0.5)] = 0.01
     false_promotion_rate: Annotated[Percent, Field(gt=0, le=0.5)] = 0.05
-    error_tolerance: Percent = 0.1
+    error_tolerance: Percent = 0.05
     latency_tolerance: Percent = 0.01
     min_exposure: Duration = 60.0
     interval: Duration = 0.0

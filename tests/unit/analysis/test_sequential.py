@@ -149,7 +149,7 @@ def test_clear_regressions_are_caught_with_an_explanation() -> None:
     assert (
         f"(x{m.effect:.2g}, 95% interval x{m.interval[0]:.2g}-x{m.interval[1]:.2g})" in m.sentence
     )
-    assert m.sentence.endswith("regression beyond the x1.1 tolerance, rolling back")
+    assert m.sentence.endswith("regression beyond the x1.05 tolerance, rolling back")
     at, v = run(2, 60, cfg, lat=(1.0, 1.2))
     assert at is not None and at <= 3 and v is not None
     assert v.metrics[1].sentence.startswith("canary p95 latency ")

@@ -204,7 +204,7 @@ def test_judge_defaults_to_sequential_and_every_kind_is_selectable() -> None:
     plan = parse_plan(bare, "plan.yaml")
     assert plan.judge.kind == "sequential"
     assert plan.judge.false_rollback_rate == pytest.approx(0.01)
-    assert plan.judge.error_tolerance == pytest.approx(0.1)
+    assert plan.judge.error_tolerance == pytest.approx(0.05)
     mw = parse_plan(bare + "judge: {kind: mann-whitney, interval: 5m}\n", "plan.yaml")
     assert (mw.judge.kind, mw.judge.interval) == ("mann-whitney", 300.0)
     argo = "judge: {kind: threshold, style: argo, failure_limit: 3, interval: 1m}\n"
