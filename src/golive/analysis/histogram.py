@@ -82,3 +82,19 @@ def tail_bounds(stable: Mapping[float, int]) -> list[float]:
         if total and (total - c) / total <= TAIL_START:
             return [b for b, _ in finite[i : i + MAX_TAIL_BOUNDS]]
     return []
+
+
+def slower_share(stable: Mapping[float, int], canary: Mapping[float, int]) -> float | None:
+    """P(a canary request is slower than a stable one), ties within a bucket counting half.
+
+    0.5 means no difference; it is the Mann-Whitney effect read from histograms.
+    """
+    _, s, c = aligned_counts(stable, canary)
+    n_s, n_c = sum(s), sum(c)
+    if not n_s or not n_c:
+        return None
+    below, wins = 0.0, 0.0
+    for s_k, c_k in zip(s, c, strict=True):
+        wins += c_k * (below + s_k / 2)
+        below += s_k
+    return wins / (n_s * n_c)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 from golive.analysis.evidence import RateRatioTest, ShiftTest
-from golive.analysis.histogram import aligned_counts, deflate, tail_bounds
+from golive.analysis.histogram import aligned_counts, deflate, slower_share, tail_bounds
 from golive.analysis.judge import Decision, JudgeConfig, MetricVerdict, Status, Verdict, register
 from golive.analysis.snapshot import Snapshot, add, delta, quantile
 
@@ -146,7 +146,7 @@ class SequentialJudge:
         if evidence >= self._log_rollback:
             return MetricVerdict(
                 name, sl, cl, Status.REGRESSED,
-                f"{head}: slower than stable beyond {tol}{self._where()}, rolling back",
+                f"{head}: slower than stable beyond {tol} ({self._where()}), rolling back",
                 ratio, None, math.exp(evidence), "regressed",
             )  # fmt: skip
         tails_quiet = all(e.log_value() <= TAILS_QUIET for e in test.tail_worse)
@@ -161,8 +161,9 @@ class SequentialJudge:
         )  # fmt: skip
 
     def _where(self) -> str:
-        """Name the tail bound that carries the evidence, when it is a tail regression."""
+        """What carries the evidence: a tail bound, or the whole distribution."""
         test = self.latency
+        s, c = self._total
         rank = test.rank_worse.log_value()
         best = max(
             zip(test.tail_bounds, test.tail_worse, strict=True),
@@ -170,10 +171,10 @@ class SequentialJudge:
             default=None,
         )
         if best is None or best[1].log_value() <= rank:
-            return ""
-        s, c = self._total
+            share = slower_share(s.latency_ms_buckets, c.latency_ms_buckets)
+            return f"a canary request is slower than a stable one {_pct(share)} of the time"
         return (
-            f" in the tail: {_pct(_above(c, best[0]))} of canary requests over {_ms(best[0])}"
+            f"{_pct(_above(c, best[0]))} of canary requests over {_ms(best[0])}"
             f" vs {_pct(_above(s, best[0]))} on stable"
         )
 

@@ -64,7 +64,7 @@ checks:
 triggers:
   - {{when: "error_rate > 5%", for: 3s, window: 10s, min_requests: 20, then: rollback}}
   - {{when: "latency_p95 > 400ms", for: 3s, window: 10s, min_requests: 20, then: rollback}}
-judge: {{kind: threshold, max_error_rate: 5%, max_latency: 250ms, min_requests: 40, window: 15s}}
+judge: {{kind: sequential, min_requests: 40, min_exposure: 10s}}
 steps:
   - deploy: canary
   - check: smoke

@@ -196,3 +196,19 @@ def test_identical_revisions_at_volume_are_promoted_early() -> None:
             assert all("proven" in m.sentence for m in v.metrics)
             return
     raise AssertionError("never promoted")
+
+
+def test_slower_share_is_the_mann_whitney_effect_on_bucketed_data() -> None:
+    from golive.analysis.histogram import slower_share
+
+    rng = np.random.default_rng(11)
+    s_idx = np.searchsorted(BOUNDS, 100 * np.exp(0.5 * rng.standard_normal(500)))
+    c_idx = np.searchsorted(BOUNDS, 120 * np.exp(0.5 * rng.standard_normal(300)))
+
+    def cumulative(idx: np.ndarray) -> dict[float, int]:
+        per = np.bincount(idx, minlength=len(BOUNDS) + 1).cumsum()
+        return {b: int(v) for b, v in zip([*BOUNDS, math.inf], per, strict=True)}
+
+    u = stats.mannwhitneyu(c_idx, s_idx).statistic
+    got = slower_share(cumulative(s_idx), cumulative(c_idx))
+    assert got is not None and math.isclose(got, u / (500 * 300), rel_tol=1e-12)
