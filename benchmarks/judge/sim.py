@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from golive.analysis.snapshot import Snapshot
+from golive.traffic.envoy_config import LATENCY_BUCKETS_MS
 
 SCRAPE = 5.0
 SCHEDULE = ((0.0, 0.05), (600.0, 0.25), (1200.0, 0.50))  # (from t, canary weight)
 HORIZON = 1800.0
-# Envoy's default histogram buckets (ms): what golive reads from its default router.
-BOUNDS = (0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
+# The histogram buckets (ms) golive configures in its embedded Envoy: what the judge reads.
+BOUNDS = tuple(LATENCY_BUCKETS_MS)
 MEDIAN_MS, SIGMA = 100.0, 0.5
 
 

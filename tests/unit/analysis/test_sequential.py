@@ -212,3 +212,17 @@ def test_slower_share_is_the_mann_whitney_effect_on_bucketed_data() -> None:
     u = stats.mannwhitneyu(c_idx, s_idx).statistic
     got = slower_share(cumulative(s_idx), cumulative(c_idx))
     assert got is not None and math.isclose(got, u / (500 * 300), rel_tol=1e-12)
+
+
+def test_missing_scrapes_only_make_an_interval_longer() -> None:
+    judge, traffic = Judge(JudgeConfig()), Traffic(12)
+    judge.update(0, Snapshot.empty(), Snapshot.empty(), 0.1)
+    for i in range(1, 120):
+        stable, canary = traffic.step(0.1, (0.01, 0.03), (1, 1))
+        if i % 3:  # two scrapes in three are lost
+            continue
+        v = judge.update(i * 5.0, stable, canary, 0.1)
+        if v.decision is Decision.ROLLBACK:
+            assert v.metrics[0].status is Status.REGRESSED
+            return
+    raise AssertionError("a 3x error rate went unnoticed")
