@@ -12,6 +12,7 @@ from golive.demo.app import free_port
 from golive.demo.app import start_sample_app as start_app
 from golive.plan.model import Split
 from golive.traffic.envoy import EnvoyRouter
+from golive.traffic.haproxy import HAProxyRouter
 
 GOOD_PLAN = """\
 service: checkout
@@ -69,6 +70,20 @@ def apps() -> Iterator[dict[str, int]]:
 async def running_envoy(workdir: Path, apps: dict[str, int]) -> AsyncIterator[EnvoyRouter]:
     upstreams = {name: f"http://127.0.0.1:{port}" for name, port in apps.items()}
     router = EnvoyRouter(workdir, "127.0.0.1", free_port(), upstreams)
+    assert await router.start(Split.all_stable())
+    try:
+        yield router
+    finally:
+        await router.stop()
+        await router.aclose()
+
+
+@contextlib.asynccontextmanager
+async def running_haproxy(
+    workdir: Path, apps: dict[str, int], headers: tuple[str, ...] = ("x-beta-user",)
+) -> AsyncIterator[HAProxyRouter]:
+    upstreams = {name: f"http://127.0.0.1:{port}" for name, port in apps.items()}
+    router = HAProxyRouter(workdir, "127.0.0.1", free_port(), upstreams, headers)
     assert await router.start(Split.all_stable())
     try:
         yield router

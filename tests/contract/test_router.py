@@ -1,4 +1,4 @@
-"""The Router contract, shared by every implementation: the in-memory fake and real Envoy."""
+"""The Router contract, shared by every implementation: the in-memory fake, Envoy, HAProxy."""
 
 from __future__ import annotations
 
@@ -10,17 +10,21 @@ import pytest
 from golive.plan.model import Segment, Split
 from golive.testing import FakeRouter
 from golive.traffic.base import Router, Verification
-from tests.conftest import running_envoy, wait_verified
+from tests.conftest import running_envoy, running_haproxy, wait_verified
 
 
-@pytest.fixture(params=["fake", "envoy"])
+@pytest.fixture(params=["fake", "envoy", "haproxy"])
 async def router(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Router]:
     if request.param == "fake":
         yield FakeRouter(lag=2)
-    else:
+    elif request.param == "envoy":
         apps: dict[str, int] = request.getfixturevalue("apps")
         async with running_envoy(tmp_path / "envoy", apps) as real:
             yield real
+    else:
+        apps = request.getfixturevalue("apps")
+        async with running_haproxy(tmp_path / "haproxy", apps) as proxy:
+            yield proxy
 
 
 async def test_starts_all_stable(router: Router) -> None:

@@ -1,0 +1,227 @@
+"""HAProxyRouter: weights and segments through HAProxy's runtime API, never a reload.
+
+golive can run HAProxy itself (``start``: a generated configuration on loopback, checked with
+``haproxy -c`` first, started in its own session so it outlives a crashed controller, attached
+to by pid file on later runs), or drive one it did not start (``attach``: the admin socket, the
+backend and server names). Every change goes through the admin socket (``set weight``,
+``add map``/``clear map``) and is read back (``get weight``, ``show map``); after each change
+the servers' state is saved to the ``server-state-file`` so a reload keeps the weights.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+
+from golive.atomic import write_atomically
+from golive.errors import PermanentError, TransientError
+from golive.plan.model import Plan, Segment, ShiftStep, Split
+from golive.processes import pid_alive, terminate
+from golive.traffic import haproxy_config as hc
+from golive.traffic.base import Verification
+
+START_TIMEOUT = 10.0
+
+
+def haproxy_binary() -> str:
+    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
+    if found is None:
+        raise PermanentError("the haproxy binary was not found; install it (apt install haproxy)")
+    return found
+
+
+def _socket_path(workdir: Path) -> Path:
+    """A unix socket path must fit in 108 bytes; long state dirs get one in the temp dir."""
+    path = workdir / "admin.sock"
+    if len(str(path)) < 100:
+        return path
+    digest = hashlib.sha256(str(workdir.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"golive-haproxy-{digest}.sock"
+
+
+class HAProxyRouter:
+    def __init__(
+        self,
+        workdir: Path,
+        host: str,
+        port: int,
+        upstreams: dict[str, str],
+        segment_headers: tuple[str, ...] = (),
+    ) -> None:
+        self.workdir = workdir
+        self.host, self.port = host, port
+        self.upstreams = upstreams
+        self.socket_path = _socket_path(workdir)
+        self.config_path = workdir / "haproxy.cfg"
+        self.state_path = workdir / "servers.state"
+        self.pid_path = workdir / "haproxy.pid"
+        self.log_path = workdir / "haproxy.log"
+        self.maps = {h: str(workdir / f"segment-{h.lower()}.map") for h in segment_headers}
+
+    @classmethod
+    def from_plan(cls, plan: Plan, state_dir: Path) -> HAProxyRouter:
+        headers = sorted(
+            {s.segment.header for s in plan.steps if isinstance(s, ShiftStep) and s.segment}
+        )
+        upstreams = {"stable": plan.stable.url, "canary": plan.canary.url}
+        workdir = state_dir / "haproxy" / plan.service
+        return cls(workdir, plan.route.host, plan.route.port, upstreams, tuple(headers))
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self, initial: Split) -> bool:
+        """Attach to our running HAProxy, or start one serving ``initial``. True if started."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        rendered = hc.render(
+            self.host, self.port, self.upstreams, str(self.socket_path), str(self.state_path),
+            self.maps, initial,
+        )  # fmt: skip
+        pid = self._pid()
+        if pid is not None and self._same_config(rendered) and await self._alive():
+            return False
+        if pid is not None:
+            await self.stop()
+        for header, path in self.maps.items():
+            seg = initial.segment if initial.segment and initial.segment.header == header else None
+            write_atomically(Path(path), f"{hc.map_key(seg)} 1\n" if seg else "")
+        self.state_path.unlink(missing_ok=True)
+        self.config_path.write_text(rendered)
+        await self._check_config()
+        await self._launch()
+        return True
+
+    async def _check_config(self) -> None:
+        proc = await asyncio.create_subprocess_exec(
+            haproxy_binary(), "-c", "-q", "-f", str(self.config_path),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise PermanentError(f"HAProxy refused the configuration: {out.decode().strip()}")
+
+    async def _launch(self) -> None:
+        self.socket_path.unlink(missing_ok=True)
+        with self.log_path.open("ab") as log:
+            proc = await asyncio.create_subprocess_exec(
+                haproxy_binary(), "-f", str(self.config_path),
+                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
+                start_new_session=True,
+            )  # fmt: skip
+        self.pid_path.write_text(str(proc.pid))
+        deadline = asyncio.get_running_loop().time() + START_TIMEOUT
+        while asyncio.get_running_loop().time() < deadline and proc.returncode is None:
+            if await self._alive():
+                return
+            await asyncio.sleep(0.05)
+        tail = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
+        await self.stop()
+        raise PermanentError(
+            f"HAProxy did not start on {self.host}:{self.port}: "
+            + (" | ".join(tail) or "no output")
+        )
+
+    async def stop(self) -> None:
+        pid = self._pid()
+        if pid is not None:
+            await terminate(pid)
+        self.pid_path.unlink(missing_ok=True)
+
+    async def aclose(self) -> None:
+        return None
+
+    def _pid(self) -> int | None:
+        try:
+            pid = int(self.pid_path.read_text())
+        except (OSError, ValueError):
+            return None
+        return pid if pid_alive(pid) else None
+
+    def _same_config(self, rendered: str) -> bool:
+        try:
+            return self.config_path.read_text() == rendered
+        except OSError:
+            return False
+
+    async def _alive(self) -> bool:
+        try:
+            return "Name: HAProxy" in await self.command("show info")
+        except TransientError:
+            return False
+
+    # -- runtime API ---------------------------------------------------------------------------
+
+    async def command(self, line: str) -> str:
+        """One runtime API command (or several joined by ';'); the answer text."""
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_unix_connection(str(self.socket_path)), 2.0
+            )
+            writer.write(line.encode() + b"\n")
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), 2.0)
+            writer.close()
+            await writer.wait_closed()
+        except (OSError, TimeoutError) as exc:
+            where = self.socket_path
+            raise TransientError(f"cannot reach HAProxy's admin socket {where}: {exc}") from exc
+        return answer.decode(errors="replace")
+
+    # -- Router protocol -----------------------------------------------------------------------
+
+    async def observe(self) -> Split:
+        answer = await self.command(
+            f"get weight {hc.BACKEND}/stable; get weight {hc.BACKEND}/canary"
+        )
+        lines = [ln for ln in answer.splitlines() if ln.strip()]
+        if len(lines) < 2:
+            raise TransientError(f"HAProxy answered {answer.strip()!r} to get weight")
+        segments: list[Segment] = []
+        for header, path in sorted(self.maps.items()):
+            keys = hc.parse_map(await self.command(f"show map {path}"))
+            segments += [hc.segment_from(header, k) for k in keys]
+        return hc.served(hc.parse_weight(lines[0]), hc.parse_weight(lines[1]), segments)
+
+    async def apply(self, split: Split) -> None:
+        stable_w, canary_w = hc.weights(split)
+        current = await self.observe()
+        first, second = (
+            ("canary", "stable")
+            if split.canary_weight > current.canary_weight
+            else ("stable", "canary")
+        )  # raise the side that gains first, so no moment has fewer servers than needed
+        wanted = {"stable": stable_w, "canary": canary_w}
+        answer = await self.command(
+            f"set weight {hc.BACKEND}/{first} {wanted[first]}; "
+            f"set weight {hc.BACKEND}/{second} {wanted[second]}"
+        )
+        if answer.strip():
+            raise PermanentError(f"HAProxy refused the weights: {answer.strip()}")
+        await self._apply_segment(split.segment)
+        state = await self.command("show servers state")
+        await asyncio.to_thread(write_atomically, self.state_path, state)
+
+    async def _apply_segment(self, segment: Segment | None) -> None:
+        if segment is not None and segment.header not in self.maps:
+            raise PermanentError(
+                f"HAProxy was configured without segment header {segment.header!r}; "
+                "restart golive's HAProxy (golive down) to add it"
+            )
+        for header, path in self.maps.items():
+            key = hc.map_key(segment) if segment and segment.header == header else None
+            if hc.parse_map(await self.command(f"show map {path}")) == ([key] if key else []):
+                continue
+            cmd = f"clear map {path}" + (f"; add map {path} {key} 1" if key else "")
+            await self.command(cmd)
+            await asyncio.to_thread(write_atomically, Path(path), f"{key} 1\n" if key else "")
+
+    async def verify(self, split: Split) -> Verification:
+        served = await self.observe()
+        return Verification.VERIFIED if served == hc.quantize(split) else Verification.PENDING
+
+    async def reset(self) -> None:
+        await self.apply(Split.all_stable())
