@@ -209,3 +209,10 @@ def test_operator_commands_reach_a_running_controller(workdir: Path) -> None:
         run.stdout.close()
         stable.terminate()
         stable.wait(10)
+
+
+def test_demo_through_haproxy_rolls_back_a_bad_canary(workdir: Path) -> None:
+    result = golive("demo", "--router", "haproxy", "--bad", cwd=workdir)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "rolled back" in result.stdout and "ms after the decision" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr

@@ -102,3 +102,21 @@ async def test_a_second_start_attaches_instead_of_starting_another(haproxy: HAPr
     )
     assert await again.start(Split.all_stable()) is False
     assert await again.observe() == Split(10.0)
+
+
+async def test_haproxy_stats_count_each_revisions_requests_and_errors(
+    haproxy: HAProxyRouter,
+) -> None:
+    from golive.metrics.haproxy import HAProxyStats
+    from golive.plan.model import Revision
+
+    stats = HAProxyStats(haproxy.command)
+    await haproxy.apply(Split(50.0, Segment("x-beta-user")))
+    await asyncio.to_thread(versions, haproxy, 100)
+    await asyncio.to_thread(versions, haproxy, 10, {"x-beta-user": "1"})
+    stable, canary = await stats.sample(Revision.STABLE), await stats.sample(Revision.CANARY)
+    assert stable.requests + canary.requests == 110
+    assert 45 <= stable.requests <= 55  # half of the 100; the 10 beta requests are all canary's
+    assert (stable.errors, canary.errors) == (0, 0)
+    assert stable.latency_ms_buckets == {}  # HAProxy keeps no latency histogram
+    assert await stats.in_flight(Revision.CANARY) == 0

@@ -49,6 +49,7 @@ class MetricVerdict:
 class Verdict:
     decision: Decision
     metrics: tuple[MetricVerdict, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def known(self) -> bool:
@@ -60,7 +61,7 @@ class Verdict:
         regressed = [m.sentence for m in self.metrics if m.status is Status.REGRESSED]
         if regressed:
             return "; ".join(regressed)
-        return "; ".join(m.sentence for m in self.metrics) or "no metrics"
+        return "; ".join([*(m.sentence for m in self.metrics), *self.notes]) or "no metrics"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,7 @@ class JudgeConfig:
     failure_limit: int = 0
     consecutive_error_limit: int = 4
     metrics: tuple[str, ...] = field(default=("error_rate", "latency"))
+    notes: tuple[str, ...] = ()  # said in every verdict (e.g. why a metric is not judged)
 
 
 class JudgeImpl(Protocol):
@@ -128,7 +130,19 @@ def Judge(config: JudgeConfig) -> JudgeImpl:
     factory = _KINDS.get(config.kind)
     if factory is None:
         raise ValueError(f"unknown judge {config.kind!r}; known: {', '.join(sorted(_KINDS))}")
-    return factory(config)
+    judge = factory(config)
+    return _Noted(judge, config.notes) if config.notes else judge
+
+
+class _Noted:
+    """Adds the config's notes to every verdict of the judge it wraps."""
+
+    def __init__(self, judge: JudgeImpl, notes: tuple[str, ...]) -> None:
+        self._judge, self._notes = judge, notes
+
+    def update(self, t: float, stable: Snapshot, canary: Snapshot, canary_weight: float) -> Verdict:
+        v = self._judge.update(t, stable, canary, canary_weight)
+        return Verdict(v.decision, v.metrics, (*v.notes, *self._notes))
 
 
 def _load_builtins() -> None:

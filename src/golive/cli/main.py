@@ -38,10 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("plan", type=Path)
     run.add_argument("--json", action="store_true", help="JSON lines instead of a live view")
 
-    demo = sub.add_parser("demo", help="a real canary through Envoy with the bundled sample app")
+    demo = sub.add_parser("demo", help="a real canary through a real proxy with the sample app")
     demo.add_argument("--bad", action="store_true", help="the canary misbehaves: watch a rollback")
+    demo.add_argument(
+        "--router", choices=("envoy", "haproxy"), default="envoy", help="the proxy (default envoy)"
+    )
     demo.add_argument("--json", action="store_true")
-    demo.add_argument("--keep", action="store_true", help="leave Envoy and the apps running")
+    demo.add_argument("--keep", action="store_true", help="leave the proxy and the apps running")
 
     status = sub.add_parser("status", help="list rollouts, or show one")
     status.add_argument("id", nargs="?")

@@ -35,15 +35,23 @@ from golive.plan.loader import parse_plan
 from golive.plan.model import Plan, Revision
 from golive.processes import terminate
 from golive.traffic.envoy import EnvoyRouter
+from golive.traffic.haproxy import HAProxyRouter
 
 console = Console(highlight=False, soft_wrap=True)
 RATE, BETA_RATE = 135.0, 15.0
 MAX_SECONDS = 150.0
 
 
-def demo_plan(stable_port: int, canary_port: int, listen_port: int, bad: bool) -> str:
+def demo_plan(
+    stable_port: int, canary_port: int, listen_port: int, bad: bool, router: str = "envoy"
+) -> str:
     py = sys.executable
     errors, latency = ("0.15", "120") if bad else ("0.002", "20")
+    latency_trigger = (  # HAProxy's own statistics carry no latency histogram
+        ""
+        if router == "haproxy"
+        else '  - {when: "latency_p95 > 400ms", for: 3s, window: 10s, min_requests: 20}\n'
+    )
     return f"""\
 # The golive demo plan (written by 'golive demo'; timings compressed to about a minute).
 service: demo-shop
@@ -57,14 +65,13 @@ revisions:
                 --error-rate, "{errors}", --latency-ms, "{latency}"]
       ready: "http://127.0.0.1:{canary_port}/health"
       timeout: 20s
-route: {{router: envoy, listen: "127.0.0.1:{listen_port}"}}
+route: {{router: {router}, listen: "127.0.0.1:{listen_port}"}}
 metrics: {{source: router, interval: 1s}}
 checks:
   smoke: {{http: {{url: "http://127.0.0.1:{canary_port}/health", status: 200, timeout: 2s}}}}
 triggers:
   - {{when: "error_rate > 5%", for: 3s, window: 10s, min_requests: 20, then: rollback}}
-  - {{when: "latency_p95 > 400ms", for: 3s, window: 10s, min_requests: 20, then: rollback}}
-judge: {{kind: sequential, min_requests: 40, min_exposure: 10s}}
+{latency_trigger}judge: {{kind: sequential, min_requests: 40, min_exposure: 10s}}
 steps:
   - deploy: canary
   - check: smoke
@@ -88,7 +95,8 @@ async def demo(args: argparse.Namespace) -> int:
     stable, stable_port = await asyncio.to_thread(start_sample_app, "2.0.0", 0.002, 20.0)
     ports = [stable_port, free_port(), free_port()]
     plan_path = workdir / "plan.yaml"
-    plan_path.write_text(demo_plan(ports[0], ports[1], ports[2], bad=args.bad))
+    router = getattr(args, "router", "envoy")
+    plan_path.write_text(demo_plan(ports[0], ports[1], ports[2], bad=args.bad, router=router))
     plan = parse_plan(plan_path.read_text(), str(plan_path))
     mode = output_mode(args.json)
 
@@ -135,7 +143,11 @@ async def demo(args: argparse.Namespace) -> int:
 
 
 async def _teardown(plan: Plan, state_dir: Path, stable_pid: int) -> None:
-    router = EnvoyRouter.from_plan(plan, state_dir)
+    router = (
+        HAProxyRouter.from_plan(plan, state_dir)
+        if plan.route.router == "haproxy"
+        else EnvoyRouter.from_plan(plan, state_dir)
+    )
     await router.stop()
     await router.aclose()
     deployer = ProcessDeployer(plan, state_dir / "revisions" / plan.service)

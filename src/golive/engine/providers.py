@@ -13,9 +13,11 @@ from golive.deploy.base import Deployer
 from golive.deploy.process import ProcessDeployer
 from golive.metrics.base import MetricSource
 from golive.metrics.envoy import EnvoyStats
+from golive.metrics.haproxy import HAProxyStats
 from golive.plan.model import HttpCheck, Plan, Split
 from golive.traffic.base import Router
 from golive.traffic.envoy import EnvoyRouter
+from golive.traffic.haproxy import HAProxyRouter
 
 
 @dataclass
@@ -29,8 +31,14 @@ class Providers:
 
 
 def build_providers(plan: Plan, state_dir: Path) -> Providers:
-    router = EnvoyRouter.from_plan(plan, state_dir)
-    stats = EnvoyStats(lambda: router.admin_url)
+    router: EnvoyRouter | HAProxyRouter
+    stats: EnvoyStats | HAProxyStats
+    if plan.route.router == "haproxy":
+        router = HAProxyRouter.from_plan(plan, state_dir)
+        stats = HAProxyStats(router.command)
+    else:
+        envoy = router = EnvoyRouter.from_plan(plan, state_dir)
+        stats = EnvoyStats(lambda: envoy.admin_url)
     deployer = ProcessDeployer(plan, state_dir / "revisions" / plan.service)
 
     async def close() -> None:

@@ -26,7 +26,8 @@ from golive.plan import model as m
 from golive.plan import spec as s
 from golive.plan.yamlsource import Located, Path, format_path, read_yaml
 
-ROUTERS = ("envoy",)
+ROUTERS = ("envoy", "haproxy")
+NO_LATENCY = {"haproxy": "HAProxy's statistics have no latency histogram"}
 METRIC_SOURCES = ("router",)
 
 
@@ -160,6 +161,13 @@ def _cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.I
             ("judge", "kind"),
             f"unknown judge {spec.judge.kind!r}; known: {', '.join(known_kinds())}",
         )
+    why = NO_LATENCY.get(spec.route.router) if spec.metrics.source == "router" else None
+    for i, t in enumerate(spec.triggers):
+        if why and parse_condition(t.when)[0].startswith("latency"):
+            yield issue(
+                ("triggers", i, "when"),
+                f"a latency trigger needs latency from the metric source: {why}",
+            )
     last_weight = -1.0
     deployed = spec.revisions.canary.process is None
     for i, step in enumerate(spec.steps):
@@ -225,8 +233,11 @@ def _step(step: s.StepSpec) -> m.Step:
 def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
     host, _, port = spec.route.listen.rpartition(":")
     j = spec.judge
+    no_latency = NO_LATENCY.get(spec.route.router) if spec.metrics.source == "router" else None
     judge = JudgeConfig(
         kind=j.kind,
+        metrics=("error_rate",) if no_latency else ("error_rate", "latency"),
+        notes=(f"latency not judged: {no_latency}",) if no_latency else (),
         false_rollback_rate=j.false_rollback_rate,
         false_promotion_rate=j.false_promotion_rate,
         min_exposure=j.min_exposure,

@@ -51,7 +51,7 @@ class HAProxyRouter:
         upstreams: dict[str, str],
         segment_headers: tuple[str, ...] = (),
     ) -> None:
-        self.workdir = workdir
+        self.workdir = workdir = workdir.absolute()  # HAProxy reads a relative socket as host:port
         self.host, self.port = host, port
         self.upstreams = upstreams
         self.socket_path = _socket_path(workdir)
@@ -59,6 +59,7 @@ class HAProxyRouter:
         self.state_path = workdir / "servers.state"
         self.pid_path = workdir / "haproxy.pid"
         self.log_path = workdir / "haproxy.log"
+        self._proc: asyncio.subprocess.Process | None = None
         self.maps = {h: str(workdir / f"segment-{h.lower()}.map") for h in segment_headers}
 
     @classmethod
@@ -95,14 +96,15 @@ class HAProxyRouter:
 
     async def _check_config(self) -> None:
         proc = await asyncio.create_subprocess_exec(
-            haproxy_binary(), "-c", "-q", "-f", str(self.config_path),
+            haproxy_binary(), "-c", "-f", str(self.config_path),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         out, _ = await proc.communicate()
         if proc.returncode != 0:
-            raise PermanentError(f"HAProxy refused the configuration: {out.decode().strip()}")
+            alerts = [ln for ln in out.decode(errors="replace").splitlines() if "ALERT" in ln]
+            raise PermanentError(f"HAProxy refused the configuration: {' | '.join(alerts[:3])}")
 
     async def _launch(self) -> None:
         self.socket_path.unlink(missing_ok=True)
@@ -113,6 +115,7 @@ class HAProxyRouter:
                 start_new_session=True,
             )  # fmt: skip
         self.pid_path.write_text(str(proc.pid))
+        self._proc = proc
         deadline = asyncio.get_running_loop().time() + START_TIMEOUT
         while asyncio.get_running_loop().time() < deadline and proc.returncode is None:
             if await self._alive():
@@ -129,6 +132,9 @@ class HAProxyRouter:
         pid = self._pid()
         if pid is not None:
             await terminate(pid)
+        if self._proc is not None:  # our own child: reap it so its transport closes
+            await self._proc.wait()
+            self._proc = None
         self.pid_path.unlink(missing_ok=True)
 
     async def aclose(self) -> None:

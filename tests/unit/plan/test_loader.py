@@ -211,3 +211,20 @@ def test_judge_defaults_to_sequential_and_every_kind_is_selectable() -> None:
     assert parse_plan(bare + argo, "plan.yaml").judge.style == "argo"
     bad = issues_of(bare + "judge: {kind: sequential, false_rollback_rate: 0%}\n")
     assert "judge.false_rollback_rate" in bad[0] and "greater than 0" in bad[0]
+
+
+def test_haproxy_router_judges_errors_only_and_refuses_latency_triggers() -> None:
+    text = GOOD_PLAN.replace("router: envoy", "router: haproxy")
+    plan = parse_plan(text, "plan.yaml")
+    assert plan.judge.metrics == ("error_rate",)
+    assert plan.judge.notes == (
+        "latency not judged: HAProxy's statistics have no latency histogram",
+    )
+    slow = text.replace(
+        '  - {when: "error_rate > 5%", for: 10s, then: rollback}\n',
+        '  - {when: "error_rate > 5%", for: 10s, then: rollback}\n  - {when: "latency_p99 > 2s"}\n',
+    )
+    assert issues_of(slow) == [
+        "plan.yaml:14:12: triggers[1].when: a latency trigger needs latency from the metric "
+        "source: HAProxy's statistics have no latency histogram"
+    ]
