@@ -28,7 +28,7 @@ from golive.plan.yamlsource import Located, Path, format_path, read_yaml
 
 ROUTERS = ("envoy", "haproxy")
 NO_LATENCY = {"haproxy": "HAProxy's statistics have no latency histogram"}
-METRIC_SOURCES = ("router",)
+METRIC_SOURCES = ("router", "prometheus")
 
 
 def load_plan(path: str | FsPath) -> m.Plan:
@@ -161,6 +161,20 @@ def _cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.I
             ("judge", "kind"),
             f"unknown judge {spec.judge.kind!r}; known: {', '.join(known_kinds())}",
         )
+    if spec.metrics.source == "prometheus" and spec.metrics.url is None:
+        yield issue(
+            ("metrics",), "metrics from prometheus need its url, e.g. http://127.0.0.1:9090"
+        )
+    if (
+        spec.metrics.source == "prometheus"
+        and spec.route.router != "envoy"
+        and not spec.metrics.queries
+    ):
+        yield issue(
+            ("metrics",),
+            "the default Prometheus queries read golive's Envoy; give 'queries' "
+            "(requests, errors, latency_buckets) for this router's exporter",
+        )
     why = NO_LATENCY.get(spec.route.router) if spec.metrics.source == "router" else None
     for i, t in enumerate(spec.triggers):
         if why and parse_condition(t.when)[0].startswith("latency"):
@@ -278,7 +292,12 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
         stable=_revision(m.Revision.STABLE, spec.revisions.stable),
         canary=_revision(m.Revision.CANARY, spec.revisions.canary),
         route=m.Route(spec.route.router, host, int(port)),
-        metrics=m.MetricsSpec(spec.metrics.source, spec.metrics.interval),
+        metrics=m.MetricsSpec(
+            spec.metrics.source,
+            spec.metrics.interval,
+            spec.metrics.url,
+            tuple(sorted((spec.metrics.queries or {}).items())),
+        ),
         judge=judge,
         steps=tuple(_step(step) for step in spec.steps),
         checks=checks,

@@ -65,6 +65,8 @@ class Route:
 class MetricsSpec:
     source: str = "router"
     interval: float = 5.0
+    url: str | None = None
+    queries: tuple[tuple[str, str], ...] = ()  # PromQL templates overriding the defaults
 
 
 @dataclass(frozen=True, slots=True)

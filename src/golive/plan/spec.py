@@ -69,6 +69,8 @@ class RouteSpec(Strict):
 class MetricsSpec(Strict):
     source: str = "router"
     interval: Duration = 5.0
+    url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    queries: dict[Literal["requests", "errors", "latency_buckets"], str] | None = None
 
 
 class HttpCheckSpec(Strict):

@@ -228,3 +228,22 @@ def test_haproxy_router_judges_errors_only_and_refuses_latency_triggers() -> Non
         "plan.yaml:14:12: triggers[1].when: a latency trigger needs latency from the metric "
         "source: HAProxy's statistics have no latency histogram"
     ]
+
+
+def test_prometheus_metrics_need_a_url_and_queries_for_other_routers() -> None:
+    prom = GOOD_PLAN.replace(
+        "metrics: {source: router, interval: 1s}",
+        'metrics: {source: prometheus, interval: 1s, url: "http://127.0.0.1:9090"}',
+    )
+    plan = parse_plan(prom, "plan.yaml")
+    assert (plan.metrics.source, plan.metrics.url) == ("prometheus", "http://127.0.0.1:9090")
+    no_url = GOOD_PLAN.replace("metrics: {source: router,", "metrics: {source: prometheus,")
+    assert "need its url" in issues_of(no_url)[0]
+    haproxy = prom.replace("router: envoy", "router: haproxy")
+    assert "give 'queries'" in issues_of(haproxy)[0]
+    custom = haproxy.replace(
+        'url: "http://127.0.0.1:9090"}',
+        'url: "http://127.0.0.1:9090", queries: {requests: "sum(x)", errors: "sum(y)", '
+        'latency_buckets: "sum by (le) (z)"}}',
+    )
+    assert dict(parse_plan(custom, "plan.yaml").metrics.queries)["requests"] == "sum(x)"
