@@ -34,7 +34,7 @@ def test_good_plan_parses_into_frozen_values() -> None:
         (
             "interval: 1s}",
             "interval: 1s, colour: red}",
-            "plan.yaml:9:41: metrics.colour: unknown field 'colour'; expected one of: interval, source",
+            "plan.yaml:9:41: metrics.colour: unknown field 'colour'; expected one of: interval, queries, source, url",
         ),
         (
             "  - shift: 50\n",
