@@ -91,6 +91,7 @@ revisions:
 route: {{router: envoy, listen: "127.0.0.1:{listen}"}}
 metrics: {{interval: 500ms}}
 judge: {{min_requests: 20, window: 5s}}
+drain: {{grace: 1s, timeout: 10s}}
 steps:
   - deploy: canary
   - shift: 10

@@ -72,6 +72,7 @@ checks:
 triggers:
   - {{when: "error_rate > 5%", for: 3s, window: 10s, min_requests: 20, then: rollback}}
 {latency_trigger}judge: {{kind: sequential, min_requests: 40, min_exposure: 10s}}
+drain: {{grace: 1s, timeout: 10s}}   # stop a revision once nothing reached it for 1s
 steps:
   - deploy: canary
   - check: smoke

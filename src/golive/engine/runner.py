@@ -40,7 +40,24 @@ from golive.traffic.base import Verification
 T = TypeVar("T")
 CALL_TIMEOUT = 5.0
 URGENT_VERIFY = 5.0
-DRAIN_TIMEOUT = 10.0
+
+
+def _still_serving(
+    revision: Revision, split: Split | None, active: int | None, last: int | None, count: int | None
+) -> str:
+    """Why ``revision`` is not drained yet, or "" when this look found it quiet."""
+    if split is None:
+        return "the router could not be read"
+    share = split.canary_weight if revision is Revision.CANARY else 100 - split.canary_weight
+    if share > 0 or (revision is Revision.CANARY and split.segment is not None):
+        return f"the router still sends it {share:g}%"
+    if active is None or count is None:
+        return "its metrics could not be read"
+    if active:
+        return f"{active} requests still in flight"
+    if last is not None and count != last:
+        return f"it still received {count - last} requests"
+    return ""
 
 
 @dataclass
@@ -186,15 +203,21 @@ class Runner:
     async def _act(self, decision: Decision) -> list[Event]:
         events: list[Event] = []
         for action in decision.actions:
+            limit = CALL_TIMEOUT + URGENT_VERIFY
+            if isinstance(action, RetireRevision):
+                limit += self.plan.drain.timeout
             try:
-                async with asyncio.timeout(CALL_TIMEOUT + URGENT_VERIFY):
+                async with asyncio.timeout(limit):
                     match action:
                         case ApplySplit():
                             events.append(await self._apply(action, decision.state))
                         case EnsureRevision(revision=r):
                             await self.p.deployer.ensure(r)
                         case RetireRevision(revision=r):
-                            await self._drain(r)
+                            why = await self._drain(r)
+                            if why:
+                                events.append(Event("retire_skipped", why, {"revision": r.value}))
+                                continue
                             await self.p.deployer.retire(r)
                             events.append(Event("retired", f"{r} stopped", {"revision": r.value}))
             except (ProviderError, TimeoutError) as exc:
@@ -202,14 +225,33 @@ class Runner:
                 break  # keep the safe order: nothing after a failed action
         return events
 
-    async def _drain(self, revision: Revision) -> None:
-        """Let requests already inside ``revision`` finish before it is stopped."""
-        deadline = self.clock.now() + DRAIN_TIMEOUT
-        while self.clock.now() < deadline:
+    async def _drain(self, revision: Revision) -> str:
+        """Wait until ``revision`` may be stopped; the reason it may not, if it never may.
+
+        It may once the router reads it back at 0%, nothing is in flight inside it, and its
+        request counter has not moved for the plan's drain ``grace`` (the main cause of outages
+        in today's tools is stopping a revision that still gets requests). After the drain
+        ``timeout`` it is left running, and the record says why.
+        """
+        grace, timeout = self.plan.drain.grace, self.plan.drain.timeout
+        start = quiet_since = self.clock.now()
+        last: int | None = None
+        why = "not read back yet"
+        while True:
+            split = await self._guard("router", self.p.router.observe())
+            snap = await self._guard("metrics", self.p.metrics.sample(revision))
             active = await self._guard("metrics", self.p.metrics.in_flight(revision))
-            if not active:
-                return
-            await self.clock.sleep(0.05)
+            now = self.clock.now()
+            count = None if snap is None else snap.requests
+            why = _still_serving(revision, split, active, last, count)
+            if why:
+                quiet_since = now
+            last = count
+            if now - quiet_since >= grace:
+                return ""
+            if now - start >= timeout:
+                return f"{revision} not stopped: {why} after {timeout:g}s; golive down stops it"
+            await self.clock.sleep(min(1.0, max(0.05, grace / 10)))
 
     async def _apply(self, action: ApplySplit, state: RolloutState) -> Event:
         split = action.split

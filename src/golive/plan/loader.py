@@ -182,6 +182,8 @@ def _cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.I
                 ("triggers", i, "when"),
                 f"a latency trigger needs latency from the metric source: {why}",
             )
+    if spec.drain.grace > spec.drain.timeout:
+        yield issue(("drain", "grace"), "grace must not be longer than the drain timeout")
     last_weight = -1.0
     deployed = spec.revisions.canary.process is None
     for i, step in enumerate(spec.steps):
@@ -299,6 +301,7 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
             tuple(sorted((spec.metrics.queries or {}).items())),
         ),
         judge=judge,
+        drain=m.Drain(spec.drain.grace, spec.drain.timeout),
         steps=tuple(_step(step) for step in spec.steps),
         checks=checks,
         triggers=triggers,

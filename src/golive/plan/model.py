@@ -70,6 +70,14 @@ class MetricsSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Drain:
+    """A revision is stopped only after nothing reached it for ``grace`` (within ``timeout``)."""
+
+    grace: float = 30.0
+    timeout: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
 class HttpCheck:
     name: str
     url: str
@@ -144,6 +152,7 @@ class Plan:
     steps: tuple[Step, ...]
     checks: dict[str, HttpCheck] = field(default_factory=dict)
     triggers: tuple[Trigger, ...] = ()
+    drain: Drain = Drain()
     source: str = ""
     digest: str = ""
     text: str = field(default="", repr=False)

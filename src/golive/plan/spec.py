@@ -185,11 +185,17 @@ class StepSpec(Strict):
         return self
 
 
+class DrainSpec(Strict):
+    grace: Duration = 30.0
+    timeout: Duration = 120.0
+
+
 class PlanSpec(Strict):
     service: Name
     revisions: RevisionsSpec
     route: RouteSpec = RouteSpec()
     metrics: MetricsSpec = MetricsSpec()
+    drain: DrainSpec = DrainSpec()
     checks: dict[Name, CheckSpec] = {}
     triggers: list[TriggerSpec] = []
     judge: Annotated[JudgeSpec, BeforeValidator(_judge_shorthand)] = JudgeSpec()

@@ -88,8 +88,35 @@ async def test_a_bad_canary_is_rolled_back_and_retired_after_traffic_is_safe(
     assert final.phase is Phase.ROLLED_BACK
     assert router.served == Split.all_stable()
     assert deployer.retired == [Revision.CANARY]
-    kinds = [e.kind for e in await store.events(rid)]
+    events = await store.events(rid)
+    kinds = [e.kind for e in events]
     assert kinds.index("rollback_started") < kinds.index("traffic_safe") < kinds.index("retired")
+    safe = events[kinds.index("traffic_safe")].at
+    assert events[kinds.index("retired")].at - safe >= PLAN.drain.grace  # drained first
+
+
+class StillServed(ScriptedMetrics):
+    """A canary that keeps receiving requests the router no longer sends it (another path)."""
+
+    async def sample(self, revision: Revision):  # type: ignore[no-untyped-def]
+        if revision is Revision.CANARY and self.router.served.canary_weight == 0:
+            self.counts[revision][0] += 1
+        return await super().sample(revision)
+
+
+async def test_a_revision_that_still_gets_requests_is_never_stopped(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = SQLiteStore(tmp_path / "g.db")
+    router, deployer = FakeRouter(lag=1), FakeDeployer(ready_after=2)
+    metrics = StillServed(clock, router, rps=200, stable_error=0.01, canary_error=0.2)
+    providers = Providers(router, metrics, deployer, passing_check, router.start, noop)
+    rid = await new_rollout(store, PLAN, clock)
+    final = await Runner(PLAN, store, providers, clock).run(rid)
+    assert final.phase is Phase.ROLLED_BACK
+    assert deployer.retired == []
+    skipped = [e for e in await store.events(rid) if e.kind == "retire_skipped"]
+    assert skipped[0].message.startswith("canary not stopped: it still received")
+    assert "after 120s; golive down stops it" in skipped[0].message
 
 
 @pytest.mark.parametrize("crash_after", [5, 12, 20, 33])
