@@ -20,22 +20,22 @@ from golive.demo.app import free_port, start_sample_app
 from golive.plan.model import Split
 from golive.traffic.base import Verification
 from golive.traffic.envoy import EnvoyRouter
+from golive.traffic.haproxy import HAProxyRouter
 
 
 @contextlib.asynccontextmanager
-async def setup(latency_ms: float = 1.0) -> AsyncIterator[tuple[EnvoyRouter, dict[str, int]]]:
+async def setup(
+    latency_ms: float = 1.0, router_kind: str = "envoy"
+) -> AsyncIterator[tuple[EnvoyRouter | HAProxyRouter, dict[str, int]]]:
     task = asyncio.current_task()
     if task is not None:  # SIGTERM (e.g. from `timeout`) cancels the run, so cleanup still happens
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     apps = {name: start_sample_app(name, latency_ms=latency_ms) for name in ("stable", "canary")}
     ports = {name: port for name, (_, port) in apps.items()}
     with tempfile.TemporaryDirectory(prefix="golive-bench-") as tmp:
-        router = EnvoyRouter(
-            Path(tmp) / "envoy",
-            "127.0.0.1",
-            free_port(),
-            {n: f"http://127.0.0.1:{p}" for n, p in ports.items()},
-        )
+        upstreams = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
+        kind = HAProxyRouter if router_kind == "haproxy" else EnvoyRouter
+        router = kind(Path(tmp) / router_kind, "127.0.0.1", free_port(), upstreams)
         await router.start(Split.all_stable())
         try:
             yield router, ports
@@ -47,7 +47,9 @@ async def setup(latency_ms: float = 1.0) -> AsyncIterator[tuple[EnvoyRouter, dic
                 proc.wait(10)
 
 
-async def apply_verified(router: EnvoyRouter, split: Split, timeout: float = 5.0) -> float:
+async def apply_verified(
+    router: EnvoyRouter | HAProxyRouter, split: Split, timeout: float = 5.0
+) -> float:
     """Apply and poll read-back; seconds until verified."""
     t0 = time.perf_counter()
     await router.apply(split)

@@ -26,15 +26,15 @@ async def timed(url: str) -> list[float]:
     return out
 
 
-async def main() -> None:
-    async with setup(latency_ms=0.0) as (router, ports):
+async def main(router_kind: str = "envoy") -> None:
+    async with setup(latency_ms=0.0, router_kind=router_kind) as (router, ports):
         direct = await timed(f"http://127.0.0.1:{ports['stable']}/")
         proxied = await timed(f"http://127.0.0.1:{router.port}/")
-    print(f"benchmark overhead: {N} sequential keep-alive requests each way")
+    print(f"benchmark overhead ({router_kind}): {N} sequential keep-alive requests each way")
     for q in (0.5, 0.99):
         d, p = pct(direct, q), pct(proxied, q)
         print(
-            f"  p{q * 100:g}: direct {d * 1000:.2f} ms, via Envoy {p * 1000:.2f} ms, "
+            f"  p{q * 100:g}: direct {d * 1000:.2f} ms, via {router_kind} {p * 1000:.2f} ms, "
             f"ratio {p / d:.2f}, added {(p - d) * 1000:.2f} ms"
         )
 

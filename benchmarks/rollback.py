@@ -34,14 +34,14 @@ async def client_loop(url: str, log: list[tuple[float, str]], stop: asyncio.Even
             sent += 1
 
 
-async def main() -> None:
+async def main(router_kind: str = "envoy") -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteStore(Path(tmp) / "g.db")
         st = RolloutState(RolloutId("b"), Phase.PROGRESSING, 0, 0.0, Split(100.0), 0.0)
         await store.create(RolloutRecord(RolloutId("b"), "b", "", "", "", st, 1, 0, 0, None), [], 0)
         version = 1
         to_safe, to_verified = [], []
-        async with setup() as (router, _):
+        async with setup(router_kind=router_kind) as (router, _):
             url = f"http://127.0.0.1:{router.port}/"
             for _ in range(TRIALS):
                 await apply_verified(router, Split(100.0))
@@ -59,7 +59,9 @@ async def main() -> None:
                 canary_after = [t for t, v in log if t >= decided and v == "canary"]
                 to_safe.append((max(canary_after) - decided) if canary_after else 0.0)
         store.close()
-    print(f"benchmark rollback: {TRIALS} trials, 6 keep-alive clients at 100% canary")
+    print(
+        f"benchmark rollback ({router_kind}): {TRIALS} trials, 6 keep-alive clients at 100% canary"
+    )
     print(f"  decision → last request a canary answered: {summary(to_safe)}")
     print(f"  decision → 100% stable verified by read-back: {summary(to_verified)}")
 

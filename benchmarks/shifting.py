@@ -12,8 +12,8 @@ from golive.demo.load import LoadGenerator
 from golive.plan.model import Split
 
 
-async def main() -> None:
-    async with setup() as (router, _):
+async def main(router_kind: str = "envoy") -> None:
+    async with setup(router_kind=router_kind) as (router, _):
         load = LoadGenerator(
             f"http://127.0.0.1:{router.port}/",
             rate=250,
@@ -32,7 +32,7 @@ async def main() -> None:
         load.stop()
         stats = await task
     print(
-        "benchmark shifting: 250 rps keep-alive (16 connections) through Envoy, "
+        f"benchmark shifting ({router_kind}): 250 rps keep-alive (16 connections), "
         "weights 0→1→5→25→50→100→0→50 then rollback to 0"
     )
     print(
