@@ -193,17 +193,11 @@ class HAProxyRouter:
         return hc.served(hc.parse_weight(lines[0]), hc.parse_weight(lines[1]), segments)
 
     async def apply(self, split: Split) -> None:
-        stable_w, canary_w = hc.weights(split)
-        current = await self.observe()
-        first, second = (
-            ("canary", "stable")
-            if split.canary_weight > current.canary_weight
-            else ("stable", "canary")
-        )  # raise the side that gains first, so no moment has fewer servers than needed
-        wanted = {"stable": stable_w, "canary": canary_w}
+        wanted = dict(zip(("stable", "canary"), hc.weights(split), strict=True))
+        # non-zero weights first: no moment may leave both servers at weight 0
+        order = sorted(wanted, key=lambda server: wanted[server] == 0)
         answer = await self.command(
-            f"set weight {hc.BACKEND}/{first} {wanted[first]}; "
-            f"set weight {hc.BACKEND}/{second} {wanted[second]}"
+            "; ".join(f"set weight {hc.BACKEND}/{server} {wanted[server]}" for server in order)
         )
         if answer.strip():
             raise PermanentError(f"HAProxy refused the weights: {answer.strip()}")
