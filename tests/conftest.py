@@ -13,6 +13,7 @@ from golive.demo.app import start_sample_app as start_app
 from golive.plan.model import Split
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
+from golive.traffic.nginx import NginxRouter
 
 GOOD_PLAN = """\
 service: checkout
@@ -84,6 +85,18 @@ async def running_haproxy(
 ) -> AsyncIterator[HAProxyRouter]:
     upstreams = {name: f"http://127.0.0.1:{port}" for name, port in apps.items()}
     router = HAProxyRouter(workdir, "127.0.0.1", free_port(), upstreams, headers)
+    assert await router.start(Split.all_stable())
+    try:
+        yield router
+    finally:
+        await router.stop()
+        await router.aclose()
+
+
+@contextlib.asynccontextmanager
+async def running_nginx(workdir: Path, apps: dict[str, int]) -> AsyncIterator[NginxRouter]:
+    upstreams = {name: f"http://127.0.0.1:{port}" for name, port in apps.items()}
+    router = NginxRouter(workdir, "127.0.0.1", free_port(), upstreams)
     assert await router.start(Split.all_stable())
     try:
         yield router

@@ -1,4 +1,4 @@
-"""The Router contract, shared by every implementation: the in-memory fake, Envoy, HAProxy."""
+"""The Router contract, shared by every implementation: the fake, Envoy, HAProxy and nginx."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from golive.plan.model import Segment, Split
 from golive.testing import FakeRouter
 from golive.traffic.base import Router, Verification
-from tests.conftest import running_envoy, running_haproxy, wait_verified
+from tests.conftest import running_envoy, running_haproxy, running_nginx, wait_verified
 
 
-@pytest.fixture(params=["fake", "envoy", "haproxy"])
+@pytest.fixture(params=["fake", "envoy", "haproxy", "nginx"])
 async def router(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Router]:
     if request.param == "fake":
         yield FakeRouter(lag=2)
@@ -21,10 +21,14 @@ async def router(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         apps: dict[str, int] = request.getfixturevalue("apps")
         async with running_envoy(tmp_path / "envoy", apps) as real:
             yield real
-    else:
+    elif request.param == "haproxy":
         apps = request.getfixturevalue("apps")
         async with running_haproxy(tmp_path / "haproxy", apps) as proxy:
             yield proxy
+    else:
+        apps = request.getfixturevalue("apps")
+        async with running_nginx(tmp_path / "nginx", apps) as nginx:
+            yield nginx
 
 
 async def test_starts_all_stable(router: Router) -> None:

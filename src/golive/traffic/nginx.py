@@ -1,0 +1,175 @@
+"""NginxRouter: a rendered configuration per split, checked with ``nginx -t``, then reloaded.
+
+golive runs nginx (Debian's package) from a configuration it generates under
+``<state-dir>/nginx/<service>/``. A new split is written to a candidate file, tested with
+``nginx -t`` (a refused configuration changes nothing: the running one keeps serving), moved
+into place atomically and loaded with a graceful reload (``SIGHUP``): old workers finish their
+requests, for at most ``worker_shutdown_timeout``. What nginx runs is read back from a status
+line each configuration serves on its own loopback port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import httpx
+
+from golive.demo.app import free_port
+from golive.errors import PermanentError, TransientError
+from golive.plan.model import Plan, Split
+from golive.processes import pid_alive, terminate
+from golive.traffic import nginx_config as nc
+from golive.traffic.base import Verification
+
+START_TIMEOUT = 10.0
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    if found is None:
+        raise PermanentError("the nginx binary was not found; install it (apt install nginx)")
+    return found
+
+
+class NginxRouter:
+    def __init__(self, workdir: Path, host: str, port: int, upstreams: dict[str, str]) -> None:
+        self.workdir = workdir.absolute()
+        self.host, self.port = host, port
+        self.upstreams = upstreams
+        self.config_path = self.workdir / "nginx.conf"
+        self.pid_path = self.workdir / "nginx.pid"
+        self.status_port_path = self.workdir / "status-port"
+        self.log_path = self.workdir / "access.log"
+        self._proc: asyncio.subprocess.Process | None = None
+        self._version = 0
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_plan(cls, plan: Plan, state_dir: Path) -> NginxRouter:
+        upstreams = {"stable": plan.stable.url, "canary": plan.canary.url}
+        return cls(state_dir / "nginx" / plan.service, plan.route.host, plan.route.port, upstreams)
+
+    @property
+    def status_url(self) -> str:
+        return f"http://127.0.0.1:{self.status_port_path.read_text().strip()}/golive"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self, initial: Split) -> bool:
+        """Attach to our running nginx, or start one serving ``initial``. True if started."""
+        (self.workdir / "scratch").mkdir(parents=True, exist_ok=True)
+        if self._pid() is not None:
+            try:
+                self._version = (await self._served())[0]
+                return False
+            except TransientError:
+                await self.stop()
+        self.status_port_path.write_text(str(free_port()))
+        await self._install(initial)
+        await self._launch()
+        return True
+
+    async def _launch(self) -> None:
+        with (self.workdir / "nginx.out").open("ab") as out:
+            proc = await asyncio.create_subprocess_exec(
+                nginx_binary(), "-p", str(self.workdir), "-c", str(self.config_path),
+                "-g", "daemon off;",
+                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
+                start_new_session=True,
+            )  # fmt: skip
+        self._proc = proc
+        deadline = asyncio.get_running_loop().time() + START_TIMEOUT
+        while asyncio.get_running_loop().time() < deadline and proc.returncode is None:
+            try:
+                await self._served()
+                self.pid_path.write_text(str(proc.pid))  # nginx wrote it too; ours is the master
+                return
+            except TransientError:
+                await asyncio.sleep(0.05)
+        await self.stop()
+        raise PermanentError(
+            f"nginx did not start on {self.host}:{self.port}: {self._error_tail()}"
+        )
+
+    def _error_tail(self) -> str:
+        lines: list[str] = []
+        for name in ("error.log", "nginx.out"):
+            path = self.workdir / name
+            if path.exists():
+                lines += path.read_text(errors="replace").strip().splitlines()[-2:]
+        return " | ".join(lines) or "no output"
+
+    async def stop(self) -> None:
+        pid = self._pid()
+        if pid is not None:
+            await terminate(pid)
+        if self._proc is not None:
+            await self._proc.wait()
+            self._proc = None
+        self.pid_path.unlink(missing_ok=True)
+
+    async def aclose(self) -> None:
+        return None
+
+    def _pid(self) -> int | None:
+        try:
+            pid = int(self.pid_path.read_text())
+        except (OSError, ValueError):
+            return None
+        return pid if pid_alive(pid) else None
+
+    async def _install(self, split: Split) -> None:
+        """Render ``split``, test it with ``nginx -t``, and move it into place."""
+        self._version += 1
+        rendered = nc.render(
+            str(self.workdir), self.host, self.port, int(self.status_port_path.read_text()),
+            self.upstreams, split, self._version,
+        )  # fmt: skip
+        candidate = self.workdir / "nginx.conf.next"
+        candidate.write_text(rendered)
+        proc = await asyncio.create_subprocess_exec(
+            nginx_binary(), "-t", "-q", "-p", str(self.workdir), "-c", str(candidate),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise PermanentError(f"nginx refused the configuration: {out.decode().strip()}")
+        await asyncio.to_thread(os.replace, candidate, self.config_path)
+
+    async def _served(self) -> tuple[int, Split]:
+        try:
+            async with httpx.AsyncClient(
+                trust_env=False, timeout=2.0
+            ) as client:  # fresh connection
+                resp = await client.get(self.status_url)
+                resp.raise_for_status()
+        except (httpx.HTTPError, OSError, ValueError) as exc:
+            raise TransientError(f"cannot read nginx's status: {exc}") from exc
+        return nc.parse_status(resp.text)
+
+    # -- Router protocol -----------------------------------------------------------------------
+
+    async def observe(self) -> Split:
+        return (await self._served())[1]
+
+    async def apply(self, split: Split) -> None:
+        async with self._lock:
+            await self._install(split)
+            pid = self._pid()
+            if pid is None:
+                raise TransientError("nginx is not running")
+            os.kill(pid, signal.SIGHUP)  # graceful reload
+
+    async def verify(self, split: Split) -> Verification:
+        version, served = await self._served()
+        if version == self._version and served == split:
+            return Verification.VERIFIED
+        return Verification.PENDING
+
+    async def reset(self) -> None:
+        await self.apply(Split.all_stable())
