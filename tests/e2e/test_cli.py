@@ -217,3 +217,9 @@ def test_demo_through_haproxy_rolls_back_a_bad_canary(workdir: Path) -> None:
     assert result.returncode == 3, result.stdout + result.stderr
     assert "rolled back" in result.stdout and "ms after the decision" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_demo_through_nginx_rolls_back_a_bad_canary(workdir: Path) -> None:
+    result = golive("demo", "--router", "nginx", "--bad", cwd=workdir)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "rolled back" in result.stdout and "0 connection errors" in result.stdout

@@ -41,7 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="a real canary through a real proxy with the sample app")
     demo.add_argument("--bad", action="store_true", help="the canary misbehaves: watch a rollback")
     demo.add_argument(
-        "--router", choices=("envoy", "haproxy"), default="envoy", help="the proxy (default envoy)"
+        "--router",
+        choices=("envoy", "haproxy", "nginx"),
+        default="envoy",
+        help="the proxy (default envoy)",
     )
     demo.add_argument("--json", action="store_true")
     demo.add_argument("--keep", action="store_true", help="leave the proxy and the apps running")

@@ -20,6 +20,7 @@ class LoadStats:
     ok: int = 0
     failed: int = 0  # 5xx answers
     errors: int = 0  # connection errors / timeouts
+    retried: int = 0  # resent on a fresh connection: the server had closed an idle keep-alive one
     by_version: dict[str, int] = field(default_factory=dict)
     last_seen: dict[str, float] = field(default_factory=dict)  # version -> wall time of response
 
@@ -73,13 +74,22 @@ class LoadGenerator:
                 delay = due - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                self.stats.sent += 1
                 try:
+                    reused = conn is not None
                     if conn is None:
-                        conn = await asyncio.wait_for(
-                            asyncio.open_connection(self.host, self.port), 5.0
-                        )
-                    self.stats.sent += 1
-                    keep = await asyncio.wait_for(self._one(*conn), 10.0)
+                        conn = await self._connect()
+                    try:
+                        keep = await asyncio.wait_for(self._one(*conn), 10.0)
+                    except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                        if not reused or not _closed_before_answering(exc):
+                            raise
+                        # what HTTP clients do (RFC 9112 9.3.1): the server closed an idle
+                        # keep-alive connection as we wrote; send the GET again on a new one
+                        conn[1].close()
+                        conn = await self._connect()
+                        self.stats.retried += 1
+                        keep = await asyncio.wait_for(self._one(*conn), 10.0)
                 except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
                     self.stats.errors += 1
                     keep = False
@@ -89,6 +99,9 @@ class LoadGenerator:
         finally:
             if conn is not None:
                 conn[1].close()
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.wait_for(asyncio.open_connection(self.host, self.port), 5.0)
 
     async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         writer.write(self._request)
@@ -108,3 +121,10 @@ class LoadGenerator:
         else:
             self.stats.ok += 1
         return headers.get("connection", "").lower() != "close"
+
+
+def _closed_before_answering(exc: BaseException) -> bool:
+    """The peer closed the connection before sending a single byte of an answer."""
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return not exc.partial
+    return isinstance(exc, ConnectionResetError | BrokenPipeError)

@@ -36,6 +36,7 @@ from golive.plan.model import Plan, Revision
 from golive.processes import terminate
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
+from golive.traffic.nginx import NginxRouter
 
 console = Console(highlight=False, soft_wrap=True)
 RATE, BETA_RATE = 135.0, 15.0
@@ -144,11 +145,13 @@ async def demo(args: argparse.Namespace) -> int:
 
 
 async def _teardown(plan: Plan, state_dir: Path, stable_pid: int) -> None:
-    router = (
-        HAProxyRouter.from_plan(plan, state_dir)
-        if plan.route.router == "haproxy"
-        else EnvoyRouter.from_plan(plan, state_dir)
-    )
+    router: EnvoyRouter | HAProxyRouter | NginxRouter
+    if plan.route.router == "haproxy":
+        router = HAProxyRouter.from_plan(plan, state_dir)
+    elif plan.route.router == "nginx":
+        router = NginxRouter.from_plan(plan, state_dir)
+    else:
+        router = EnvoyRouter.from_plan(plan, state_dir)
     await router.stop()
     await router.aclose()
     deployer = ProcessDeployer(plan, state_dir / "revisions" / plan.service)
@@ -171,6 +174,11 @@ def _report(
         f"load: {total.sent + beta.stats.sent} requests ({served}); "
         f"{total.failed + beta.stats.failed} answered 5xx, "
         f"{total.errors + beta.stats.errors} connection errors"
+        + (
+            f" ({retried} resent on a fresh connection after the proxy closed an idle one)"
+            if (retried := total.retried + beta.stats.retried)
+            else ""
+        )
     )
     if "at" in decided:
         decided_at = decided["at"]

@@ -15,11 +15,14 @@ from golive.deploy.process import ProcessDeployer
 from golive.metrics.base import MetricSource
 from golive.metrics.envoy import EnvoyStats
 from golive.metrics.haproxy import HAProxyStats
+from golive.metrics.nginx import NginxLog
 from golive.metrics.prometheus import PrometheusSource
 from golive.plan.model import HttpCheck, Plan, Revision, Split
 from golive.traffic.base import Router
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
+from golive.traffic.nginx import NginxRouter
+from golive.traffic.nginx_config import address
 
 
 @dataclass
@@ -33,11 +36,18 @@ class Providers:
 
 
 def build_providers(plan: Plan, state_dir: Path) -> Providers:
-    router: EnvoyRouter | HAProxyRouter
-    stats: EnvoyStats | HAProxyStats
+    router: EnvoyRouter | HAProxyRouter | NginxRouter
+    stats: EnvoyStats | HAProxyStats | NginxLog
     if plan.route.router == "haproxy":
         router = HAProxyRouter.from_plan(plan, state_dir)
         stats = HAProxyStats(router.command)
+    elif plan.route.router == "nginx":
+        router = NginxRouter.from_plan(plan, state_dir)
+        addresses = {
+            address(plan.stable.url): Revision.STABLE,
+            address(plan.canary.url): Revision.CANARY,
+        }
+        stats = NginxLog(router.log_path, addresses)
     else:
         envoy = router = EnvoyRouter.from_plan(plan, state_dir)
         stats = EnvoyStats(lambda: envoy.admin_url)

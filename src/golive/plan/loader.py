@@ -26,7 +26,7 @@ from golive.plan import model as m
 from golive.plan import spec as s
 from golive.plan.yamlsource import Located, Path, format_path, read_yaml
 
-ROUTERS = ("envoy", "haproxy")
+ROUTERS = ("envoy", "haproxy", "nginx")
 NO_LATENCY = {"haproxy": "HAProxy's statistics have no latency histogram"}
 METRIC_SOURCES = ("router", "prometheus")
 

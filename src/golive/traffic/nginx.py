@@ -26,6 +26,24 @@ from golive.traffic import nginx_config as nc
 from golive.traffic.base import Verification
 
 START_TIMEOUT = 10.0
+WORKERS = 1  # worker_processes in the rendered configuration
+
+
+def _accepting_workers(master: int) -> int:
+    """Children of ``master`` that are workers not shutting down (Linux /proc)."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            title = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == master and "worker process" in title and "shutting down" not in title:
+            count += 1
+    return count
 
 
 def nginx_binary() -> str:
@@ -124,10 +142,10 @@ class NginxRouter:
 
     async def _install(self, split: Split) -> None:
         """Render ``split``, test it with ``nginx -t``, and move it into place."""
-        self._version += 1
+        version = self._version + 1
         rendered = nc.render(
             str(self.workdir), self.host, self.port, int(self.status_port_path.read_text()),
-            self.upstreams, split, self._version,
+            self.upstreams, split, version,
         )  # fmt: skip
         candidate = self.workdir / "nginx.conf.next"
         candidate.write_text(rendered)
@@ -140,6 +158,7 @@ class NginxRouter:
         if proc.returncode != 0:
             raise PermanentError(f"nginx refused the configuration: {out.decode().strip()}")
         await asyncio.to_thread(os.replace, candidate, self.config_path)
+        self._version = version
 
     async def _served(self) -> tuple[int, Split]:
         try:
@@ -166,10 +185,18 @@ class NginxRouter:
             os.kill(pid, signal.SIGHUP)  # graceful reload
 
     async def verify(self, split: Split) -> Verification:
+        """Verified when the new configuration answers *and* no old worker still accepts.
+
+        During a reload old and new workers both accept connections for a moment; an old one
+        stops once it is told to shut down, when its title becomes "... is shutting down".
+        """
         version, served = await self._served()
-        if version == self._version and served == split:
-            return Verification.VERIFIED
-        return Verification.PENDING
+        if version != self._version or served != split:
+            return Verification.PENDING
+        pid = self._pid()
+        if pid is not None and await asyncio.to_thread(_accepting_workers, pid) > WORKERS:
+            return Verification.PENDING
+        return Verification.VERIFIED
 
     async def reset(self) -> None:
         await self.apply(Split.all_stable())

@@ -1,0 +1,94 @@
+"""NginxRouter and NginxLog against a real nginx (apt) and real sample apps on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from golive.demo.load import LoadGenerator
+from golive.errors import PermanentError
+from golive.metrics.nginx import NginxLog
+from golive.plan.model import Revision, Segment, Split
+from golive.traffic.nginx import NginxRouter
+from tests.conftest import running_nginx, wait_verified
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def nginx(tmp_path: Path, apps: dict[str, int]) -> AsyncIterator[NginxRouter]:
+    async with running_nginx(tmp_path / "nginx", apps) as router:
+        yield router
+
+
+def versions(router: NginxRouter, n: int, headers: dict[str, str] | None = None) -> Counter[str]:
+    seen: Counter[str] = Counter()
+    with httpx.Client(trust_env=False, timeout=5.0) as client:
+        for _ in range(n):
+            answer = client.get(f"http://127.0.0.1:{router.port}/", headers=headers)
+            seen[answer.json()["version"]] += 1
+    return seen
+
+
+async def test_reloads_under_keep_alive_load_lose_no_request(nginx: NginxRouter) -> None:
+    url = f"http://127.0.0.1:{nginx.port}/"
+    load = LoadGenerator(url, rate=200, max_requests=2400, max_seconds=15, concurrency=8)
+    task = asyncio.create_task(load.run())
+    for weight in (0, 1, 5, 25, 50, 100, 0):
+        await nginx.apply(Split(float(weight)))
+        await wait_verified(nginx, Split(float(weight)))
+        await asyncio.sleep(0.4)
+    load.stop()
+    stats = await task
+    assert stats.sent > 300
+    # a reload closes idle keep-alive connections; clients resend (RFC 9112 9.3.1), none is lost
+    assert (stats.failed, stats.errors) == (0, 0)
+    assert stats.by_version.get("2.0.0", 0) > 0 and stats.by_version.get("1.0.0", 0) > 0
+
+
+async def test_weights_segments_and_the_access_log_counts(nginx: NginxRouter) -> None:
+    log = NginxLog(
+        nginx.log_path,
+        {
+            nginx.upstreams[n].removeprefix("http://"): r
+            for n, r in (("stable", Revision.STABLE), ("canary", Revision.CANARY))
+        },
+    )
+    await nginx.apply(Split(25.0, Segment("x-beta-user", "yes")))
+    await wait_verified(nginx, Split(25.0, Segment("x-beta-user", "yes")))
+    seen = await asyncio.to_thread(versions, nginx, 200)
+    assert 45 <= seen["2.0.0"] <= 55
+    beta = await asyncio.to_thread(versions, nginx, 20, {"x-beta-user": "yes"})
+    assert beta == Counter({"2.0.0": 20})
+    for _ in range(50):  # nginx writes its log line after the answer
+        stable, canary = await log.sample(Revision.STABLE), await log.sample(Revision.CANARY)
+        if stable.requests + canary.requests == 220:
+            break
+        await asyncio.sleep(0.02)
+    assert (stable.requests, canary.requests) == (seen["1.0.0"], seen["2.0.0"] + 20)
+    assert canary.errors == 0 and max(canary.latency_ms_buckets.values()) == canary.requests
+
+
+async def test_a_refused_configuration_changes_nothing(nginx: NginxRouter) -> None:
+    await nginx.apply(Split(10.0))
+    await wait_verified(nginx, Split(10.0))
+    nginx.upstreams["canary"] = "http://no-such-host.invalid:1"
+    with pytest.raises(PermanentError, match="nginx refused the configuration"):
+        await nginx.apply(Split(20.0))
+    assert await nginx.observe() == Split(10.0)  # still serving the last good configuration
+    assert await wait_verified(nginx, Split(10.0)) >= 0
+    seen = await asyncio.to_thread(versions, nginx, 20)
+    assert sum(seen.values()) == 20
+
+
+async def test_a_second_start_attaches(nginx: NginxRouter) -> None:
+    await nginx.apply(Split(30.0))
+    await wait_verified(nginx, Split(30.0))
+    again = NginxRouter(nginx.workdir, nginx.host, nginx.port, dict(nginx.upstreams))
+    assert await again.start(Split.all_stable()) is False
+    assert await again.observe() == Split(30.0)
