@@ -81,7 +81,9 @@ async def running_envoy(workdir: Path, apps: dict[str, int]) -> AsyncIterator[En
 
 @contextlib.asynccontextmanager
 async def running_haproxy(
-    workdir: Path, apps: dict[str, int], headers: tuple[str, ...] = ("x-beta-user",)
+    workdir: Path,
+    apps: dict[str, int],
+    headers: tuple[str, ...] = ("header:x-beta-user", "cookie:beta"),
 ) -> AsyncIterator[HAProxyRouter]:
     upstreams = {name: f"http://127.0.0.1:{port}" for name, port in apps.items()}
     router = HAProxyRouter(workdir, "127.0.0.1", free_port(), upstreams, headers)

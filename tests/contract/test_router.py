@@ -43,6 +43,13 @@ async def test_observe_after_apply_reads_the_split_back(router: Router) -> None:
     assert await router.observe() == target
 
 
+async def test_a_cookie_segment_reads_back_as_applied(router: Router) -> None:
+    target = Split(5.0, Segment("beta", "1", cookie=True))
+    await router.apply(target)
+    await wait_verified(router, target)
+    assert await router.observe() == target
+
+
 async def test_apply_is_idempotent(router: Router) -> None:
     for _ in range(3):
         await router.apply(Split(5.0))

@@ -98,7 +98,7 @@ async def test_a_bad_configuration_is_refused_before_anything_runs(
 async def test_a_second_start_attaches_instead_of_starting_another(haproxy: HAProxyRouter) -> None:
     await haproxy.apply(Split(10.0))
     again = HAProxyRouter(
-        haproxy.workdir, haproxy.host, haproxy.port, haproxy.upstreams, ("x-beta-user",)
+        haproxy.workdir, haproxy.host, haproxy.port, haproxy.upstreams, tuple(haproxy.maps)
     )
     assert await again.start(Split.all_stable()) is False
     assert await again.observe() == Split(10.0)

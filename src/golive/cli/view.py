@@ -87,7 +87,7 @@ class LiveView:
         served = view.observation.split
         shown = "unknown" if served is None else f"{served.canary_weight:g}%"
         if served is not None and served.segment is not None:
-            shown += f" + header {served.segment.header}"
+            shown += f" + {served.segment.describe()}"
         head = Text.assemble(
             (f"{self.plan.service} ", "bold"),
             (f"{self.rollout_id}  ", "dim"),

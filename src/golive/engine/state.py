@@ -89,13 +89,19 @@ def split_to_json(split: Split) -> dict[str, object]:
     seg = split.segment
     return {
         "canary_weight": split.canary_weight,
-        "segment": None if seg is None else {"header": seg.header, "value": seg.value},
+        "segment": None
+        if seg is None
+        else {"header": seg.header, "value": seg.value, "cookie": seg.cookie},
     }
 
 
 def split_from_json(data: dict[str, object]) -> Split:
     seg = data.get("segment")
-    segment = Segment(str(seg["header"]), seg.get("value")) if isinstance(seg, dict) else None
+    segment = (
+        Segment(str(seg["header"]), seg.get("value"), bool(seg.get("cookie", False)))
+        if isinstance(seg, dict)
+        else None
+    )
     return Split(float(str(data["canary_weight"])), segment)
 
 

@@ -234,9 +234,7 @@ def _step(step: s.StepSpec) -> m.Step:
         return m.CheckStep(step.check)
     if step.shift is not None:
         seg = step.shift.segment
-        return m.ShiftStep(
-            step.shift.weight, m.Segment(seg.header.lower(), seg.value) if seg else None
-        )
+        return m.ShiftStep(step.shift.weight, _segment(seg) if seg else None)
     if step.analyze is not None:
         a = step.analyze
         return m.AnalyzeStep(a.for_, a.timeout if a.timeout is not None else max(3 * a.for_, 60.0))
@@ -244,6 +242,13 @@ def _step(step: s.StepSpec) -> m.Step:
         return m.PauseStep(step.pause.for_, step.pause.reason)
     assert step.promote is not None
     return m.PromoteStep(step.promote.retire_stable)
+
+
+def _segment(seg: s.SegmentSpec) -> m.Segment:
+    if seg.cookie is not None:
+        return m.Segment(seg.cookie, seg.value, cookie=True)
+    assert seg.header is not None
+    return m.Segment(seg.header.lower(), seg.value)
 
 
 def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:

@@ -16,10 +16,18 @@ class Revision(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """Requests carrying ``header`` (optionally equal to ``value``) go to the canary."""
+    """Requests carrying ``header`` (optionally equal to ``value``) go to the canary.
+
+    With ``cookie``, ``header`` names a cookie instead of a header.
+    """
 
     header: str
     value: str | None = None
+    cookie: bool = False
+
+    def describe(self) -> str:
+        what = f"cookie {self.header}" if self.cookie else f"header {self.header}"
+        return what if self.value is None else f"{what}={self.value}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +138,7 @@ def describe_step(step: Step) -> str:
         case CheckStep(check=c):
             return f"check {c}"
         case ShiftStep(weight=w, segment=s):
-            seg = f" + header {s.header}" if s else ""
+            seg = f" + {s.describe()}" if s else ""
             return f"shift {w:g}%{seg}"
         case AnalyzeStep(duration=d):
             return f"analyze {d:g}s"

@@ -125,8 +125,15 @@ def _judge_shorthand(value: object) -> object:
 
 
 class SegmentSpec(Strict):
-    header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]+$")]
-    value: str | None = None
+    header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]+$")] | None = None
+    cookie: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")] | None = None
+    value: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@-]+$")] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SegmentSpec:
+        if (self.header is None) == (self.cookie is None):
+            raise ValueError("a segment names exactly one of 'header' or 'cookie'")
+        return self
 
 
 class ShiftSpec(Strict):

@@ -8,6 +8,7 @@ instead of serving 503 for that share. Pure rendering and parsing; no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -127,6 +128,7 @@ def route_config(split: Split, version: int) -> dict[str, object]:
     if split.segment is not None:
         routes.append(
             {
+                "name": _segment_name(split.segment),
                 "match": {"prefix": "/", "headers": [_header_match(split.segment)]},
                 "route": {"cluster": "canary"},
             }
@@ -157,7 +159,27 @@ def route_config(split: Split, version: int) -> dict[str, object]:
     }
 
 
+def _segment_name(segment: Segment) -> str:
+    """The segment route's name: how golive reads the segment back from Envoy."""
+    kind = "cookie" if segment.cookie else "header"
+    return f"segment:{kind}:{segment.header}" + (
+        "" if segment.value is None else f"={segment.value}"
+    )
+
+
+def _segment_from_name(name: str) -> Segment | None:
+    kind, _, rest = name.removeprefix("segment:").partition(":")
+    if not name.startswith("segment:") or kind not in ("cookie", "header"):
+        return None
+    header, _, value = rest.partition("=")
+    return Segment(header, value or None, cookie=kind == "cookie")
+
+
 def _header_match(segment: Segment) -> dict[str, object]:
+    if segment.cookie:
+        value = "[^;]*" if segment.value is None else re.escape(segment.value)
+        regex = rf"(^|.*;\s*){re.escape(segment.header)}={value}(;.*|$)"
+        return {"name": "cookie", "string_match": {"safe_regex": {"regex": regex}}}
     if segment.value is None:
         return {"name": segment.header, "present_match": True}
     return {"name": segment.header, "string_match": {"exact": segment.value}}
@@ -184,7 +206,7 @@ def _split_of(route: Mapping[str, object]) -> Split:
         if headers:
             h = headers[0]
             exact = h.get("string_match", {}).get("exact")
-            segment = Segment(h["name"], exact)
+            segment = _segment_from_name(str(r.get("name", ""))) or Segment(h["name"], exact)
         elif "weighted_clusters" in action:
             clusters = {
                 c["name"]: int(c.get("weight", 0)) for c in action["weighted_clusters"]["clusters"]

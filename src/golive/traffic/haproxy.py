@@ -49,7 +49,7 @@ class HAProxyRouter:
         host: str,
         port: int,
         upstreams: dict[str, str],
-        segment_headers: tuple[str, ...] = (),
+        segment_keys: tuple[str, ...] = (),
     ) -> None:
         self.workdir = workdir = workdir.absolute()  # HAProxy reads a relative socket as host:port
         self.host, self.port = host, port
@@ -60,16 +60,20 @@ class HAProxyRouter:
         self.pid_path = workdir / "haproxy.pid"
         self.log_path = workdir / "haproxy.log"
         self._proc: asyncio.subprocess.Process | None = None
-        self.maps = {h: str(workdir / f"segment-{h.lower()}.map") for h in segment_headers}
+        self.maps = {k: str(workdir / f"segment-{k.replace(':', '-')}.map") for k in segment_keys}
 
     @classmethod
     def from_plan(cls, plan: Plan, state_dir: Path) -> HAProxyRouter:
-        headers = sorted(
-            {s.segment.header for s in plan.steps if isinstance(s, ShiftStep) and s.segment}
+        keys = sorted(
+            {
+                hc.segment_key(s.segment)
+                for s in plan.steps
+                if isinstance(s, ShiftStep) and s.segment
+            }
         )
         upstreams = {"stable": plan.stable.url, "canary": plan.canary.url}
         workdir = state_dir / "haproxy" / plan.service
-        return cls(workdir, plan.route.host, plan.route.port, upstreams, tuple(headers))
+        return cls(workdir, plan.route.host, plan.route.port, upstreams, tuple(keys))
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -85,8 +89,9 @@ class HAProxyRouter:
             return False
         if pid is not None:
             await self.stop()
-        for header, path in self.maps.items():
-            seg = initial.segment if initial.segment and initial.segment.header == header else None
+        for key, path in self.maps.items():
+            wanted = initial.segment and hc.segment_key(initial.segment) == key
+            seg = initial.segment if wanted else None
             write_atomically(Path(path), f"{hc.map_key(seg)} 1\n" if seg else "")
         self.state_path.unlink(missing_ok=True)
         self.config_path.write_text(rendered)
@@ -187,9 +192,9 @@ class HAProxyRouter:
         if len(lines) < 2:
             raise TransientError(f"HAProxy answered {answer.strip()!r} to get weight")
         segments: list[Segment] = []
-        for header, path in sorted(self.maps.items()):
-            keys = hc.parse_map(await self.command(f"show map {path}"))
-            segments += [hc.segment_from(header, k) for k in keys]
+        for key, path in sorted(self.maps.items()):
+            patterns = hc.parse_map(await self.command(f"show map {path}"))
+            segments += [hc.segment_from(key, p) for p in patterns]
         return hc.served(hc.parse_weight(lines[0]), hc.parse_weight(lines[1]), segments)
 
     async def apply(self, split: Split) -> None:
@@ -206,18 +211,19 @@ class HAProxyRouter:
         await asyncio.to_thread(write_atomically, self.state_path, state)
 
     async def _apply_segment(self, segment: Segment | None) -> None:
-        if segment is not None and segment.header not in self.maps:
+        if segment is not None and hc.segment_key(segment) not in self.maps:
             raise PermanentError(
-                f"HAProxy was configured without segment header {segment.header!r}; "
+                f"HAProxy was configured without a map for the {segment.describe()} segment; "
                 "restart golive's HAProxy (golive down) to add it"
             )
-        for header, path in self.maps.items():
-            key = hc.map_key(segment) if segment and segment.header == header else None
-            if hc.parse_map(await self.command(f"show map {path}")) == ([key] if key else []):
+        for key, path in self.maps.items():
+            wanted = hc.map_key(segment) if segment and hc.segment_key(segment) == key else None
+            if hc.parse_map(await self.command(f"show map {path}")) == ([wanted] if wanted else []):
                 continue
-            cmd = f"clear map {path}" + (f"; add map {path} {key} 1" if key else "")
+            cmd = f"clear map {path}" + (f"; add map {path} {wanted} 1" if wanted else "")
             await self.command(cmd)
-            await asyncio.to_thread(write_atomically, Path(path), f"{key} 1\n" if key else "")
+            text = f"{wanted} 1\n" if wanted else ""
+            await asyncio.to_thread(write_atomically, Path(path), text)
 
     async def verify(self, split: Split) -> Verification:
         served = await self.observe()

@@ -47,7 +47,7 @@ def render(
     maps: Mapping[str, str],
     initial: Split,
 ) -> str:
-    """The whole configuration; ``maps`` maps a segment header to its map file."""
+    """The whole configuration; ``maps`` maps a segment key (see ``segment_key``) to its map."""
     stable_w, canary_w = weights(initial)
     lines = [
         "global",
@@ -66,10 +66,10 @@ def render(
         "frontend golive_in",
         f"    bind {host}:{port}",
     ]
-    for header, path in sorted(maps.items()):
-        lines.append(
-            f"    use_backend {CANARY_BACKEND} if {{ req.hdr({header}),map_reg({path}) -m found }}"
-        )
+    for key, path in sorted(maps.items()):
+        kind, _, name = key.partition(":")
+        fetch = f"req.cook({name})" if kind == "cookie" else f"req.hdr({name})"
+        lines.append(f"    use_backend {CANARY_BACKEND} if {{ {fetch},map_reg({path}) -m found }}")
     lines += [
         f"    default_backend {BACKEND}",
         "",
@@ -114,7 +114,12 @@ def served(stable_w: int, canary_w: int, segments: Sequence[Segment]) -> Split:
     return Split(round(percent, 4), segments[0] if segments else None)
 
 
-def segment_from(header: str, key: str) -> Segment:
-    if key == ".*":
-        return Segment(header)
-    return Segment(header, re.sub(r"\\(.)", r"\1", key[1:-1]))
+def segment_key(segment: Segment) -> str:
+    """``header:x-beta-user`` or ``cookie:beta``: one map per key."""
+    return ("cookie:" if segment.cookie else "header:") + segment.header
+
+
+def segment_from(key: str, pattern: str) -> Segment:
+    kind, _, name = key.partition(":")
+    value = None if pattern == ".*" else re.sub(r"\\(.)", r"\1", pattern[1:-1])
+    return Segment(name, value, cookie=kind == "cookie")

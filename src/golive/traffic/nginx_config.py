@@ -36,7 +36,10 @@ def _server(addr: str, weight: int) -> str:
 def _segment_map(segment: Segment | None) -> list[str]:
     if segment is None:
         return ["    map $host $golive_backend {", "        default golive;", "    }"]
-    var = "$http_" + segment.header.lower().replace("-", "_")
+    if segment.cookie:
+        var = "$cookie_" + segment.header
+    else:
+        var = "$http_" + segment.header.lower().replace("-", "_")
     pattern = '"~."' if segment.value is None else '"' + segment.value.replace('"', "") + '"'
     return [
         f"    map {var} $golive_backend {{",
@@ -49,8 +52,9 @@ def _segment_map(segment: Segment | None) -> list[str]:
 def status_line(split: Split, version: int) -> str:
     seg = "-"
     if split.segment is not None:
-        seg = split.segment.header + (
-            "" if split.segment.value is None else "=" + split.segment.value
+        s = split.segment
+        seg = (
+            ("cookie:" if s.cookie else "") + s.header + ("" if s.value is None else "=" + s.value)
         )
     return f"version={version} canary={split.canary_weight:g} segment={seg}"
 
@@ -62,8 +66,9 @@ def parse_status(text: str) -> tuple[int, Split]:
     seg_text = match.group(3)
     segment = None
     if seg_text != "-":
-        header, _, value = seg_text.partition("=")
-        segment = Segment(header, value or None)
+        cookie = seg_text.startswith("cookie:")
+        header, _, value = seg_text.removeprefix("cookie:").partition("=")
+        segment = Segment(header, value or None, cookie=cookie)
     return int(match.group(1)), Split(float(match.group(2)), segment)
 
 

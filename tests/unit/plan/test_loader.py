@@ -247,3 +247,17 @@ def test_prometheus_metrics_need_a_url_and_queries_for_other_routers() -> None:
         'latency_buckets: "sum by (le) (z)"}}',
     )
     assert dict(parse_plan(custom, "plan.yaml").metrics.queries)["requests"] == "sum(x)"
+
+
+def test_cookie_segments_and_one_kind_per_segment() -> None:
+    text = GOOD_PLAN.replace(
+        "segment: {header: x-beta-user}", "segment: {cookie: beta, value: '1'}"
+    )
+    plan = parse_plan(text, "plan.yaml")
+    assert plan.steps[2] == ShiftStep(1.0, Segment("beta", "1", cookie=True))
+    both = GOOD_PLAN.replace("segment: {header: x-beta-user}", "segment: {header: a, cookie: b}")
+    assert "exactly one of 'header' or 'cookie'" in issues_of(both)[0]
+    odd = GOOD_PLAN.replace(
+        "segment: {header: x-beta-user}", "segment: {cookie: beta, value: 'a b'}"
+    )
+    assert "steps[2].shift.segment.value" in issues_of(odd)[0]

@@ -1,0 +1,48 @@
+"""Header and cookie segments route real requests through every real router."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from golive.plan.model import Segment, Split
+from tests.conftest import running_envoy, running_haproxy, running_nginx, wait_verified
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["envoy", "haproxy", "nginx"])
+async def router(
+    request: pytest.FixtureRequest, tmp_path: Path, apps: dict[str, int]
+) -> AsyncIterator[object]:
+    starters = {"envoy": running_envoy, "haproxy": running_haproxy, "nginx": running_nginx}
+    async with starters[request.param](tmp_path / request.param, apps) as real:
+        yield real
+
+
+def versions(port: int, n: int, headers: dict[str, str]) -> Counter[str]:
+    seen: Counter[str] = Counter()
+    with httpx.Client(trust_env=False, timeout=5.0) as client:
+        for _ in range(n):
+            seen[client.get(f"http://127.0.0.1:{port}/", headers=headers).json()["version"]] += 1
+    return seen
+
+
+async def test_cookie_and_header_segments(router: object) -> None:
+    port = router.port  # type: ignore[attr-defined]
+    cookie = Split(0.0, Segment("beta", "1", cookie=True))
+    await router.apply(cookie)  # type: ignore[attr-defined]
+    await wait_verified(router, cookie)
+    assert await asyncio.to_thread(versions, port, 10, {"cookie": "a=b; beta=1"}) == {"2.0.0": 10}
+    assert await asyncio.to_thread(versions, port, 10, {"cookie": "beta=10"}) == {"1.0.0": 10}
+    assert await asyncio.to_thread(versions, port, 10, {"x-beta-user": "1"}) == {"1.0.0": 10}
+    header = Split(0.0, Segment("x-beta-user"))
+    await router.apply(header)  # type: ignore[attr-defined]
+    await wait_verified(router, header)
+    assert await asyncio.to_thread(versions, port, 10, {"x-beta-user": "any"}) == {"2.0.0": 10}
+    assert await asyncio.to_thread(versions, port, 10, {"cookie": "beta=1"}) == {"1.0.0": 10}
