@@ -20,6 +20,7 @@ from golive.metrics.prometheus import PrometheusSource
 from golive.plan.model import HttpCheck, Plan, Revision, Split
 from golive.traffic.base import Router
 from golive.traffic.envoy import EnvoyRouter
+from golive.traffic.fleet import FleetRouter, FleetStats, start_all
 from golive.traffic.haproxy import HAProxyRouter
 from golive.traffic.nginx import NginxRouter
 from golive.traffic.nginx_config import address
@@ -35,38 +36,57 @@ class Providers:
     close: Callable[[], Awaitable[None]]
 
 
-def build_providers(plan: Plan, state_dir: Path) -> Providers:
-    router: EnvoyRouter | HAProxyRouter | NginxRouter
-    stats: EnvoyStats | HAProxyStats | NginxLog
+Proxy = EnvoyRouter | HAProxyRouter | NginxRouter
+ProxyStats = EnvoyStats | HAProxyStats | NginxLog
+
+
+def _proxy(plan: Plan, state_dir: Path, index: int) -> tuple[Proxy, ProxyStats]:
+    """The ``index``-th proxy of the route and its own statistics."""
     if plan.route.router == "haproxy":
-        router = HAProxyRouter.from_plan(plan, state_dir)
-        stats = HAProxyStats(router.command)
-    elif plan.route.router == "nginx":
-        router = NginxRouter.from_plan(plan, state_dir)
+        haproxy = HAProxyRouter.from_plan(plan, state_dir, index)
+        return haproxy, HAProxyStats(haproxy.command)
+    if plan.route.router == "nginx":
+        nginx = NginxRouter.from_plan(plan, state_dir, index)
         addresses = {
             address(plan.stable.url): Revision.STABLE,
             address(plan.canary.url): Revision.CANARY,
         }
-        stats = NginxLog(router.log_path, addresses)
+        return nginx, NginxLog(nginx.log_path, addresses)
+    envoy = EnvoyRouter.from_plan(plan, state_dir, index)
+    return envoy, EnvoyStats(lambda: envoy.admin_url)
+
+
+def build_providers(plan: Plan, state_dir: Path) -> Providers:
+    proxies = [_proxy(plan, state_dir, i) for i in range(max(1, len(plan.route.instances)))]
+    router: Router
+    own: MetricSource
+    if len(proxies) == 1:
+        router, own = proxies[0]
     else:
-        envoy = router = EnvoyRouter.from_plan(plan, state_dir)
-        stats = EnvoyStats(lambda: envoy.admin_url)
+        names = [f"{h}:{p}" for h, p in plan.route.instances]
+        router = FleetRouter([p for p, _ in proxies], names)
+        own = FleetStats([s for _, s in proxies])
+
+    async def start(split: Split) -> bool:
+        return await start_all([p.start for p, _ in proxies], split)
+
     deployer = ProcessDeployer(plan, state_dir / "revisions" / plan.service)
-    metrics: MetricSource = stats
+    metrics: MetricSource = own
     prometheus = None
     if plan.metrics.source == "prometheus":
         assert plan.metrics.url is not None  # the loader requires it
         prometheus = PrometheusSource(plan.metrics.url, dict(plan.metrics.queries))
-        metrics = _Split(prometheus, stats)
+        metrics = _Split(prometheus, own)
 
     async def close() -> None:
-        await router.aclose()
-        await stats.aclose()
+        for proxy, stats in proxies:
+            await proxy.aclose()
+            await stats.aclose()
         if prometheus is not None:
             await prometheus.aclose()
         await deployer.aclose()
 
-    return Providers(router, metrics, deployer, run_http_check, router.start, close)
+    return Providers(router, metrics, deployer, run_http_check, start, close)
 
 
 class _Split:

@@ -182,6 +182,10 @@ def _cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.I
                 ("triggers", i, "when"),
                 f"a latency trigger needs latency from the metric source: {why}",
             )
+    if not isinstance(spec.route.listen, str) and len(set(spec.route.listen)) != len(
+        spec.route.listen
+    ):
+        yield issue(("route", "listen"), "each proxy of a fleet needs its own address")
     if spec.drain.grace > spec.drain.timeout:
         yield issue(("drain", "grace"), "grace must not be longer than the drain timeout")
     last_weight = -1.0
@@ -252,7 +256,9 @@ def _segment(seg: s.SegmentSpec) -> m.Segment:
 
 
 def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
-    host, _, port = spec.route.listen.rpartition(":")
+    listens = [spec.route.listen] if isinstance(spec.route.listen, str) else spec.route.listen
+    instances = tuple((h, int(p)) for h, _, p in (x.rpartition(":") for x in listens))
+    host, port = instances[0]
     j = spec.judge
     no_latency = NO_LATENCY.get(spec.route.router) if spec.metrics.source == "router" else None
     judge = JudgeConfig(
@@ -298,7 +304,7 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
         service=spec.service,
         stable=_revision(m.Revision.STABLE, spec.revisions.stable),
         canary=_revision(m.Revision.CANARY, spec.revisions.canary),
-        route=m.Route(spec.route.router, host, int(port)),
+        route=m.Route(spec.route.router, host, port, instances),
         metrics=m.MetricsSpec(
             spec.metrics.source,
             spec.metrics.interval,

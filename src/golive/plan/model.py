@@ -64,9 +64,15 @@ class RevisionSpec:
 
 @dataclass(frozen=True, slots=True)
 class Route:
+    """Where clients reach the service; ``instances`` lists every proxy of a fleet."""
+
     router: str
     host: str
     port: int
+    instances: tuple[tuple[str, int], ...] = ()
+
+    def instance(self, index: int) -> tuple[str, int]:
+        return self.instances[index] if self.instances else (self.host, self.port)
 
 
 @dataclass(frozen=True, slots=True)

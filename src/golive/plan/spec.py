@@ -61,9 +61,12 @@ class RevisionsSpec(Strict):
     canary: RevisionSpec
 
 
+Listen = Annotated[str, Field(pattern=r"^[^:\s]+:\d{1,5}$")]
+
+
 class RouteSpec(Strict):
     router: str = "envoy"
-    listen: Annotated[str, Field(pattern=r"^[^:\s]+:\d{1,5}$")] = "127.0.0.1:8080"
+    listen: Listen | Annotated[list[Listen], Field(min_length=1, max_length=16)] = "127.0.0.1:8080"
 
 
 class MetricsSpec(Strict):

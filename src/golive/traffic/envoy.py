@@ -24,6 +24,7 @@ from golive.plan.model import Plan, Split
 from golive.processes import pid_alive, terminate
 from golive.traffic import envoy_config
 from golive.traffic.base import Verification
+from golive.traffic.fleet import instance_dir as _instance_dir
 
 START_TIMEOUT = 15.0
 
@@ -55,9 +56,10 @@ class EnvoyRouter:
         self.admin_url = ""
 
     @classmethod
-    def from_plan(cls, plan: Plan, state_dir: Path) -> EnvoyRouter:
+    def from_plan(cls, plan: Plan, state_dir: Path, index: int = 0) -> EnvoyRouter:
         upstreams = {"stable": plan.stable.url, "canary": plan.canary.url}
-        return cls(state_dir / "envoy" / plan.service, plan.route.host, plan.route.port, upstreams)
+        host, port = plan.route.instance(index)
+        return cls(state_dir / "envoy" / _instance_dir(plan.service, index), host, port, upstreams)
 
     # -- lifecycle (not part of the Router protocol) -----------------------------------------
 

@@ -22,6 +22,7 @@ from golive.plan.model import Plan, Segment, ShiftStep, Split
 from golive.processes import pid_alive, terminate
 from golive.traffic import haproxy_config as hc
 from golive.traffic.base import Verification
+from golive.traffic.fleet import instance_dir
 
 START_TIMEOUT = 10.0
 
@@ -63,7 +64,7 @@ class HAProxyRouter:
         self.maps = {k: str(workdir / f"segment-{k.replace(':', '-')}.map") for k in segment_keys}
 
     @classmethod
-    def from_plan(cls, plan: Plan, state_dir: Path) -> HAProxyRouter:
+    def from_plan(cls, plan: Plan, state_dir: Path, index: int = 0) -> HAProxyRouter:
         keys = sorted(
             {
                 hc.segment_key(s.segment)
@@ -72,8 +73,9 @@ class HAProxyRouter:
             }
         )
         upstreams = {"stable": plan.stable.url, "canary": plan.canary.url}
-        workdir = state_dir / "haproxy" / plan.service
-        return cls(workdir, plan.route.host, plan.route.port, upstreams, tuple(keys))
+        workdir = state_dir / "haproxy" / instance_dir(plan.service, index)
+        host, port = plan.route.instance(index)
+        return cls(workdir, host, port, upstreams, tuple(keys))
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from golive.plan.model import Plan, Split
 from golive.processes import pid_alive, terminate
 from golive.traffic import nginx_config as nc
 from golive.traffic.base import Verification
+from golive.traffic.fleet import instance_dir as _instance_dir
 
 START_TIMEOUT = 10.0
 WORKERS = 1  # worker_processes in the rendered configuration
@@ -67,9 +68,10 @@ class NginxRouter:
         self._lock = asyncio.Lock()
 
     @classmethod
-    def from_plan(cls, plan: Plan, state_dir: Path) -> NginxRouter:
+    def from_plan(cls, plan: Plan, state_dir: Path, index: int = 0) -> NginxRouter:
         upstreams = {"stable": plan.stable.url, "canary": plan.canary.url}
-        return cls(state_dir / "nginx" / plan.service, plan.route.host, plan.route.port, upstreams)
+        host, port = plan.route.instance(index)
+        return cls(state_dir / "nginx" / _instance_dir(plan.service, index), host, port, upstreams)
 
     @property
     def status_url(self) -> str:
