@@ -10,7 +10,7 @@ import pytest
 
 from golive.demo.app import free_port
 from golive.demo.app import start_sample_app as start_app
-from golive.plan.model import Split
+from golive.plan.model import Split, Sticky
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
 from golive.traffic.nginx import NginxRouter
@@ -84,9 +84,10 @@ async def running_haproxy(
     workdir: Path,
     apps: dict[str, int],
     headers: tuple[str, ...] = ("header:x-beta-user", "cookie:beta"),
+    sticky: Sticky | None = None,
 ) -> AsyncIterator[HAProxyRouter]:
     upstreams = {name: f"http://127.0.0.1:{port}" for name, port in apps.items()}
-    router = HAProxyRouter(workdir, "127.0.0.1", free_port(), upstreams, headers)
+    router = HAProxyRouter(workdir, "127.0.0.1", free_port(), upstreams, headers, sticky)
     assert await router.start(Split.all_stable())
     try:
         yield router
@@ -96,9 +97,11 @@ async def running_haproxy(
 
 
 @contextlib.asynccontextmanager
-async def running_nginx(workdir: Path, apps: dict[str, int]) -> AsyncIterator[NginxRouter]:
+async def running_nginx(
+    workdir: Path, apps: dict[str, int], sticky: Sticky | None = None
+) -> AsyncIterator[NginxRouter]:
     upstreams = {name: f"http://127.0.0.1:{port}" for name, port in apps.items()}
-    router = NginxRouter(workdir, "127.0.0.1", free_port(), upstreams)
+    router = NginxRouter(workdir, "127.0.0.1", free_port(), upstreams, sticky)
     assert await router.start(Split.all_stable())
     try:
         yield router

@@ -186,6 +186,10 @@ def _cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.I
         spec.route.listen
     ):
         yield issue(("route", "listen"), "each proxy of a fleet needs its own address")
+    if spec.route.sticky is not None and spec.route.router == "envoy":
+        yield issue(
+            ("route", "sticky"), "sticky users are supported by the haproxy and nginx routers"
+        )
     if spec.drain.grace > spec.drain.timeout:
         yield issue(("drain", "grace"), "grace must not be longer than the drain timeout")
     last_weight = -1.0
@@ -248,6 +252,15 @@ def _step(step: s.StepSpec) -> m.Step:
     return m.PromoteStep(step.promote.retire_stable)
 
 
+def _sticky(sticky: s.StickySpec | None) -> m.Sticky | None:
+    if sticky is None:
+        return None
+    if sticky.cookie is not None:
+        return m.Sticky(sticky.cookie)
+    assert sticky.header is not None
+    return m.Sticky(sticky.header.lower(), cookie=False)
+
+
 def _segment(seg: s.SegmentSpec) -> m.Segment:
     if seg.cookie is not None:
         return m.Segment(seg.cookie, seg.value, cookie=True)
@@ -304,7 +317,7 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
         service=spec.service,
         stable=_revision(m.Revision.STABLE, spec.revisions.stable),
         canary=_revision(m.Revision.CANARY, spec.revisions.canary),
-        route=m.Route(spec.route.router, host, port, instances),
+        route=m.Route(spec.route.router, host, port, instances, _sticky(spec.route.sticky)),
         metrics=m.MetricsSpec(
             spec.metrics.source,
             spec.metrics.interval,

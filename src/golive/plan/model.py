@@ -63,6 +63,15 @@ class RevisionSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Sticky:
+    """Users are assigned by a hash of this cookie (or header): as the weight grows a user only
+    ever moves from stable to canary, never back and forth."""
+
+    name: str
+    cookie: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """Where clients reach the service; ``instances`` lists every proxy of a fleet."""
 
@@ -70,6 +79,7 @@ class Route:
     host: str
     port: int
     instances: tuple[tuple[str, int], ...] = ()
+    sticky: Sticky | None = None
 
     def instance(self, index: int) -> tuple[str, int]:
         return self.instances[index] if self.instances else (self.host, self.port)

@@ -64,9 +64,21 @@ class RevisionsSpec(Strict):
 Listen = Annotated[str, Field(pattern=r"^[^:\s]+:\d{1,5}$")]
 
 
+class StickySpec(Strict):
+    cookie: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")] | None = None
+    header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]+$")] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> StickySpec:
+        if (self.header is None) == (self.cookie is None):
+            raise ValueError("sticky names exactly one of 'cookie' or 'header'")
+        return self
+
+
 class RouteSpec(Strict):
     router: str = "envoy"
     listen: Listen | Annotated[list[Listen], Field(min_length=1, max_length=16)] = "127.0.0.1:8080"
+    sticky: StickySpec | None = None
 
 
 class MetricsSpec(Strict):

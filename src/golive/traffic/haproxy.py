@@ -18,7 +18,7 @@ from pathlib import Path
 
 from golive.atomic import write_atomically
 from golive.errors import PermanentError, TransientError
-from golive.plan.model import Plan, Segment, ShiftStep, Split
+from golive.plan.model import Plan, Segment, ShiftStep, Split, Sticky
 from golive.processes import pid_alive, terminate
 from golive.traffic import haproxy_config as hc
 from golive.traffic.base import Verification
@@ -51,7 +51,9 @@ class HAProxyRouter:
         port: int,
         upstreams: dict[str, str],
         segment_keys: tuple[str, ...] = (),
+        sticky: Sticky | None = None,
     ) -> None:
+        self.sticky = sticky
         self.workdir = workdir = workdir.absolute()  # HAProxy reads a relative socket as host:port
         self.host, self.port = host, port
         self.upstreams = upstreams
@@ -60,6 +62,7 @@ class HAProxyRouter:
         self.state_path = workdir / "servers.state"
         self.pid_path = workdir / "haproxy.pid"
         self.log_path = workdir / "haproxy.log"
+        self.sticky_map = workdir / "sticky.map"
         self._proc: asyncio.subprocess.Process | None = None
         self.maps = {k: str(workdir / f"segment-{k.replace(':', '-')}.map") for k in segment_keys}
 
@@ -75,7 +78,7 @@ class HAProxyRouter:
         upstreams = {"stable": plan.stable.url, "canary": plan.canary.url}
         workdir = state_dir / "haproxy" / instance_dir(plan.service, index)
         host, port = plan.route.instance(index)
-        return cls(workdir, host, port, upstreams, tuple(keys))
+        return cls(workdir, host, port, upstreams, tuple(keys), plan.route.sticky)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -84,7 +87,7 @@ class HAProxyRouter:
         self.workdir.mkdir(parents=True, exist_ok=True)
         rendered = hc.render(
             self.host, self.port, self.upstreams, str(self.socket_path), str(self.state_path),
-            self.maps, initial,
+            self.maps, initial, self.sticky, str(self.sticky_map),
         )  # fmt: skip
         pid = self._pid()
         if pid is not None and self._same_config(rendered) and await self._alive():
@@ -95,6 +98,7 @@ class HAProxyRouter:
             wanted = initial.segment and hc.segment_key(initial.segment) == key
             seg = initial.segment if wanted else None
             write_atomically(Path(path), f"{hc.map_key(seg)} 1\n" if seg else "")
+        write_atomically(self.sticky_map, f"cut {hc.cut(initial)}\n")
         self.state_path.unlink(missing_ok=True)
         self.config_path.write_text(rendered)
         await self._check_config()
@@ -209,6 +213,10 @@ class HAProxyRouter:
         if answer.strip():
             raise PermanentError(f"HAProxy refused the weights: {answer.strip()}")
         await self._apply_segment(split.segment)
+        if self.sticky is not None:
+            await self.command(f"set map {self.sticky_map} cut {hc.cut(split)}")
+            text = f"cut {hc.cut(split)}\n"
+            await asyncio.to_thread(write_atomically, self.sticky_map, text)
         state = await self.command("show servers state")
         await asyncio.to_thread(write_atomically, self.state_path, state)
 
@@ -229,7 +237,13 @@ class HAProxyRouter:
 
     async def verify(self, split: Split) -> Verification:
         served = await self.observe()
-        return Verification.VERIFIED if served == hc.quantize(split) else Verification.PENDING
+        if served != hc.quantize(split):
+            return Verification.PENDING
+        if self.sticky is not None:
+            entries = (await self.command(f"show map {self.sticky_map}")).split()
+            if entries[-1:] != [str(hc.cut(split))]:
+                return Verification.PENDING
+        return Verification.VERIFIED
 
     async def reset(self) -> None:
         await self.apply(Split.all_stable())

@@ -14,11 +14,18 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from golive.errors import TransientError
-from golive.plan.model import Segment, Split
+from golive.plan.model import Segment, Split, Sticky
 
 BACKEND = "golive"
 CANARY_BACKEND = "golive_canary"
+STABLE_BACKEND = "golive_stable"
 WEIGHT_TOTAL = 200  # HAProxy weights are 0-256 per server: a 0.5% resolution
+CUT_TOTAL = 10_000  # sticky users: crc32(key) mod 10000 below the cut go to the canary
+
+
+def cut(split: Split) -> int:
+    """The sticky cut for ``split``, on the same 0.5% grid as the weights."""
+    return round(quantize(split).canary_weight * CUT_TOTAL / 100)
 
 
 def weights(split: Split) -> tuple[int, int]:
@@ -46,6 +53,8 @@ def render(
     state_path: str,
     maps: Mapping[str, str],
     initial: Split,
+    sticky: Sticky | None = None,
+    sticky_map: str = "",
 ) -> str:
     """The whole configuration; ``maps`` maps a segment key (see ``segment_key``) to its map."""
     stable_w, canary_w = weights(initial)
@@ -70,6 +79,16 @@ def render(
         kind, _, name = key.partition(":")
         fetch = f"req.cook({name})" if kind == "cookie" else f"req.hdr({name})"
         lines.append(f"    use_backend {CANARY_BACKEND} if {{ {fetch},map_reg({path}) -m found }}")
+    if sticky is not None:  # users by a hash of their key against a cut set at runtime
+        fetch = f"req.cook({sticky.name})" if sticky.cookie else f"req.hdr({sticky.name})"
+        lines += [
+            f"    http-request set-var(txn.golive_bucket) {fetch},crc32,mod({CUT_TOTAL})"
+            f" if {{ {fetch} -m found }}",
+            f"    http-request set-var(txn.golive_cut) str(cut),map_str_int({sticky_map},0)",
+            f"    use_backend {CANARY_BACKEND} if {{ var(txn.golive_bucket) -m found }}"
+            " { var(txn.golive_bucket),sub(txn.golive_cut) lt 0 }",
+            f"    use_backend {STABLE_BACKEND} if {{ var(txn.golive_bucket) -m found }}",
+        ]
     lines += [
         f"    default_backend {BACKEND}",
         "",
@@ -80,6 +99,9 @@ def render(
         "",
         f"backend {CANARY_BACKEND}",
         f"    server canary {_address(upstreams['canary'])}",
+        "",
+        f"backend {STABLE_BACKEND}",
+        f"    server stable {_address(upstreams['stable'])}",
         "",
     ]
     return "\n".join(lines)

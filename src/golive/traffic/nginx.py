@@ -20,7 +20,7 @@ import httpx
 
 from golive.demo.app import free_port
 from golive.errors import PermanentError, TransientError
-from golive.plan.model import Plan, Split
+from golive.plan.model import Plan, Split, Sticky
 from golive.processes import pid_alive, terminate
 from golive.traffic import nginx_config as nc
 from golive.traffic.base import Verification
@@ -55,7 +55,15 @@ def nginx_binary() -> str:
 
 
 class NginxRouter:
-    def __init__(self, workdir: Path, host: str, port: int, upstreams: dict[str, str]) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        host: str,
+        port: int,
+        upstreams: dict[str, str],
+        sticky: Sticky | None = None,
+    ) -> None:
+        self.sticky = sticky
         self.workdir = workdir.absolute()
         self.host, self.port = host, port
         self.upstreams = upstreams
@@ -71,7 +79,8 @@ class NginxRouter:
     def from_plan(cls, plan: Plan, state_dir: Path, index: int = 0) -> NginxRouter:
         upstreams = {"stable": plan.stable.url, "canary": plan.canary.url}
         host, port = plan.route.instance(index)
-        return cls(state_dir / "nginx" / _instance_dir(plan.service, index), host, port, upstreams)
+        workdir = state_dir / "nginx" / _instance_dir(plan.service, index)
+        return cls(workdir, host, port, upstreams, plan.route.sticky)
 
     @property
     def status_url(self) -> str:
@@ -147,7 +156,7 @@ class NginxRouter:
         version = self._version + 1
         rendered = nc.render(
             str(self.workdir), self.host, self.port, int(self.status_port_path.read_text()),
-            self.upstreams, split, version,
+            self.upstreams, split, version, self.sticky,
         )  # fmt: skip
         candidate = self.workdir / "nginx.conf.next"
         candidate.write_text(rendered)

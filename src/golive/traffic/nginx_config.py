@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from golive.errors import TransientError
-from golive.plan.model import Segment, Split
+from golive.plan.model import Segment, Split, Sticky
 
 WEIGHT_TOTAL = 10_000  # hundredths of a percent
 LOG_FORMAT = "$msec $upstream_addr $upstream_status $upstream_response_time"
@@ -33,9 +33,33 @@ def _server(addr: str, weight: int) -> str:
     )
 
 
-def _segment_map(segment: Segment | None) -> list[str]:
+def _sticky(sticky: Sticky | None, canary_percent: float) -> tuple[list[str], str]:
+    """split_clients on the user's key: the canary's share of the hash range grows from 0, so a
+    user only ever moves stable -> canary. Requests without the key hash their request id."""
+    if sticky is None:
+        return [], "golive"
+    var = f"$cookie_{sticky.name}" if sticky.cookie else "$http_" + sticky.name.replace("-", "_")
+    share = (
+        ["        * golive_canary;"]
+        if canary_percent >= 100
+        else ([f"        {canary_percent:.2f}% golive_canary;"] if canary_percent > 0 else [])
+        + ["        * golive_stable;"]
+    )
+    lines = [
+        f"    map {var} $golive_key {{",
+        "        default $request_id;",
+        f'        "~." {var};',
+        "    }",
+        '    split_clients "${golive_key}" $golive_sticky {',
+        *share,
+        "    }",
+    ]
+    return lines, "$golive_sticky"
+
+
+def _segment_map(segment: Segment | None, default: str = "golive") -> list[str]:
     if segment is None:
-        return ["    map $host $golive_backend {", "        default golive;", "    }"]
+        return ["    map $host $golive_backend {", f"        default {default};", "    }"]
     if segment.cookie:
         var = "$cookie_" + segment.header
     else:
@@ -43,7 +67,7 @@ def _segment_map(segment: Segment | None) -> list[str]:
     pattern = '"~."' if segment.value is None else '"' + segment.value.replace('"', "") + '"'
     return [
         f"    map {var} $golive_backend {{",
-        "        default golive;",
+        f"        default {default};",
         f"        {pattern} golive_canary;",
         "    }",
     ]
@@ -80,7 +104,9 @@ def render(
     upstreams: Mapping[str, str],
     split: Split,
     version: int,
+    sticky: Sticky | None = None,
 ) -> str:
+    sticky_lines, default_backend = _sticky(sticky, split.canary_weight)
     canary = round(split.canary_weight * WEIGHT_TOTAL / 100)
     stable = WEIGHT_TOTAL - canary
     lines = [
@@ -97,11 +123,16 @@ def render(
         f"    uwsgi_temp_path {workdir}/scratch/uwsgi;",
         f"    scgi_temp_path {workdir}/scratch/scgi;",
         f"    log_format golive '{LOG_FORMAT}';",
-        *_segment_map(split.segment),
+        *sticky_lines,
+        *_segment_map(split.segment, default_backend),
         "    upstream golive {",
         _server(address(upstreams["stable"]), stable),
         _server(address(upstreams["canary"]), canary),
         "        keepalive 32;",
+        "    }",
+        "    upstream golive_stable {",
+        f"        server {address(upstreams['stable'])};",
+        "        keepalive 8;",
         "    }",
         "    upstream golive_canary {",
         f"        server {address(upstreams['canary'])};",

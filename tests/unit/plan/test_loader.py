@@ -261,3 +261,17 @@ def test_cookie_segments_and_one_kind_per_segment() -> None:
         "segment: {header: x-beta-user}", "segment: {cookie: beta, value: 'a b'}"
     )
     assert "steps[2].shift.segment.value" in issues_of(odd)[0]
+
+
+def test_sticky_users_name_one_key_and_need_haproxy_or_nginx() -> None:
+    from golive.plan.model import Sticky
+
+    text = GOOD_PLAN.replace(
+        'route: {router: envoy, listen: "127.0.0.1:8080"}',
+        'route: {router: nginx, listen: "127.0.0.1:8080", sticky: {cookie: user_id}}',
+    )
+    assert parse_plan(text, "plan.yaml").route.sticky == Sticky("user_id")
+    envoy = text.replace("router: nginx", "router: envoy")
+    assert "supported by the haproxy and nginx routers" in issues_of(envoy)[0]
+    both = text.replace("sticky: {cookie: user_id}", "sticky: {cookie: a, header: b}")
+    assert "exactly one of 'cookie' or 'header'" in issues_of(both)[0]
