@@ -21,12 +21,13 @@ from golive.plan.model import Split
 from golive.traffic.base import Verification
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
+from golive.traffic.nginx import NginxRouter
 
 
 @contextlib.asynccontextmanager
 async def setup(
     latency_ms: float = 1.0, router_kind: str = "envoy"
-) -> AsyncIterator[tuple[EnvoyRouter | HAProxyRouter, dict[str, int]]]:
+) -> AsyncIterator[tuple[EnvoyRouter | HAProxyRouter | NginxRouter, dict[str, int]]]:
     task = asyncio.current_task()
     if task is not None:  # SIGTERM (e.g. from `timeout`) cancels the run, so cleanup still happens
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
@@ -34,8 +35,8 @@ async def setup(
     ports = {name: port for name, (_, port) in apps.items()}
     with tempfile.TemporaryDirectory(prefix="golive-bench-") as tmp:
         upstreams = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
-        kind = HAProxyRouter if router_kind == "haproxy" else EnvoyRouter
-        router = kind(Path(tmp) / router_kind, "127.0.0.1", free_port(), upstreams)
+        kinds = {"haproxy": HAProxyRouter, "nginx": NginxRouter, "envoy": EnvoyRouter}
+        router = kinds[router_kind](Path(tmp) / router_kind, "127.0.0.1", free_port(), upstreams)
         await router.start(Split.all_stable())
         try:
             yield router, ports
@@ -48,7 +49,7 @@ async def setup(
 
 
 async def apply_verified(
-    router: EnvoyRouter | HAProxyRouter, split: Split, timeout: float = 5.0
+    router: EnvoyRouter | HAProxyRouter | NginxRouter, split: Split, timeout: float = 5.0
 ) -> float:
     """Apply and poll read-back; seconds until verified."""
     t0 = time.perf_counter()

@@ -29,7 +29,10 @@ async def client_loop(url: str, log: list[tuple[float, str]], stop: asyncio.Even
         sent = 0
         while not stop.is_set() and sent < 200_000:
             t = time.perf_counter()
-            resp = await client.get(url)
+            try:
+                resp = await client.get(url)
+            except httpx.RemoteProtocolError:  # an idle keep-alive connection closed by a reload:
+                resp = await client.get(url)  # resend on a new one, as HTTP clients do
             log.append((t, resp.headers.get("x-version", "?")))
             sent += 1
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from benchmarks import overhead, rollback, shifting
 from benchmarks.harness import run
 
-ROUTERS = ("envoy", "haproxy")
+ROUTERS = ("envoy", "haproxy", "nginx")
 
 
 async def main() -> None:

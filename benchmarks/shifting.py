@@ -37,7 +37,8 @@ async def main(router_kind: str = "envoy") -> None:
     )
     print(
         f"  requests sent {stats.sent}, ok {stats.ok}, 5xx {stats.failed}, "
-        f"connection errors {stats.errors}, by version {stats.by_version}"
+        f"connection errors {stats.errors} (resent on a new connection: {stats.retried}), "
+        f"by version {stats.by_version}"
     )
     print(f"  apply → verified by read-back: {summary(times)}")
 

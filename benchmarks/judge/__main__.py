@@ -135,7 +135,7 @@ def report(s: Scenario, runs: list[dict[str, Outcome]]) -> list[str]:
             lo, hi = wilson(k, n)
             promos = [r[name].promote for r in runs if r[name].promote is not None]
             rows.append(
-                f"| {name} | {k / n:.1%} ({k}/{n}) | {lo:.1%}-{hi:.1%} | {len(promos) / n:.0%} "
+                f"| {name} | {k / n:.1%} ({k}/{n}) | {lo:.1%}-{hi:.1%} | {len(promos) / n:.1%} "
                 f"| {_t(_q(promos, 0.5))} |"  # type: ignore[arg-type]
             )
         return rows
@@ -178,8 +178,8 @@ def main() -> int:
     ap.add_argument("--only", help="only scenarios whose name contains this")
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()
-    nulls = a.nulls or (1000 if a.full else 150)
-    regressions = a.regressions or (300 if a.full else 40)
+    nulls = a.nulls or (1000 if a.full else 100)
+    regressions = a.regressions or (300 if a.full else 30)
     chosen = [(i, s) for i, s in enumerate(scenarios()) if not a.only or a.only in s.name]
     started = time.perf_counter()
     print(f"# Canary judges, simulated rollouts ({HORIZON / 60:.0f} min, scrape 5 s)")
