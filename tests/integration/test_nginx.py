@@ -92,3 +92,21 @@ async def test_a_second_start_attaches(nginx: NginxRouter) -> None:
     again = NginxRouter(nginx.workdir, nginx.host, nginx.port, dict(nginx.upstreams))
     assert await again.start(Split.all_stable()) is False
     assert await again.observe() == Split(30.0)
+
+
+async def test_the_access_log_is_counted_once_however_samples_interleave(tmp_path: Path) -> None:
+    path = tmp_path / "access.log"
+    path.write_text("")
+    log = NginxLog(path, {"127.0.0.1:1": Revision.STABLE, "127.0.0.1:2": Revision.CANARY})
+    for i in range(200):
+        with path.open("a") as f:  # nginx appends while golive samples both revisions at once
+            f.write(f"1.0 127.0.0.1:{1 + i % 2} {500 if i % 10 == 0 else 200} 0.012\n")
+            if i % 7 == 0:
+                f.write("2.0 127.0.0.1:2 200 0.0")  # a line still being written
+        await asyncio.gather(log.sample(Revision.STABLE), log.sample(Revision.CANARY))
+        if i % 7 == 0:
+            with path.open("a") as f:
+                f.write("40\n")
+    stable, canary = await log.sample(Revision.STABLE), await log.sample(Revision.CANARY)
+    assert (stable.requests, canary.requests) == (100, 100 + 29)
+    assert stable.errors == 20 and canary.errors == 0

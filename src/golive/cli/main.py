@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
+import traceback
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -112,6 +114,17 @@ def main(argv: list[str] | None = None) -> None:
             "continue with 'golive resume ID' or roll back with 'golive rollback ID'"
         )
         code = 130
+    except Exception as exc:  # a bug must not print a traceback at the user
+        crash = Path(getattr(args, "state_dir", ".golive")) / "crash.log"
+        with contextlib.suppress(OSError):
+            crash.parent.mkdir(parents=True, exist_ok=True)
+            crash.write_text(traceback.format_exc())
+        err.print(
+            f"[red]internal error:[/] {type(exc).__name__}: {exc}. The rollout's record is "
+            f"intact and traffic stays where it is ('golive status'); details in {crash}",
+            markup=True,
+        )
+        code = EXIT_FAILED
     sys.exit(code)
 
 

@@ -191,12 +191,18 @@ class Runner:
         except NoData:
             return None
         except (GoliveError, TimeoutError) as exc:
-            if what not in self._warned:
-                self._warned.add(what)
-                self._alarms.append(Event("alarm", f"{what}: {exc or 'timed out'}"))
+            self._alarm(what, str(exc) or "timed out")
+            return None
+        except Exception as exc:  # a provider's bug is an alarm, not a crash
+            self._alarm(what, f"{type(exc).__name__}: {exc}")
             return None
         self._warned.discard(what)
         return result
+
+    def _alarm(self, what: str, message: str) -> None:
+        if what not in self._warned:
+            self._warned.add(what)
+            self._alarms.append(Event("alarm", f"{what}: {message}"))
 
     # -- act ---------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import math
+import threading
 from pathlib import Path
 
 from golive.analysis.snapshot import Snapshot
@@ -43,6 +44,7 @@ class NginxLog:
         self.addresses = addresses
         self._offset = 0
         self._totals = {r: _Totals() for r in Revision}
+        self._lock = threading.Lock()  # stable and canary are sampled concurrently
 
     async def sample(self, revision: Revision) -> Snapshot:
         await asyncio.to_thread(self._read)
@@ -55,6 +57,10 @@ class NginxLog:
         return None
 
     def _read(self) -> None:
+        with self._lock:
+            self._read_locked()
+
+    def _read_locked(self) -> None:
         try:
             size = self.path.stat().st_size
         except FileNotFoundError:
@@ -64,7 +70,7 @@ class NginxLog:
             self._totals = {r: _Totals() for r in Revision}
         with self.path.open("rb") as f:
             f.seek(self._offset)
-            chunk = f.read(size - self._offset)
+            chunk = f.read()
         end = chunk.rfind(b"\n") + 1  # a line still being written waits for the next read
         self._offset += end
         for line in chunk[:end].decode(errors="replace").splitlines():
