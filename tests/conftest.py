@@ -68,9 +68,11 @@ def apps() -> Iterator[dict[str, int]]:
 
 
 @contextlib.asynccontextmanager
-async def running_envoy(workdir: Path, apps: dict[str, int]) -> AsyncIterator[EnvoyRouter]:
+async def running_envoy(
+    workdir: Path, apps: dict[str, int], sticky: Sticky | None = None
+) -> AsyncIterator[EnvoyRouter]:
     upstreams = {name: f"http://127.0.0.1:{port}" for name, port in apps.items()}
-    router = EnvoyRouter(workdir, "127.0.0.1", free_port(), upstreams)
+    router = EnvoyRouter(workdir, "127.0.0.1", free_port(), upstreams, sticky)
     assert await router.start(Split.all_stable())
     try:
         yield router

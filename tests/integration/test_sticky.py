@@ -1,4 +1,5 @@
-"""Sticky users on real HAProxy and nginx: as the weight grows, users only move to the canary."""
+"""Sticky users on real Envoy, HAProxy and nginx: as the weight grows, users only move to the
+canary, never back."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 
 from golive.plan.model import Split, Sticky
-from tests.conftest import running_haproxy, running_nginx, start_app, wait_verified
+from tests.conftest import running_envoy, running_haproxy, running_nginx, start_app, wait_verified
 
 pytestmark = pytest.mark.integration
 USERS = 100
@@ -26,13 +27,16 @@ def fast_apps() -> Iterator[dict[str, int]]:
         proc.wait(timeout=10)
 
 
-@pytest.fixture(params=["haproxy", "nginx"])
+@pytest.fixture(params=["envoy", "haproxy", "nginx"])
 async def router(
     request: pytest.FixtureRequest, tmp_path: Path, fast_apps: dict[str, int]
 ) -> AsyncIterator[object]:
     apps = fast_apps
     sticky = Sticky("user")
-    if request.param == "haproxy":
+    if request.param == "envoy":
+        async with running_envoy(tmp_path / "e", apps, sticky=sticky) as envoy:
+            yield envoy
+    elif request.param == "haproxy":
         async with running_haproxy(tmp_path / "h", apps, sticky=sticky) as proxy:
             yield proxy
     else:
@@ -60,6 +64,10 @@ async def canary_users(port: int, repeat: int = 1) -> set[int]:
 
 async def test_users_only_move_from_stable_to_canary(router: object) -> None:
     port = router.port  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(trust_env=False) as client:  # a client cannot pick its bucket
+        for _ in range(5):
+            answer = await client.get(f"http://127.0.0.1:{port}/", headers={"x-golive-bucket": "0"})
+            assert answer.json()["version"] == "1.0.0"
     previous: set[int] = set()
     for weight in (10.0, 25.0, 50.0, 100.0):
         await router.apply(Split(weight))  # type: ignore[attr-defined]

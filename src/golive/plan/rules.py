@@ -63,10 +63,6 @@ def cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.It
         spec.route.listen
     ):
         yield issue(("route", "listen"), "each proxy of a fleet needs its own address")
-    if spec.route.sticky is not None and spec.route.router == "envoy":
-        yield issue(
-            ("route", "sticky"), "sticky users are supported by the haproxy and nginx routers"
-        )
     if spec.drain.grace > spec.drain.timeout:
         yield issue(("drain", "grace"), "grace must not be longer than the drain timeout")
     last_weight = -1.0

@@ -20,7 +20,7 @@ import httpx
 from golive.atomic import write_atomically
 from golive.errors import PermanentError, TransientError
 from golive.metrics.envoy import read_stat
-from golive.plan.model import Plan, Split
+from golive.plan.model import Plan, Split, Sticky
 from golive.processes import pid_alive, terminate
 from golive.traffic import envoy_config
 from golive.traffic.base import Verification
@@ -42,7 +42,15 @@ def envoy_binary() -> str:
 
 
 class EnvoyRouter:
-    def __init__(self, workdir: Path, host: str, port: int, upstreams: dict[str, str]) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        host: str,
+        port: int,
+        upstreams: dict[str, str],
+        sticky: Sticky | None = None,
+    ) -> None:
+        self.sticky = sticky
         self.workdir = workdir
         self.host, self.port = host, port
         self.upstreams = upstreams
@@ -59,7 +67,8 @@ class EnvoyRouter:
     def from_plan(cls, plan: Plan, state_dir: Path, index: int = 0) -> EnvoyRouter:
         upstreams = {"stable": plan.stable.url, "canary": plan.canary.url}
         host, port = plan.route.instance(index)
-        return cls(state_dir / "envoy" / _instance_dir(plan.service, index), host, port, upstreams)
+        workdir = state_dir / "envoy" / _instance_dir(plan.service, index)
+        return cls(workdir, host, port, upstreams, plan.route.sticky)
 
     # -- lifecycle (not part of the Router protocol) -----------------------------------------
 
@@ -67,7 +76,9 @@ class EnvoyRouter:
         """Attach to our running Envoy, or start one serving ``initial``. True if started."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         rendered = json.dumps(
-            envoy_config.bootstrap(self.host, self.port, str(self.routes_path), self.upstreams),
+            envoy_config.bootstrap(
+                self.host, self.port, str(self.routes_path), self.upstreams, self.sticky
+            ),
             indent=1,
         )
         self._version = self._file_version()
@@ -78,7 +89,10 @@ class EnvoyRouter:
             await self.stop()
         self.bootstrap_path.write_text(rendered)
         write_atomically(
-            self.routes_path, json.dumps(envoy_config.route_config(initial, self._next_version()))
+            self.routes_path,
+            json.dumps(
+                envoy_config.route_config(initial, self._next_version(), self.sticky is not None)
+            ),
         )
         await self._launch()
         return True
@@ -173,7 +187,7 @@ class EnvoyRouter:
             raise TransientError(f"cannot read Envoy's routes at {self.admin_url}: {exc}") from exc
 
     async def apply(self, split: Split) -> None:
-        doc = envoy_config.route_config(split, self._next_version())
+        doc = envoy_config.route_config(split, self._next_version(), self.sticky is not None)
         await asyncio.to_thread(write_atomically, self.routes_path, json.dumps(doc))
 
     async def verify(self, split: Split) -> Verification:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from golive.errors import TransientError
-from golive.plan.model import Segment, Split
+from golive.plan.model import Segment, Split, Sticky
 
 ROUTE_NAME = "golive"
 STAT_PREFIX = "ingress"
@@ -72,8 +72,54 @@ def _cluster(name: str, url: str) -> dict[str, object]:
     }
 
 
+BUCKET_HEADER = "x-golive-bucket"
+BUCKETS = 10_000
+_LUA_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
+
+
+def _sticky_filter(sticky: Sticky) -> dict[str, object]:
+    """A Lua filter that hashes the user's key into ``x-golive-bucket`` (0..9999).
+
+    A client's own ``x-golive-bucket`` is always replaced or removed. The key's name was
+    validated by the plan (letters, digits, ``_`` or ``-``), so it is safe in a Lua pattern.
+    """
+    if sticky.cookie:
+        fetch = (
+            'local v = string.match("; " .. (h:headers():get("cookie") or ""), '
+            f'";%s*{sticky.name}=([^;]*)")'
+        )
+    else:
+        fetch = f'local v = h:headers():get("{sticky.name}")'
+    code = "\n".join(
+        [
+            "function envoy_on_request(h)",
+            f"  {fetch}",
+            '  if v and v ~= "" then',
+            "    local x = 0",
+            "    for i = 1, #v do x = (x * 31 + string.byte(v, i)) % 4294967296 end",
+            "    -- Knuth's multiplicative hash (x * 2654435761 mod 2^32), exact in doubles",
+            "    x = (x * 31153 + ((x * 40503) % 65536) * 65536) % 4294967296",
+            f"    local bucket = math.floor(x * {BUCKETS} / 4294967296)",
+            f'    h:headers():replace("{BUCKET_HEADER}", tostring(bucket))',
+            "  else",
+            f'    h:headers():remove("{BUCKET_HEADER}")',
+            "  end",
+            "  h:clearRouteCache()  -- the route depends on the header just set",
+            "end",
+        ]
+    )
+    return {
+        "name": "envoy.filters.http.lua",
+        "typed_config": {"@type": _LUA_TYPE, "default_source_code": {"inline_string": code}},
+    }
+
+
 def bootstrap(
-    host: str, port: int, routes_path: str, upstreams: Mapping[str, str]
+    host: str,
+    port: int,
+    routes_path: str,
+    upstreams: Mapping[str, str],
+    sticky: Sticky | None = None,
 ) -> dict[str, object]:
     """Envoy bootstrap: one listener, RDS from ``routes_path``, a static cluster per revision."""
     hcm = {
@@ -87,7 +133,8 @@ def bootstrap(
             },
         },
         "http_filters": [
-            {"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER_TYPE}}
+            *([_sticky_filter(sticky)] if sticky else []),
+            {"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER_TYPE}},
         ],
     }
     return {
@@ -121,7 +168,34 @@ def bootstrap(
     }
 
 
-def route_config(split: Split, version: int) -> dict[str, object]:
+def _sticky_routes(canary_weight: float) -> list[dict[str, object]]:
+    """Users with a key: bucket below the cut to the canary, the rest to stable. The cut only
+    grows with the weight, so a user only ever moves stable -> canary."""
+    cut = round(canary_weight * BUCKETS / 100)
+    bucket = {"name": BUCKET_HEADER}
+    routes: list[dict[str, object]] = []
+    if cut > 0:
+        routes.append(
+            {
+                "name": "sticky:canary",
+                "match": {
+                    "prefix": "/",
+                    "headers": [{**bucket, "range_match": {"start": 0, "end": cut}}],
+                },
+                "route": {"cluster": "canary"},
+            }
+        )
+    routes.append(
+        {
+            "name": "sticky:stable",
+            "match": {"prefix": "/", "headers": [{**bucket, "present_match": True}]},
+            "route": {"cluster": "stable"},
+        }
+    )
+    return routes
+
+
+def route_config(split: Split, version: int, sticky: bool = False) -> dict[str, object]:
     """An RDS DiscoveryResponse serving ``split``; ``version`` is read back from Envoy."""
     canary = round(split.canary_weight * TOTAL_WEIGHT / 100)
     routes: list[dict[str, object]] = []
@@ -133,6 +207,8 @@ def route_config(split: Split, version: int) -> dict[str, object]:
                 "route": {"cluster": "canary"},
             }
         )
+    if sticky:
+        routes += _sticky_routes(split.canary_weight)
     routes.append(
         {
             "match": {"prefix": "/"},
@@ -203,6 +279,8 @@ def _split_of(route: Mapping[str, object]) -> Split:
     for r in routes:
         headers = r.get("match", {}).get("headers")
         action = r.get("route", {})
+        if str(r.get("name", "")).startswith("sticky:"):
+            continue  # derived from the weight, which the weighted route carries
         if headers:
             h = headers[0]
             exact = h.get("string_match", {}).get("exact")

@@ -263,7 +263,7 @@ def test_cookie_segments_and_one_kind_per_segment() -> None:
     assert "steps[2].shift.segment.value" in issues_of(odd)[0]
 
 
-def test_sticky_users_name_one_key_and_need_haproxy_or_nginx() -> None:
+def test_sticky_users_name_one_key() -> None:
     from golive.plan.model import Sticky
 
     text = GOOD_PLAN.replace(
@@ -272,6 +272,6 @@ def test_sticky_users_name_one_key_and_need_haproxy_or_nginx() -> None:
     )
     assert parse_plan(text, "plan.yaml").route.sticky == Sticky("user_id")
     envoy = text.replace("router: nginx", "router: envoy")
-    assert "supported by the haproxy and nginx routers" in issues_of(envoy)[0]
+    assert parse_plan(envoy, "plan.yaml").route.sticky == Sticky("user_id")
     both = text.replace("sticky: {cookie: user_id}", "sticky: {cookie: a, header: b}")
     assert "exactly one of 'cookie' or 'header'" in issues_of(both)[0]
