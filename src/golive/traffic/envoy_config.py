@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from golive.errors import TransientError
 from golive.plan.model import Segment, Split, Sticky
+from golive.traffic.envoy_sticky import sticky_filter, sticky_routes
 
 ROUTE_NAME = "golive"
 STAT_PREFIX = "ingress"
@@ -72,48 +73,6 @@ def _cluster(name: str, url: str) -> dict[str, object]:
     }
 
 
-BUCKET_HEADER = "x-golive-bucket"
-BUCKETS = 10_000
-_LUA_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
-
-
-def _sticky_filter(sticky: Sticky) -> dict[str, object]:
-    """A Lua filter that hashes the user's key into ``x-golive-bucket`` (0..9999).
-
-    A client's own ``x-golive-bucket`` is always replaced or removed. The key's name was
-    validated by the plan (letters, digits, ``_`` or ``-``), so it is safe in a Lua pattern.
-    """
-    if sticky.cookie:
-        fetch = (
-            'local v = string.match("; " .. (h:headers():get("cookie") or ""), '
-            f'";%s*{sticky.name}=([^;]*)")'
-        )
-    else:
-        fetch = f'local v = h:headers():get("{sticky.name}")'
-    code = "\n".join(
-        [
-            "function envoy_on_request(h)",
-            f"  {fetch}",
-            '  if v and v ~= "" then',
-            "    local x = 0",
-            "    for i = 1, #v do x = (x * 31 + string.byte(v, i)) % 4294967296 end",
-            "    -- Knuth's multiplicative hash (x * 2654435761 mod 2^32), exact in doubles",
-            "    x = (x * 31153 + ((x * 40503) % 65536) * 65536) % 4294967296",
-            f"    local bucket = math.floor(x * {BUCKETS} / 4294967296)",
-            f'    h:headers():replace("{BUCKET_HEADER}", tostring(bucket))',
-            "  else",
-            f'    h:headers():remove("{BUCKET_HEADER}")',
-            "  end",
-            "  h:clearRouteCache()  -- the route depends on the header just set",
-            "end",
-        ]
-    )
-    return {
-        "name": "envoy.filters.http.lua",
-        "typed_config": {"@type": _LUA_TYPE, "default_source_code": {"inline_string": code}},
-    }
-
-
 def bootstrap(
     host: str,
     port: int,
@@ -133,7 +92,7 @@ def bootstrap(
             },
         },
         "http_filters": [
-            *([_sticky_filter(sticky)] if sticky else []),
+            *([sticky_filter(sticky)] if sticky else []),
             {"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER_TYPE}},
         ],
     }
@@ -168,33 +127,6 @@ def bootstrap(
     }
 
 
-def _sticky_routes(canary_weight: float) -> list[dict[str, object]]:
-    """Users with a key: bucket below the cut to the canary, the rest to stable. The cut only
-    grows with the weight, so a user only ever moves stable -> canary."""
-    cut = round(canary_weight * BUCKETS / 100)
-    bucket = {"name": BUCKET_HEADER}
-    routes: list[dict[str, object]] = []
-    if cut > 0:
-        routes.append(
-            {
-                "name": "sticky:canary",
-                "match": {
-                    "prefix": "/",
-                    "headers": [{**bucket, "range_match": {"start": 0, "end": cut}}],
-                },
-                "route": {"cluster": "canary"},
-            }
-        )
-    routes.append(
-        {
-            "name": "sticky:stable",
-            "match": {"prefix": "/", "headers": [{**bucket, "present_match": True}]},
-            "route": {"cluster": "stable"},
-        }
-    )
-    return routes
-
-
 def route_config(split: Split, version: int, sticky: bool = False) -> dict[str, object]:
     """An RDS DiscoveryResponse serving ``split``; ``version`` is read back from Envoy."""
     canary = round(split.canary_weight * TOTAL_WEIGHT / 100)
@@ -208,7 +140,7 @@ def route_config(split: Split, version: int, sticky: bool = False) -> dict[str, 
             }
         )
     if sticky:
-        routes += _sticky_routes(split.canary_weight)
+        routes += sticky_routes(split.canary_weight)
     routes.append(
         {
             "match": {"prefix": "/"},
