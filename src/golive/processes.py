@@ -38,3 +38,25 @@ async def terminate(pid: int, grace: float = 5.0) -> None:
             if not pid_alive(pid):
                 return
             await asyncio.sleep(0.05)
+
+
+def live_pid(pid_path: Path) -> int | None:
+    """The pid recorded in ``pid_path``, if that process is alive."""
+    try:
+        pid = int(pid_path.read_text())
+    except (OSError, ValueError):
+        return None
+    return pid if pid_alive(pid) else None
+
+
+async def stop_recorded(pid_path: Path, child: asyncio.subprocess.Process | None = None) -> None:
+    """Stop the process recorded in ``pid_path`` (``terminate``) and forget its pid file.
+
+    ``child``, when this process started it, is reaped too, so its transport closes.
+    """
+    pid = live_pid(pid_path)
+    if pid is not None:
+        await terminate(pid)
+    if child is not None:
+        await child.wait()
+    pid_path.unlink(missing_ok=True)

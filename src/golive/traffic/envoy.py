@@ -21,7 +21,7 @@ from golive.atomic import write_atomically
 from golive.errors import PermanentError, TransientError
 from golive.metrics.envoy import read_stat
 from golive.plan.model import Plan, Split, Sticky
-from golive.processes import pid_alive, terminate
+from golive.processes import live_pid, stop_recorded
 from golive.traffic import envoy_config
 from golive.traffic.base import Verification
 from golive.traffic.fleet import instance_dir as _instance_dir
@@ -62,6 +62,7 @@ class EnvoyRouter:
         self._client = httpx.AsyncClient(timeout=2.0, trust_env=False)
         self._version = 0
         self.admin_url = ""
+        self._proc: asyncio.subprocess.Process | None = None
 
     @classmethod
     def from_plan(cls, plan: Plan, state_dir: Path, index: int = 0) -> EnvoyRouter:
@@ -120,6 +121,7 @@ class EnvoyRouter:
                 start_new_session=True,
             )
         self.pid_path.write_text(str(proc.pid))
+        self._proc = proc
         deadline = asyncio.get_running_loop().time() + START_TIMEOUT
         while asyncio.get_running_loop().time() < deadline:
             if proc.returncode is not None:
@@ -143,20 +145,14 @@ class EnvoyRouter:
 
     async def stop(self) -> None:
         """Stop our Envoy by its pid (SIGTERM, then SIGKILL after 5 s)."""
-        pid = self._pid()
-        if pid is not None:
-            await terminate(pid)
-        self.pid_path.unlink(missing_ok=True)
+        await stop_recorded(self.pid_path, self._proc)
+        self._proc = None
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     def _pid(self) -> int | None:
-        try:
-            pid = int(self.pid_path.read_text())
-        except (OSError, ValueError):
-            return None
-        return pid if pid_alive(pid) else None
+        return live_pid(self.pid_path)
 
     def _same_bootstrap(self, rendered: str) -> bool:
         try:

@@ -19,7 +19,7 @@ from pathlib import Path
 from golive.atomic import write_atomically
 from golive.errors import PermanentError, TransientError
 from golive.plan.model import Plan, Segment, ShiftStep, Split, Sticky
-from golive.processes import pid_alive, terminate
+from golive.processes import live_pid, stop_recorded
 from golive.traffic import haproxy_config as hc
 from golive.traffic.base import Verification
 from golive.traffic.fleet import instance_dir
@@ -140,23 +140,14 @@ class HAProxyRouter:
         )
 
     async def stop(self) -> None:
-        pid = self._pid()
-        if pid is not None:
-            await terminate(pid)
-        if self._proc is not None:  # our own child: reap it so its transport closes
-            await self._proc.wait()
-            self._proc = None
-        self.pid_path.unlink(missing_ok=True)
+        await stop_recorded(self.pid_path, self._proc)
+        self._proc = None
 
     async def aclose(self) -> None:
         return None
 
     def _pid(self) -> int | None:
-        try:
-            pid = int(self.pid_path.read_text())
-        except (OSError, ValueError):
-            return None
-        return pid if pid_alive(pid) else None
+        return live_pid(self.pid_path)
 
     def _same_config(self, rendered: str) -> bool:
         try:

@@ -21,7 +21,7 @@ import httpx
 from golive.demo.app import free_port
 from golive.errors import PermanentError, TransientError
 from golive.plan.model import Plan, Split, Sticky
-from golive.processes import pid_alive, terminate
+from golive.processes import live_pid, stop_recorded
 from golive.traffic import nginx_config as nc
 from golive.traffic.base import Verification
 from golive.traffic.fleet import instance_dir as _instance_dir
@@ -133,23 +133,14 @@ class NginxRouter:
         return " | ".join(lines) or "no output"
 
     async def stop(self) -> None:
-        pid = self._pid()
-        if pid is not None:
-            await terminate(pid)
-        if self._proc is not None:
-            await self._proc.wait()
-            self._proc = None
-        self.pid_path.unlink(missing_ok=True)
+        await stop_recorded(self.pid_path, self._proc)
+        self._proc = None
 
     async def aclose(self) -> None:
         return None
 
     def _pid(self) -> int | None:
-        try:
-            pid = int(self.pid_path.read_text())
-        except (OSError, ValueError):
-            return None
-        return pid if pid_alive(pid) else None
+        return live_pid(self.pid_path)
 
     async def _install(self, split: Split) -> None:
         """Render ``split``, test it with ``nginx -t``, and move it into place."""
