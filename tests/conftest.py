@@ -5,6 +5,7 @@ import contextlib
 import textwrap
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -14,6 +15,8 @@ from golive.plan.model import Split, Sticky
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
 from golive.traffic.nginx import NginxRouter
+
+R = TypeVar("R")
 
 GOOD_PLAN = """\
 service: checkout
@@ -67,49 +70,50 @@ def apps() -> Iterator[dict[str, int]]:
         p.wait(timeout=10)
 
 
+def _upstreams(apps: dict[str, int]) -> dict[str, str]:
+    return {name: f"http://127.0.0.1:{port}" for name, port in apps.items()}
+
+
 @contextlib.asynccontextmanager
-async def running_envoy(
-    workdir: Path, apps: dict[str, int], sticky: Sticky | None = None
-) -> AsyncIterator[EnvoyRouter]:
-    upstreams = {name: f"http://127.0.0.1:{port}" for name, port in apps.items()}
-    router = EnvoyRouter(workdir, "127.0.0.1", free_port(), upstreams, sticky)
-    assert await router.start(Split.all_stable())
+async def _running(router: R) -> AsyncIterator[R]:
+    assert await router.start(Split.all_stable())  # type: ignore[attr-defined]
     try:
         yield router
     finally:
-        await router.stop()
-        await router.aclose()
+        await router.stop()  # type: ignore[attr-defined]
+        await router.aclose()  # type: ignore[attr-defined]
 
 
-@contextlib.asynccontextmanager
-async def running_haproxy(
+def running_envoy(
+    workdir: Path, apps: dict[str, int], sticky: Sticky | None = None
+) -> contextlib.AbstractAsyncContextManager[EnvoyRouter]:
+    return _running(EnvoyRouter(workdir, "127.0.0.1", free_port(), _upstreams(apps), sticky))
+
+
+def running_haproxy(
     workdir: Path,
     apps: dict[str, int],
     headers: tuple[str, ...] = ("header:x-beta-user", "cookie:beta"),
     sticky: Sticky | None = None,
-) -> AsyncIterator[HAProxyRouter]:
-    upstreams = {name: f"http://127.0.0.1:{port}" for name, port in apps.items()}
-    router = HAProxyRouter(workdir, "127.0.0.1", free_port(), upstreams, headers, sticky)
-    assert await router.start(Split.all_stable())
-    try:
-        yield router
-    finally:
-        await router.stop()
-        await router.aclose()
+) -> contextlib.AbstractAsyncContextManager[HAProxyRouter]:
+    router = HAProxyRouter(workdir, "127.0.0.1", free_port(), _upstreams(apps), headers, sticky)
+    return _running(router)
 
 
-@contextlib.asynccontextmanager
-async def running_nginx(
+def running_nginx(
     workdir: Path, apps: dict[str, int], sticky: Sticky | None = None
-) -> AsyncIterator[NginxRouter]:
-    upstreams = {name: f"http://127.0.0.1:{port}" for name, port in apps.items()}
-    router = NginxRouter(workdir, "127.0.0.1", free_port(), upstreams, sticky)
-    assert await router.start(Split.all_stable())
-    try:
+) -> contextlib.AbstractAsyncContextManager[NginxRouter]:
+    return _running(NginxRouter(workdir, "127.0.0.1", free_port(), _upstreams(apps), sticky))
+
+
+@pytest.fixture(params=["envoy", "haproxy", "nginx"])
+async def real_router(
+    request: pytest.FixtureRequest, tmp_path: Path, apps: dict[str, int]
+) -> AsyncIterator[object]:
+    """Each real proxy golive drives, started on loopback in front of the sample apps."""
+    starters = {"envoy": running_envoy, "haproxy": running_haproxy, "nginx": running_nginx}
+    async with starters[request.param](tmp_path / request.param, apps) as router:
         yield router
-    finally:
-        await router.stop()
-        await router.aclose()
 
 
 @pytest.fixture

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 from pathlib import Path
+
+from golive.errors import PermanentError
 
 
 def pid_alive(pid: int) -> bool:
@@ -60,3 +63,11 @@ async def stop_recorded(pid_path: Path, child: asyncio.subprocess.Process | None
     if child is not None:
         await child.wait()
     pid_path.unlink(missing_ok=True)
+
+
+def system_binary(name: str) -> str:
+    """A Debian-packaged binary (``haproxy``, ``nginx``): on PATH or in the sbin directories."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
+    if found is None:
+        raise PermanentError(f"the {name} binary was not found; install it (apt install {name})")
+    return found

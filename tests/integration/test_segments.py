@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from golive.plan.model import Segment, Split
-from tests.conftest import running_envoy, running_haproxy, running_nginx, wait_verified
+from tests.conftest import wait_verified
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=["envoy", "haproxy", "nginx"])
-async def router(
-    request: pytest.FixtureRequest, tmp_path: Path, apps: dict[str, int]
-) -> AsyncIterator[object]:
-    starters = {"envoy": running_envoy, "haproxy": running_haproxy, "nginx": running_nginx}
-    async with starters[request.param](tmp_path / request.param, apps) as real:
-        yield real
 
 
 def versions(port: int, n: int, headers: dict[str, str]) -> Counter[str]:
@@ -33,7 +22,8 @@ def versions(port: int, n: int, headers: dict[str, str]) -> Counter[str]:
     return seen
 
 
-async def test_cookie_and_header_segments(router: object) -> None:
+async def test_cookie_and_header_segments(real_router: object) -> None:
+    router = real_router
     port = router.port  # type: ignore[attr-defined]
     cookie = Split(0.0, Segment("beta", "1", cookie=True))
     await router.apply(cookie)  # type: ignore[attr-defined]

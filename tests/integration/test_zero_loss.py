@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from golive.demo.load import LoadGenerator
 from golive.plan.model import Split
-from tests.conftest import running_envoy, running_haproxy, running_nginx, wait_verified
+from tests.conftest import wait_verified
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["envoy", "haproxy", "nginx"])
-async def router(
-    request: pytest.FixtureRequest, tmp_path: Path, apps: dict[str, int]
-) -> AsyncIterator[object]:
-    starters = {"envoy": running_envoy, "haproxy": running_haproxy, "nginx": running_nginx}
-    async with starters[request.param](tmp_path / request.param, apps) as real:
-        yield real
-
-
-async def test_shifting_under_keep_alive_load_loses_no_request(router: object) -> None:
+async def test_shifting_under_keep_alive_load_loses_no_request(real_router: object) -> None:
+    router = real_router
     url = f"http://127.0.0.1:{router.port}/"  # type: ignore[attr-defined]
     load = LoadGenerator(url, rate=200, max_requests=2400, max_seconds=15, concurrency=8)
     task = asyncio.create_task(load.run())

@@ -24,7 +24,7 @@ from golive.analysis.triggers import Trigger, TriggerAction, parse_condition
 from golive.errors import PlanError, PlanIssue
 from golive.plan import model as m
 from golive.plan import spec as s
-from golive.plan.rules import NO_LATENCY, cross_checks
+from golive.plan.rules import cross_checks, missing_latency
 from golive.plan.yamlsource import Located, Path, format_path, read_yaml
 
 
@@ -184,7 +184,7 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
     instances = tuple((h, int(p)) for h, _, p in (x.rpartition(":") for x in listens))
     host, port = instances[0]
     j = spec.judge
-    no_latency = NO_LATENCY.get(spec.route.router) if spec.metrics.source == "router" else None
+    no_latency = missing_latency(spec)
     judge = JudgeConfig(
         kind=j.kind,
         metrics=("error_rate",) if no_latency else ("error_rate", "latency"),

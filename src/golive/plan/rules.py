@@ -15,6 +15,13 @@ from golive.plan.yamlsource import Located, Path, format_path
 
 ROUTERS = ("envoy", "haproxy", "nginx")
 NO_LATENCY = {"haproxy": "HAProxy's statistics have no latency histogram"}
+
+
+def missing_latency(spec: s.PlanSpec) -> str | None:
+    """Why the plan's metric source has no latency, or None when it has."""
+    return NO_LATENCY.get(spec.route.router) if spec.metrics.source == "router" else None
+
+
 METRIC_SOURCES = ("router", "prometheus")
 
 
@@ -52,7 +59,7 @@ def cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.It
             "the default Prometheus queries read golive's Envoy; give 'queries' "
             "(requests, errors, latency_buckets) for this router's exporter",
         )
-    why = NO_LATENCY.get(spec.route.router) if spec.metrics.source == "router" else None
+    why = missing_latency(spec)
     for i, t in enumerate(spec.triggers):
         if why and parse_condition(t.when)[0].startswith("latency"):
             yield issue(

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import shutil
 import tempfile
 from pathlib import Path
 
 from golive.atomic import write_atomically
 from golive.errors import PermanentError, TransientError
 from golive.plan.model import Plan, Segment, ShiftStep, Split, Sticky
-from golive.processes import live_pid, stop_recorded
+from golive.processes import live_pid, stop_recorded, system_binary
 from golive.traffic import haproxy_config as hc
 from golive.traffic.base import Verification
 from golive.traffic.fleet import instance_dir
@@ -28,10 +27,7 @@ START_TIMEOUT = 10.0
 
 
 def haproxy_binary() -> str:
-    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
-    if found is None:
-        raise PermanentError("the haproxy binary was not found; install it (apt install haproxy)")
-    return found
+    return system_binary("haproxy")
 
 
 def _socket_path(workdir: Path) -> Path:

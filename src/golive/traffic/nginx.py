@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import httpx
 from golive.demo.app import free_port
 from golive.errors import PermanentError, TransientError
 from golive.plan.model import Plan, Split, Sticky
-from golive.processes import live_pid, stop_recorded
+from golive.processes import live_pid, stop_recorded, system_binary
 from golive.traffic import nginx_config as nc
 from golive.traffic.base import Verification
 from golive.traffic.fleet import instance_dir as _instance_dir
@@ -48,10 +47,7 @@ def _accepting_workers(master: int) -> int:
 
 
 def nginx_binary() -> str:
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
-    if found is None:
-        raise PermanentError("the nginx binary was not found; install it (apt install nginx)")
-    return found
+    return system_binary("nginx")
 
 
 class NginxRouter:
