@@ -38,7 +38,7 @@ async def test_weights_segments_and_the_access_log_counts(nginx: NginxRouter) ->
     log = NginxLog(
         nginx.log_path,
         {
-            nginx.upstreams[n].removeprefix("http://"): r
+            nginx.upstreams[n][0].removeprefix("http://"): r
             for n, r in (("stable", Revision.STABLE), ("canary", Revision.CANARY))
         },
     )

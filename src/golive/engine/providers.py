@@ -44,12 +44,13 @@ def _proxy(plan: Plan, state_dir: Path, index: int) -> tuple[Proxy, ProxyStats]:
     """The ``index``-th proxy of the route and its own statistics."""
     if plan.route.router == "haproxy":
         haproxy = HAProxyRouter.from_plan(plan, state_dir, index)
-        return haproxy, HAProxyStats(haproxy.command)
+        attached = haproxy.attached is not None
+        return haproxy, HAProxyStats(haproxy.command, haproxy.servers, attached)
     if plan.route.router == "nginx":
         nginx = NginxRouter.from_plan(plan, state_dir, index)
         addresses = {
-            address(plan.stable.url): Revision.STABLE,
-            address(plan.canary.url): Revision.CANARY,
+            **{address(url): Revision.STABLE for url in plan.stable.urls},
+            **{address(url): Revision.CANARY for url in plan.canary.urls},
         }
         return nginx, NginxLog(nginx.log_path, addresses)
     envoy = EnvoyRouter.from_plan(plan, state_dir, index)

@@ -1,7 +1,8 @@
 """HAProxyStats: HAProxy's own per-server statistics (``show stat``) as a metric source.
 
-Requests and errors per revision are summed over every backend the revision's server is in
-(the weighted backend and the segment backend). A request HAProxy could not deliver (a
+Requests and errors per revision are summed over the revision's servers in every backend golive
+runs (the weighted backend and the segment backends), or in the one backend of an HAProxy golive
+attached to. A request HAProxy could not deliver (a
 connection error, ``econ``, or a broken response, ``eresp``) is answered with a 5xx that the
 server's own ``hrsp_5xx`` does not count, so both are added as errors. HAProxy keeps response
 times only as averages, not as a histogram: this source has no latency buckets, and the plan
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from golive.analysis.snapshot import Snapshot
 from golive.plan.model import Revision
+from golive.traffic.haproxy_config import MANAGED, Servers
 
 _RESPONSES = ("hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other")
 
@@ -31,8 +33,8 @@ def _int(row: dict[str, str], key: str) -> int:
     return int(value) if value.isdigit() else 0
 
 
-def server_snapshot(rows: list[dict[str, str]], server: str) -> Snapshot:
-    mine = [r for r in rows if r.get("svname") == server]
+def server_snapshot(rows: list[dict[str, str]], servers: tuple[str, ...]) -> Snapshot:
+    mine = [r for r in rows if r.get("svname") in servers]
     failed = sum(_int(r, "econ") + _int(r, "eresp") for r in mine)
     answered = sum(_int(r, key) for r in mine for key in _RESPONSES)
     errors = sum(_int(r, "hrsp_5xx") for r in mine) + failed
@@ -40,15 +42,29 @@ def server_snapshot(rows: list[dict[str, str]], server: str) -> Snapshot:
 
 
 class HAProxyStats:
-    def __init__(self, command: Callable[[str], Awaitable[str]]) -> None:
+    def __init__(
+        self,
+        command: Callable[[str], Awaitable[str]],
+        servers: Servers = MANAGED,
+        attached: bool = False,
+    ) -> None:
         self._command = command
+        self._servers = servers
+        self._backend = servers.backend if attached else None  # ours: every backend is golive's
+
+    async def _rows(self) -> list[dict[str, str]]:
+        rows = parse_stat(await self._command("show stat"))
+        return [r for r in rows if self._backend is None or r.get("pxname") == self._backend]
+
+    def _names(self, revision: Revision) -> tuple[str, ...]:
+        return self._servers.stable if revision is Revision.STABLE else self._servers.canary
 
     async def sample(self, revision: Revision) -> Snapshot:
-        return server_snapshot(parse_stat(await self._command("show stat")), revision.value)
+        return server_snapshot(await self._rows(), self._names(revision))
 
     async def in_flight(self, revision: Revision) -> int:
-        rows = parse_stat(await self._command("show stat"))
-        return sum(_int(r, "scur") for r in rows if r.get("svname") == revision.value)
+        names = self._names(revision)
+        return sum(_int(r, "scur") for r in await self._rows() if r.get("svname") in names)
 
     async def aclose(self) -> None:
         return None

@@ -143,7 +143,8 @@ def _revision(which: m.Revision, spec: s.RevisionSpec) -> m.RevisionSpec:
     if spec.process is not None:
         p = spec.process
         process = m.Process(tuple(p.command), p.ready, p.timeout, tuple(sorted(p.env.items())))
-    return m.RevisionSpec(which, spec.version, spec.url.rstrip("/"), process)
+    urls = [spec.url] if isinstance(spec.url, str) else spec.url
+    return m.RevisionSpec(which, spec.version, tuple(u.rstrip("/") for u in urls), process)
 
 
 def _step(step: s.StepSpec) -> m.Step:
@@ -161,6 +162,18 @@ def _step(step: s.StepSpec) -> m.Step:
         return m.PauseStep(step.pause.for_, step.pause.reason)
     assert step.promote is not None
     return m.PromoteStep(step.promote.retire_stable)
+
+
+def _attach(spec: s.PlanSpec) -> m.HAProxyAttach | m.NginxAttach | None:
+    """The proxy golive attaches to; the rules have checked each router's fields are there."""
+    a = spec.route.attach
+    if a is None:
+        return None
+    if spec.route.router == "haproxy":
+        assert a.socket and a.backend and a.stable and a.canary
+        return m.HAProxyAttach(a.socket, a.backend, tuple(a.stable), tuple(a.canary), a.state_file)
+    assert a.config and a.pid and a.include and a.upstream
+    return m.NginxAttach(a.config, a.pid, a.include, a.upstream, a.access_log)
 
 
 def _sticky(sticky: s.StickySpec | None) -> m.Sticky | None:
@@ -228,7 +241,9 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
         service=spec.service,
         stable=_revision(m.Revision.STABLE, spec.revisions.stable),
         canary=_revision(m.Revision.CANARY, spec.revisions.canary),
-        route=m.Route(spec.route.router, host, port, instances, _sticky(spec.route.sticky)),
+        route=m.Route(
+            spec.route.router, host, port, instances, _sticky(spec.route.sticky), _attach(spec)
+        ),
         metrics=m.MetricsSpec(
             spec.metrics.source,
             spec.metrics.interval,

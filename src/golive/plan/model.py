@@ -56,10 +56,16 @@ class Process:
 
 @dataclass(frozen=True, slots=True)
 class RevisionSpec:
+    """One revision: its version and the servers that run it (one url each)."""
+
     revision: Revision
     version: str
-    url: str
+    urls: tuple[str, ...]
     process: Process | None = None
+
+    @property
+    def url(self) -> str:
+        return self.urls[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +78,28 @@ class Sticky:
 
 
 @dataclass(frozen=True, slots=True)
+class HAProxyAttach:
+    """An HAProxy golive did not start: its admin socket and the servers it weights."""
+
+    socket: str
+    backend: str
+    stable: tuple[str, ...]
+    canary: tuple[str, ...]
+    state_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NginxAttach:
+    """An nginx golive did not start: golive owns one included file with the upstream."""
+
+    config: str
+    pid: str
+    include: str
+    upstream: str
+    access_log: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """Where clients reach the service; ``instances`` lists every proxy of a fleet."""
 
@@ -80,6 +108,7 @@ class Route:
     port: int
     instances: tuple[tuple[str, int], ...] = ()
     sticky: Sticky | None = None
+    attach: HAProxyAttach | NginxAttach | None = None
 
     def instance(self, index: int) -> tuple[str, int]:
         return self.instances[index] if self.instances else (self.host, self.port)

@@ -70,6 +70,8 @@ def cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.It
         spec.route.listen
     ):
         yield issue(("route", "listen"), "each proxy of a fleet needs its own address")
+    yield from _revision_issues(spec, issue)
+    yield from _attach_issues(spec, issue)
     if spec.drain.grace > spec.drain.timeout:
         yield issue(("drain", "grace"), "grace must not be longer than the drain timeout")
     last_weight = -1.0
@@ -102,3 +104,63 @@ def cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.It
             and step.analyze.timeout < step.analyze.for_
         ):
             yield issue(("steps", i, "analyze", "timeout"), "timeout must be at least 'for'")
+
+
+Issue = typing.Callable[[Path, str], PlanIssue]
+ATTACH_FIELDS = {
+    "haproxy": (("socket", "backend", "stable", "canary"), ("state_file",)),
+    "nginx": (("config", "pid", "include", "upstream"), ("access_log",)),
+}
+
+
+def _revision_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIssue]:
+    urls: dict[str, str] = {}
+    for name in ("stable", "canary"):
+        revision = getattr(spec.revisions, name)
+        listed = [revision.url] if isinstance(revision.url, str) else revision.url
+        if revision.process is not None and len(listed) > 1:
+            yield issue(
+                ("revisions", name, "url"),
+                "golive starts one process per revision: give one url, or run the servers "
+                "yourself and drop 'process'",
+            )
+        for url in listed:
+            other = urls.setdefault(url.rstrip("/"), name)
+            if other != name:
+                yield issue(("revisions", name, "url"), f"{url} is also a {other} server")
+
+
+def _attach_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIssue]:
+    attach, router = spec.route.attach, spec.route.router
+    if attach is None:
+        return
+    if router not in ATTACH_FIELDS:
+        yield issue(("route", "attach"), f"golive runs its own {router}; 'attach' is for "
+                    "haproxy and nginx")  # fmt: skip
+        return
+    required, optional = ATTACH_FIELDS[router]
+    given = {k for k, v in attach.model_dump().items() if v is not None}
+    for extra in sorted(given - set(required) - set(optional)):
+        yield issue(
+            ("route", "attach", extra),
+            f"'{extra}' is not a {router} field; attaching to {router} takes "
+            + ", ".join(required + optional),
+        )
+    missing = [k for k in required if k not in given]
+    if missing:
+        yield issue(("route", "attach"), f"attaching to {router} needs {', '.join(missing)}")
+    if not isinstance(spec.route.listen, str):
+        yield issue(("route", "listen"), "golive attaches to one proxy; give one address")
+    segments = any(step.shift and step.shift.segment for step in spec.steps)
+    if router == "haproxy" and (segments or spec.route.sticky):
+        yield issue(
+            ("route", "attach"),
+            "segments and sticky users need golive's own HAProxy (a map and a canary-only "
+            "backend); drop 'attach' or the segment and sticky settings",
+        )
+    if router == "nginx" and spec.metrics.source == "router" and attach.access_log is None:
+        yield issue(
+            ("route", "attach"),
+            "metrics from nginx come from its access log: give access_log, the file your server "
+            f"block writes with 'access_log PATH golive_{attach.upstream or 'UPSTREAM'};'",
+        )

@@ -50,9 +50,12 @@ class ProcessSpec(Strict):
     env: dict[str, Annotated[str, BeforeValidator(_text)]] = {}
 
 
+Url = Annotated[str, Field(pattern=r"^http://[^/:]+:\d{1,5}/?$")]
+
+
 class RevisionSpec(Strict):
     version: Annotated[str, BeforeValidator(_text), Field(min_length=1)]
-    url: Annotated[str, Field(pattern=r"^http://[^/:]+:\d{1,5}/?$")]
+    url: Url | Annotated[list[Url], Field(min_length=1, max_length=64)]
     process: ProcessSpec | None = None
 
 
@@ -75,10 +78,31 @@ class StickySpec(Strict):
         return self
 
 
+AbsolutePath = Annotated[str, Field(pattern=r"^/")]
+ServerName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class AttachSpec(Strict):
+    """A proxy golive did not start. HAProxy: socket, backend, stable, canary (server names),
+    state_file. nginx: config, pid, include, upstream, access_log."""
+
+    socket: AbsolutePath | None = None
+    backend: ServerName | None = None
+    stable: Annotated[list[ServerName], Field(min_length=1)] | None = None
+    canary: Annotated[list[ServerName], Field(min_length=1)] | None = None
+    state_file: AbsolutePath | None = None
+    config: AbsolutePath | None = None
+    pid: AbsolutePath | None = None
+    include: AbsolutePath | None = None
+    upstream: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")] | None = None
+    access_log: AbsolutePath | None = None
+
+
 class RouteSpec(Strict):
     router: str = "envoy"
     listen: Listen | Annotated[list[Listen], Field(min_length=1, max_length=16)] = "127.0.0.1:8080"
     sticky: StickySpec | None = None
+    attach: AttachSpec | None = None
 
 
 class MetricsSpec(Strict):

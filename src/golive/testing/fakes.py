@@ -7,7 +7,7 @@ from collections.abc import Callable
 from golive.analysis.snapshot import Snapshot
 from golive.checks.base import CheckResult, CheckStatus
 from golive.deploy.base import Health
-from golive.errors import TransientError
+from golive.errors import PermanentError, TransientError
 from golive.plan.model import HttpCheck, Revision, Split
 from golive.traffic.base import Verification
 
@@ -29,12 +29,14 @@ class FakeClock:
 
 
 class FakeRouter:
-    """A router whose writes take effect after ``lag`` observations; can be made unreachable."""
+    """A router whose writes take effect after ``lag`` observations; can be made unreachable,
+    or made to refuse what it is given (as a proxy refuses a bad configuration)."""
 
     def __init__(self, lag: int = 0) -> None:
         self.served = Split.all_stable()
         self.lag = lag
         self.unreachable = False
+        self.refusing = False
         self.applied: list[Split] = []
         self._pending: tuple[Split, int] | None = None
 
@@ -55,6 +57,8 @@ class FakeRouter:
     async def apply(self, split: Split) -> None:
         if self.unreachable:
             raise TransientError("fake router unreachable")
+        if self.refusing:
+            raise PermanentError(f"fake router refused {split}")
         self.applied.append(split)
         self._pending = (split, self.lag)
         self._settle()

@@ -23,7 +23,7 @@ from golive.metrics.envoy import read_stat
 from golive.plan.model import Plan, Split, Sticky
 from golive.processes import live_pid, stop_recorded
 from golive.traffic import envoy_config
-from golive.traffic.base import Verification
+from golive.traffic.base import Upstreams, Verification
 from golive.traffic.fleet import instance_dir as _instance_dir
 
 START_TIMEOUT = 15.0
@@ -47,7 +47,7 @@ class EnvoyRouter:
         workdir: Path,
         host: str,
         port: int,
-        upstreams: dict[str, str],
+        upstreams: Upstreams,
         sticky: Sticky | None = None,
     ) -> None:
         self.sticky = sticky
@@ -61,12 +61,13 @@ class EnvoyRouter:
         self.log_path = workdir / "envoy.log"
         self._client = httpx.AsyncClient(timeout=2.0, trust_env=False)
         self._version = 0
+        self._rejected: int | None = None  # Envoy's rejected-update count when we last applied
         self.admin_url = ""
         self._proc: asyncio.subprocess.Process | None = None
 
     @classmethod
     def from_plan(cls, plan: Plan, state_dir: Path, index: int = 0) -> EnvoyRouter:
-        upstreams = {"stable": plan.stable.url, "canary": plan.canary.url}
+        upstreams = {"stable": plan.stable.urls, "canary": plan.canary.urls}
         host, port = plan.route.instance(index)
         workdir = state_dir / "envoy" / _instance_dir(plan.service, index)
         return cls(workdir, host, port, upstreams, plan.route.sticky)
@@ -184,11 +185,22 @@ class EnvoyRouter:
 
     async def apply(self, split: Split) -> None:
         doc = envoy_config.route_config(split, self._next_version(), self.sticky is not None)
+        self._rejected = await self.rejected_updates()
         await asyncio.to_thread(write_atomically, self.routes_path, json.dumps(doc))
 
     async def verify(self, split: Split) -> Verification:
+        """Verified when Envoy serves ``split``; a route file it refused since the last apply
+        is a permanent error (Envoy keeps serving the last good one)."""
         served = await self.observe()
-        return Verification.VERIFIED if served == split else Verification.PENDING
+        if served == split:
+            return Verification.VERIFIED
+        if self._rejected is not None and await self.rejected_updates() > self._rejected:
+            self._rejected = None
+            raise PermanentError(
+                f"Envoy refused the route configuration for {split.canary_weight:g}% "
+                f"(see {self.log_path}); it still serves {served.canary_weight:g}%"
+            )
+        return Verification.PENDING
 
     async def reset(self) -> None:
         await self.apply(Split.all_stable())

@@ -9,11 +9,12 @@ instead of serving 503 for that share. Pure rendering and parsing; no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from golive.errors import TransientError
 from golive.plan.model import Segment, Split, Sticky
+from golive.traffic.base import Upstreams, server_urls
 from golive.traffic.envoy_sticky import sticky_filter, sticky_routes
 
 ROUTE_NAME = "golive"
@@ -49,27 +50,21 @@ _HCM_TYPE = (
 _ROUTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 
 
-def _cluster(name: str, url: str) -> dict[str, object]:
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+def _cluster(name: str, urls: Sequence[str]) -> dict[str, object]:
+    """A cluster of the revision's servers; round robin among them, each with equal weight."""
+    endpoints = []
+    numeric = True
+    for url in urls:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        numeric = numeric and host.replace(".", "").isdigit()
+        address = {"socket_address": {"address": host, "port_value": port}}
+        endpoints.append({"endpoint": {"address": address}})
     return {
         "name": name,
-        "type": "STRICT_DNS" if not host.replace(".", "").isdigit() else "STATIC",
+        "type": "STATIC" if numeric else "STRICT_DNS",
         "connect_timeout": "1s",
-        "load_assignment": {
-            "cluster_name": name,
-            "endpoints": [
-                {
-                    "lb_endpoints": [
-                        {
-                            "endpoint": {
-                                "address": {"socket_address": {"address": host, "port_value": port}}
-                            }
-                        }
-                    ]
-                }
-            ],
-        },
+        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": endpoints}]},
     }
 
 
@@ -77,7 +72,7 @@ def bootstrap(
     host: str,
     port: int,
     routes_path: str,
-    upstreams: Mapping[str, str],
+    upstreams: Upstreams,
     sticky: Sticky | None = None,
 ) -> dict[str, object]:
     """Envoy bootstrap: one listener, RDS from ``routes_path``, a static cluster per revision."""
@@ -122,7 +117,7 @@ def bootstrap(
                     ],
                 }
             ],
-            "clusters": [_cluster(name, url) for name, url in upstreams.items()],
+            "clusters": [_cluster(name, urls) for name, urls in server_urls(upstreams).items()],
         },
     }
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from golive.atomic import write_atomically
 from golive.errors import PermanentError, TransientError
-from golive.plan.model import Plan, Segment, ShiftStep, Split, Sticky
+from golive.plan.model import HAProxyAttach, Plan, Segment, ShiftStep, Split, Sticky
 from golive.processes import live_pid, stop_recorded, system_binary
 from golive.traffic import haproxy_config as hc
-from golive.traffic.base import Verification
+from golive.traffic.base import Upstreams, Verification, server_urls
 from golive.traffic.fleet import instance_dir
 
 START_TIMEOUT = 10.0
@@ -45,17 +45,26 @@ class HAProxyRouter:
         workdir: Path,
         host: str,
         port: int,
-        upstreams: dict[str, str],
+        upstreams: Upstreams,
         segment_keys: tuple[str, ...] = (),
         sticky: Sticky | None = None,
+        attach: HAProxyAttach | None = None,
     ) -> None:
         self.sticky = sticky
         self.workdir = workdir = workdir.absolute()  # HAProxy reads a relative socket as host:port
         self.host, self.port = host, port
-        self.upstreams = upstreams
-        self.socket_path = _socket_path(workdir)
+        self.upstreams = server_urls(upstreams)
+        self.attached = attach
+        if attach is None:
+            self.socket_path = _socket_path(workdir)
+            self.state_path: Path | None = workdir / "servers.state"
+            n_stable, n_canary = len(self.upstreams["stable"]), len(self.upstreams["canary"])
+            self.servers = hc.Servers.managed(n_stable, n_canary)
+        else:  # someone else's HAProxy: its socket, backend and server names
+            self.socket_path = Path(attach.socket)
+            self.state_path = Path(attach.state_file) if attach.state_file else None
+            self.servers = hc.Servers(attach.backend, attach.stable, attach.canary)
         self.config_path = workdir / "haproxy.cfg"
-        self.state_path = workdir / "servers.state"
         self.pid_path = workdir / "haproxy.pid"
         self.log_path = workdir / "haproxy.log"
         self.sticky_map = workdir / "sticky.map"
@@ -71,16 +80,25 @@ class HAProxyRouter:
                 if isinstance(s, ShiftStep) and s.segment
             }
         )
-        upstreams = {"stable": plan.stable.url, "canary": plan.canary.url}
+        upstreams = {"stable": plan.stable.urls, "canary": plan.canary.urls}
         workdir = state_dir / "haproxy" / instance_dir(plan.service, index)
         host, port = plan.route.instance(index)
-        return cls(workdir, host, port, upstreams, tuple(keys), plan.route.sticky)
+        attach = plan.route.attach if isinstance(plan.route.attach, HAProxyAttach) else None
+        return cls(workdir, host, port, upstreams, tuple(keys), plan.route.sticky, attach)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self, initial: Split) -> bool:
-        """Attach to our running HAProxy, or start one serving ``initial``. True if started."""
+        """Attach to our running HAProxy, or start one serving ``initial``. True if started.
+
+        An HAProxy golive did not start is only checked: reachable, and every named server in
+        the backend. It is never started or stopped by golive.
+        """
         self.workdir.mkdir(parents=True, exist_ok=True)
+        if self.attached is not None:
+            await self._check_attached()
+            return False
+        assert self.state_path is not None
         rendered = hc.render(
             self.host, self.port, self.upstreams, str(self.socket_path), str(self.state_path),
             self.maps, initial, self.sticky, str(self.sticky_map),
@@ -94,12 +112,27 @@ class HAProxyRouter:
             wanted = initial.segment and hc.segment_key(initial.segment) == key
             seg = initial.segment if wanted else None
             write_atomically(Path(path), f"{hc.map_key(seg)} 1\n" if seg else "")
-        write_atomically(self.sticky_map, f"cut {hc.cut(initial)}\n")
+        write_atomically(self.sticky_map, f"cut {hc.cut(initial, self.servers)}\n")
         self.state_path.unlink(missing_ok=True)
         self.config_path.write_text(rendered)
         await self._check_config()
         await self._launch()
         return True
+
+    async def _check_attached(self) -> None:
+        if not await self._alive():
+            raise PermanentError(
+                f"no HAProxy answers on the admin socket {self.socket_path}; "
+                "is it running, with 'stats socket ... level admin'?"
+            )
+        await self._check_servers()
+
+    async def _check_servers(self) -> None:
+        backend = self.servers.backend
+        for name in self.servers.all():
+            answer = await self.command(f"get weight {backend}/{name}")
+            if not answer.strip()[:1].isdigit():
+                raise PermanentError(f"HAProxy has no server {backend}/{name}: {answer.strip()}")
 
     async def _check_config(self) -> None:
         proc = await asyncio.create_subprocess_exec(
@@ -136,6 +169,8 @@ class HAProxyRouter:
         )
 
     async def stop(self) -> None:
+        if self.attached is not None:
+            return  # never stop a proxy golive did not start
         await stop_recorded(self.pid_path, self._proc)
         self._proc = None
 
@@ -178,57 +213,74 @@ class HAProxyRouter:
     # -- Router protocol -----------------------------------------------------------------------
 
     async def observe(self) -> Split:
-        answer = await self.command(
-            f"get weight {hc.BACKEND}/stable; get weight {hc.BACKEND}/canary"
-        )
+        backend, names = self.servers.backend, self.servers.all()
+        answer = await self.command("; ".join(f"get weight {backend}/{n}" for n in names))
         lines = [ln for ln in answer.splitlines() if ln.strip()]
-        if len(lines) < 2:
+        if len(lines) < len(names):
             raise TransientError(f"HAProxy answered {answer.strip()!r} to get weight")
+        weights = {n: hc.parse_weight(line) for n, line in zip(names, lines, strict=False)}
         segments: list[Segment] = []
         for key, path in sorted(self.maps.items()):
-            patterns = hc.parse_map(await self.command(f"show map {path}"))
+            patterns = hc.parse_map(await self._map_command(f"show map {path}"))
             segments += [hc.segment_from(key, p) for p in patterns]
-        return hc.served(hc.parse_weight(lines[0]), hc.parse_weight(lines[1]), segments)
+        return hc.served(weights, self.servers, segments)
 
     async def apply(self, split: Split) -> None:
-        wanted = dict(zip(("stable", "canary"), hc.weights(split), strict=True))
-        # non-zero weights first: no moment may leave both servers at weight 0
+        """Checked before anything changes: every server and map must exist (a refusal
+        half-way would leave a split nobody asked for)."""
+        if split.segment is not None and hc.segment_key(split.segment) not in self.maps:
+            raise PermanentError(
+                f"HAProxy was configured without a map for the {split.segment.describe()} "
+                "segment; restart golive's HAProxy (golive down) to add it"
+            )
+        await self._check_servers()
+        for path in self.maps.values():
+            await self._map_command(f"show map {path}")
+        wanted = hc.weights(split, self.servers)
+        # non-zero weights first: no moment may leave every server at weight 0
         order = sorted(wanted, key=lambda server: wanted[server] == 0)
+        backend = self.servers.backend
         answer = await self.command(
-            "; ".join(f"set weight {hc.BACKEND}/{server} {wanted[server]}" for server in order)
+            "; ".join(f"set weight {backend}/{server} {wanted[server]}" for server in order)
         )
         if answer.strip():
             raise PermanentError(f"HAProxy refused the weights: {answer.strip()}")
         await self._apply_segment(split.segment)
         if self.sticky is not None:
-            await self.command(f"set map {self.sticky_map} cut {hc.cut(split)}")
-            text = f"cut {hc.cut(split)}\n"
-            await asyncio.to_thread(write_atomically, self.sticky_map, text)
-        state = await self.command("show servers state")
-        await asyncio.to_thread(write_atomically, self.state_path, state)
+            cut = hc.cut(split, self.servers)
+            await self._map_command(f"set map {self.sticky_map} cut {cut}")
+            await asyncio.to_thread(write_atomically, self.sticky_map, f"cut {cut}\n")
+        if self.state_path is not None:
+            state = await self.command("show servers state")
+            await asyncio.to_thread(write_atomically, self.state_path, state)
+
+    async def _map_command(self, line: str) -> str:
+        """A map command. Its answer is nothing, or entries (``0x... key value``); anything else
+        is HAProxy's complaint (an unknown map, a refused entry), which is permanent."""
+        answer = await self.command(line)
+        complaint = [ln for ln in answer.splitlines() if ln.strip() and not ln.startswith("0x")]
+        if complaint:
+            raise PermanentError(f"HAProxy refused '{line}': {' '.join(complaint)}")
+        return answer
 
     async def _apply_segment(self, segment: Segment | None) -> None:
-        if segment is not None and hc.segment_key(segment) not in self.maps:
-            raise PermanentError(
-                f"HAProxy was configured without a map for the {segment.describe()} segment; "
-                "restart golive's HAProxy (golive down) to add it"
-            )
         for key, path in self.maps.items():
             wanted = hc.map_key(segment) if segment and hc.segment_key(segment) == key else None
-            if hc.parse_map(await self.command(f"show map {path}")) == ([wanted] if wanted else []):
+            shown = await self._map_command(f"show map {path}")
+            if hc.parse_map(shown) == ([wanted] if wanted else []):
                 continue
             cmd = f"clear map {path}" + (f"; add map {path} {wanted} 1" if wanted else "")
-            await self.command(cmd)
+            await self._map_command(cmd)
             text = f"{wanted} 1\n" if wanted else ""
             await asyncio.to_thread(write_atomically, Path(path), text)
 
     async def verify(self, split: Split) -> Verification:
         served = await self.observe()
-        if served != hc.quantize(split):
+        if served != hc.quantize(split, self.servers):
             return Verification.PENDING
         if self.sticky is not None:
-            entries = (await self.command(f"show map {self.sticky_map}")).split()
-            if entries[-1:] != [str(hc.cut(split))]:
+            entries = (await self._map_command(f"show map {self.sticky_map}")).split()
+            if entries[-1:] != [str(hc.cut(split, self.servers))]:
                 return Verification.PENDING
         return Verification.VERIFIED
 

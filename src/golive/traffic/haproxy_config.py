@@ -2,7 +2,9 @@
 
 One frontend on the route's address, one backend with a ``stable`` and a ``canary`` server
 (``balance roundrobin``, the dynamic algorithm, so weights can change at runtime), and one
-backend with only the canary for segments. A segment is a header match driven by a map file per
+backend with only the canary for segments; a revision with several servers has one server line
+each (``stable``, ``stable2``, ...), weighted so the revision's servers share its weight. A
+segment is a header match driven by a map file per
 header (``map_reg``): the runtime API adds or clears its entries, so neither weights nor
 segments ever need a reload. ``server-state-file`` keeps weights across a reload.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from golive.errors import TransientError
@@ -19,25 +22,62 @@ from golive.plan.model import Segment, Split, Sticky
 BACKEND = "golive"
 CANARY_BACKEND = "golive_canary"
 STABLE_BACKEND = "golive_stable"
-WEIGHT_TOTAL = 200  # HAProxy weights are 0-256 per server: a 0.5% resolution
+MAX_WEIGHT = 256  # HAProxy's largest server weight
 CUT_TOTAL = 10_000  # sticky users: crc32(key) mod 10000 below the cut go to the canary
 
 
-def cut(split: Split) -> int:
-    """The sticky cut for ``split``, on the same 0.5% grid as the weights."""
-    return round(quantize(split).canary_weight * CUT_TOTAL / 100)
+@dataclass(frozen=True, slots=True)
+class Servers:
+    """The backend golive weights and the names of each revision's servers in it."""
+
+    backend: str
+    stable: tuple[str, ...]
+    canary: tuple[str, ...]
+
+    @staticmethod
+    def managed(n_stable: int = 1, n_canary: int = 1) -> Servers:
+        def names(revision: str, n: int) -> tuple[str, ...]:
+            return tuple(revision if i == 0 else f"{revision}{i + 1}" for i in range(n))
+
+        return Servers(BACKEND, names("stable", n_stable), names("canary", n_canary))
+
+    @property
+    def total(self) -> int:
+        """The grid a split is rounded to: 1/200 (0.5%) while each server's weight fits 256."""
+        return min(200, MAX_WEIGHT // max(len(self.stable), len(self.canary)))
+
+    def all(self) -> tuple[str, ...]:
+        return self.stable + self.canary
 
 
-def weights(split: Split) -> tuple[int, int]:
-    """(stable, canary) server weights for ``split``, quantized to 1/200."""
-    canary = round(split.canary_weight * WEIGHT_TOTAL / 100)
-    return WEIGHT_TOTAL - canary, canary
+MANAGED = Servers.managed()  # golive's own HAProxy: one server per revision
 
 
-def quantize(split: Split) -> Split:
+def cut(split: Split, servers: Servers = MANAGED) -> int:
+    """The sticky cut for ``split``, on the same grid as the weights."""
+    return round(quantize(split, servers).canary_weight * CUT_TOTAL / 100)
+
+
+def weights(split: Split, servers: Servers = MANAGED) -> dict[str, int]:
+    """Each server's weight for ``split``: a revision's servers share its weight equally.
+
+    With c of T parts to the canary, a stable server weighs (T - c) x n_canary and a canary
+    server c x n_stable, so the canary's share is exactly c / T.
+    """
+    total = servers.total
+    c = round(split.canary_weight * total / 100)
+    ns, nc = len(servers.stable), len(servers.canary)
+    return {
+        **{name: (total - c) * nc for name in servers.stable},
+        **{name: c * ns for name in servers.canary},
+    }
+
+
+def quantize(split: Split, servers: Servers = MANAGED) -> Split:
     """The split HAProxy will actually serve for ``split``."""
-    _, canary = weights(split)
-    return Split(canary * 100 / WEIGHT_TOTAL, split.segment)
+    total = servers.total
+    c = round(split.canary_weight * total / 100)
+    return Split(round(c * 100 / total, 4), split.segment)
 
 
 def map_key(segment: Segment) -> str:
@@ -48,7 +88,7 @@ def map_key(segment: Segment) -> str:
 def render(
     host: str,
     port: int,
-    upstreams: Mapping[str, str],
+    upstreams: Mapping[str, tuple[str, ...]],
     socket_path: str,
     state_path: str,
     maps: Mapping[str, str],
@@ -57,7 +97,17 @@ def render(
     sticky_map: str = "",
 ) -> str:
     """The whole configuration; ``maps`` maps a segment key (see ``segment_key``) to its map."""
-    stable_w, canary_w = weights(initial)
+    servers = Servers.managed(len(upstreams["stable"]), len(upstreams["canary"]))
+    initial_weights = weights(initial, servers)
+
+    def server_lines(revision: str, weighted: bool) -> list[str]:
+        names = servers.stable if revision == "stable" else servers.canary
+        return [
+            f"    server {name} {_address(url)}"
+            + (f" weight {initial_weights[name]}" if weighted else "")
+            for name, url in zip(names, upstreams[revision], strict=True)
+        ]
+
     lines = [
         "global",
         f"    stats socket {socket_path} mode 600 level admin",
@@ -94,14 +144,14 @@ def render(
         "",
         f"backend {BACKEND}",
         "    balance roundrobin",
-        f"    server stable {_address(upstreams['stable'])} weight {stable_w}",
-        f"    server canary {_address(upstreams['canary'])} weight {canary_w}",
+        *server_lines("stable", True),
+        *server_lines("canary", True),
         "",
         f"backend {CANARY_BACKEND}",
-        f"    server canary {_address(upstreams['canary'])}",
+        *server_lines("canary", False),
         "",
         f"backend {STABLE_BACKEND}",
-        f"    server stable {_address(upstreams['stable'])}",
+        *server_lines("stable", False),
         "",
     ]
     return "\n".join(lines)
@@ -130,9 +180,11 @@ def parse_map(answer: str) -> list[str]:
     return keys
 
 
-def served(stable_w: int, canary_w: int, segments: Sequence[Segment]) -> Split:
-    total = stable_w + canary_w
-    percent = 0.0 if total == 0 else canary_w * 100 / total
+def served(weights: Mapping[str, int], servers: Servers, segments: Sequence[Segment]) -> Split:
+    """The split the servers' weights send: the canary servers' share of all the weight."""
+    total = sum(weights.values())
+    canary = sum(weights[name] for name in servers.canary)
+    percent = 0.0 if total == 0 else canary * 100 / total
     return Split(round(percent, 4), segments[0] if segments else None)
 
 

@@ -6,6 +6,11 @@ golive runs nginx (Debian's package) from a configuration it generates under
 into place atomically and loaded with a graceful reload (``SIGHUP``): old workers finish their
 requests, for at most ``worker_shutdown_timeout``. What nginx runs is read back from a status
 line each configuration serves on its own loopback port.
+
+Attached to an nginx golive did not start (``route.attach``), golive owns one file that nginx's
+``http`` block includes (upstreams, the segment map, the status server): each change is written
+there, tested with ``nginx -t`` on nginx's own configuration (put back if refused) and loaded by
+a ``SIGHUP`` to the master named in its pid file. golive never starts or stops that nginx.
 """
 
 from __future__ import annotations
@@ -17,12 +22,13 @@ from pathlib import Path
 
 import httpx
 
+from golive.atomic import write_atomically
 from golive.demo.app import free_port
 from golive.errors import PermanentError, TransientError
-from golive.plan.model import Plan, Split, Sticky
+from golive.plan.model import NginxAttach, Plan, Split, Sticky
 from golive.processes import live_pid, stop_recorded, system_binary
 from golive.traffic import nginx_config as nc
-from golive.traffic.base import Verification
+from golive.traffic.base import Upstreams, Verification, server_urls
 from golive.traffic.fleet import instance_dir as _instance_dir
 
 START_TIMEOUT = 10.0
@@ -56,27 +62,37 @@ class NginxRouter:
         workdir: Path,
         host: str,
         port: int,
-        upstreams: dict[str, str],
+        upstreams: Upstreams,
         sticky: Sticky | None = None,
+        attach: NginxAttach | None = None,
     ) -> None:
         self.sticky = sticky
         self.workdir = workdir.absolute()
         self.host, self.port = host, port
-        self.upstreams = upstreams
-        self.config_path = self.workdir / "nginx.conf"
-        self.pid_path = self.workdir / "nginx.pid"
+        self.upstreams = server_urls(upstreams)
+        self.attached = attach
         self.status_port_path = self.workdir / "status-port"
-        self.log_path = self.workdir / "access.log"
+        if attach is None:
+            self.config_path = self.workdir / "nginx.conf"
+            self.pid_path = self.workdir / "nginx.pid"
+            self.log_path = self.workdir / "access.log"
+        else:
+            self.config_path = Path(attach.config)
+            self.pid_path = Path(attach.pid)
+            self.include_path = Path(attach.include)
+            self.log_path = Path(attach.access_log or self.workdir / "access.log")
         self._proc: asyncio.subprocess.Process | None = None
         self._version = 0
+        self._workers = WORKERS
         self._lock = asyncio.Lock()
 
     @classmethod
     def from_plan(cls, plan: Plan, state_dir: Path, index: int = 0) -> NginxRouter:
-        upstreams = {"stable": plan.stable.url, "canary": plan.canary.url}
+        upstreams = {"stable": plan.stable.urls, "canary": plan.canary.urls}
         host, port = plan.route.instance(index)
         workdir = state_dir / "nginx" / _instance_dir(plan.service, index)
-        return cls(workdir, host, port, upstreams, plan.route.sticky)
+        attach = plan.route.attach if isinstance(plan.route.attach, NginxAttach) else None
+        return cls(workdir, host, port, upstreams, plan.route.sticky, attach)
 
     @property
     def status_url(self) -> str:
@@ -87,6 +103,9 @@ class NginxRouter:
     async def start(self, initial: Split) -> bool:
         """Attach to our running nginx, or start one serving ``initial``. True if started."""
         (self.workdir / "scratch").mkdir(parents=True, exist_ok=True)
+        if self.attached is not None:
+            await self._attach(initial)
+            return False
         if self._pid() is not None:
             try:
                 self._version = (await self._served())[0]
@@ -97,6 +116,33 @@ class NginxRouter:
         await self._install(initial)
         await self._launch()
         return True
+
+    async def _attach(self, initial: Split) -> None:
+        """Take over someone else's nginx: read our file back, or install it and reload."""
+        pid = self._pid()
+        if pid is None:
+            raise PermanentError(f"nginx is not running: no live process in {self.pid_path}")
+        self._workers = max(1, await asyncio.to_thread(_accepting_workers, pid))
+        if self.status_port_path.exists() and self.include_path.exists():
+            try:
+                self._version = (await self._served())[0]
+                return
+            except TransientError:
+                pass
+        if not self.status_port_path.exists():
+            self.status_port_path.write_text(str(free_port()))
+        await self.apply(initial)
+        deadline = asyncio.get_running_loop().time() + START_TIMEOUT
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                await self._served()
+                return
+            except TransientError:
+                await asyncio.sleep(0.05)
+        raise PermanentError(
+            f"nginx reloaded but does not serve golive's file {self.include_path}: "
+            f"add 'include {self.include_path};' to its http block"
+        )
 
     async def _launch(self) -> None:
         with (self.workdir / "nginx.out").open("ab") as out:
@@ -129,6 +175,8 @@ class NginxRouter:
         return " | ".join(lines) or "no output"
 
     async def stop(self) -> None:
+        if self.attached is not None:
+            return  # never stop a proxy golive did not start
         await stop_recorded(self.pid_path, self._proc)
         self._proc = None
 
@@ -141,22 +189,49 @@ class NginxRouter:
     async def _install(self, split: Split) -> None:
         """Render ``split``, test it with ``nginx -t``, and move it into place."""
         version = self._version + 1
+        status_port = int(self.status_port_path.read_text())
+        if self.attached is not None:
+            await self._install_include(split, version, status_port)
+            self._version = version
+            return
         rendered = nc.render(
-            str(self.workdir), self.host, self.port, int(self.status_port_path.read_text()),
+            str(self.workdir), self.host, self.port, status_port,
             self.upstreams, split, version, self.sticky,
         )  # fmt: skip
         candidate = self.workdir / "nginx.conf.next"
         candidate.write_text(rendered)
+        await self._test("-p", str(self.workdir), "-c", str(candidate))
+        await asyncio.to_thread(os.replace, candidate, self.config_path)
+        self._version = version
+
+    async def _install_include(self, split: Split, version: int, status_port: int) -> None:
+        """nginx reads its included files only when it loads its configuration, so the new file
+        can be written in place for ``nginx -t``; a refused one is put back as it was."""
+        assert self.attached is not None
+        rendered = nc.render_include(
+            self.attached.upstream, status_port, self.upstreams, split, version, self.sticky
+        )
+        path = self.include_path
+        before = path.read_text() if path.exists() else None
+        await asyncio.to_thread(write_atomically, path, rendered)
+        try:
+            await self._test("-c", str(self.config_path))
+        except PermanentError:
+            if before is None:
+                path.unlink(missing_ok=True)
+            else:
+                await asyncio.to_thread(write_atomically, path, before)
+            raise
+
+    async def _test(self, *args: str) -> None:
         proc = await asyncio.create_subprocess_exec(
-            nginx_binary(), "-t", "-q", "-p", str(self.workdir), "-c", str(candidate),
+            nginx_binary(), "-t", "-q", *args,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         out, _ = await proc.communicate()
         if proc.returncode != 0:
             raise PermanentError(f"nginx refused the configuration: {out.decode().strip()}")
-        await asyncio.to_thread(os.replace, candidate, self.config_path)
-        self._version = version
 
     async def _served(self) -> tuple[int, Split]:
         try:
@@ -192,7 +267,7 @@ class NginxRouter:
         if version != self._version or served != split:
             return Verification.PENDING
         pid = self._pid()
-        if pid is not None and await asyncio.to_thread(_accepting_workers, pid) > WORKERS:
+        if pid is not None and await asyncio.to_thread(_accepting_workers, pid) > self._workers:
             return Verification.PENDING
         return Verification.VERIFIED
 

@@ -1,8 +1,10 @@
 """nginx configuration golive generates, and the status line it reads back. Pure.
 
 OSS nginx has no API for upstream weights, so a split is a rendered configuration: weighted
-servers in one upstream (weight 0 is written as ``down``), a segment as a ``map`` from the
-header to the canary-only upstream. Every configuration also serves a status line on a second
+servers in one upstream (weight 0 is written as ``down``; a revision's servers share its weight),
+a segment as a ``map`` from the header to the canary-only upstream. Attached to an nginx golive
+did not start, golive writes the same blocks to one file that nginx's ``http`` block includes.
+Every configuration also serves a status line on a second
 loopback port with the split it was rendered for; a fresh connection is answered by a worker
 of the newest loaded configuration, so reading it back tells what nginx actually runs.
 Retries to another upstream are off (``proxy_next_upstream off``): a canary's failure must
@@ -27,48 +29,57 @@ def address(url: str) -> str:
     return f"{parts.hostname or '127.0.0.1'}:{parts.port or 80}"
 
 
-def _server(addr: str, weight: int) -> str:
-    return (
-        f"        server {addr} down;" if weight == 0 else f"        server {addr} weight={weight};"
-    )
+def _servers(upstreams: Mapping[str, tuple[str, ...]], split: Split) -> list[str]:
+    """Weighted server lines: with c of 10,000 parts to the canary, a stable server weighs
+    (10,000 - c) x n_canary and a canary server c x n_stable, so the canary's share is c."""
+    c = round(split.canary_weight * WEIGHT_TOTAL / 100)
+    ns, nc = len(upstreams["stable"]), len(upstreams["canary"])
+    lines = []
+    for revision, weight in (("stable", (WEIGHT_TOTAL - c) * nc), ("canary", c * ns)):
+        for url in upstreams[revision]:
+            state = "down" if weight == 0 else f"weight={weight}"
+            lines.append(f"        server {address(url)} {state};")
+    return lines
 
 
-def _sticky(sticky: Sticky | None, canary_percent: float) -> tuple[list[str], str]:
+def _sticky(
+    sticky: Sticky | None, canary_percent: float, name: str, var: str
+) -> tuple[list[str], str]:
     """split_clients on the user's key: the canary's share of the hash range grows from 0, so a
     user only ever moves stable -> canary. Requests without the key hash their request id."""
     if sticky is None:
-        return [], "golive"
-    var = f"$cookie_{sticky.name}" if sticky.cookie else "$http_" + sticky.name.replace("-", "_")
+        return [], name
+    key = f"$cookie_{sticky.name}" if sticky.cookie else "$http_" + sticky.name.replace("-", "_")
     share = (
-        ["        * golive_canary;"]
+        [f"        * {name}_canary;"]
         if canary_percent >= 100
-        else ([f"        {canary_percent:.2f}% golive_canary;"] if canary_percent > 0 else [])
-        + ["        * golive_stable;"]
+        else ([f"        {canary_percent:.2f}% {name}_canary;"] if canary_percent > 0 else [])
+        + [f"        * {name}_stable;"]
     )
     lines = [
-        f"    map {var} $golive_key {{",
+        f"    map {key} ${var}_key {{",
         "        default $request_id;",
-        f'        "~." {var};',
+        f'        "~." {key};',
         "    }",
-        '    split_clients "${golive_key}" $golive_sticky {',
+        f'    split_clients "${{{var}_key}}" ${var}_sticky {{',
         *share,
         "    }",
     ]
-    return lines, "$golive_sticky"
+    return lines, f"${var}_sticky"
 
 
-def _segment_map(segment: Segment | None, default: str = "golive") -> list[str]:
+def _segment_map(segment: Segment | None, default: str, name: str, var: str) -> list[str]:
     if segment is None:
-        return ["    map $host $golive_backend {", f"        default {default};", "    }"]
+        return [f"    map $host ${var} {{", f"        default {default};", "    }"]
     if segment.cookie:
-        var = "$cookie_" + segment.header
+        header = "$cookie_" + segment.header
     else:
-        var = "$http_" + segment.header.lower().replace("-", "_")
+        header = "$http_" + segment.header.lower().replace("-", "_")
     pattern = '"~."' if segment.value is None else '"' + segment.value.replace('"', "") + '"'
     return [
-        f"    map {var} $golive_backend {{",
+        f"    map {header} ${var} {{",
         f"        default {default};",
-        f"        {pattern} golive_canary;",
+        f"        {pattern} {name}_canary;",
         "    }",
     ]
 
@@ -96,19 +107,82 @@ def parse_status(text: str) -> tuple[int, Split]:
     return int(match.group(1)), Split(float(match.group(2)), segment)
 
 
+def http_blocks(
+    name: str,
+    var: str,
+    upstreams: Mapping[str, tuple[str, ...]],
+    split: Split,
+    sticky: Sticky | None,
+) -> list[str]:
+    """What golive adds to nginx's ``http`` block: the ``$var`` map that names the upstream a
+    request goes to, and the upstreams ``name`` (weighted), ``name_stable``, ``name_canary``."""
+    sticky_lines, default_backend = _sticky(sticky, split.canary_weight, name, var)
+
+    def plain(revision: str) -> list[str]:
+        return [f"        server {address(url)};" for url in upstreams[revision]]
+
+    return [
+        *sticky_lines,
+        *_segment_map(split.segment, default_backend, name, var),
+        f"    upstream {name} {{",
+        *_servers(upstreams, split),
+        "        keepalive 32;",
+        "    }",
+        f"    upstream {name}_stable {{",
+        *plain("stable"),
+        "        keepalive 8;",
+        "    }",
+        f"    upstream {name}_canary {{",
+        *plain("canary"),
+        "        keepalive 8;",
+        "    }",
+    ]
+
+
+def status_server(status_port: int, split: Split, version: int) -> list[str]:
+    return [
+        "    server {",
+        f"        listen 127.0.0.1:{status_port};",
+        "        location = /golive {",
+        "            default_type text/plain;",
+        f'            return 200 "{status_line(split, version)}\\n";',
+        "        }",
+        "    }",
+    ]
+
+
+def render_include(
+    upstream: str,
+    status_port: int,
+    upstreams: Mapping[str, tuple[str, ...]],
+    split: Split,
+    version: int,
+    sticky: Sticky | None = None,
+) -> str:
+    """The file golive owns inside someone else's nginx: its server blocks proxy to
+    ``http://$golive_<upstream>`` (weights, segments, sticky users) or ``http://<upstream>``
+    (weights only), and log with ``access_log PATH golive_<upstream>;``."""
+    lines = [
+        "# written by golive: every change is tested with nginx -t, then reloaded",
+        f"log_format golive_{upstream} '{LOG_FORMAT}';",
+        *http_blocks(upstream, f"golive_{upstream}", upstreams, split, sticky),
+        *status_server(status_port, split, version),
+        "",
+    ]
+    return "\n".join(line.removeprefix("    ") for line in lines)
+
+
 def render(
     workdir: str,
     host: str,
     port: int,
     status_port: int,
-    upstreams: Mapping[str, str],
+    upstreams: Mapping[str, tuple[str, ...]],
     split: Split,
     version: int,
     sticky: Sticky | None = None,
 ) -> str:
-    sticky_lines, default_backend = _sticky(sticky, split.canary_weight)
-    canary = round(split.canary_weight * WEIGHT_TOTAL / 100)
-    stable = WEIGHT_TOTAL - canary
+    """The whole configuration of an nginx golive runs itself."""
     lines = [
         "worker_processes 1;",
         f"pid {workdir}/nginx.pid;",
@@ -123,21 +197,7 @@ def render(
         f"    uwsgi_temp_path {workdir}/scratch/uwsgi;",
         f"    scgi_temp_path {workdir}/scratch/scgi;",
         f"    log_format golive '{LOG_FORMAT}';",
-        *sticky_lines,
-        *_segment_map(split.segment, default_backend),
-        "    upstream golive {",
-        _server(address(upstreams["stable"]), stable),
-        _server(address(upstreams["canary"]), canary),
-        "        keepalive 32;",
-        "    }",
-        "    upstream golive_stable {",
-        f"        server {address(upstreams['stable'])};",
-        "        keepalive 8;",
-        "    }",
-        "    upstream golive_canary {",
-        f"        server {address(upstreams['canary'])};",
-        "        keepalive 8;",
-        "    }",
+        *http_blocks("golive", "golive_backend", upstreams, split, sticky),
         "    server {",
         f"        listen {host}:{port};",
         f"        access_log {workdir}/access.log golive;",
@@ -149,13 +209,7 @@ def render(
         "            proxy_next_upstream off;",
         "        }",
         "    }",
-        "    server {",
-        f"        listen 127.0.0.1:{status_port};",
-        "        location = /golive {",
-        "            default_type text/plain;",
-        f'            return 200 "{status_line(split, version)}\\n";',
-        "        }",
-        "    }",
+        *status_server(status_port, split, version),
         "}",
         "",
     ]
