@@ -275,3 +275,74 @@ def test_sticky_users_name_one_key() -> None:
     assert parse_plan(envoy, "plan.yaml").route.sticky == Sticky("user_id")
     both = text.replace("sticky: {cookie: user_id}", "sticky: {cookie: a, header: b}")
     assert "exactly one of 'cookie' or 'header'" in issues_of(both)[0]
+
+
+def test_a_revision_may_list_several_servers_but_one_process() -> None:
+    text = GOOD_PLAN.replace(
+        'stable: {version: 2.0.5, url: "http://127.0.0.1:9001"}',
+        'stable: {version: 2.0.5, url: ["http://127.0.0.1:9001", "http://127.0.0.1:9003/"]}',
+    )
+    plan = parse_plan(text, "plan.yaml")
+    assert plan.stable.urls == ("http://127.0.0.1:9001", "http://127.0.0.1:9003")
+    assert plan.stable.url == "http://127.0.0.1:9001"
+    two = GOOD_PLAN.replace(
+        'url: "http://127.0.0.1:9002"\n',
+        'url: ["http://127.0.0.1:9002", "http://127.0.0.1:9004"]\n',
+    )
+    assert issues_of(two) == [
+        "plan.yaml:6:10: revisions.canary.url: golive starts one process per revision: give one "
+        "url, or run the servers yourself and drop 'process'"
+    ]
+    shared = GOOD_PLAN.replace('url: "http://127.0.0.1:9002"\n', 'url: "http://127.0.0.1:9001"\n')
+    assert "http://127.0.0.1:9001 is also a stable server" in issues_of(shared)[0]
+
+
+HAPROXY_ATTACH = (
+    "route: {router: haproxy, attach: {socket: /run/haproxy/admin.sock, backend: web, "
+    "stable: [web1, web2], canary: [web3]}}"
+)
+
+
+def test_attaching_to_haproxy_names_its_socket_backend_and_servers() -> None:
+    from golive.plan.model import HAProxyAttach
+
+    text = GOOD_PLAN.replace('route: {router: envoy, listen: "127.0.0.1:8080"}', HAPROXY_ATTACH)
+    text = text.replace(", segment: {header: x-beta-user}", "")
+    text = text.replace("max_latency: 500ms, ", "")
+    plan = parse_plan(text, "plan.yaml")
+    assert plan.route.attach == HAProxyAttach(
+        "/run/haproxy/admin.sock", "web", ("web1", "web2"), ("web3",)
+    )
+    with_segment = GOOD_PLAN.replace(
+        'route: {router: envoy, listen: "127.0.0.1:8080"}', HAPROXY_ATTACH
+    )
+    assert any(
+        "segments and sticky users need golive's own HAProxy" in i for i in issues_of(with_segment)
+    )
+    partial = text.replace(", canary: [web3]", ", include: /etc/x.conf")
+    assert issues_of(partial) == [
+        "plan.yaml:8:113: route.attach.include: 'include' is not a haproxy field; attaching to "
+        "haproxy takes socket, backend, stable, canary, state_file",
+        "plan.yaml:8:34: route.attach: attaching to haproxy needs canary",
+    ]
+    envoy = text.replace("router: haproxy", "router: envoy")
+    assert "golive runs its own envoy" in issues_of(envoy)[0]
+
+
+def test_attaching_to_nginx_needs_its_access_log_for_metrics() -> None:
+    from golive.plan.model import NginxAttach
+
+    route = (
+        "route: {router: nginx, attach: {config: /etc/nginx/nginx.conf, pid: /run/nginx.pid, "
+        "include: /etc/nginx/golive/web.conf, upstream: web, access_log: /var/log/nginx/web.log}}"
+    )
+    text = GOOD_PLAN.replace('route: {router: envoy, listen: "127.0.0.1:8080"}', route)
+    plan = parse_plan(text, "plan.yaml")
+    assert plan.route.attach == NginxAttach(
+        "/etc/nginx/nginx.conf", "/run/nginx.pid", "/etc/nginx/golive/web.conf", "web",
+        "/var/log/nginx/web.log",
+    )  # fmt: skip
+    no_log = text.replace(", access_log: /var/log/nginx/web.log", "")
+    assert "'access_log PATH golive_web;'" in issues_of(no_log)[0]
+    relative = text.replace("pid: /run/nginx.pid", "pid: nginx.pid")
+    assert "route.attach.pid" in issues_of(relative)[0]

@@ -1,0 +1,252 @@
+"""Attaching to an HAProxy and an nginx golive did not start: their own socket, backend, server
+and upstream names, from a plan; golive drives them and never stops them."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import textwrap
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from golive.engine.providers import Providers, build_providers
+from golive.errors import PermanentError
+from golive.plan.loader import parse_plan
+from golive.plan.model import Revision, Segment, Split
+from golive.processes import live_pid
+from golive.traffic.haproxy import HAProxyRouter, haproxy_binary
+from golive.traffic.nginx import NginxRouter, nginx_binary
+from tests.conftest import free_port, start_app, wait_verified
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def servers() -> Iterator[dict[str, int]]:
+    started = {name: start_app(name, latency_ms=2) for name in ("1.0.0-a", "1.0.0-b", "2.0.0")}
+    yield {name: port for name, (_, port) in started.items()}
+    for proc, _ in started.values():
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _start(argv: list[str], ready: Path) -> subprocess.Popen[bytes]:
+    """Start a proxy the way its owner would (not golive), and wait for ``ready`` to exist."""
+    proc = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL)
+    for _ in range(200):
+        if ready.exists():
+            return proc
+        if proc.poll() is not None:
+            raise RuntimeError(f"{argv[0]} exited with {proc.returncode}")
+        subprocess.run(["sleep", "0.05"], check=True)
+    raise RuntimeError(f"{argv[0]} did not start")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+async def _versions(port: int, n: int, headers: dict[str, str] | None = None) -> Counter[str]:
+    seen: Counter[str] = Counter()
+    async with httpx.AsyncClient(trust_env=False, timeout=5.0) as client:
+        for _ in range(n):
+            answer = await client.get(f"http://127.0.0.1:{port}/", headers=headers)
+            seen[answer.json()["version"]] += 1
+    return seen
+
+
+def _plan(servers: dict[str, int], route: str) -> str:
+    return f"""\
+service: shop
+revisions:
+  stable:
+    version: 1
+    url: ["http://127.0.0.1:{servers["1.0.0-a"]}", "http://127.0.0.1:{servers["1.0.0-b"]}"]
+  canary: {{version: 2, url: "http://127.0.0.1:{servers["2.0.0"]}"}}
+route:
+{textwrap.indent(textwrap.dedent(route), "  ")}
+steps:
+  - shift: 50
+"""
+
+
+# -- HAProxy -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def their_haproxy(tmp_path: Path, servers: dict[str, int]) -> Iterator[tuple[Path, int]]:
+    """An HAProxy with its own names: backend ``web``, servers a1 a2 (stable) and b1 (canary),
+    and another backend that also has a server called a1."""
+    port, sock = free_port(), tmp_path / "their.sock"
+    config = tmp_path / "their-haproxy.cfg"
+    config.write_text(
+        textwrap.dedent(f"""\
+        global
+            stats socket {sock} mode 600 level admin
+        defaults
+            mode http
+            timeout connect 2s
+            timeout client 30s
+            timeout server 30s
+        frontend web_in
+            bind 127.0.0.1:{port}
+            use_backend other if {{ path_beg /other }}
+            default_backend web
+        backend web
+            balance roundrobin
+            server a1 127.0.0.1:{servers["1.0.0-a"]} weight 100
+            server a2 127.0.0.1:{servers["1.0.0-b"]} weight 100
+            server b1 127.0.0.1:{servers["2.0.0"]} weight 0
+        backend other
+            server a1 127.0.0.1:{servers["1.0.0-a"]}
+        """)
+    )
+    proc = _start([haproxy_binary(), "-f", str(config)], sock)
+    yield sock, port
+    _stop(proc)
+
+
+def _haproxy_plan(servers: dict[str, int], sock: Path, port: int, canary: str = "b1") -> str:
+    route = f"""\
+    router: haproxy
+    listen: "127.0.0.1:{port}"
+    attach: {{socket: "{sock}", backend: web, stable: [a1, a2], canary: [{canary}]}}
+    """
+    return _plan(servers, route)
+
+
+async def test_golive_drives_an_haproxy_it_did_not_start(
+    tmp_path: Path, servers: dict[str, int], their_haproxy: tuple[Path, int]
+) -> None:
+    sock, port = their_haproxy
+    providers = build_providers(parse_plan(_haproxy_plan(servers, sock, port), "p.yaml"), tmp_path)
+    router = providers.router
+    assert isinstance(router, HAProxyRouter)
+    assert await providers.start(Split.all_stable()) is False  # attached, not started
+    await router.apply(Split(50.0))
+    await wait_verified(router, Split(50.0))
+    seen = await _versions(port, 200)
+    assert seen == Counter({"2.0.0": 100, "1.0.0-a": 50, "1.0.0-b": 50})
+    async with httpx.AsyncClient(trust_env=False) as client:
+        for _ in range(7):  # the other backend's a1 is not golive's stable
+            await client.get(f"http://127.0.0.1:{port}/other")
+    stable = await providers.metrics.sample(Revision.STABLE)
+    canary = await providers.metrics.sample(Revision.CANARY)
+    assert (stable.requests, canary.requests) == (100, 100)
+    await router.stop()
+    await providers.close()
+    assert "Name: HAProxy" in await router.command("show info")  # still theirs, still running
+
+
+async def test_attaching_to_a_server_haproxy_does_not_have_is_refused(
+    tmp_path: Path, servers: dict[str, int], their_haproxy: tuple[Path, int]
+) -> None:
+    sock, port = their_haproxy
+    plan = parse_plan(_haproxy_plan(servers, sock, port, canary="b9"), "p.yaml")
+    providers = build_providers(plan, tmp_path)
+    with pytest.raises(PermanentError, match="HAProxy has no server web/b9"):
+        await providers.start(Split.all_stable())
+    await providers.close()
+
+
+# -- nginx -------------------------------------------------------------------------------------
+
+
+def _nginx_config(root: Path, port: int, body: str) -> str:
+    scratch = root / "scratch"
+    scratch.mkdir(exist_ok=True)
+    return textwrap.dedent(f"""\
+    worker_processes 2;
+    pid {root}/their-nginx.pid;
+    error_log {root}/their-error.log warn;
+    events {{ worker_connections 256; }}
+    http {{
+        access_log off;
+        client_body_temp_path {scratch}/body;
+        proxy_temp_path {scratch}/proxy;
+        fastcgi_temp_path {scratch}/fastcgi;
+        uwsgi_temp_path {scratch}/uwsgi;
+        scgi_temp_path {scratch}/scgi;
+    {textwrap.indent(textwrap.dedent(body), "    ")}
+        server {{
+            listen 127.0.0.1:{port};
+            location / {{
+                proxy_pass http://$upstream_name;
+                access_log {root}/web.log golive_web;
+            }}
+        }}
+    }}
+    """)
+
+
+async def test_golive_drives_an_nginx_it_did_not_start(
+    tmp_path: Path, servers: dict[str, int]
+) -> None:
+    port, config = free_port(), tmp_path / "their-nginx.conf"
+    include = tmp_path / "golive" / "web.conf"
+    include.parent.mkdir()
+    # before golive: their own upstream (and a log format of the same name golive will define)
+    before = f"""\
+    log_format golive_web '$msec $upstream_addr $upstream_status $upstream_response_time';
+    upstream web {{ server 127.0.0.1:{servers["1.0.0-a"]}; }}
+    map $host $upstream_name {{ default web; }}
+    """
+    config.write_text(_nginx_config(tmp_path, port, before))
+    pid_file = tmp_path / "their-nginx.pid"
+    proc = _start(
+        [nginx_binary(), "-p", str(tmp_path), "-c", str(config), "-g", "daemon off;"], pid_file
+    )
+    try:
+        # adopting golive: their upstream goes, golive's file is included, proxy_pass reads
+        # golive's variable; nginx keeps running its old configuration until golive reloads it
+        after = f"include {include};\nmap $host $upstream_name {{ default $golive_web; }}\n"
+        config.write_text(_nginx_config(tmp_path, port, after))
+        route = f"""\
+        router: nginx
+        listen: "127.0.0.1:{port}"
+        attach:
+          config: "{config}"
+          pid: "{pid_file}"
+          include: "{include}"
+          upstream: web
+          access_log: "{tmp_path / "web.log"}"
+        """
+        plan = parse_plan(_plan(servers, route), "p.yaml")
+        providers = build_providers(plan, tmp_path / "state")
+        router = providers.router
+        assert isinstance(router, NginxRouter)
+        assert await providers.start(Split.all_stable()) is False
+        await _drive_attached_nginx(router, providers, port)
+        await router.stop()
+        await providers.close()
+        assert live_pid(pid_file) == proc.pid  # still theirs, still running
+    finally:
+        _stop(proc)
+
+
+async def _drive_attached_nginx(router: NginxRouter, providers: Providers, port: int) -> None:
+    await wait_verified(router, Split.all_stable())
+    assert set(await _versions(port, 20)) == {"1.0.0-a", "1.0.0-b"}
+    target = Split(50.0, Segment("x-beta-user"))
+    await router.apply(target)
+    await wait_verified(router, target)
+    seen = await _versions(port, 100)
+    assert seen["2.0.0"] == 50 and seen["1.0.0-a"] == seen["1.0.0-b"] == 25
+    assert await _versions(port, 10, {"x-beta-user": "1"}) == Counter({"2.0.0": 10})
+    for _ in range(50):
+        canary = await providers.metrics.sample(Revision.CANARY)
+        if canary.requests >= 60:
+            break
+        await asyncio.sleep(0.02)
+    assert canary.requests == 60
+    good = router.include_path.read_text()
+    router.upstreams = {**router.upstreams, "canary": ("http://no-such-host.invalid:1",)}
+    with pytest.raises(PermanentError, match="nginx refused the configuration"):
+        await router.apply(Split(60.0))
+    assert router.include_path.read_text() == good  # put back as it was
+    assert await router.observe() == target
