@@ -31,6 +31,7 @@ METRICS_HELP = "error_rate (a percentage) or latency_p50 / latency_p95 / latency
 class TriggerAction(StrEnum):
     ROLLBACK = "rollback"
     PAUSE = "pause"
+    NOTIFY = "notify"
 
 
 @dataclass(frozen=True, slots=True)

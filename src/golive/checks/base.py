@@ -1,7 +1,14 @@
-"""What every check returns: passed, failed or wait, with a one-line reason."""
+"""What checks return, and how every check is run: a timeout per attempt, retries, one line.
+
+A probe answers pass, warn or fail with the value it measured and a one-line reason. A check
+step turns that into a :class:`CheckResult` (passed / failed / wait) for the engine.
+"""
 
 from __future__ import annotations
 
+import operator
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -16,3 +23,62 @@ class CheckStatus(StrEnum):
 class CheckResult:
     status: CheckStatus
     message: str
+
+
+class Outcome(StrEnum):
+    PASS = "pass"  # noqa: S105 (an outcome, not a password)
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    outcome: Outcome
+    value: str  # what was measured ("200 in 35ms", "41 days left"), "" when nothing was
+    reason: str  # one line, for a person
+
+    @staticmethod
+    def passed(value: str, reason: str) -> Probe:
+        return Probe(Outcome.PASS, value, reason)
+
+    @staticmethod
+    def warned(value: str, reason: str) -> Probe:
+        return Probe(Outcome.WARN, value, reason)
+
+    @staticmethod
+    def failed(value: str, reason: str) -> Probe:
+        return Probe(Outcome.FAIL, value, reason)
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
+    "<": operator.lt, ">": operator.gt,
+}  # fmt: skip
+_CONDITION = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def meets(value: object, expected: object) -> bool:
+    """``expected`` is a condition (``"< 500"``, ``">= 1"``) or a value to equal (as text)."""
+    if isinstance(expected, str) and (match := _CONDITION.match(expected)):
+        try:
+            number = float(str(value))
+        except ValueError:
+            return False
+        return _OPS[match.group(1)](number, float(match.group(2)))
+    if isinstance(expected, bool) or isinstance(value, bool):
+        return str(value).lower() == str(expected).lower()
+    if isinstance(expected, int | float) and not isinstance(expected, bool):
+        try:
+            return float(str(value)) == float(expected)
+        except ValueError:
+            return False
+    return str(value) == str(expected)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}ms"

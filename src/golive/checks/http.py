@@ -1,35 +1,63 @@
-"""HTTP checks: status code, optional body text, bounded by a timeout and a number of attempts."""
+"""HTTP checks: status, body text, JSON values by path, a latency budget, security headers."""
 
 from __future__ import annotations
 
-import asyncio
+import json
+import re
+import time
 
 import httpx
 
-from golive.checks.base import CheckResult, CheckStatus
-from golive.plan.model import HttpCheck
+from golive.checks.base import Probe, meets, ms
+from golive.plan.checks import Http
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-async def run_http_check(check: HttpCheck, pause: float = 0.5) -> CheckResult:
-    """Run ``check`` up to ``attempts`` times; pass on the first success."""
-    last = "not run"
-    async with httpx.AsyncClient(timeout=check.timeout, trust_env=False) as client:
-        for attempt in range(check.attempts):
-            if attempt:
-                await asyncio.sleep(pause)
+def json_path(document: object, path: str) -> object:
+    """``status``, ``checks.db.status``, ``items[0].name`` (a leading ``$.`` is allowed)."""
+    current = document
+    for name, index in _STEP.findall(path.removeprefix("$").lstrip(".")):
+        if index:
+            if not isinstance(current, list) or int(index) >= len(current):
+                raise KeyError(path)
+            current = current[int(index)]
+        else:
+            if not isinstance(current, dict) or name not in current:
+                raise KeyError(path)
+            current = current[name]
+    return current
+
+
+async def probe(o: Http) -> Probe:
+    async with httpx.AsyncClient(trust_env=False, timeout=600) as client:  # the check bounds it
+        started = time.perf_counter()
+        resp = await client.get(o.url)
+        took = time.perf_counter() - started
+    value = f"{resp.status_code} in {ms(took)}"
+    if resp.status_code != o.status:
+        return Probe.failed(value, f"GET {o.url} answered {resp.status_code}, expected {o.status}")
+    if o.body_contains is not None and o.body_contains not in resp.text:
+        return Probe.failed(value, f"GET {o.url}: the body does not contain {o.body_contains!r}")
+    if o.json:
+        try:
+            document = resp.json()
+        except json.JSONDecodeError:
+            return Probe.failed(value, f"GET {o.url}: the body is not JSON")
+        for path, expected in o.json.items():
             try:
-                resp = await client.get(check.url)
-            except httpx.HTTPError as exc:
-                last = f"GET {check.url}: {type(exc).__name__} {exc}".strip()
-                continue
-            if resp.status_code != check.status:
-                last = f"GET {check.url} answered {resp.status_code}, expected {check.status}"
-                continue
-            if check.body_contains is not None and check.body_contains not in resp.text:
-                last = f"GET {check.url}: body does not contain {check.body_contains!r}"
-                continue
-            ms = resp.elapsed.total_seconds() * 1000
-            return CheckResult(
-                CheckStatus.PASSED, f"GET {check.url} answered {resp.status_code} in {ms:.0f}ms"
-            )
-    return CheckResult(CheckStatus.FAILED, f"{last} (after {check.attempts} attempts)")
+                found = json_path(document, path)
+            except KeyError:
+                return Probe.failed(value, f"GET {o.url}: no {path} in the JSON body")
+            if not meets(found, expected):
+                return Probe.failed(
+                    value, f"GET {o.url}: {path} is {found!r}, expected {expected!r}"
+                )
+    missing = [h for h in o.headers if h not in resp.headers]
+    if missing:
+        return Probe.failed(value, f"GET {o.url}: missing response headers: {', '.join(missing)}")
+    if o.max_latency is not None and took > o.max_latency:
+        return Probe.warned(
+            value, f"GET {o.url} answered in {ms(took)}, over the {ms(o.max_latency)} budget"
+        )
+    return Probe.passed(value, f"GET {o.url} answered {resp.status_code} in {ms(took)}")

@@ -69,7 +69,7 @@ revisions:
 route: {{router: {router}, listen: "127.0.0.1:{listen_port}"}}
 metrics: {{source: router, interval: 1s}}
 checks:
-  smoke: {{http: {{url: "http://127.0.0.1:{canary_port}/health", status: 200, timeout: 2s}}}}
+  smoke: {{http: {{url: "http://127.0.0.1:{canary_port}/health", status: 200}}, timeout: 2s}}
 triggers:
   - {{when: "error_rate > 5%", for: 3s, window: 10s, min_requests: 20, then: rollback}}
 {latency_trigger}judge: {{kind: sequential, min_requests: 40, min_exposure: 10s}}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from golive.analysis.snapshot import Snapshot
 from golive.checks.base import CheckResult
-from golive.checks.http import run_http_check
+from golive.checks.catalogue import step_check
 from golive.deploy.base import Deployer
 from golive.deploy.process import ProcessDeployer
 from golive.metrics.base import MetricSource
@@ -17,7 +17,7 @@ from golive.metrics.envoy import EnvoyStats
 from golive.metrics.haproxy import HAProxyStats
 from golive.metrics.nginx import NginxLog
 from golive.metrics.prometheus import PrometheusSource
-from golive.plan.model import HttpCheck, Plan, Revision, Split
+from golive.plan.model import Check, Plan, Revision, Split
 from golive.traffic.base import Router
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.fleet import FleetRouter, FleetStats, start_all
@@ -31,7 +31,7 @@ class Providers:
     router: Router
     metrics: MetricSource
     deployer: Deployer
-    check: Callable[[HttpCheck], Awaitable[CheckResult]]
+    check: Callable[[Check], Awaitable[CheckResult]]
     start: Callable[[Split], Awaitable[bool]]
     close: Callable[[], Awaitable[None]]
 
@@ -87,7 +87,7 @@ def build_providers(plan: Plan, state_dir: Path) -> Providers:
             await prometheus.aclose()
         await deployer.aclose()
 
-    return Providers(router, metrics, deployer, run_http_check, start, close)
+    return Providers(router, metrics, deployer, step_check, start, close)
 
 
 class _Split:

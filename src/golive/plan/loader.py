@@ -24,6 +24,7 @@ from golive.analysis.triggers import Trigger, TriggerAction, parse_condition
 from golive.errors import PlanError, PlanIssue
 from golive.plan import model as m
 from golive.plan import spec as s
+from golive.plan.checks import DEFAULT_CATEGORY
 from golive.plan.rules import cross_checks, missing_latency
 from golive.plan.yamlsource import Located, Path, format_path, read_yaml
 
@@ -67,22 +68,27 @@ def plan_schema() -> dict[str, object]:
 # -- error reporting -------------------------------------------------------------------------
 
 
-def _model_at(loc: Path) -> type[BaseModel] | None:
-    """The spec model whose fields live at ``loc`` (to list allowed keys)."""
+def _allowed_at(loc: Path) -> list[str]:
+    """The keys allowed at ``loc`` (a spec model's fields, or a check kind's options)."""
     current: object = s.PlanSpec
     for part in loc:
         current = _unwrap(current)
         if isinstance(part, int):
             continue
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = next((f for n, f in current.model_fields.items() if part in (n, f.alias)), None)
-            current = field.annotation if field is not None else None
-        elif get_origin(current) is dict:
+        if get_origin(current) is dict:
             current = get_args(current)[1]
         else:
-            return None
-    current = _unwrap(current)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+            current = dict(_fields(current)).get(str(part))
+    return sorted(name for name, _ in _fields(_unwrap(current)))
+
+
+def _fields(tp: object) -> list[tuple[str, object]]:
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [(f.alias or n, f.annotation) for n, f in tp.model_fields.items()]
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp, include_extras=True)
+        return [(f.name, hints[f.name]) for f in dataclasses.fields(tp)]
+    return []
 
 
 def _unwrap(tp: object) -> object:
@@ -109,9 +115,8 @@ def _issues(exc: pydantic.ValidationError, located: Located, filename: str) -> l
     for err in exc.errors(include_url=False):
         loc = _clean_loc(err["loc"])
         kind = err["type"]
-        if kind == "extra_forbidden":
-            parent = _model_at(loc[:-1])
-            allowed = sorted(f.alias or n for n, f in parent.model_fields.items()) if parent else []
+        if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+            allowed = _allowed_at(loc[:-1])
             message = f"unknown field {loc[-1]!r}"
             if allowed:
                 message += f"; expected one of: {', '.join(allowed)}"
@@ -127,7 +132,7 @@ def _message(err: typing.Mapping[str, typing.Any]) -> str:
     msg = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)
-    if err["type"] == "missing":
+    if err["type"] in ("missing", "missing_argument"):
         return "required field is missing"
     value = err.get("input")
     if err["type"] != "value_error" and isinstance(value, str | int | float | bool):
@@ -147,11 +152,21 @@ def _revision(which: m.Revision, spec: s.RevisionSpec) -> m.RevisionSpec:
     return m.RevisionSpec(which, spec.version, tuple(u.rstrip("/") for u in urls), process)
 
 
+def _check(name: str, spec: s.CheckSpec) -> m.Check:
+    kind, options = spec.kind()
+    category = spec.category or DEFAULT_CATEGORY.get(kind, "infrastructure")
+    return m.Check(
+        name, kind, options, category, spec.weight, spec.critical, spec.timeout, spec.retries
+    )
+
+
 def _step(step: s.StepSpec) -> m.Step:
     if step.deploy is not None:
         return m.DeployStep(m.Revision(step.deploy))
     if step.check is not None:
         return m.CheckStep(step.check)
+    if step.approve is not None:
+        return m.ApproveStep(step.approve)
     if step.shift is not None:
         seg = step.shift.segment
         return m.ShiftStep(step.shift.weight, _segment(seg) if seg else None)
@@ -231,11 +246,15 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
         )
         for t in spec.triggers
     )
-    checks = {
-        name: m.HttpCheck(
-            name, c.http.url, c.http.status, c.http.timeout, c.http.attempts, c.http.body_contains
-        )
-        for name, c in spec.checks.items()
+    checks = {name: _check(name, c) for name, c in spec.checks.items()}
+    preflight = tuple(_check(c.name or f"check {i + 1}", c) for i, c in enumerate(spec.preflight))
+    checklist = tuple(
+        m.ChecklistItem(i.id, i.text, i.role, i.category, i.weight, i.critical)
+        for i in spec.checklist
+    )
+    approvals = {
+        name: m.ApprovalGate(name, tuple(a.roles), a.timeout, a.on_timeout, a.allow_self_approval)
+        for name, a in spec.approvals.items()
     }
     return m.Plan(
         service=spec.service,
@@ -254,6 +273,10 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
         drain=m.Drain(spec.drain.grace, spec.drain.timeout),
         steps=tuple(_step(step) for step in spec.steps),
         checks=checks,
+        preflight=preflight,
+        checklist=checklist,
+        go_at=spec.scorecard.go_at,
+        approvals=approvals,
         triggers=triggers,
         source=filename,
         digest=digest,

@@ -7,6 +7,9 @@ from enum import StrEnum
 
 from golive.analysis.judge import JudgeConfig
 from golive.analysis.triggers import Trigger
+from golive.plan.checks import Check, ChecklistItem
+
+__all__ = ["Check", "ChecklistItem"]
 
 
 class Revision(StrEnum):
@@ -131,13 +134,14 @@ class Drain:
 
 
 @dataclass(frozen=True, slots=True)
-class HttpCheck:
+class ApprovalGate:
+    """Sign-offs an ``approve`` step waits for: one per role, bound to the step and revision."""
+
     name: str
-    url: str
-    status: int = 200
-    timeout: float = 5.0
-    attempts: int = 3
-    body_contains: str | None = None
+    roles: tuple[str, ...]
+    timeout: float | None = None
+    on_timeout: str = "abort"  # or "wait"
+    allow_self_approval: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +152,11 @@ class DeployStep:
 @dataclass(frozen=True, slots=True)
 class CheckStep:
     check: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApproveStep:
+    gate: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +182,8 @@ class PromoteStep:
     retire_stable: bool = False
 
 
-Step = DeployStep | CheckStep | ShiftStep | AnalyzeStep | PauseStep | PromoteStep
+Step = DeployStep | CheckStep | ApproveStep | ShiftStep | AnalyzeStep | PauseStep | PromoteStep
+PREFLIGHT = "preflight"  # ``check: preflight`` runs the plan's pre-flight and its scorecard
 
 
 def describe_step(step: Step) -> str:
@@ -182,6 +192,8 @@ def describe_step(step: Step) -> str:
             return f"deploy {r}"
         case CheckStep(check=c):
             return f"check {c}"
+        case ApproveStep(gate=g):
+            return f"approve {g}"
         case ShiftStep(weight=w, segment=s):
             seg = f" + {s.describe()}" if s else ""
             return f"shift {w:g}%{seg}"
@@ -203,7 +215,11 @@ class Plan:
     metrics: MetricsSpec
     judge: JudgeConfig
     steps: tuple[Step, ...]
-    checks: dict[str, HttpCheck] = field(default_factory=dict)
+    checks: dict[str, Check] = field(default_factory=dict)
+    preflight: tuple[Check, ...] = ()
+    checklist: tuple[ChecklistItem, ...] = ()
+    go_at: float = 9.0
+    approvals: dict[str, ApprovalGate] = field(default_factory=dict)
     triggers: tuple[Trigger, ...] = ()
     drain: Drain = Drain()
     source: str = ""

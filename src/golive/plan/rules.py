@@ -71,6 +71,7 @@ def cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.It
     ):
         yield issue(("route", "listen"), "each proxy of a fleet needs its own address")
     yield from _revision_issues(spec, issue)
+    yield from _preflight_issues(spec, issue)
     yield from _attach_issues(spec, issue)
     if spec.drain.grace > spec.drain.timeout:
         yield issue(("drain", "grace"), "grace must not be longer than the drain timeout")
@@ -79,9 +80,21 @@ def cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.It
     for i, step in enumerate(spec.steps):
         if step.deploy == "canary":
             deployed = True
-        if step.check is not None and step.check not in spec.checks:
-            known = ", ".join(sorted(spec.checks)) or "none defined under checks:"
+        if step.check == "preflight" and not (spec.preflight or spec.checklist):
+            yield issue(
+                ("steps", i, "check"),
+                "'check: preflight' runs the plan's pre-flight, but it has no 'preflight' "
+                "checks and no 'checklist' items",
+            )
+        elif step.check not in (None, "preflight") and step.check not in spec.checks:
+            has_preflight = ["preflight"] if spec.preflight or spec.checklist else []
+            known = ", ".join([*has_preflight, *sorted(spec.checks)]) or "none defined"
             yield issue(("steps", i, "check"), f"unknown check {step.check!r}; known: {known}")
+        if step.approve is not None and step.approve not in spec.approvals:
+            known = ", ".join(sorted(spec.approvals)) or "none defined under approvals:"
+            yield issue(
+                ("steps", i, "approve"), f"unknown approval {step.approve!r}; known: {known}"
+            )
         if step.shift is not None:
             if step.shift.weight <= last_weight:
                 yield issue(
@@ -164,3 +177,27 @@ def _attach_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIssue]
             "metrics from nginx come from its access log: give access_log, the file your server "
             f"block writes with 'access_log PATH golive_{attach.upstream or 'UPSTREAM'};'",
         )
+
+
+def _preflight_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIssue]:
+    if "preflight" in spec.checks:
+        yield issue(
+            ("checks", "preflight"),
+            "'preflight' is the plan's pre-flight (the 'preflight' list); name this check "
+            "otherwise",
+        )
+    names: set[str] = set()
+    for i, check in enumerate(spec.preflight):
+        if check.name is None:
+            yield issue(
+                ("preflight", i), "a pre-flight check needs a name (shown on the scorecard)"
+            )
+        elif check.name in names:
+            yield issue(("preflight", i, "name"), f"two pre-flight checks are named {check.name!r}")
+        else:
+            names.add(check.name)
+    ids: set[str] = set()
+    for i, item in enumerate(spec.checklist):
+        if item.id in ids:
+            yield issue(("checklist", i, "id"), f"two checklist items have the id {item.id!r}")
+        ids.add(item.id)

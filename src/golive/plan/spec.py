@@ -14,24 +14,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from golive.analysis.triggers import parse_condition
-from golive.plan.values import parse_duration, parse_percent
+from golive.plan import checks as c
+from golive.plan.values import Duration, Percent
 
-Duration = Annotated[
-    float,
-    BeforeValidator(parse_duration),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?(ms|s|m|h)$"}),
-]
-Percent = Annotated[
-    float,
-    BeforeValidator(parse_percent),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?%$"}),
-]
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 
 
@@ -112,22 +102,74 @@ class MetricsSpec(Strict):
     queries: dict[Literal["requests", "errors", "latency_buckets"], str] | None = None
 
 
-class HttpCheckSpec(Strict):
-    url: Annotated[str, Field(pattern=r"^https?://")]
-    status: Annotated[int, Field(ge=100, le=599)] = 200
-    timeout: Duration = 5.0
-    attempts: Annotated[int, Field(ge=1, le=20)] = 3
-    body_contains: str | None = None
+Role = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 
 
 class CheckSpec(Strict):
-    http: HttpCheckSpec
+    """One check: exactly one kind (``http: {...}``, ``postgres: {...}``, ...) plus how the
+    scorecard weighs it and how long it may take."""
+
+    name: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    category: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    weight: Annotated[float, Field(gt=0, le=100)] = 1.0
+    critical: bool = False
+    timeout: Annotated[Duration, Field(gt=0, le=600)] = 10.0
+    retries: Annotated[int, Field(ge=0, le=10)] = 1
+    http: c.Http | None = None
+    tcp: c.Tcp | None = None
+    postgres: c.Postgres | None = None
+    redis: c.Redis | None = None
+    amqp: c.Amqp | None = None
+    tls: c.Tls | None = None
+    dns: c.Dns | None = None
+    file: c.File | None = None
+    disk: c.Disk | None = None
+    memory: c.Memory | None = None
+    cpu: c.Cpu | None = None
+    git: c.Git | None = None
+    command: c.Command | None = None
+    prometheus: c.Prometheus | None = None
+    secrets: c.Secrets | None = None
+    docs: c.Docs | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> CheckSpec:
+        kinds = [k for k in c.KINDS if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            listed = ", ".join(kinds) if kinds else "none"
+            raise ValueError(f"a check has exactly one kind of {', '.join(c.KINDS)}; got {listed}")
+        return self
+
+    def kind(self) -> tuple[str, c.Options]:
+        name = next(k for k in c.KINDS if getattr(self, k) is not None)
+        options: c.Options = getattr(self, name)
+        return name, options
+
+
+class ChecklistSpec(Strict):
+    id: Name
+    text: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Role | None = None
+    category: Annotated[str, Field(min_length=1, max_length=40)] = "operations"
+    weight: Annotated[float, Field(gt=0, le=100)] = 1.0
+    critical: bool = False
+
+
+class ScorecardSpec(Strict):
+    go_at: Annotated[float, Field(ge=0, le=10)] = 9.0
+
+
+class ApprovalSpec(Strict):
+    roles: Annotated[list[Role], Field(min_length=1, max_length=20)]
+    timeout: Duration | None = None
+    on_timeout: Literal["abort", "wait"] = "abort"
+    allow_self_approval: bool = False
 
 
 class TriggerSpec(Strict):
     when: str
     for_: Annotated[Duration, Field(alias="for")] = 0.0
-    then: Literal["rollback", "pause"] = "rollback"
+    then: Literal["rollback", "pause", "notify"] = "rollback"
     window: Duration = 30.0
     min_requests: Annotated[int, Field(ge=1)] = 20
 
@@ -208,6 +250,7 @@ def _shorthand(key: str) -> BeforeValidator:
 class StepSpec(Strict):
     deploy: Literal["canary", "stable"] | None = None
     check: Name | None = None
+    approve: Name | None = None
     shift: Annotated[ShiftSpec | None, _shorthand("weight")] = None
     analyze: Annotated[AnalyzeSpec | None, _shorthand("for")] = None
     pause: Annotated[PauseSpec | None, _shorthand("for")] = None
@@ -243,6 +286,10 @@ class PlanSpec(Strict):
     metrics: MetricsSpec = MetricsSpec()
     drain: DrainSpec = DrainSpec()
     checks: dict[Name, CheckSpec] = {}
+    preflight: Annotated[list[CheckSpec], Field(max_length=200)] = []
+    checklist: Annotated[list[ChecklistSpec], Field(max_length=100)] = []
+    scorecard: ScorecardSpec = ScorecardSpec()
+    approvals: dict[Name, ApprovalSpec] = {}
     triggers: list[TriggerSpec] = []
     judge: Annotated[JudgeSpec, BeforeValidator(_judge_shorthand)] = JudgeSpec()
     steps: Annotated[list[StepSpec], Field(min_length=1)]

@@ -5,8 +5,12 @@ Pure parsing with precise messages; the loader attaches file:line:col.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import BeforeValidator, WithJsonSchema
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -37,6 +41,18 @@ def parse_percent(text: object) -> float:
     if value > 1.0:
         raise ValueError(f"expected a percentage between 0% and 100%, got {text!r}")
     return value
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?(ms|s|m|h)$"}),
+]
+Percent = Annotated[
+    float,
+    BeforeValidator(parse_percent),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?%$"}),
+]
 
 
 def format_duration(seconds: float) -> str:
@@ -73,3 +89,40 @@ class SecretRef:
 
     def __str__(self) -> str:
         return f"{self.scheme}:{self.target}"
+
+
+def parse_secret_or_url(text: object) -> SecretRef | str:
+    """A connection string: a secret reference, or a literal one without a password."""
+    if not isinstance(text, str):
+        raise ValueError("expected a URL or a secret reference like env:NAME")
+    if text.startswith(("env:", "file:")):
+        return SecretRef.parse(text)
+    if re.match(r"^[a-z][a-z0-9+.-]*://[^/@:]+:[^/@]*@", text) or "password=" in text:
+        raise ValueError(
+            "this connection string holds a password; put it in a secret reference like "
+            "env:DATABASE_URL (secrets are never written into a plan)"
+        )
+    return text
+
+
+Connection = Annotated[
+    SecretRef | str,
+    BeforeValidator(parse_secret_or_url),
+    WithJsonSchema({"type": "string"}),
+]
+
+
+def reveal(value: SecretRef | str) -> str:
+    """The secret's value, read when needed (never logged, never stored)."""
+    if isinstance(value, str):
+        return value
+    if value.scheme == "env":
+        found = os.environ.get(value.target)
+        if found is None:
+            raise LookupError(f"the environment variable {value.target} is not set")
+        return found
+    try:
+        with open(value.target, encoding="utf-8") as fh:
+            return fh.read().strip()
+    except OSError as exc:
+        raise LookupError(f"cannot read the secret file {value.target}: {exc.strerror}") from None

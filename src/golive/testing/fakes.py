@@ -8,7 +8,7 @@ from golive.analysis.snapshot import Snapshot
 from golive.checks.base import CheckResult, CheckStatus
 from golive.deploy.base import Health
 from golive.errors import PermanentError, TransientError
-from golive.plan.model import HttpCheck, Revision, Split
+from golive.plan.model import Check, Revision, Split
 from golive.traffic.base import Verification
 
 
@@ -152,5 +152,5 @@ class FakeDeployer:
         self.retired.append(revision)
 
 
-async def passing_check(check: HttpCheck) -> CheckResult:
+async def passing_check(check: Check) -> CheckResult:
     return CheckResult(CheckStatus.PASSED, f"{check.name} passed (fake)")

@@ -1,0 +1,26 @@
+"""Prometheus checks: an instant query whose value meets a condition."""
+
+from __future__ import annotations
+
+import httpx
+
+from golive.checks.base import Probe, meets
+from golive.plan.checks import Prometheus
+
+
+async def probe(o: Prometheus) -> Probe:
+    async with httpx.AsyncClient(trust_env=False, timeout=600) as client:  # the check bounds it
+        resp = await client.get(f"{o.url.rstrip('/')}/api/v1/query", params={"query": o.query})
+    body = resp.json()
+    if body.get("status") != "success":
+        return Probe.failed(
+            "", f"Prometheus refused the query: {body.get('error', resp.text[:160])}"
+        )
+    results = body["data"]["result"]
+    if not results:
+        return Probe.failed("", f"no series for {o.query}")
+    raw = results[1] if body["data"]["resultType"] == "scalar" else results[0]["value"][1]
+    value = f"{float(raw):g}"
+    if not meets(raw, o.condition):
+        return Probe.failed(value, f"{o.query} is {value}, expected {o.condition.strip()}")
+    return Probe.passed(value, f"{o.query} is {value} ({o.condition.strip()})")

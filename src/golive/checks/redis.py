@@ -1,0 +1,31 @@
+"""Redis checks: PING, then fields of INFO against values or conditions."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from golive.checks.base import Probe, meets, one_line
+from golive.plan.checks import Redis, describe_target
+from golive.plan.values import reveal
+
+
+async def probe(o: Redis) -> Probe:
+    where = describe_target(o.url)
+    client = aioredis.from_url(reveal(o.url), socket_connect_timeout=5)
+    try:
+        await client.ping()
+        info = await client.info() if o.info else {}
+    except RedisError as exc:
+        return Probe.failed("", f"Redis ({where}) did not answer: {one_line(exc)}")
+    finally:
+        await client.aclose()
+    for name, expected in o.info.items():
+        if name not in info:
+            return Probe.failed("", f"Redis INFO has no field {name}")
+        if not meets(info[name], expected):
+            return Probe.failed(
+                f"{name}={info[name]}", f"Redis {name} is {info[name]}, expected {expected}"
+            )
+    shown = ", ".join(f"{k}={info[k]}" for k in o.info) or "PONG"
+    return Probe.passed(shown, f"Redis answered PING ({shown})")

@@ -1,0 +1,81 @@
+"""Secrets scan: no hard-coded secret in the files under a path (detect-secrets' plugins).
+
+Files git ignores are skipped (a ``.env`` that git ignores is where secrets belong); a ``.env``
+git does not ignore is scanned like any file. Only the file, line and kind of each finding are
+reported, never the secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import os
+from pathlib import Path
+
+from golive.checks.base import Probe
+from golive.plan.checks import Secrets
+
+MAX_FILES = 20_000
+MAX_BYTES = 1_000_000
+
+
+def _candidates(root: Path, exclude: tuple[str, ...]) -> list[str]:
+    found: list[str] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in (".git", ".venv", "node_modules", "__pycache__")]
+        for name in files:
+            path = Path(folder, name)
+            rel = str(path.relative_to(root))
+            if any(fnmatch.fnmatch(rel, pattern) for pattern in exclude):
+                continue
+            try:
+                if path.stat().st_size > MAX_BYTES:
+                    continue
+            except OSError:
+                continue
+            found.append(rel)
+            if len(found) >= MAX_FILES:
+                return found
+    return found
+
+
+async def _ignored(root: Path, files: list[str]) -> set[str]:
+    """The files git ignores (none when ``root`` is not in a git work tree)."""
+    if not files:
+        return set()
+    proc = await asyncio.create_subprocess_exec(
+        "git", "-C", str(root), "check-ignore", "--stdin", "-z",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    out, _ = await proc.communicate("\0".join(files).encode() + b"\0")
+    return {p for p in out.decode(errors="replace").split("\0") if p}
+
+
+def _scan(root: Path, files: list[str]) -> list[tuple[str, int, str]]:
+    from detect_secrets.core.secrets_collection import SecretsCollection
+    from detect_secrets.settings import default_settings
+
+    collection = SecretsCollection(root=str(root))
+    with default_settings():
+        for rel in files:
+            collection.scan_file(rel)
+    return sorted((name, secret.line_number, secret.type) for name, secret in collection)
+
+
+async def probe(o: Secrets) -> Probe:
+    root = Path(o.path).resolve()
+    if not root.is_dir():
+        return Probe.failed("", f"{o.path} is not a directory")
+    files = await asyncio.to_thread(_candidates, root, o.exclude)
+    ignored = await _ignored(root, files)
+    scanned = [f for f in files if f not in ignored]
+    findings = await asyncio.to_thread(_scan, root, scanned)
+    value = f"{len(findings)} found in {len(scanned)} files"
+    if findings:
+        shown = ", ".join(f"{name}:{line} ({kind})" for name, line, kind in findings[:3])
+        more = f" and {len(findings) - 3} more" if len(findings) > 3 else ""
+        return Probe.failed(value, f"possible secrets: {shown}{more}")
+    return Probe.passed(
+        value, f"no secrets in {len(scanned)} files ({len(ignored)} ignored by git)"
+    )

@@ -1,0 +1,18 @@
+"""TCP checks: a connection is accepted."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from golive.checks.base import Probe, ms
+from golive.plan.checks import Tcp
+
+
+async def probe(o: Tcp) -> Probe:
+    started = time.perf_counter()
+    _, writer = await asyncio.open_connection(o.host, o.port)
+    took = time.perf_counter() - started
+    writer.close()
+    await writer.wait_closed()
+    return Probe.passed(ms(took), f"{o.host}:{o.port} accepted a connection in {ms(took)}")
