@@ -7,6 +7,7 @@ step turns that into a :class:`CheckResult` (passed / failed / wait) for the eng
 from __future__ import annotations
 
 import operator
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +51,24 @@ class Probe:
         return Probe(Outcome.FAIL, value, reason)
 
 
+def _errno(exc: BaseException, depth: int = 0) -> int | None:
+    """The first OS error number in ``exc``, its causes, or the group it wraps."""
+    if depth > 8:
+        return None
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return exc.errno
+    inner = list(exc.exceptions) if isinstance(exc, BaseExceptionGroup) else []
+    for nxt in [*inner, exc.__cause__, exc.__context__]:
+        if nxt is not None and (found := _errno(nxt, depth + 1)) is not None:
+            return found
+    return None
+
+
 def one_line(exc: BaseException) -> str:
+    """An error as one short line, in words (``connection refused``, not errno tuples)."""
+    errno = _errno(exc)
+    if errno is not None:
+        return os.strerror(errno).lower()
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 

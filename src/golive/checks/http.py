@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from golive.checks.base import Probe, meets, ms
+from golive.checks.base import Probe, meets, ms, one_line
 from golive.plan.checks import Http
 
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -32,7 +32,10 @@ def json_path(document: object, path: str) -> object:
 async def probe(o: Http) -> Probe:
     async with httpx.AsyncClient(trust_env=False, timeout=600) as client:  # the check bounds it
         started = time.perf_counter()
-        resp = await client.get(o.url)
+        try:
+            resp = await client.get(o.url)
+        except httpx.TransportError as exc:
+            return Probe.failed("", f"GET {o.url}: {one_line(exc)}")
         took = time.perf_counter() - started
     value = f"{resp.status_code} in {ms(took)}"
     if resp.status_code != o.status:

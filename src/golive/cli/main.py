@@ -1,7 +1,8 @@
 """``golive``: the entry point. Parses arguments, runs one verb, maps errors to exit codes.
 
-Exit codes: 0 promoted (or the verb succeeded), 3 rolled back or aborted, 2 invalid plan or
-input, 1 any other failure, 130 interrupted. A traceback is never the interface.
+Exit codes: 0 promoted (or the verb succeeded, or pre-flight is GO), 3 rolled back or aborted,
+4 pre-flight NO-GO, 2 invalid plan or input, 1 any other failure, 130 interrupted. A traceback
+is never the interface.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from golive import __version__
-from golive.cli import control
+from golive.cli import control, readiness, signoff
+from golive.cli.init import TEMPLATES, cmd_init
 from golive.cli.session import EXIT_FAILED, EXIT_INVALID
 from golive.errors import GoliveError, PlanError
 
@@ -67,6 +69,39 @@ def _parser() -> argparse.ArgumentParser:
         v.add_argument("--reason", default="")
         v.add_argument("--json", action="store_true")
 
+    check = sub.add_parser("check", help="run the plan's pre-flight alone: the scorecard")
+    check.add_argument("plan", type=Path)
+    check.add_argument("--json", action="store_true")
+
+    confirm = sub.add_parser("confirm", help="confirm a checklist item of a rollout")
+    confirm.add_argument("id")
+    confirm.add_argument("item")
+    confirm.add_argument("--as", dest="role", required=True, metavar="ROLE")
+    confirm.add_argument("--note", default="")
+
+    approve = sub.add_parser("approve", help="sign off the approval a rollout waits for")
+    approve.add_argument("id")
+    approve.add_argument("--as", dest="role", required=True, metavar="ROLE")
+    approve.add_argument("--note", default="")
+    approve.add_argument("--revision", help="refuse unless the rollout releases this version")
+
+    reject = sub.add_parser("reject", help="reject the approval a rollout waits for (aborts it)")
+    reject.add_argument("id")
+    reject.add_argument("--as", dest="role", required=True, metavar="ROLE")
+    reject.add_argument("--reason", dest="note", required=True)
+    reject.add_argument("--revision", help="refuse unless the rollout releases this version")
+
+    token = sub.add_parser("token", help="create an API token for a user and roles")
+    token_sub = token.add_subparsers(dest="token_verb", required=True, metavar="add")
+    add = token_sub.add_parser("add", help="a new token, printed once")
+    add.add_argument("user")
+    add.add_argument("--role", action="append", default=[])
+
+    init = sub.add_parser("init", help="write a starter plan")
+    init.add_argument("--template", choices=TEMPLATES, default="runbook")
+    init.add_argument("--output", type=Path, default=Path("plan.yaml"), help="'-' for stdout")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+
     down = sub.add_parser("down", help="stop the Envoy and processes golive started")
     down.add_argument("service", nargs="?")
 
@@ -79,9 +114,21 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+VERBS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
+    "check": readiness.cmd_check,
+    "confirm": readiness.cmd_confirm,
+    "approve": signoff.cmd_approve,
+    "reject": signoff.cmd_reject,
+    "token": signoff.cmd_token,
+    "init": cmd_init,
+}
+
+
 def _dispatch(args: argparse.Namespace) -> Coroutine[Any, Any, int]:
     if args.verb == "plan":
         return control.plan_command(args)
+    if args.verb in VERBS:
+        return VERBS[args.verb](args)
     if args.verb == "demo":
         from golive.demo.run import demo
 

@@ -17,12 +17,13 @@ from golive.engine.providers import build_providers
 from golive.engine.runner import PassView, Runner
 from golive.engine.state import Event, Phase, RolloutId, RolloutState
 from golive.errors import StateError
+from golive.identity import whoami
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan, Split, describe_step
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
 
-EXIT_PROMOTED, EXIT_FAILED, EXIT_INVALID, EXIT_ROLLED_BACK = 0, 1, 2, 3
+EXIT_PROMOTED, EXIT_FAILED, EXIT_INVALID, EXIT_ROLLED_BACK, EXIT_NO_GO = 0, 1, 2, 3, 4
 EXIT_CODES = {
     Phase.PROMOTED: EXIT_PROMOTED,
     Phase.ROLLED_BACK: EXIT_ROLLED_BACK,
@@ -56,7 +57,10 @@ async def start_or_continue(
         return record
     now = time.time()
     rid = new_rollout_id(plan.service)
-    state = RolloutState(rid, Phase.PROGRESSING, 0, now, Split.all_stable(), now)
+    who = await whoami(store)
+    state = RolloutState(
+        rid, Phase.PROGRESSING, 0, now, Split.all_stable(), now, started_by=who.user
+    )
     record = RolloutRecord(
         rid, plan.service, plan.source, plan.digest, plan.text, state, 1, now, now, None
     )
@@ -66,8 +70,9 @@ async def start_or_continue(
         [
             Event(
                 "rollout_started",
-                f"rollout of {plan.service} {plan.stable.version} -> {plan.canary.version} started",
-                {"plan": plan.source, "digest": plan.digest},
+                f"rollout of {plan.service} {plan.stable.version} -> {plan.canary.version} "
+                f"started by {who.user}",
+                {"plan": plan.source, "digest": plan.digest, "by": who.user},
             ),
             Event("step_started", first, {"step": 0}),
         ],

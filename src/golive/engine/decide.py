@@ -16,6 +16,7 @@ import dataclasses
 from golive.analysis import triggers as trig
 from golive.analysis.judge import Decision as Call
 from golive.analysis.judge import Status
+from golive.engine.gates import describe_approvers, gate_status
 from golive.engine.state import (
     Action,
     ApplySplit,
@@ -33,6 +34,7 @@ from golive.engine.state import (
 )
 from golive.plan.model import (
     AnalyzeStep,
+    ApproveStep,
     CheckStep,
     DeployStep,
     PauseStep,
@@ -57,11 +59,14 @@ def decide(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
     if fired is not None:
         return fired
     state = dataclasses.replace(state, trigger_since=_next_since(plan, state, obs))
+    state, notes = _notify(plan, state, obs)
     if state.phase is Phase.ROLLING_BACK:
-        return _rolling_back(state, obs)
-    if state.phase is Phase.PAUSED:
-        return Decision(state, _reconcile(state, obs))
-    return _progress(plan, state, obs)
+        d = _rolling_back(state, obs)
+    elif state.phase is Phase.PAUSED:
+        d = Decision(state, _reconcile(state, obs))
+    else:
+        d = _progress(plan, state, obs)
+    return dataclasses.replace(d, events=(*notes, *d.events)) if notes else d
 
 
 def current_step(plan: Plan, state: RolloutState) -> Step:
@@ -182,6 +187,8 @@ def _triggers(plan: Plan, state: RolloutState, obs: Observation) -> Decision | N
         if not fired:
             continue
         why = trig.describe(t, v)
+        if t.action is trig.TriggerAction.NOTIFY:
+            continue  # recorded by _notify, the rollout goes on
         if t.action is trig.TriggerAction.ROLLBACK:
             d = start_rollback(state, obs.now, why, Phase.ROLLED_BACK)
             return dataclasses.replace(
@@ -197,6 +204,28 @@ def _triggers(plan: Plan, state: RolloutState, obs: Observation) -> Decision | N
             )
             return Decision(nxt, (), (Event("trigger_fired", why, {"trigger": t.label}),))
     return None
+
+
+def _notify(
+    plan: Plan, state: RolloutState, obs: Observation
+) -> tuple[RolloutState, tuple[Event, ...]]:
+    """``then: notify`` triggers: one recorded notification per episode (until it clears)."""
+    if not state.shifted or len(obs.trigger_values) != len(plan.triggers):
+        return state, ()
+    done = list(state.notified or (False,) * len(plan.triggers))
+    events: list[Event] = []
+    for i, (t, since, value) in enumerate(
+        zip(plan.triggers, state.trigger_since, obs.trigger_values, strict=True)
+    ):
+        if t.action is not trig.TriggerAction.NOTIFY:
+            continue
+        if since is None:
+            done[i] = False
+        elif obs.now - since >= t.hold and not done[i]:
+            done[i] = True
+            why = trig.describe(t, value)
+            events.append(Event("trigger_notified", f"{why}: watching", {"trigger": t.label}))
+    return dataclasses.replace(state, notified=tuple(done)), tuple(events)
 
 
 def _reconcile(state: RolloutState, obs: Observation) -> tuple[Action, ...]:
@@ -226,6 +255,8 @@ def _progress(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
             return _deploy(plan, state, obs, step, elapsed)
         case CheckStep():
             return _check(state, obs, step)
+        case ApproveStep():
+            return _approve(plan, state, obs, step, elapsed)
         case ShiftStep():
             return _shift(state, obs, Split(step.weight, step.segment), elapsed)
         case AnalyzeStep():
@@ -273,6 +304,27 @@ def _check(state: RolloutState, obs: Observation, step: CheckStep) -> Decision:
             state, obs.now, f"check {step.check} failed: {obs.check.message}", Phase.FAILED
         )
     return advance(state, obs, f"check {step.check}: {obs.check.message}")
+
+
+def _approve(
+    plan: Plan, state: RolloutState, obs: Observation, step: ApproveStep, elapsed: float
+) -> Decision:
+    gate = plan.approvals[step.gate]
+    status = gate_status(gate, state, obs.signoffs, plan.canary.version)
+    if status.rejected is not None:
+        r = status.rejected
+        why = f"{step.gate} rejected by {r.by} as {r.role}" + (f": {r.note}" if r.note else "")
+        return start_rollback(state, obs.now, why, Phase.ABORTED)
+    if status.passed:
+        who = describe_approvers(status.approvers)
+        return advance(state, obs, f"approve {step.gate}: signed off by {who}")
+    waiting = status.waiting_for(gate, state.started_by)
+    if gate.timeout is not None and elapsed > gate.timeout:
+        if gate.on_timeout == "abort":
+            why = f"{waiting} not given within {gate.timeout:g}s"
+            return start_rollback(state, obs.now, why, Phase.ABORTED)
+        waiting += f" (overdue by {elapsed - gate.timeout:.0f}s)"
+    return _wait(state, obs, waiting)
 
 
 def _shift(state: RolloutState, obs: Observation, target: Split, elapsed: float) -> Decision:

@@ -16,14 +16,17 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from golive.analysis.judge import Judge, JudgeImpl, Verdict
+from golive.analysis.scorecard import Item
 from golive.analysis.snapshot import Series, Snapshot
 from golive.analysis.triggers import measure
+from golive.checks.preflight import run_checks, scorecard
 from golive.engine.clock import Clock
 from golive.engine.decide import current_step, decide
 from golive.engine.providers import Providers
 from golive.engine.state import (
     ApplySplit,
     CheckResult,
+    CheckStatus,
     Decision,
     EnsureRevision,
     Event,
@@ -31,9 +34,10 @@ from golive.engine.state import (
     Observation,
     RetireRevision,
     RolloutState,
+    Signoff,
 )
 from golive.errors import GoliveError, NoData, ProviderError
-from golive.plan.model import CheckStep, Plan, Revision, Split
+from golive.plan.model import PREFLIGHT, ApproveStep, CheckStep, Plan, Revision, Split
 from golive.store.sqlite import SQLiteStore, owner_id
 from golive.traffic.base import Verification
 
@@ -91,6 +95,8 @@ class Runner:
         self._warned: set[str] = set()
         self._alarms: list[Event] = []
         self._decided_at = 0.0
+        self._checked: tuple[float, list[Item]] | None = None  # pre-flight results, per visit
+        self._last_card: dict[str, object] | None = None
 
     async def run(self, rollout_id: str) -> RolloutState:
         record = await self.store.load(rollout_id)
@@ -148,12 +154,13 @@ class Runner:
     # -- observe -----------------------------------------------------------------------------
 
     async def _observe(self, state: RolloutState, now: float) -> Observation:
-        split, stable, canary, commands, check = await asyncio.gather(
+        split, stable, canary, commands, check, signoffs = await asyncio.gather(
             self._guard("router", self.p.router.observe()),
             self._guard("stable", self.p.deployer.status(Revision.STABLE)),
             self._guard("canary", self.p.deployer.status(Revision.CANARY)),
             self.store.pending_commands(state.id),
             self._check(state),
+            self._signoffs(state),
         )
         if now - self.last_sample >= self.plan.metrics.interval * 0.95:
             await self._sample(state, now, split)
@@ -162,7 +169,9 @@ class Runner:
             Revision.STABLE: stable or Health.ABSENT,
             Revision.CANARY: canary or Health.ABSENT,
         }
-        return Observation(now, split, health, check, self.verdict, values, tuple(commands))
+        return Observation(
+            now, split, health, check, self.verdict, values, tuple(commands), signoffs
+        )
 
     async def _sample(self, state: RolloutState, now: float, split: Split | None) -> None:
         pair = await asyncio.gather(
@@ -181,7 +190,36 @@ class Runner:
         step = current_step(self.plan, state)
         if not isinstance(step, CheckStep) or state.phase.terminal:
             return None
+        if step.check == PREFLIGHT:
+            return await self._preflight(state)
         return await self.p.check(self.plan.checks[step.check])
+
+    async def _preflight(self, state: RolloutState) -> CheckResult:
+        """The plan's checks run once per visit of the step; confirmations are read each pass,
+        and the scorecard is recorded whenever it changes."""
+        if self._checked is None or self._checked[0] != state.step_started:
+            self._checked = (state.step_started, await run_checks(self.plan.preflight))
+        confirmed = {
+            c.item: f"confirmed by {c.by} ({c.role})"
+            for c in await self.store.confirmations(state.id)
+        }
+        card = scorecard(self.plan, self._checked[1], confirmed)
+        data = card.to_json()
+        if data != self._last_card:
+            self._last_card = data
+            self._alarms.append(Event("scorecard", card.headline(), data))
+        if card.go:
+            return CheckResult(CheckStatus.PASSED, card.headline())
+        if card.waiting:
+            pending = [i.name for i in card.items if i.outcome == "pending"]
+            return CheckResult(CheckStatus.WAIT, f"confirmation of {', '.join(pending)}")
+        return CheckResult(CheckStatus.FAILED, f"{card.headline()}: {'; '.join(card.blockers)}")
+
+    async def _signoffs(self, state: RolloutState) -> tuple[Signoff, ...]:
+        step = current_step(self.plan, state)
+        if not isinstance(step, ApproveStep) or state.phase.terminal:
+            return ()
+        return tuple(await self.store.signoffs(state.id))
 
     async def _guard(self, what: str, call: Awaitable[T]) -> T | None:
         """Await a provider call with a timeout; a failure becomes ``None`` and one alarm."""

@@ -67,6 +67,8 @@ class RolloutState:
     safe_at: float | None = None
     force_promote: bool = False
     waiting_for: str = ""
+    started_by: str = ""
+    notified: tuple[bool, ...] = ()  # per trigger: its notification for this episode is out
 
     def to_json(self) -> dict[str, object]:
         data = dataclasses.asdict(self)
@@ -82,6 +84,9 @@ class RolloutState:
         since = raw.get("trigger_since") or []
         assert isinstance(since, list | tuple)
         raw["trigger_since"] = tuple(since)
+        notified = raw.get("notified") or []
+        assert isinstance(notified, list | tuple)
+        raw["notified"] = tuple(notified)
         return RolloutState(**raw)  # type: ignore[arg-type]
 
 
@@ -106,6 +111,31 @@ def split_from_json(data: dict[str, object]) -> Split:
 
 
 @dataclass(frozen=True, slots=True)
+class Signoff:
+    """A person's approval or rejection, bound to the rollout's step and canary revision."""
+
+    step: int
+    revision: str
+    gate: str
+    role: str
+    by: str
+    approve: bool
+    note: str = ""
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """A checklist item confirmed by a person."""
+
+    item: str
+    role: str
+    by: str
+    note: str = ""
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Observation:
     """Everything one pass learned about the world, gathered concurrently before deciding."""
 
@@ -116,6 +146,7 @@ class Observation:
     verdict: Verdict | None = None
     trigger_values: tuple[float | None, ...] = ()
     commands: tuple[Command, ...] = ()
+    signoffs: tuple[Signoff, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,3 +52,23 @@ SELECT * FROM commands WHERE rollout_id = :id AND consumed_at IS NULL ORDER BY i
 
 -- name: consume_command
 UPDATE commands SET consumed_at = :now WHERE id = :command_id;
+
+-- name: insert_signoff
+INSERT INTO signoffs (rollout_id, at, step, revision, gate, role, by, decision, note)
+VALUES (:id, :at, :step, :revision, :gate, :role, :by, :decision, :note);
+
+-- name: signoffs
+SELECT * FROM signoffs WHERE rollout_id = :id ORDER BY id;
+
+-- name: insert_confirmation
+INSERT INTO confirmations (rollout_id, at, item, role, by, note)
+VALUES (:id, :at, :item, :role, :by, :note);
+
+-- name: confirmations
+SELECT * FROM confirmations WHERE rollout_id = :id ORDER BY id;
+
+-- name: insert_token
+INSERT INTO tokens (hash, user, roles, created_at) VALUES (:hash, :user, :roles, :now);
+
+-- name: find_token
+SELECT * FROM tokens WHERE hash = :hash;

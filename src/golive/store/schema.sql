@@ -47,3 +47,38 @@ CREATE TABLE commands (
     reason      TEXT NOT NULL,
     consumed_at REAL
 );
+
+-- migration: 2
+CREATE TABLE signoffs (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    rollout_id TEXT NOT NULL REFERENCES rollouts (id),
+    at         REAL NOT NULL,
+    step       INTEGER NOT NULL,
+    revision   TEXT NOT NULL,
+    gate       TEXT NOT NULL,
+    role       TEXT NOT NULL,
+    by         TEXT NOT NULL,
+    decision   TEXT NOT NULL CHECK (decision IN ('approve', 'reject')),
+    note       TEXT NOT NULL,
+    UNIQUE (rollout_id, step, revision, role)
+);
+CREATE TABLE confirmations (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    rollout_id TEXT NOT NULL REFERENCES rollouts (id),
+    at         REAL NOT NULL,
+    item       TEXT NOT NULL,
+    role       TEXT NOT NULL,
+    by         TEXT NOT NULL,
+    note       TEXT NOT NULL,
+    UNIQUE (rollout_id, item)
+);
+CREATE TABLE tokens (
+    hash       TEXT PRIMARY KEY,
+    user       TEXT NOT NULL,
+    roles      TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TRIGGER signoffs_append_only_update BEFORE UPDATE ON signoffs
+BEGIN SELECT RAISE(ABORT, 'sign-offs are append-only'); END;
+CREATE TRIGGER signoffs_append_only_delete BEFORE DELETE ON signoffs
+BEGIN SELECT RAISE(ABORT, 'sign-offs are append-only'); END;

@@ -20,6 +20,7 @@ from golive.analysis.snapshot import Snapshot
 from golive.engine.state import Command, CommandVerb, Event, Phase, RolloutId, RolloutState
 from golive.errors import ConflictError, LeaseError, StateError
 from golive.processes import pid_alive
+from golive.store.gates import GateRecords
 from golive.store.records import GENESIS, RolloutRecord, StoredEvent, chain_hash
 from golive.store.sql import migrations, queries
 
@@ -36,7 +37,7 @@ def _owner_dead(owner: str) -> bool:
     return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
 
 
-class SQLiteStore:
+class SQLiteStore(GateRecords):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -252,6 +253,10 @@ class SQLiteStore:
                 {"id": rollout_id, "now": now, "verb": verb.value, "by": by, "reason": reason},
             )
         )
+
+    @staticmethod
+    def _append(db: sqlite3.Connection, rollout_id: str, events: list[Event], now: float) -> None:
+        _append(db, rollout_id, events, now)
 
     async def pending_commands(self, rollout_id: str) -> list[Command]:
         rows = await self._run(

@@ -1,0 +1,90 @@
+"""``golive check PLAN`` (pre-flight alone, the scorecard, exit 0 on GO and 4 on NO-GO) and
+``golive confirm ID ITEM --as ROLE`` (a manual checklist item, confirmed by a person)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from rich.console import Console
+from rich.table import Table
+
+from golive.analysis.scorecard import Scorecard
+from golive.checks.preflight import run_checks, scorecard
+from golive.cli.session import EXIT_NO_GO, open_store
+from golive.engine.state import Confirmation, Event
+from golive.errors import StateError
+from golive.identity import whoami
+from golive.plan.loader import load_plan, parse_plan
+
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+SHOWN = {
+    "pass": "[green]PASS[/]", "warn": "[yellow]WARN[/]", "fail": "[red]FAIL[/]",
+    "confirmed": "[green]CONFIRMED[/]", "pending": "[yellow]WAITING[/]",
+}  # fmt: skip
+
+
+def print_scorecard(card: Scorecard, out: Console = console) -> None:
+    table = Table("category", "check", "result", "value", "reason", show_lines=False)
+    for item in card.items:
+        name = item.name + (" [bold](critical)[/]" if item.critical else "")
+        table.add_row(item.category, name, SHOWN[item.outcome], item.value, item.reason)
+    out.print(table)
+    for c in card.categories:
+        out.print(f"  {c.name:<16} {c.score:5.2f}/10  ({c.passed} of {c.items} passed)")
+    style = "bold green" if card.go else "bold red"
+    out.print(f"[{style}]{card.headline()}[/] (GO at {card.go_at:g})")
+    for blocker in card.blockers:
+        out.print(f"  - {blocker}", markup=False)
+
+
+async def cmd_check(args: argparse.Namespace) -> int:
+    plan = load_plan(args.plan)
+    if not plan.preflight and not plan.checklist:
+        raise StateError(f"{args.plan} has no 'preflight' checks and no 'checklist' items")
+    if not args.json:
+        console.print(
+            f"pre-flight for {plan.service} {plan.stable.version} -> {plan.canary.version}: "
+            f"{len(plan.preflight)} checks, {len(plan.checklist)} checklist items"
+        )
+    card = scorecard(plan, await run_checks(plan.preflight), {})
+    if args.json:
+        print(json.dumps(card.to_json()))
+    else:
+        print_scorecard(card)
+        if card.waiting:
+            console.print(
+                "checklist items are confirmed during a rollout: golive confirm ID ITEM --as ROLE"
+            )
+    return 0 if card.go else EXIT_NO_GO
+
+
+async def cmd_confirm(args: argparse.Namespace) -> int:
+    store = open_store(args.state_dir)
+    record = await store.load(args.id)
+    plan = parse_plan(record.plan_text, record.plan_path)
+    item = next((i for i in plan.checklist if i.id == args.item), None)
+    if item is None:
+        known = ", ".join(i.id for i in plan.checklist) or "none"
+        raise StateError(f"the plan has no checklist item {args.item!r}; its items: {known}")
+    if record.state.phase.terminal:
+        raise StateError(f"rollout {record.id} already ended: {record.state.phase.value}")
+    if item.role is not None and args.role != item.role:
+        raise StateError(f"{item.id!r} is confirmed by the {item.role} role, not {args.role}")
+    who = await whoami(store)
+    if not who.holds(args.role):
+        raise StateError(f"{who.user} does not hold the role {args.role} (identity: {who.source})")
+    now = time.time()
+    note = args.note or ""
+    event = Event(
+        "confirmed",
+        f"{item.id} confirmed by {who.user} as {args.role}" + (f": {note}" if note else ""),
+        {"item": item.id, "by": who.user, "role": args.role},
+    )
+    await store.add_confirmation(
+        record.id, Confirmation(item.id, args.role, who.user, note, now), event
+    )
+    console.print(f"confirmed {item.id!r} ({item.text}) for {record.id} as {args.role}")
+    return 0
