@@ -132,3 +132,37 @@ async def wait_verified(router: object, split: Split, timeout: float = 3.0) -> f
             return loop.time() - start
         await asyncio.sleep(0.005)
     raise AssertionError(f"router did not serve {split} within {timeout}s")
+
+
+# -- data services for pre-flight checks (session-wide: each takes seconds to start) ----------
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    import shutil
+    import tempfile
+
+    from tests import services
+
+    root = Path(tempfile.mkdtemp(prefix="golive-postgres-"))  # pytest's own dirs are 0700
+    try:
+        with services.postgres(root) as dsn:
+            yield dsn
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from tests import services
+
+    with services.redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def amqp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from tests import services
+
+    with services.rabbitmq(tmp_path_factory.mktemp("rabbitmq")) as url:
+        yield url

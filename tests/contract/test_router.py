@@ -77,7 +77,7 @@ async def subject(
             yield Subject(proxy, lambda: _setting(proxy, "maps", missing), proxy.port)
     else:
         async with running_nginx(tmp_path / "nginx", apps) as nginx:
-            bad = {**nginx.upstreams, "canary": ("http://no-such-host.invalid:1",)}
+            bad = {**nginx.upstreams, "canary": ("http://127.0.0.1:0",)}  # nginx -t: invalid port
             yield Subject(nginx, lambda: _setting(nginx, "upstreams", bad), nginx.port)
 
 

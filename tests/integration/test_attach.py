@@ -245,7 +245,10 @@ async def _drive_attached_nginx(router: NginxRouter, providers: Providers, port:
         await asyncio.sleep(0.02)
     assert canary.requests == 60
     good = router.include_path.read_text()
-    router.upstreams = {**router.upstreams, "canary": ("http://no-such-host.invalid:1",)}
+    router.upstreams = {
+        **router.upstreams,
+        "canary": ("http://127.0.0.1:0",),
+    }  # nginx -t: invalid port
     with pytest.raises(PermanentError, match="nginx refused the configuration"):
         await router.apply(Split(60.0))
     assert router.include_path.read_text() == good  # put back as it was

@@ -13,7 +13,7 @@ import pytest
 from golive.errors import PermanentError
 from golive.plan.model import Segment, Split
 from golive.traffic.haproxy import HAProxyRouter, haproxy_binary
-from tests.conftest import free_port, running_haproxy, wait_verified
+from tests.conftest import running_haproxy, wait_verified
 
 pytestmark = pytest.mark.integration
 
@@ -69,11 +69,8 @@ async def test_a_reload_keeps_the_weights(haproxy: HAProxyRouter) -> None:
 async def test_a_bad_configuration_is_refused_before_anything_runs(
     tmp_path: Path, apps: dict[str, int]
 ) -> None:
-    upstreams = {
-        "stable": f"http://127.0.0.1:{apps['stable']}",
-        "canary": "http://no-such-host.invalid:1",
-    }
-    router = HAProxyRouter(tmp_path / "bad", "127.0.0.1", free_port(), upstreams)
+    upstreams = {name: f"http://127.0.0.1:{port}" for name, port in apps.items()}
+    router = HAProxyRouter(tmp_path / "bad", "127.0.0.1", 70000, upstreams)  # no such port
     with pytest.raises(PermanentError, match="HAProxy refused the configuration"):
         await router.start(Split.all_stable())
     assert not router.pid_path.exists()

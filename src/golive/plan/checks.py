@@ -6,6 +6,7 @@ and are what the check modules receive, so a kind's options are written down onc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, ClassVar
 
@@ -228,5 +229,5 @@ class ChecklistItem:
 
 
 def describe_target(value: SecretRef | str) -> str:
-    """A connection for messages: the reference, or the URL, never a secret's value."""
-    return str(value)
+    """A connection for messages: the reference, or the URL without its credentials."""
+    return str(value) if isinstance(value, SecretRef) else re.sub(r"//[^/@]*@", "//***@", value)

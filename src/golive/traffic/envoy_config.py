@@ -56,7 +56,7 @@ def _cluster(name: str, urls: Sequence[str]) -> dict[str, object]:
     numeric = True
     for url in urls:
         parts = urlsplit(url)
-        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        host, port = parts.hostname or "127.0.0.1", 80 if parts.port is None else parts.port
         numeric = numeric and host.replace(".", "").isdigit()
         address = {"socket_address": {"address": host, "port_value": port}}
         endpoints.append({"endpoint": {"address": address}})

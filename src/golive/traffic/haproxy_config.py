@@ -159,7 +159,7 @@ def render(
 
 def _address(url: str) -> str:
     parts = urlsplit(url)
-    return f"{parts.hostname or '127.0.0.1'}:{parts.port or 80}"
+    return f"{parts.hostname or '127.0.0.1'}:{80 if parts.port is None else parts.port}"
 
 
 def parse_weight(answer: str) -> int:

@@ -26,7 +26,7 @@ LOG_FORMAT = "$msec $upstream_addr $upstream_status $upstream_response_time"
 
 def address(url: str) -> str:
     parts = urlsplit(url)
-    return f"{parts.hostname or '127.0.0.1'}:{parts.port or 80}"
+    return f"{parts.hostname or '127.0.0.1'}:{80 if parts.port is None else parts.port}"
 
 
 def _servers(upstreams: Mapping[str, tuple[str, ...]], split: Split) -> list[str]:

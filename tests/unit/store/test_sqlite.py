@@ -83,4 +83,4 @@ async def test_schema_is_versioned_and_reopening_does_not_migrate_twice(tmp_path
     again = SQLiteStore(tmp_path / "g.db")
     assert len(await again.recent()) == 1
     rows = sqlite3.connect(tmp_path / "g.db").execute("SELECT version FROM schema_version")
-    assert [r[0] for r in rows] == [1]
+    assert [r[0] for r in rows] == [1, 2]
