@@ -297,8 +297,10 @@ def _deploy(
 
 
 def _check(state: RolloutState, obs: Observation, step: CheckStep) -> Decision:
-    if obs.check is None or obs.check.status is CheckStatus.WAIT:
+    if obs.check is None:
         return _wait(state, obs, f"check {step.check}")
+    if obs.check.status is CheckStatus.WAIT:
+        return _wait(state, obs, f"check {step.check}: {obs.check.message}")
     if obs.check.status is CheckStatus.FAILED:
         return start_rollback(
             state, obs.now, f"check {step.check} failed: {obs.check.message}", Phase.FAILED

@@ -257,8 +257,11 @@ class Runner:
                             events.append(await self._apply(action, decision.state))
                         case EnsureRevision(revision=r):
                             await self.p.deployer.ensure(r)
+                        case RetireRevision(revision=r) if self.plan.revision(r).process is None:
+                            continue  # golive did not start it, so it never stops it
                         case RetireRevision(revision=r):
-                            why = await self._drain(r)
+                            # no traffic was ever shifted: nothing can be in flight to drain
+                            why = await self._drain(r) if decision.state.shifted else ""
                             if why:
                                 events.append(Event("retire_skipped", why, {"revision": r.value}))
                                 continue
