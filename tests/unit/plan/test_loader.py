@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from golive.errors import PlanError
+from golive.plan.checks import KINDS
 from golive.plan.loader import load_plan, parse_plan, plan_schema
 from golive.plan.model import AnalyzeStep, PromoteStep, Segment, ShiftStep
 from tests.conftest import GOOD_PLAN
@@ -182,7 +183,20 @@ _values = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(
     st.sampled_from(
-        ["service", "revisions", "route", "metrics", "triggers", "judge", "steps", "checks"]
+        [
+            "service",
+            "revisions",
+            "route",
+            "metrics",
+            "triggers",
+            "judge",
+            "steps",
+            "checks",
+            "preflight",
+            "checklist",
+            "scorecard",
+            "approvals",
+        ]
     ),
     _values,
 )
@@ -346,3 +360,108 @@ def test_attaching_to_nginx_needs_its_access_log_for_metrics() -> None:
     assert "'access_log PATH golive_web;'" in issues_of(no_log)[0]
     relative = text.replace("pid: /run/nginx.pid", "pid: nginx.pid")
     assert "route.attach.pid" in issues_of(relative)[0]
+
+
+RUNBOOK = GOOD_PLAN.replace(
+    "triggers:\n",
+    """preflight:
+  - {name: api, http: {url: "http://127.0.0.1:9001/health", json: {status: ok}}, critical: true}
+  - {name: db, postgres: {dsn: env:DATABASE_URL, max_replication_lag: 5s}, weight: 2}
+  - {name: cert, tls: {host: "api.example.test:443", min_days: 14}}
+checklist:
+  - {id: runbook, text: Runbook reviewed, role: tech-lead}
+scorecard: {go_at: 8.5}
+approvals:
+  go-live: {roles: [release-manager, security], timeout: 2h, on_timeout: wait}
+triggers:
+""",
+).replace(
+    "  - deploy: canary\n", "  - check: preflight\n  - approve: go-live\n  - deploy: canary\n"
+)
+
+
+def test_preflight_checklist_scorecard_and_approvals_parse() -> None:
+    from golive.plan.checks import Postgres, Tls
+    from golive.plan.model import ApprovalGate, ApproveStep, CheckStep
+    from golive.plan.values import SecretRef
+
+    plan = parse_plan(RUNBOOK, "plan.yaml")
+    assert [(c.name, c.kind, c.category, c.weight, c.critical) for c in plan.preflight] == [
+        ("api", "http", "infrastructure", 1.0, True),
+        ("db", "postgres", "infrastructure", 2.0, False),
+        ("cert", "tls", "security", 1.0, False),
+    ]
+    assert plan.preflight[1].options == Postgres(
+        SecretRef("env", "DATABASE_URL"), max_replication_lag=5.0
+    )
+    assert isinstance(plan.preflight[2].options, Tls)
+    assert plan.checklist[0].role == "tech-lead" and plan.go_at == 8.5
+    assert plan.approvals["go-live"] == ApprovalGate(
+        "go-live", ("release-manager", "security"), 7200.0, "wait"
+    )
+    assert plan.steps[:2] == (CheckStep("preflight"), ApproveStep("go-live"))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "json: {status: ok}}",
+            "json: {status: ok}, colour: red}",
+            "plan.yaml:13:81: preflight[0].http.colour: unknown field 'colour'; expected one of: "
+            "body_contains, headers, json, max_latency, status, url",
+        ),
+        (
+            "dsn: env:DATABASE_URL",
+            "dsn: 'postgresql://app:hunter2@db/app'",
+            "preflight[1].postgres.dsn: this connection string holds a password; put it in a "
+            "secret reference like env:DATABASE_URL",
+        ),
+        (
+            "{name: cert, tls:",
+            "{name: cert, dns: {name: x}, tls:",
+            "preflight[2]: a check has exactly one kind of http, tcp, postgres",
+        ),
+        (
+            "approve: go-live",
+            "approve: go-home",
+            "steps[1].approve: unknown approval 'go-home'; known: go-live",
+        ),
+        ("{name: db,", "{name: api,", "preflight[1].name: two pre-flight checks are named 'api'"),
+        (
+            'tls: {host: "api.example.test:443"',
+            "tls: {hostname: x",
+            "preflight[2].tls.host: required field is missing",
+        ),
+        (
+            "then: rollback}",
+            "then: page}",
+            "triggers[0].then: input should be 'rollback', 'pause' or 'notify'",
+        ),
+    ],
+)
+def test_preflight_errors_name_the_field(old: str, new: str, expected: str) -> None:
+    assert old in RUNBOOK
+    issues = "\n".join(issues_of(RUNBOOK.replace(old, new, 1)))
+    assert expected in issues
+    assert "hunter2" not in issues
+
+
+def test_check_preflight_needs_a_preflight() -> None:
+    text = GOOD_PLAN.replace("  - deploy: canary\n", "  - check: preflight\n  - deploy: canary\n")
+    assert "has no 'preflight' checks and no 'checklist' items" in issues_of(text)[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(sorted(KINDS)), _values)
+def test_any_value_in_any_check_kind_gives_a_plan_error_not_a_traceback(
+    kind: str, value: object
+) -> None:
+    import yaml
+
+    base = yaml.safe_load(GOOD_PLAN)
+    base["preflight"] = [{"name": "x", kind: value}]
+    try:
+        parse_plan(yaml.safe_dump(base), "fuzz.yaml")
+    except PlanError as exc:
+        assert all(i.line >= 1 for i in exc.issues)
