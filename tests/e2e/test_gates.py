@@ -143,7 +143,17 @@ def test_confirm_approve_with_separation_of_duties_then_promote(
             if run.poll() is None:
                 run.kill()
     assert run.returncode == 0, out + err
-    events = json.loads(golive("status", rid, "--json", cwd=team).stdout)["events"]
+    status = json.loads(golive("status", rid, "--json", cwd=team).stdout)
+    assert status["scorecard"]["readiness"] == "GO"
+    assert [(s["role"], s["by"]) for s in status["signoffs"]] == [
+        ("release-manager", "alice"),
+        ("tech-lead", "bob"),
+    ]
+    assert status["confirmations"][0]["by"] == "bob"
+    shown = golive("status", rid, cwd=team).stdout
+    assert "OVERALL DEPLOYMENT READINESS: 10.00/10 - GO" in shown
+    assert "go-live approved by bob as tech-lead (step 2): lgtm" in shown
+    events = status["events"]
     kinds = [e["kind"] for e in events]
     assert "scorecard" in kinds and "confirmed" in kinds and kinds[-1] == "promoted"
     messages = [e["message"] for e in events]

@@ -25,7 +25,11 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
 }
 _LATENCY = re.compile(r"^latency_p(\d{1,2}(?:\.\d+)?)$")
-METRICS_HELP = "error_rate (a percentage) or latency_p50 / latency_p95 / latency_p99 (a duration)"
+METRICS_HELP = (
+    "error_rate (a percentage), latency_p50 / latency_p95 / latency_p99 (a duration), "
+    "or canary_down"
+)
+DOWN = "canary_down"  # the canary does not answer its health check (the seeds' "service down")
 
 
 class TriggerAction(StrEnum):
@@ -52,6 +56,8 @@ class Trigger:
 
 def parse_condition(text: str) -> tuple[str, str, float]:
     """``"error_rate > 5%"`` -> ``("error_rate", ">", 0.05)``; latency thresholds in ms."""
+    if text.strip() == DOWN:
+        return DOWN, ">", 0.5
     match = _CONDITION.match(text)
     if match is None:
         raise ValueError(f"expected a condition like 'error_rate > 5%' using {METRICS_HELP}")
@@ -65,6 +71,8 @@ def parse_condition(text: str) -> tuple[str, str, float]:
 
 def measure(trigger: Trigger, stats: WindowStats) -> float | None:
     """The trigger's metric over the window, or ``None`` when not yet known."""
+    if trigger.metric == DOWN:
+        raise ValueError("canary_down is measured from the canary's health, not its traffic")
     if stats.requests < trigger.min_requests:
         return None
     if trigger.metric == "error_rate":
@@ -87,6 +95,8 @@ def advance(
 
 
 def describe(trigger: Trigger, value: float | None) -> str:
+    if trigger.metric == DOWN:
+        return f"trigger '{trigger.label}' fired: the canary does not answer its health check"
     if value is None:
         shown = "n/a"
     elif trigger.metric == "error_rate":

@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from golive.cli.readiness import gates_of, show_gates
 from golive.cli.session import (
     EXIT_CODES,
     EXIT_FAILED,
@@ -125,6 +126,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
     record = await store.load(args.id)
     events = await store.events(record.id)
     s = record.state
+    gates = await gates_of(store, record.id, events)
     if args.json:
         print(
             json.dumps(
@@ -132,6 +134,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
                     "id": record.id,
                     "service": record.service,
                     "state": s.to_json(),
+                    **gates,
                     "events": [{"at": e.at, "kind": e.kind, "message": e.message} for e in events],
                 },
                 default=str,
@@ -146,6 +149,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
         console.print(f"reason: {s.reason}")
     if s.waiting_for:
         console.print(f"waiting for: {s.waiting_for}")
+    show_gates(gates, console)
     for e in events[-15:]:
         stamp = time.strftime("%H:%M:%S", time.localtime(e.at))
         console.print(f"  {stamp} {e.kind:<16} {e.message}", markup=False)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -18,6 +19,8 @@ from golive.engine.state import Confirmation, Event
 from golive.errors import StateError
 from golive.identity import whoami
 from golive.plan.loader import load_plan, parse_plan
+from golive.store.records import StoredEvent
+from golive.store.sqlite import SQLiteStore
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 SHOWN = {
@@ -88,3 +91,26 @@ async def cmd_confirm(args: argparse.Namespace) -> int:
     )
     console.print(f"confirmed {item.id!r} ({item.text}) for {record.id} as {args.role}")
     return 0
+
+
+async def gates_of(
+    store: SQLiteStore, rollout_id: str, events: list[StoredEvent]
+) -> dict[str, object]:
+    """A rollout's latest scorecard, sign-offs and confirmations, as plain values."""
+    cards = [e.data for e in events if e.kind == "scorecard"]
+    return {
+        "scorecard": cards[-1] if cards else None,
+        "signoffs": [dataclasses.asdict(s) for s in await store.signoffs(rollout_id)],
+        "confirmations": [dataclasses.asdict(c) for c in await store.confirmations(rollout_id)],
+    }
+
+
+def show_gates(gates: dict[str, object], out: Console) -> None:
+    card = gates.get("scorecard")
+    if isinstance(card, dict):
+        print_scorecard(Scorecard.from_json(card), out)
+    for s in gates.get("signoffs") or []:  # type: ignore[attr-defined]
+        verb = "approved" if s["approve"] else "rejected"
+        note = f": {s['note']}" if s["note"] else ""
+        out.print(f"  {s['gate']} {verb} by {s['by']} as {s['role']} (step {s['step'] + 1}){note}",
+                  markup=False)  # fmt: skip

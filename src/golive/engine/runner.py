@@ -18,7 +18,7 @@ from typing import TypeVar
 from golive.analysis.judge import Judge, JudgeImpl, Verdict
 from golive.analysis.scorecard import Item
 from golive.analysis.snapshot import Series, Snapshot
-from golive.analysis.triggers import measure
+from golive.analysis.triggers import DOWN, measure
 from golive.checks.preflight import run_checks, scorecard
 from golive.engine.clock import Clock
 from golive.engine.decide import current_step, decide
@@ -164,11 +164,15 @@ class Runner:
         )
         if now - self.last_sample >= self.plan.metrics.interval * 0.95:
             await self._sample(state, now, split)
-        values = tuple(measure(t, self.canary.window(t.window)) for t in self.plan.triggers)
         health = {
             Revision.STABLE: stable or Health.ABSENT,
             Revision.CANARY: canary or Health.ABSENT,
         }
+        down = 0.0 if health[Revision.CANARY] is Health.READY else 1.0
+        values = tuple(
+            down if t.metric == DOWN else measure(t, self.canary.window(t.window))
+            for t in self.plan.triggers
+        )
         return Observation(
             now, split, health, check, self.verdict, values, tuple(commands), signoffs
         )

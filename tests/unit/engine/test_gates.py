@@ -101,3 +101,17 @@ def test_a_notify_trigger_is_recorded_once_per_episode_and_the_rollout_goes_on()
         assert d.state.phase is Phase.PROGRESSING
         s = dataclasses.replace(d.state, step=2)
     assert seen == ["trigger_notified", "trigger_notified"]  # at 61 s, and again at 171 s
+
+
+def test_service_down_rolls_back_once_it_has_held() -> None:
+    text = PLAN_TEXT.replace(
+        '  - {when: "error_rate > 1%", for: 60s, then: notify}\n',
+        "  - {when: canary_down, for: 10s, then: rollback}\n",
+    )
+    plan = parse_plan(text, "plan.yaml")
+    s = state(step=2, shifted=True, desired=Split(50.0))
+    d = decide(plan, s, obs(now=T0, split=Split(50.0), trigger_values=(1.0,)))
+    assert d.state.phase is Phase.PROGRESSING
+    d = decide(plan, d.state, obs(now=T0 + 11, split=Split(50.0), trigger_values=(1.0,)))
+    assert d.state.phase is Phase.ROLLING_BACK
+    assert "the canary does not answer its health check" in d.state.reason
