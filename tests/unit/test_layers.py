@@ -12,6 +12,8 @@ PURE = [
     "golive.analysis.threshold",
     "golive.analysis.triggers",
     "golive.engine.decide",
+    "golive.engine.steps",
+    "golive.engine.gates",
     "golive.analysis.scorecard",
     "golive.checks.base",
 ]

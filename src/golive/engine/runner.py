@@ -22,6 +22,7 @@ from golive.analysis.triggers import DOWN, measure
 from golive.checks.preflight import run_checks, scorecard
 from golive.engine.clock import Clock
 from golive.engine.decide import current_step, decide
+from golive.engine.drain import drain
 from golive.engine.providers import Providers
 from golive.engine.state import (
     ApplySplit,
@@ -44,24 +45,6 @@ from golive.traffic.base import Verification
 T = TypeVar("T")
 CALL_TIMEOUT = 5.0
 URGENT_VERIFY = 5.0
-
-
-def _still_serving(
-    revision: Revision, split: Split | None, active: int | None, last: int | None, count: int | None
-) -> str:
-    """Why ``revision`` is not drained yet, or "" when this look found it quiet."""
-    if split is None:
-        return "the router could not be read"
-    share = split.canary_weight if revision is Revision.CANARY else 100 - split.canary_weight
-    if share > 0 or (revision is Revision.CANARY and split.segment is not None):
-        return f"the router still sends it {share:g}%"
-    if active is None or count is None:
-        return "its metrics could not be read"
-    if active:
-        return f"{active} requests still in flight"
-    if last is not None and count != last:
-        return f"it still received {count - last} requests"
-    return ""
 
 
 @dataclass
@@ -265,7 +248,9 @@ class Runner:
                             continue  # golive did not start it, so it never stops it
                         case RetireRevision(revision=r):
                             # no traffic was ever shifted: nothing can be in flight to drain
-                            why = await self._drain(r) if decision.state.shifted else ""
+                            why = ""
+                            if decision.state.shifted:
+                                why = await drain(r, self.plan.drain, self._look, self.clock)
                             if why:
                                 events.append(Event("retire_skipped", why, {"revision": r.value}))
                                 continue
@@ -276,33 +261,12 @@ class Runner:
                 break  # keep the safe order: nothing after a failed action
         return events
 
-    async def _drain(self, revision: Revision) -> str:
-        """Wait until ``revision`` may be stopped; the reason it may not, if it never may.
-
-        It may once the router reads it back at 0%, nothing is in flight inside it, and its
-        request counter has not moved for the plan's drain ``grace`` (the main cause of outages
-        in today's tools is stopping a revision that still gets requests). After the drain
-        ``timeout`` it is left running, and the record says why.
-        """
-        grace, timeout = self.plan.drain.grace, self.plan.drain.timeout
-        start = quiet_since = self.clock.now()
-        last: int | None = None
-        why = "not read back yet"
-        while True:
-            split = await self._guard("router", self.p.router.observe())
-            snap = await self._guard("metrics", self.p.metrics.sample(revision))
-            active = await self._guard("metrics", self.p.metrics.in_flight(revision))
-            now = self.clock.now()
-            count = None if snap is None else snap.requests
-            why = _still_serving(revision, split, active, last, count)
-            if why:
-                quiet_since = now
-            last = count
-            if now - quiet_since >= grace:
-                return ""
-            if now - start >= timeout:
-                return f"{revision} not stopped: {why} after {timeout:g}s; golive down stops it"
-            await self.clock.sleep(min(1.0, max(0.05, grace / 10)))
+    async def _look(self, revision: Revision) -> tuple[Split | None, int | None, int | None]:
+        """What the drain needs: the split read back, requests in flight, the request count."""
+        split = await self._guard("router", self.p.router.observe())
+        snap = await self._guard("metrics", self.p.metrics.sample(revision))
+        active = await self._guard("metrics", self.p.metrics.in_flight(revision))
+        return split, active, None if snap is None else snap.requests
 
     async def _apply(self, action: ApplySplit, state: RolloutState) -> Event:
         split = action.split

@@ -1,0 +1,251 @@
+"""The steps of a plan, one small pure function per kind, and the transitions they share
+(advance, wait, roll back). ``decide`` calls :func:`progress` while a rollout progresses."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from golive.analysis.judge import Decision as Call
+from golive.analysis.judge import Status
+from golive.engine.gates import describe_approvers, gate_status
+from golive.engine.state import (
+    Action,
+    ApplySplit,
+    CheckStatus,
+    Decision,
+    EnsureRevision,
+    Event,
+    Health,
+    Observation,
+    Phase,
+    RetireRevision,
+    RolloutState,
+)
+from golive.plan.model import (
+    AnalyzeStep,
+    ApproveStep,
+    CheckStep,
+    DeployStep,
+    PauseStep,
+    Plan,
+    PromoteStep,
+    Revision,
+    ShiftStep,
+    Split,
+    Step,
+)
+
+SHIFT_TIMEOUT = 30.0
+
+
+def current_step(plan: Plan, state: RolloutState) -> Step:
+    if state.force_promote or state.step >= len(plan.steps):
+        return PromoteStep()
+    return plan.steps[state.step]
+
+
+# -- transitions shared by every phase -------------------------------------------------------
+
+
+def start_rollback(
+    state: RolloutState, now: float, reason: str, end: Phase, consumed: tuple[int, ...] = ()
+) -> Decision:
+    """Send 100% to stable first; the canary is retired once that is read back."""
+    if not state.shifted:
+        return _fail_before_traffic(state, now, reason, end, consumed)
+    nxt = dataclasses.replace(
+        state,
+        phase=Phase.ROLLING_BACK,
+        desired=Split.all_stable(),
+        end_phase=end,
+        reason=reason,
+        rollback_at=now,
+        waiting_for="100% stable to be read back",
+    )
+    event = Event("rollback_started", f"rolling back: {reason}", {"end": end.value})
+    return Decision(nxt, (ApplySplit(Split.all_stable(), urgent=True),), (event,), consumed, True)
+
+
+def _fail_before_traffic(
+    state: RolloutState, now: float, reason: str, end: Phase, consumed: tuple[int, ...]
+) -> Decision:
+    final = Phase.FAILED if end is Phase.ROLLED_BACK else end
+    nxt = dataclasses.replace(
+        state, phase=final, reason=reason, waiting_for="", desired=Split.all_stable()
+    )
+    event = Event(final.value, f"{final.value} before any traffic reached the canary: {reason}")
+    return Decision(nxt, (RetireRevision(Revision.CANARY),), (event,), consumed)
+
+
+def reconcile(state: RolloutState, obs: Observation) -> tuple[Action, ...]:
+    """Re-apply the desired split whenever the router disagrees (or could not be read)."""
+    return () if obs.split == state.desired else (ApplySplit(state.desired),)
+
+
+# -- progressing: one function per step kind -------------------------------------------------
+
+
+def progress(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
+    step = current_step(plan, state)
+    elapsed = obs.now - state.step_started
+    match step:
+        case DeployStep():
+            return _deploy(plan, state, obs, step, elapsed)
+        case CheckStep():
+            return _check(state, obs, step)
+        case ApproveStep():
+            return _approve(plan, state, obs, step, elapsed)
+        case ShiftStep():
+            return _shift(state, obs, Split(step.weight, step.segment), elapsed)
+        case AnalyzeStep():
+            return _analyze(state, obs, step, elapsed)
+        case PauseStep():
+            return _pause(state, obs, step, elapsed)
+        case PromoteStep():
+            return _promote(state, obs, step, elapsed)
+    raise AssertionError(step)
+
+
+def advance(state: RolloutState, obs: Observation, message: str) -> Decision:
+    nxt = dataclasses.replace(state, step=state.step + 1, step_started=obs.now, waiting_for="")
+    return Decision(nxt, (), (Event("step_completed", message, {"step": state.step}),), again=True)
+
+
+def _wait(
+    state: RolloutState, obs: Observation, why: str, actions: tuple[Action, ...] = ()
+) -> Decision:
+    nxt = dataclasses.replace(state, waiting_for=why)
+    return Decision(nxt, (*reconcile(state, obs), *actions))
+
+
+def _deploy(
+    plan: Plan, state: RolloutState, obs: Observation, step: DeployStep, elapsed: float
+) -> Decision:
+    spec = plan.revision(step.revision)
+    health = obs.health.get(step.revision, Health.ABSENT)
+    if health is Health.READY:
+        return advance(state, obs, f"deploy {step.revision}: {spec.version} is ready")
+    timeout = spec.process.timeout if spec.process else 30.0
+    if health is Health.FAILED or elapsed > timeout:
+        why = f"{step.revision} {spec.version} did not become ready within {timeout:g}s"
+        if health is Health.FAILED:
+            why = f"{step.revision} {spec.version} failed to start"
+        return start_rollback(state, obs.now, why, Phase.FAILED)
+    return _wait(state, obs, f"{step.revision} to become ready", (EnsureRevision(step.revision),))
+
+
+def _check(state: RolloutState, obs: Observation, step: CheckStep) -> Decision:
+    if obs.check is None:
+        return _wait(state, obs, f"check {step.check}")
+    if obs.check.status is CheckStatus.WAIT:
+        return _wait(state, obs, f"check {step.check}: {obs.check.message}")
+    if obs.check.status is CheckStatus.FAILED:
+        return start_rollback(
+            state, obs.now, f"check {step.check} failed: {obs.check.message}", Phase.FAILED
+        )
+    return advance(state, obs, f"check {step.check}: {obs.check.message}")
+
+
+def _approve(
+    plan: Plan, state: RolloutState, obs: Observation, step: ApproveStep, elapsed: float
+) -> Decision:
+    gate = plan.approvals[step.gate]
+    status = gate_status(gate, state, obs.signoffs, plan.canary.version)
+    if status.rejected is not None:
+        r = status.rejected
+        why = f"{step.gate} rejected by {r.by} as {r.role}" + (f": {r.note}" if r.note else "")
+        return start_rollback(state, obs.now, why, Phase.ABORTED)
+    if status.passed:
+        who = describe_approvers(status.approvers)
+        return advance(state, obs, f"approve {step.gate}: signed off by {who}")
+    waiting = status.waiting_for(gate, state.started_by)
+    if gate.timeout is not None and elapsed > gate.timeout:
+        if gate.on_timeout == "abort":
+            why = f"{waiting} not given within {gate.timeout:g}s"
+            return start_rollback(state, obs.now, why, Phase.ABORTED)
+        waiting += f" (overdue by {elapsed - gate.timeout:.0f}s)"
+    return _wait(state, obs, waiting)
+
+
+def _shift(state: RolloutState, obs: Observation, target: Split, elapsed: float) -> Decision:
+    if state.desired != target:
+        nxt = dataclasses.replace(
+            state,
+            desired=target,
+            step_started=obs.now,
+            waiting_for=f"router to serve {target.canary_weight:g}%",
+        )
+        return Decision(nxt, (ApplySplit(target),), again=True)
+    if obs.split == target:
+        nxt = dataclasses.replace(
+            state, shifted=state.shifted or target.canary_weight > 0 or target.segment is not None
+        )
+        return advance(nxt, obs, f"shift: router serves {target.canary_weight:g}% to canary")
+    if elapsed > SHIFT_TIMEOUT:
+        return start_rollback(
+            state,
+            obs.now,
+            f"the router did not apply {target.canary_weight:g}% within {SHIFT_TIMEOUT:g}s",
+            Phase.FAILED,
+        )
+    return _wait(state, obs, f"router to serve {target.canary_weight:g}%")
+
+
+def _analyze(state: RolloutState, obs: Observation, step: AnalyzeStep, elapsed: float) -> Decision:
+    verdict = obs.verdict
+    if verdict is not None and verdict.decision is Call.ROLLBACK:
+        return start_rollback(state, obs.now, f"judge: {verdict.reason}", Phase.ROLLED_BACK)
+    if verdict is not None and verdict.decision is Call.PROMOTE:
+        return advance(state, obs, f"analyze: canary is not worse ({verdict.reason})")
+    known = (
+        verdict is not None
+        and verdict.known
+        and all(m.status is Status.OK for m in verdict.metrics)
+    )
+    if elapsed >= step.duration and known:
+        assert verdict is not None
+        return advance(state, obs, f"analyze: passed: {verdict.reason}")
+    if elapsed >= step.timeout:
+        why = "analysis inconclusive: " + (verdict.reason if verdict else "no measurements")
+        nxt = dataclasses.replace(
+            state, phase=Phase.PAUSED, reason=why, waiting_for="golive resume (or abort)"
+        )
+        return Decision(nxt, (), (Event("paused", why),))
+    left = max(0.0, step.duration - elapsed)
+    why = f"analysis ({left:.0f}s left)" if left else "enough data to judge the canary"
+    return _wait(state, obs, why)
+
+
+def _pause(state: RolloutState, obs: Observation, step: PauseStep, elapsed: float) -> Decision:
+    if step.duration is not None:
+        if elapsed >= step.duration:
+            return advance(state, obs, "pause: elapsed")
+        return _wait(state, obs, f"pause ({step.duration - elapsed:.0f}s left)")
+    why = step.reason or "the plan pauses here"
+    nxt = dataclasses.replace(state, phase=Phase.PAUSED, reason=why, waiting_for="golive resume")
+    return Decision(nxt, reconcile(state, obs), (Event("paused", why),))
+
+
+def _promote(state: RolloutState, obs: Observation, step: PromoteStep, elapsed: float) -> Decision:
+    full = Split(100.0)
+    if state.desired != full:
+        nxt = dataclasses.replace(
+            state,
+            desired=full,
+            step_started=obs.now,
+            shifted=True,
+            waiting_for="router to serve 100% canary",
+        )
+        return Decision(nxt, (ApplySplit(full),), again=True)
+    if obs.split != full:
+        if elapsed > SHIFT_TIMEOUT:
+            return start_rollback(
+                state,
+                obs.now,
+                f"the router did not apply 100% within {SHIFT_TIMEOUT:g}s",
+                Phase.FAILED,
+            )
+        return _wait(state, obs, "router to serve 100% canary")
+    nxt = dataclasses.replace(state, phase=Phase.PROMOTED, waiting_for="", reason="")
+    actions: tuple[Action, ...] = (RetireRevision(Revision.STABLE),) if step.retire_stable else ()
+    return Decision(nxt, actions, (Event("promoted", "canary promoted: 100% of traffic"),))
