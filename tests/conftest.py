@@ -70,6 +70,16 @@ def apps() -> Iterator[dict[str, int]]:
         p.wait(timeout=10)
 
 
+@pytest.fixture
+def servers() -> Iterator[dict[str, int]]:
+    """Two stable servers (told apart by their version string) and one canary server."""
+    started = {name: start_app(name, latency_ms=2) for name in ("1.0.0-a", "1.0.0-b", "2.0.0")}
+    yield {name: port for name, (_, port) in started.items()}
+    for proc, _ in started.values():
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def _upstreams(apps: dict[str, int]) -> dict[str, str]:
     return {name: f"http://127.0.0.1:{port}" for name, port in apps.items()}
 

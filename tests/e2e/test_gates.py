@@ -75,6 +75,15 @@ steps:
 """
 
 
+def run_as_alice(team: Path) -> subprocess.Popen[str]:
+    """``golive run plan.yaml`` in its own terminal, started by alice."""
+    env = {**os.environ, "GOLIVE_IDENTITY": str(team / "alice.yaml")}
+    return subprocess.Popen(
+        [GOLIVE, "run", "plan.yaml", "--json"], cwd=team, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
 def wait_for(cwd: Path, words: str, limit: float = 60) -> dict[str, object]:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -107,11 +116,7 @@ def test_confirm_approve_with_separation_of_duties_then_promote(
     team: Path, apps: tuple[int, int]
 ) -> None:
     (team / "plan.yaml").write_text(plan(apps))
-    env = {**os.environ, "GOLIVE_IDENTITY": str(team / "alice.yaml")}
-    with subprocess.Popen(
-        [GOLIVE, "run", "plan.yaml", "--json"], cwd=team, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    ) as run:  # fmt: skip
+    with run_as_alice(team) as run:
         try:
             status = wait_for(team, "confirmation of rollback-plan")
             rid = str(status["id"])
@@ -164,11 +169,7 @@ def test_confirm_approve_with_separation_of_duties_then_promote(
 def test_a_rejection_aborts_before_any_traffic(team: Path, apps: tuple[int, int]) -> None:
     text = plan(apps).replace("  - check: preflight\n", "")
     (team / "plan.yaml").write_text(text)
-    env = {**os.environ, "GOLIVE_IDENTITY": str(team / "alice.yaml")}
-    with subprocess.Popen(
-        [GOLIVE, "run", "plan.yaml", "--json"], cwd=team, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    ) as run:  # fmt: skip
+    with run_as_alice(team) as run:
         try:
             rid = str(wait_for(team, "approval go-live")["id"])
             no_reason = golive("reject", rid, "--as", "tech-lead", cwd=team, who="bob")

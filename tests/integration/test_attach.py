@@ -20,18 +20,9 @@ from golive.plan.model import Revision, Segment, Split
 from golive.processes import live_pid
 from golive.traffic.haproxy import HAProxyRouter, haproxy_binary
 from golive.traffic.nginx import NginxRouter, nginx_binary
-from tests.conftest import free_port, start_app, wait_verified
+from tests.conftest import free_port, wait_verified
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def servers() -> Iterator[dict[str, int]]:
-    started = {name: start_app(name, latency_ms=2) for name in ("1.0.0-a", "1.0.0-b", "2.0.0")}
-    yield {name: port for name, (_, port) in started.items()}
-    for proc, _ in started.values():
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _start(argv: list[str], ready: Path) -> subprocess.Popen[bytes]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,19 +15,9 @@ from golive.plan.model import Revision, Split
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
 from golive.traffic.nginx import NginxRouter
-from tests.conftest import free_port, start_app, wait_verified
+from tests.conftest import free_port, wait_verified
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def servers() -> Iterator[dict[str, int]]:
-    """Two stable servers (told apart by their version string) and one canary server."""
-    started = {name: start_app(name, latency_ms=2) for name in ("1.0.0-a", "1.0.0-b", "2.0.0")}
-    yield {name: port for name, (_, port) in started.items()}
-    for proc, _ in started.values():
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.parametrize("router", ["envoy", "haproxy", "nginx"])

@@ -34,25 +34,31 @@ class GateRecords:
     def _append(db: sqlite3.Connection, rollout_id: str, events: list[Event], now: float) -> None:
         raise NotImplementedError
 
-    async def add_signoff(self, rollout_id: str, s: Signoff, event: Event) -> None:
+    async def _insert_with_event(
+        self, rollout_id: str, query: str, params: dict[str, object], event: Event, at: float,
+        duplicate: str,
+    ) -> None:  # fmt: skip
+        """The row and its journal event in one transaction; a duplicate row is refused."""
+
         def tx(db: sqlite3.Connection) -> None:
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.execute(
-                    queries()["insert_signoff"],
-                    {"id": rollout_id, "at": s.at, "step": s.step, "revision": s.revision,
-                     "gate": s.gate, "role": s.role, "by": s.by,
-                     "decision": "approve" if s.approve else "reject", "note": s.note},
-                )  # fmt: skip
+                db.execute(queries()[query], {"id": rollout_id, "at": at, **params})
             except sqlite3.IntegrityError:
                 db.execute("ROLLBACK")
-                raise StateError(
-                    f"the {s.role} sign-off for this step is already recorded"
-                ) from None
-            self._append(db, rollout_id, [event], s.at)
+                raise StateError(duplicate) from None
+            self._append(db, rollout_id, [event], at)
             db.execute("COMMIT")
 
         await self._run(tx)
+
+    async def add_signoff(self, rollout_id: str, s: Signoff, event: Event) -> None:
+        params: dict[str, object] = {
+            "step": s.step, "revision": s.revision, "gate": s.gate, "role": s.role, "by": s.by,
+            "decision": "approve" if s.approve else "reject", "note": s.note,
+        }  # fmt: skip
+        duplicate = f"the {s.role} sign-off for this step is already recorded"
+        await self._insert_with_event(rollout_id, "insert_signoff", params, event, s.at, duplicate)
 
     async def signoffs(self, rollout_id: str) -> list[Signoff]:
         rows = await self._run(
@@ -65,21 +71,11 @@ class GateRecords:
         ]  # fmt: skip
 
     async def add_confirmation(self, rollout_id: str, c: Confirmation, event: Event) -> None:
-        def tx(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute(
-                    queries()["insert_confirmation"],
-                    {"id": rollout_id, "at": c.at, "item": c.item, "role": c.role, "by": c.by,
-                     "note": c.note},
-                )  # fmt: skip
-            except sqlite3.IntegrityError:
-                db.execute("ROLLBACK")
-                raise StateError(f"{c.item!r} is already confirmed") from None
-            self._append(db, rollout_id, [event], c.at)
-            db.execute("COMMIT")
-
-        await self._run(tx)
+        params: dict[str, object] = {"item": c.item, "role": c.role, "by": c.by, "note": c.note}
+        duplicate = f"{c.item!r} is already confirmed"
+        await self._insert_with_event(
+            rollout_id, "insert_confirmation", params, event, c.at, duplicate
+        )
 
     async def confirmations(self, rollout_id: str) -> list[Confirmation]:
         rows = await self._run(
