@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from golive.analysis.judge import Status
+from golive.analysis.scorecard import Scorecard
 from golive.analysis.snapshot import Series, WindowStats
 from golive.engine.decide import current_step
 from golive.engine.runner import PassView
@@ -68,6 +69,7 @@ class LiveView:
         self.plan, self.rollout_id = plan, rollout_id
         self.console = console or Console()
         self.events: list[tuple[float, Event]] = []
+        self.card: dict[str, object] | None = None  # the last scorecard recorded
         self.live = Live(console=self.console, refresh_per_second=4, transient=False)
 
     def __enter__(self) -> LiveView:
@@ -80,6 +82,9 @@ class LiveView:
     def __call__(self, view: PassView) -> None:
         now = time.time()
         self.events.extend((now, e) for e in view.events)
+        self.card = next(
+            (e.data for e in reversed(view.events) if e.kind == "scorecard"), self.card
+        )
         self.live.update(self._render(view))
 
     def _render(self, view: PassView) -> Group:
@@ -122,6 +127,8 @@ class LiveView:
                     judge.append("\n")
                 judge.append(f"{m.status.value:>13}  ", style=style).append(m.sentence)
         waiting = Text(f"waiting for: {s.waiting_for}" if s.waiting_for else s.reason, style="dim")
+        if self.card is not None and not s.shifted:  # before traffic: readiness matters most
+            waiting = Text("\n".join([*scorecard_lines(self.card), waiting.plain]), style="dim")
         recent = Text()
         for at, e in self.events[-6:]:
             recent.append(time.strftime("%H:%M:%S ", time.localtime(at)), style="dim")
@@ -136,6 +143,13 @@ class LiveView:
         )
 
 
+def scorecard_lines(data: dict[str, object]) -> list[str]:
+    """A recorded scorecard as short lines: one per item, then why NO-GO."""
+    card = Scorecard.from_json(data)
+    lines = [f"{i.outcome.upper():<9} {i.category:<14} {i.name}: {i.reason}" for i in card.items]
+    return lines + [f"NO-GO: {b}" for b in card.blockers]
+
+
 class LineView:
     """Plain lines when not on a terminal: each event, and a stats line every few seconds."""
 
@@ -147,6 +161,9 @@ class LineView:
         stamp = time.strftime("%H:%M:%S")
         for e in view.events:
             print(f"{stamp} {e.kind:<16} {e.message}", file=self.out, flush=True)
+            if e.kind == "scorecard":
+                for line in scorecard_lines(e.data):
+                    print(f"{stamp} {'':<16}   {line}", file=self.out, flush=True)
         now = time.monotonic()
         if view.state.shifted and now - self._last >= self.every:
             self._last = now

@@ -68,6 +68,12 @@ revisions:
       timeout: 20s
 route: {{router: {router}, listen: "127.0.0.1:{listen_port}"}}
 metrics: {{source: router, interval: 1s}}
+preflight:
+  - {{name: stable healthy, http: {{url: "http://127.0.0.1:{stable_port}/health",
+     json: {{status: ok}}, max_latency: 500ms}}, critical: true}}
+  - {{name: disk, disk: {{path: /, max_used: 99%, warn_used: 95%}}}}
+  - {{name: memory, memory: {{max_used: 99%, warn_used: 95%}}}}
+scorecard: {{go_at: 9}}
 checks:
   smoke: {{http: {{url: "http://127.0.0.1:{canary_port}/health", status: 200}}, timeout: 2s}}
 triggers:
@@ -75,6 +81,7 @@ triggers:
 {latency_trigger}judge: {{kind: sequential, min_requests: 40, min_exposure: 10s}}
 drain: {{grace: 1s, timeout: 10s}}   # stop a revision once nothing reached it for 1s
 steps:
+  - check: preflight
   - deploy: canary
   - check: smoke
   - shift: {{weight: 0, segment: {{header: x-beta-user}}}}   # beta users first

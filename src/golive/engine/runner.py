@@ -118,12 +118,14 @@ class Runner:
         now = self.clock.now()
         await self.store.acquire_lease(state.id, self.owner, self._ttl(), now)
         obs = await self._observe(state, now)
+        observed = list(self._alarms)  # alarms and scorecards: what was seen, before deciding
+        self._alarms.clear()
         decision = decide(self.plan, state, obs)
         self._decided_at = self.clock.now()
+        events = [*observed, *decision.events]
         version = await self.store.commit(
-            decision.state, decision.events, version, now, decision.consumed, self.owner
+            decision.state, events, version, now, decision.consumed, self.owner
         )
-        events = list(decision.events)
         acted = [*self._alarms, *await self._act(decision)]
         self._alarms.clear()
         if acted:
