@@ -102,3 +102,30 @@ async def test_a_bad_query_is_reported_with_prometheus_own_words(
                 await source.sample(Revision.CANARY)
         finally:
             await source.aclose()
+
+
+async def test_the_prometheus_check_meets_a_condition_on_a_query(tmp_path: Path) -> None:
+    from golive.checks.base import Outcome
+    from golive.checks.catalogue import run_check
+    from golive.plan.checks import Check, Prometheus
+
+    async with running_prometheus(tmp_path / "prom", f"127.0.0.1:{free_port()}") as url:
+
+        async def probe(query: str, condition: str) -> tuple[Outcome, str]:
+            check = Check("p", "prometheus", Prometheus(url, query, condition), retries=0)
+            result, _ = await run_check(check)
+            return result.outcome, result.reason
+
+        assert await probe("vector(0.004)", "< 0.01") == (
+            Outcome.PASS,
+            "vector(0.004) is 0.004 (< 0.01)",
+        )
+        assert await probe("scalar(vector(3))", ">= 5") == (
+            Outcome.FAIL, "scalar(vector(3)) is 3, expected >= 5",
+        )  # fmt: skip
+        assert await probe("absent_series_xyz", "< 1") == (
+            Outcome.FAIL,
+            "no series for absent_series_xyz",
+        )
+        outcome, reason = await probe("sum(", "< 1")
+        assert outcome is Outcome.FAIL and reason.startswith("Prometheus refused the query")
