@@ -19,11 +19,13 @@ pytestmark = pytest.mark.e2e
 
 
 def golive(
-    *args: str, cwd: Path, who: str | None = None, timeout: float = 120
+    *args: str, cwd: Path, who: str | None = None, token: str | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
     if who is not None:
         env["GOLIVE_IDENTITY"] = str(cwd / f"{who}.yaml")
+    if token is not None:
+        env["GOLIVE_TOKEN"] = token
     return subprocess.run(
         [GOLIVE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
     )
@@ -139,8 +141,13 @@ def test_confirm_approve_with_separation_of_duties_then_promote(
             alone = golive("approve", rid, "--as", "tech-lead", cwd=team, who="alice")
             assert alone.returncode == 1
             assert "separation of duties: alice started rollout" in alone.stderr
-            second = golive(
-                "approve", rid, "--as", "tech-lead", "--note", "lgtm", cwd=team, who="bob"
+            made = golive("token", "add", "bob", "--role", "tech-lead", cwd=team)
+            token = made.stdout.strip().splitlines()[-1]
+            assert made.returncode == 0 and token.startswith("glv_")
+            forged = golive("approve", rid, "--as", "tech-lead", cwd=team, token="glv_forged")
+            assert "GOLIVE_TOKEN is not a known token" in forged.stderr
+            second = golive(  # bob again, this time through his API token
+                "approve", rid, "--as", "tech-lead", "--note", "lgtm", cwd=team, token=token
             )
             assert second.returncode == 0, second.stderr
             out, err = run.communicate(timeout=90)
