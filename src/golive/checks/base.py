@@ -6,9 +6,11 @@ step turns that into a :class:`CheckResult` (passed / failed / wait) for the eng
 
 from __future__ import annotations
 
+import functools
 import operator
 import os
 import re
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -100,3 +102,9 @@ def meets(value: object, expected: object) -> bool:
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f}ms"
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The system's trust store, loaded once (loading it costs tens of milliseconds)."""
+    return ssl.create_default_context()

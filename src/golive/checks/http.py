@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from golive.checks.base import Probe, meets, ms, one_line
+from golive.checks.base import Probe, meets, ms, one_line, tls_context
 from golive.plan.checks import Http
 
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -29,11 +29,16 @@ def json_path(document: object, path: str) -> object:
     return current
 
 
+def client() -> httpx.AsyncClient:
+    """A client for one check: no proxy from the environment; the check's timeout bounds it."""
+    return httpx.AsyncClient(trust_env=False, timeout=600, verify=tls_context())
+
+
 async def probe(o: Http) -> Probe:
-    async with httpx.AsyncClient(trust_env=False, timeout=600) as client:  # the check bounds it
+    async with client() as http:
         started = time.perf_counter()
         try:
-            resp = await client.get(o.url)
+            resp = await http.get(o.url)
         except httpx.TransportError as exc:
             return Probe.failed("", f"GET {o.url}: {one_line(exc)}")
         took = time.perf_counter() - started

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import httpx
-
 from golive.checks.base import Probe, meets
+from golive.checks.http import client
 from golive.plan.checks import Prometheus
 
 
 async def probe(o: Prometheus) -> Probe:
-    async with httpx.AsyncClient(trust_env=False, timeout=600) as client:  # the check bounds it
-        resp = await client.get(f"{o.url.rstrip('/')}/api/v1/query", params={"query": o.query})
+    async with client() as http:
+        resp = await http.get(f"{o.url.rstrip('/')}/api/v1/query", params={"query": o.query})
     body = resp.json()
     if body.get("status") != "success":
         return Probe.failed(

@@ -202,6 +202,9 @@ DEFAULT_CATEGORY = {
 }  # fmt: skip
 
 
+DEFAULT_TIMEOUT = {"secrets": 300.0, "command": 60.0}  # seconds; every other kind: 10
+
+
 @dataclass(frozen=True)
 class Check:
     """One check of the plan, with what the scorecard needs to weigh it."""

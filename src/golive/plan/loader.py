@@ -24,7 +24,7 @@ from golive.analysis.triggers import Trigger, TriggerAction, parse_condition
 from golive.errors import PlanError, PlanIssue
 from golive.plan import model as m
 from golive.plan import spec as s
-from golive.plan.checks import DEFAULT_CATEGORY
+from golive.plan.checks import DEFAULT_CATEGORY, DEFAULT_TIMEOUT
 from golive.plan.rules import cross_checks, missing_latency
 from golive.plan.yamlsource import Located, Path, format_path, read_yaml
 
@@ -155,9 +155,8 @@ def _revision(which: m.Revision, spec: s.RevisionSpec) -> m.RevisionSpec:
 def _check(name: str, spec: s.CheckSpec) -> m.Check:
     kind, options = spec.kind()
     category = spec.category or DEFAULT_CATEGORY.get(kind, "infrastructure")
-    return m.Check(
-        name, kind, options, category, spec.weight, spec.critical, spec.timeout, spec.retries
-    )
+    timeout = spec.timeout if spec.timeout is not None else DEFAULT_TIMEOUT.get(kind, 10.0)
+    return m.Check(name, kind, options, category, spec.weight, spec.critical, timeout, spec.retries)
 
 
 def _step(step: s.StepSpec) -> m.Step:

@@ -113,7 +113,7 @@ class CheckSpec(Strict):
     category: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     weight: Annotated[float, Field(gt=0, le=100)] = 1.0
     critical: bool = False
-    timeout: Annotated[Duration, Field(gt=0, le=600)] = 10.0
+    timeout: Annotated[Duration, Field(gt=0, le=3600)] | None = None  # by kind: 10s, or more
     retries: Annotated[int, Field(ge=0, le=10)] = 1
     http: c.Http | None = None
     tcp: c.Tcp | None = None
