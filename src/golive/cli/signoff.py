@@ -9,6 +9,7 @@ the plan allows it.
 from __future__ import annotations
 
 import argparse
+import re
 import secrets
 import time
 
@@ -82,6 +83,8 @@ async def cmd_reject(args: argparse.Namespace) -> int:
 
 
 async def cmd_token(args: argparse.Namespace) -> int:
+    if not re.fullmatch(r"[A-Za-z0-9._@-]{1,64}", args.user):
+        raise StateError(f"not a user name: {args.user!r} (letters, digits, '.', '_', '@', '-')")
     bad = [r for r in args.role if not ROLE.match(r)]
     if bad:
         raise StateError(f"not a role name: {', '.join(bad)} (lowercase, digits, '-' and '_')")
