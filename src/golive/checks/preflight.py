@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Mapping
 
 from golive.analysis.scorecard import Item, Scorecard, score
+from golive.checks.base import CheckResult, CheckStatus
 from golive.checks.catalogue import run_check
+from golive.engine.state import Confirmation, Event
 from golive.plan.checks import Check
 from golive.plan.model import Plan
 
@@ -37,3 +39,33 @@ def checklist_items(plan: Plan, confirmed: Mapping[str, str]) -> list[Item]:
 
 def scorecard(plan: Plan, checked: list[Item], confirmed: Mapping[str, str]) -> Scorecard:
     return score([*checked, *checklist_items(plan, confirmed)], plan.go_at)
+
+
+class Preflight:
+    """The ``check: preflight`` step in a rollout: the plan's checks run once per visit of the
+    step (``visit`` is when it started); confirmations are re-read on every pass; the scorecard
+    is recorded (as an event) whenever it changes."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self._checked: tuple[float, list[Item]] | None = None
+        self._last: dict[str, object] | None = None
+
+    async def observe(
+        self, visit: float, confirmations: list[Confirmation]
+    ) -> tuple[CheckResult, Event | None]:
+        if self._checked is None or self._checked[0] != visit:
+            self._checked = (visit, await run_checks(self.plan.preflight))
+        confirmed = {c.item: f"confirmed by {c.by} ({c.role})" for c in confirmations}
+        card = scorecard(self.plan, self._checked[1], confirmed)
+        data = card.to_json()
+        event = None if data == self._last else Event("scorecard", card.headline(), data)
+        self._last = data
+        if card.go:
+            return CheckResult(CheckStatus.PASSED, card.headline()), event
+        if card.waiting:
+            pending = [i.name for i in card.items if i.outcome == "pending"]
+            why = f"confirmation of {', '.join(pending)}"
+            return CheckResult(CheckStatus.WAIT, why), event
+        why = f"{card.headline()}: {'; '.join(card.blockers)}"
+        return CheckResult(CheckStatus.FAILED, why), event

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from golive.analysis.judge import Judge, JudgeImpl, Verdict
-from golive.analysis.scorecard import Item
 from golive.analysis.snapshot import Series, Snapshot
 from golive.analysis.triggers import DOWN, measure
-from golive.checks.preflight import run_checks, scorecard
+from golive.checks.preflight import Preflight
 from golive.engine.clock import Clock
 from golive.engine.decide import current_step, decide
 from golive.engine.drain import drain
@@ -27,7 +26,6 @@ from golive.engine.providers import Providers
 from golive.engine.state import (
     ApplySplit,
     CheckResult,
-    CheckStatus,
     Decision,
     EnsureRevision,
     Event,
@@ -78,8 +76,7 @@ class Runner:
         self._warned: set[str] = set()
         self._alarms: list[Event] = []
         self._decided_at = 0.0
-        self._checked: tuple[float, list[Item]] | None = None  # pre-flight results, per visit
-        self._last_card: dict[str, object] | None = None
+        self.preflight = Preflight(plan)
 
     async def run(self, rollout_id: str) -> RolloutState:
         record = await self.store.load(rollout_id)
@@ -180,29 +177,12 @@ class Runner:
         if not isinstance(step, CheckStep) or state.phase.terminal:
             return None
         if step.check == PREFLIGHT:
-            return await self._preflight(state)
+            confirmations = await self.store.confirmations(state.id)
+            result, card = await self.preflight.observe(state.step_started, confirmations)
+            if card is not None:
+                self._alarms.append(card)
+            return result
         return await self.p.check(self.plan.checks[step.check])
-
-    async def _preflight(self, state: RolloutState) -> CheckResult:
-        """The plan's checks run once per visit of the step; confirmations are read each pass,
-        and the scorecard is recorded whenever it changes."""
-        if self._checked is None or self._checked[0] != state.step_started:
-            self._checked = (state.step_started, await run_checks(self.plan.preflight))
-        confirmed = {
-            c.item: f"confirmed by {c.by} ({c.role})"
-            for c in await self.store.confirmations(state.id)
-        }
-        card = scorecard(self.plan, self._checked[1], confirmed)
-        data = card.to_json()
-        if data != self._last_card:
-            self._last_card = data
-            self._alarms.append(Event("scorecard", card.headline(), data))
-        if card.go:
-            return CheckResult(CheckStatus.PASSED, card.headline())
-        if card.waiting:
-            pending = [i.name for i in card.items if i.outcome == "pending"]
-            return CheckResult(CheckStatus.WAIT, f"confirmation of {', '.join(pending)}")
-        return CheckResult(CheckStatus.FAILED, f"{card.headline()}: {'; '.join(card.blockers)}")
 
     async def _signoffs(self, state: RolloutState) -> tuple[Signoff, ...]:
         step = current_step(self.plan, state)
