@@ -11,8 +11,6 @@ the servers' state is saved to the ``server-state-file`` so a reload keeps the w
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import tempfile
 from pathlib import Path
 
 from golive.atomic import write_atomically
@@ -22,21 +20,13 @@ from golive.processes import live_pid, stop_recorded, system_binary
 from golive.traffic import haproxy_config as hc
 from golive.traffic.base import Upstreams, Verification, server_urls
 from golive.traffic.fleet import instance_dir
+from golive.traffic.haproxy_api import RuntimeAPI, socket_path
 
 START_TIMEOUT = 10.0
 
 
 def haproxy_binary() -> str:
     return system_binary("haproxy")
-
-
-def _socket_path(workdir: Path) -> Path:
-    """A unix socket path must fit in 108 bytes; long state dirs get one in the temp dir."""
-    path = workdir / "admin.sock"
-    if len(str(path)) < 100:
-        return path
-    digest = hashlib.sha256(str(workdir.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"golive-haproxy-{digest}.sock"
 
 
 class HAProxyRouter:
@@ -56,7 +46,7 @@ class HAProxyRouter:
         self.upstreams = server_urls(upstreams)
         self.attached = attach
         if attach is None:
-            self.socket_path = _socket_path(workdir)
+            self.socket_path = socket_path(workdir)
             self.state_path: Path | None = workdir / "servers.state"
             n_stable, n_canary = len(self.upstreams["stable"]), len(self.upstreams["canary"])
             self.servers = hc.Servers.managed(n_stable, n_canary)
@@ -64,6 +54,8 @@ class HAProxyRouter:
             self.socket_path = Path(attach.socket)
             self.state_path = Path(attach.state_file) if attach.state_file else None
             self.servers = hc.Servers(attach.backend, attach.stable, attach.canary)
+        self.api = RuntimeAPI(self.socket_path, self.servers)
+        self.command = self.api.command
         self.config_path = workdir / "haproxy.cfg"
         self.pid_path = workdir / "haproxy.pid"
         self.log_path = workdir / "haproxy.log"
@@ -104,7 +96,7 @@ class HAProxyRouter:
             self.maps, initial, self.sticky, str(self.sticky_map),
         )  # fmt: skip
         pid = self._pid()
-        if pid is not None and self._same_config(rendered) and await self._alive():
+        if pid is not None and self._same_config(rendered) and await self.api.alive():
             return False
         if pid is not None:
             await self.stop()
@@ -120,19 +112,12 @@ class HAProxyRouter:
         return True
 
     async def _check_attached(self) -> None:
-        if not await self._alive():
+        if not await self.api.alive():
             raise PermanentError(
                 f"no HAProxy answers on the admin socket {self.socket_path}; "
                 "is it running, with 'stats socket ... level admin'?"
             )
-        await self._check_servers()
-
-    async def _check_servers(self) -> None:
-        backend = self.servers.backend
-        for name in self.servers.all():
-            answer = await self.command(f"get weight {backend}/{name}")
-            if not answer.strip()[:1].isdigit():
-                raise PermanentError(f"HAProxy has no server {backend}/{name}: {answer.strip()}")
+        await self.api.check_servers()
 
     async def _check_config(self) -> None:
         proc = await asyncio.create_subprocess_exec(
@@ -158,7 +143,7 @@ class HAProxyRouter:
         self._proc = proc
         deadline = asyncio.get_running_loop().time() + START_TIMEOUT
         while asyncio.get_running_loop().time() < deadline and proc.returncode is None:
-            if await self._alive():
+            if await self.api.alive():
                 return
             await asyncio.sleep(0.05)
         tail = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
@@ -186,30 +171,6 @@ class HAProxyRouter:
         except OSError:
             return False
 
-    async def _alive(self) -> bool:
-        try:
-            return "Name: HAProxy" in await self.command("show info")
-        except TransientError:
-            return False
-
-    # -- runtime API ---------------------------------------------------------------------------
-
-    async def command(self, line: str) -> str:
-        """One runtime API command (or several joined by ';'); the answer text."""
-        try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_unix_connection(str(self.socket_path)), 2.0
-            )
-            writer.write(line.encode() + b"\n")
-            await writer.drain()
-            answer = await asyncio.wait_for(reader.read(), 2.0)
-            writer.close()
-            await writer.wait_closed()
-        except (OSError, TimeoutError) as exc:
-            where = self.socket_path
-            raise TransientError(f"cannot reach HAProxy's admin socket {where}: {exc}") from exc
-        return answer.decode(errors="replace")
-
     # -- Router protocol -----------------------------------------------------------------------
 
     async def observe(self) -> Split:
@@ -221,7 +182,7 @@ class HAProxyRouter:
         weights = {n: hc.parse_weight(line) for n, line in zip(names, lines, strict=False)}
         segments: list[Segment] = []
         for key, path in sorted(self.maps.items()):
-            patterns = hc.parse_map(await self._map_command(f"show map {path}"))
+            patterns = hc.parse_map(await self.api.map_command(f"show map {path}"))
             segments += [hc.segment_from(key, p) for p in patterns]
         return hc.served(weights, self.servers, segments)
 
@@ -233,9 +194,9 @@ class HAProxyRouter:
                 f"HAProxy was configured without a map for the {split.segment.describe()} "
                 "segment; restart golive's HAProxy (golive down) to add it"
             )
-        await self._check_servers()
+        await self.api.check_servers()
         for path in self.maps.values():
-            await self._map_command(f"show map {path}")
+            await self.api.map_command(f"show map {path}")
         wanted = hc.weights(split, self.servers)
         # non-zero weights first: no moment may leave every server at weight 0
         order = sorted(wanted, key=lambda server: wanted[server] == 0)
@@ -248,29 +209,20 @@ class HAProxyRouter:
         await self._apply_segment(split.segment)
         if self.sticky is not None:
             cut = hc.cut(split, self.servers)
-            await self._map_command(f"set map {self.sticky_map} cut {cut}")
+            await self.api.map_command(f"set map {self.sticky_map} cut {cut}")
             await asyncio.to_thread(write_atomically, self.sticky_map, f"cut {cut}\n")
         if self.state_path is not None:
             state = await self.command("show servers state")
             await asyncio.to_thread(write_atomically, self.state_path, state)
 
-    async def _map_command(self, line: str) -> str:
-        """A map command. Its answer is nothing, or entries (``0x... key value``); anything else
-        is HAProxy's complaint (an unknown map, a refused entry), which is permanent."""
-        answer = await self.command(line)
-        complaint = [ln for ln in answer.splitlines() if ln.strip() and not ln.startswith("0x")]
-        if complaint:
-            raise PermanentError(f"HAProxy refused '{line}': {' '.join(complaint)}")
-        return answer
-
     async def _apply_segment(self, segment: Segment | None) -> None:
         for key, path in self.maps.items():
             wanted = hc.map_key(segment) if segment and hc.segment_key(segment) == key else None
-            shown = await self._map_command(f"show map {path}")
+            shown = await self.api.map_command(f"show map {path}")
             if hc.parse_map(shown) == ([wanted] if wanted else []):
                 continue
             cmd = f"clear map {path}" + (f"; add map {path} {wanted} 1" if wanted else "")
-            await self._map_command(cmd)
+            await self.api.map_command(cmd)
             text = f"{wanted} 1\n" if wanted else ""
             await asyncio.to_thread(write_atomically, Path(path), text)
 
@@ -279,7 +231,7 @@ class HAProxyRouter:
         if served != hc.quantize(split, self.servers):
             return Verification.PENDING
         if self.sticky is not None:
-            entries = (await self._map_command(f"show map {self.sticky_map}")).split()
+            entries = (await self.api.map_command(f"show map {self.sticky_map}")).split()
             if entries[-1:] != [str(hc.cut(split, self.servers))]:
                 return Verification.PENDING
         return Verification.VERIFIED
