@@ -293,3 +293,22 @@ async def test_host_thresholds() -> None:
     assert full.outcome is Outcome.FAIL and "over 0%" in full.reason
     assert (await check(c.Memory(max_used=1.0, warn_used=0.0))).outcome is Outcome.WARN
     assert (await check(c.Cpu(max_load=1000.0, warn_load=None))).outcome is Outcome.PASS
+
+
+async def test_a_command_past_its_timeout_is_killed_with_its_children(tmp_path: Path) -> None:
+    from golive.processes import pid_alive
+
+    pid_file = tmp_path / "child.pid"
+    spawn = (
+        "import subprocess, sys; child = subprocess.Popen(['sleep', '30']);"
+        "open(sys.argv[1], 'w').write(str(child.pid)); child.wait()"
+    )
+    started = time.monotonic()
+    probe = await check(c.Command((sys.executable, "-c", spawn, str(pid_file))), timeout=1.0)
+    assert probe.reason == "no answer within 1s" and time.monotonic() - started < 3
+    child = int(pid_file.read_text())
+    for _ in range(50):
+        if not pid_alive(child):
+            break
+        await asyncio.sleep(0.05)
+    assert not pid_alive(child)

@@ -1,13 +1,15 @@
 """Command checks: run an argv (never a shell), its exit status and bounded output.
 
 Output beyond ``max_output`` bytes is read and dropped, so a chatty command cannot fill memory;
-the process is killed if the check's timeout ends it.
+the command runs in its own process group, killed whole if the check's timeout ends it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 
 from golive.checks.base import Probe
 from golive.plan.checks import Command
@@ -31,9 +33,9 @@ async def run_bounded(
             kept += chunk[: max(0, limit - len(kept))]
         status = await proc.wait()
     finally:
-        if proc.returncode is None:
+        if proc.returncode is None:  # cancelled (the check's timeout): its whole group goes
             with contextlib.suppress(ProcessLookupError):
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
     return status, kept.decode(errors="replace")
 

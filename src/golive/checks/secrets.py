@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import json
 import os
+import sys
 from pathlib import Path
 
 from golive.checks.base import Probe
+from golive.checks.command import run_bounded
 from golive.plan.checks import Secrets
 
 MAX_FILES = 20_000
 MAX_BYTES = 1_000_000
+MAX_REPORT = 16_000_000
 
 
 def _candidates(root: Path, exclude: tuple[str, ...]) -> list[str]:
@@ -52,15 +56,22 @@ async def _ignored(root: Path, files: list[str]) -> set[str]:
     return {p for p in out.decode(errors="replace").split("\0") if p}
 
 
-def _scan(root: Path, files: list[str]) -> list[tuple[str, int, str]]:
-    from detect_secrets.core.secrets_collection import SecretsCollection
-    from detect_secrets.settings import default_settings
-
-    collection = SecretsCollection(root=str(root))
-    with default_settings():
-        for rel in files:
-            collection.scan_file(rel)
-    return sorted((name, secret.line_number, secret.type) for name, secret in collection)
+async def _scan(root: Path, files: list[str]) -> list[tuple[str, int, str]]:
+    """detect-secrets' own scanner in a child process (it uses every core, and the check's
+    timeout can stop it): (file, line, kind) of each finding."""
+    if not files:
+        return []
+    argv = (sys.executable, "-m", "detect_secrets", "scan", "--", *files)
+    status, out = await run_bounded(argv, str(root), limit=MAX_REPORT)
+    try:
+        results = json.loads(out)["results"]
+    except (ValueError, KeyError):
+        raise RuntimeError(f"detect-secrets failed (exit {status}): {out.strip()[-200:]}") from None
+    return sorted(
+        (name, int(s["line_number"]), str(s["type"]))
+        for name, found in results.items()
+        for s in found
+    )
 
 
 async def probe(o: Secrets) -> Probe:
@@ -70,7 +81,7 @@ async def probe(o: Secrets) -> Probe:
     files = await asyncio.to_thread(_candidates, root, o.exclude)
     ignored = await _ignored(root, files)
     scanned = [f for f in files if f not in ignored]
-    findings = await asyncio.to_thread(_scan, root, scanned)
+    findings = await _scan(root, scanned)
     value = f"{len(findings)} found in {len(scanned)} files"
     if findings:
         shown = ", ".join(f"{name}:{line} ({kind})" for name, line, kind in findings[:3])
