@@ -22,6 +22,7 @@ from golive.engine.state import (
     RolloutState,
 )
 from golive.plan.model import (
+    PREFLIGHT,
     AnalyzeStep,
     ApproveStep,
     CheckStep,
@@ -92,7 +93,7 @@ def progress(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
         case DeployStep():
             return _deploy(plan, state, obs, step, elapsed)
         case CheckStep():
-            return _check(state, obs, step)
+            return _check(plan, state, obs, step, elapsed)
         case ApproveStep():
             return _approve(plan, state, obs, step, elapsed)
         case ShiftStep():
@@ -134,10 +135,16 @@ def _deploy(
     return _wait(state, obs, f"{step.revision} to become ready", (EnsureRevision(step.revision),))
 
 
-def _check(state: RolloutState, obs: Observation, step: CheckStep) -> Decision:
+def _check(
+    plan: Plan, state: RolloutState, obs: Observation, step: CheckStep, elapsed: float
+) -> Decision:
     if obs.check is None:
         return _wait(state, obs, f"check {step.check}")
     if obs.check.status is CheckStatus.WAIT:
+        limit = plan.confirm_within if step.check == PREFLIGHT else None
+        if limit is not None and elapsed > limit:
+            why = f"pre-flight: {obs.check.message} not given within {limit:g}s"
+            return start_rollback(state, obs.now, why, Phase.ABORTED)
         return _wait(state, obs, f"check {step.check}: {obs.check.message}")
     if obs.check.status is CheckStatus.FAILED:
         return start_rollback(

@@ -275,6 +275,7 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
         preflight=preflight,
         checklist=checklist,
         go_at=spec.scorecard.go_at,
+        confirm_within=spec.scorecard.confirm_within,
         approvals=approvals,
         triggers=triggers,
         source=filename,

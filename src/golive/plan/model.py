@@ -219,6 +219,7 @@ class Plan:
     preflight: tuple[Check, ...] = ()
     checklist: tuple[ChecklistItem, ...] = ()
     go_at: float = 9.0
+    confirm_within: float | None = None  # how long the pre-flight waits for confirmations
     approvals: dict[str, ApprovalGate] = field(default_factory=dict)
     triggers: tuple[Trigger, ...] = ()
     drain: Drain = Drain()

@@ -157,6 +157,7 @@ class ChecklistSpec(Strict):
 
 class ScorecardSpec(Strict):
     go_at: Annotated[float, Field(ge=0, le=10)] = 9.0
+    confirm_within: Duration | None = None
 
 
 class ApprovalSpec(Strict):

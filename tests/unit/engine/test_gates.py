@@ -115,3 +115,17 @@ def test_service_down_rolls_back_once_it_has_held() -> None:
     d = decide(plan, d.state, obs(now=T0 + 11, split=Split(50.0), trigger_values=(1.0,)))
     assert d.state.phase is Phase.ROLLING_BACK
     assert "the canary does not answer its health check" in d.state.reason
+
+
+def test_the_preflight_waits_for_confirmations_only_as_long_as_the_plan_says() -> None:
+    from golive.engine.state import CheckResult, CheckStatus
+
+    text = PLAN_TEXT.replace("steps:\n", "checklist:\n  - {id: runbook, text: Runbook}\n"
+                             "scorecard: {go_at: 9, confirm_within: 30m}\nsteps:\n  - check: preflight\n")  # fmt: skip
+    plan = parse_plan(text, "plan.yaml")
+    waiting = CheckResult(CheckStatus.WAIT, "confirmation of runbook")
+    d = decide(plan, state(), obs(now=T0 + 60, check=waiting))
+    assert d.state.waiting_for == "check preflight: confirmation of runbook"
+    late = decide(plan, state(), obs(now=T0 + 1801, check=waiting))
+    assert late.state.phase is Phase.ABORTED
+    assert late.state.reason == "pre-flight: confirmation of runbook not given within 1800s"
