@@ -4,6 +4,7 @@ and upstream names, from a plan; golive drives them and never stops them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import textwrap
 from collections import Counter
@@ -18,6 +19,7 @@ from golive.errors import PermanentError
 from golive.plan.loader import parse_plan
 from golive.plan.model import Revision, Segment, Split
 from golive.processes import live_pid
+from golive.traffic.fleet import FleetRouter
 from golive.traffic.haproxy import HAProxyRouter, haproxy_binary
 from golive.traffic.nginx import NginxRouter, nginx_binary
 from tests.conftest import free_port, wait_verified
@@ -69,12 +71,14 @@ steps:
 # -- HAProxy -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def their_haproxy(tmp_path: Path, servers: dict[str, int]) -> Iterator[tuple[Path, int]]:
+@contextlib.contextmanager
+def running_their_haproxy(
+    root: Path, servers: dict[str, int], name: str
+) -> Iterator[tuple[Path, int]]:
     """An HAProxy with its own names: backend ``web``, servers a1 a2 (stable) and b1 (canary),
     and another backend that also has a server called a1."""
-    port, sock = free_port(), tmp_path / "their.sock"
-    config = tmp_path / "their-haproxy.cfg"
+    port, sock = free_port(), root / f"{name}.sock"
+    config = root / f"{name}-haproxy.cfg"
     config.write_text(
         textwrap.dedent(f"""\
         global
@@ -98,8 +102,16 @@ def their_haproxy(tmp_path: Path, servers: dict[str, int]) -> Iterator[tuple[Pat
         """)
     )
     proc = _start([haproxy_binary(), "-f", str(config)], sock)
-    yield sock, port
-    _stop(proc)
+    try:
+        yield sock, port
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def their_haproxy(tmp_path: Path, servers: dict[str, int]) -> Iterator[tuple[Path, int]]:
+    with running_their_haproxy(tmp_path, servers, "their") as found:
+        yield found
 
 
 def _haproxy_plan(servers: dict[str, int], sock: Path, port: int, canary: str = "b1") -> str:
@@ -143,6 +155,27 @@ async def test_attaching_to_a_server_haproxy_does_not_have_is_refused(
     with pytest.raises(PermanentError, match="HAProxy has no server web/b9"):
         await providers.start(Split.all_stable())
     await providers.close()
+
+
+async def test_two_attached_haproxies_move_as_one_fleet(
+    tmp_path: Path, servers: dict[str, int]
+) -> None:
+    with (
+        running_their_haproxy(tmp_path, servers, "lb1") as (sock1, port1),
+        running_their_haproxy(tmp_path, servers, "lb2") as (sock2, port2),
+    ):
+        entry = '{{socket: "{}", backend: web, stable: [a1, a2], canary: [b1]}}'
+        route = f"router: haproxy\nattach: [{entry.format(sock1)}, {entry.format(sock2)}]\n"
+        providers = build_providers(parse_plan(_plan(servers, route), "p.yaml"), tmp_path)
+        fleet = providers.router
+        assert isinstance(fleet, FleetRouter)
+        assert await providers.start(Split.all_stable()) is False
+        await fleet.apply(Split(50.0))
+        await wait_verified(fleet, Split(50.0))
+        for port in (port1, port2):
+            assert (await _versions(port, 20))["2.0.0"] == 10  # each proxy serves the split
+        assert (await providers.metrics.sample(Revision.CANARY)).requests == 20  # summed
+        await providers.close()
 
 
 # -- nginx -------------------------------------------------------------------------------------

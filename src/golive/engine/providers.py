@@ -58,13 +58,13 @@ def _proxy(plan: Plan, state_dir: Path, index: int) -> tuple[Proxy, ProxyStats]:
 
 
 def build_providers(plan: Plan, state_dir: Path) -> Providers:
-    proxies = [_proxy(plan, state_dir, i) for i in range(max(1, len(plan.route.instances)))]
+    names = plan.route.proxy_names()
+    proxies = [_proxy(plan, state_dir, i) for i in range(len(names))]
     router: Router
     own: MetricSource
     if len(proxies) == 1:
         router, own = proxies[0]
     else:
-        names = [f"{h}:{p}" for h, p in plan.route.instances]
         router = FleetRouter([p for p, _ in proxies], names)
         own = FleetStats([s for _, s in proxies])
 

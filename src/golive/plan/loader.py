@@ -105,9 +105,17 @@ def _unwrap(tp: object) -> object:
     return tp
 
 
+_BRANCHES = {"literal", "str", "int", "float", "bool", "list", "dict"}
+
+
 def _clean_loc(loc: tuple[int | str, ...]) -> Path:
-    # pydantic adds validator names ("function-before[...]") and union branches to locations
-    return tuple(p for p in loc if isinstance(p, int) or ("[" not in p and p != "literal"))
+    # pydantic adds validator names ("function-before[...]") and union branches (a type's name)
+    return tuple(
+        p
+        for p in loc
+        if isinstance(p, int)
+        or ("[" not in p and p not in _BRANCHES and not isinstance(getattr(s, p, None), type))
+    )
 
 
 def _issues(exc: pydantic.ValidationError, located: Located, filename: str) -> list[PlanIssue]:
@@ -178,16 +186,21 @@ def _step(step: s.StepSpec) -> m.Step:
     return m.PromoteStep(step.promote.retire_stable)
 
 
-def _attach(spec: s.PlanSpec) -> m.HAProxyAttach | m.NginxAttach | None:
-    """The proxy golive attaches to; the rules have checked each router's fields are there."""
-    a = spec.route.attach
-    if a is None:
-        return None
-    if spec.route.router == "haproxy":
-        assert a.socket and a.backend and a.stable and a.canary
-        return m.HAProxyAttach(a.socket, a.backend, tuple(a.stable), tuple(a.canary), a.state_file)
-    assert a.config and a.pid and a.include and a.upstream
-    return m.NginxAttach(a.config, a.pid, a.include, a.upstream, a.access_log)
+def _attach(spec: s.PlanSpec) -> tuple[m.HAProxyAttach | m.NginxAttach, ...]:
+    """The proxies golive attaches to; the rules have checked each router's fields are there."""
+    given = spec.route.attach
+    entries = [] if given is None else [given] if isinstance(given, s.AttachSpec) else given
+    out: list[m.HAProxyAttach | m.NginxAttach] = []
+    for a in entries:
+        if spec.route.router == "haproxy":
+            assert a.socket and a.backend and a.stable and a.canary
+            out.append(
+                m.HAProxyAttach(a.socket, a.backend, tuple(a.stable), tuple(a.canary), a.state_file)
+            )
+        else:
+            assert a.config and a.pid and a.include and a.upstream
+            out.append(m.NginxAttach(a.config, a.pid, a.include, a.upstream, a.access_log))
+    return tuple(out)
 
 
 def _sticky(sticky: s.StickySpec | None) -> m.Sticky | None:

@@ -111,10 +111,16 @@ class Route:
     port: int
     instances: tuple[tuple[str, int], ...] = ()
     sticky: Sticky | None = None
-    attach: HAProxyAttach | NginxAttach | None = None
+    attach: tuple[HAProxyAttach | NginxAttach, ...] = ()  # proxies golive did not start
 
     def instance(self, index: int) -> tuple[str, int]:
-        return self.instances[index] if self.instances else (self.host, self.port)
+        return self.instances[index] if index < len(self.instances) else (self.host, self.port)
+
+    def proxy_names(self) -> list[str]:
+        """One name per proxy of the route, for messages: its address, or what it was given as."""
+        if self.attach:
+            return [a.socket if isinstance(a, HAProxyAttach) else a.config for a in self.attach]
+        return [f"{h}:{p}" for h, p in self.instances] or [f"{self.host}:{self.port}"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -151,19 +151,14 @@ def _attach_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIssue]
         yield issue(("route", "attach"), f"golive runs its own {router}; 'attach' is for "
                     "haproxy and nginx")  # fmt: skip
         return
-    required, optional = ATTACH_FIELDS[router]
-    given = {k for k, v in attach.model_dump().items() if v is not None}
-    for extra in sorted(given - set(required) - set(optional)):
-        yield issue(
-            ("route", "attach", extra),
-            f"'{extra}' is not a {router} field; attaching to {router} takes "
-            + ", ".join(required + optional),
-        )
-    missing = [k for k in required if k not in given]
-    if missing:
-        yield issue(("route", "attach"), f"attaching to {router} needs {', '.join(missing)}")
+    entries = [(("route", "attach"), attach)] if isinstance(attach, s.AttachSpec) else [
+        (("route", "attach", i), a) for i, a in enumerate(attach)
+    ]  # fmt: skip
+    for where, entry in entries:
+        yield from _attach_entry(spec, router, where, entry, issue)
     if not isinstance(spec.route.listen, str):
-        yield issue(("route", "listen"), "golive attaches to one proxy; give one address")
+        yield issue(("route", "listen"), "with 'attach', the proxies are the attach list; "
+                    "give one listen address")  # fmt: skip
     segments = any(step.shift and step.shift.segment for step in spec.steps)
     if router == "haproxy" and (segments or spec.route.sticky):
         yield issue(
@@ -171,11 +166,27 @@ def _attach_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIssue]
             "segments and sticky users need golive's own HAProxy (a map and a canary-only "
             "backend); drop 'attach' or the segment and sticky settings",
         )
-    if router == "nginx" and spec.metrics.source == "router" and attach.access_log is None:
+
+
+def _attach_entry(
+    spec: s.PlanSpec, router: str, where: Path, entry: s.AttachSpec, issue: Issue
+) -> typing.Iterator[PlanIssue]:
+    required, optional = ATTACH_FIELDS[router]
+    given = {k for k, v in entry.model_dump().items() if v is not None}
+    for extra in sorted(given - set(required) - set(optional)):
         yield issue(
-            ("route", "attach"),
+            (*where, extra),
+            f"'{extra}' is not a {router} field; attaching to {router} takes "
+            + ", ".join(required + optional),
+        )
+    missing = [k for k in required if k not in given]
+    if missing:
+        yield issue(where, f"attaching to {router} needs {', '.join(missing)}")
+    if router == "nginx" and spec.metrics.source == "router" and entry.access_log is None:
+        yield issue(
+            where,
             "metrics from nginx come from its access log: give access_log, the file your server "
-            f"block writes with 'access_log PATH golive_{attach.upstream or 'UPSTREAM'};'",
+            f"block writes with 'access_log PATH golive_{entry.upstream or 'UPSTREAM'};'",
         )
 
 

@@ -92,7 +92,9 @@ class RouteSpec(Strict):
     router: str = "envoy"
     listen: Listen | Annotated[list[Listen], Field(min_length=1, max_length=16)] = "127.0.0.1:8080"
     sticky: StickySpec | None = None
-    attach: AttachSpec | None = None
+    attach: AttachSpec | Annotated[list[AttachSpec], Field(min_length=1, max_length=16)] | None = (
+        None
+    )
 
 
 class MetricsSpec(Strict):

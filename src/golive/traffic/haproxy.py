@@ -75,7 +75,8 @@ class HAProxyRouter:
         upstreams = {"stable": plan.stable.urls, "canary": plan.canary.urls}
         workdir = state_dir / "haproxy" / instance_dir(plan.service, index)
         host, port = plan.route.instance(index)
-        attach = plan.route.attach if isinstance(plan.route.attach, HAProxyAttach) else None
+        given = plan.route.attach[index] if plan.route.attach else None
+        attach = given if isinstance(given, HAProxyAttach) else None
         return cls(workdir, host, port, upstreams, tuple(keys), plan.route.sticky, attach)
 
     # -- lifecycle -----------------------------------------------------------------------------

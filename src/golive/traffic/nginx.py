@@ -91,7 +91,8 @@ class NginxRouter:
         upstreams = {"stable": plan.stable.urls, "canary": plan.canary.urls}
         host, port = plan.route.instance(index)
         workdir = state_dir / "nginx" / _instance_dir(plan.service, index)
-        attach = plan.route.attach if isinstance(plan.route.attach, NginxAttach) else None
+        given = plan.route.attach[index] if plan.route.attach else None
+        attach = given if isinstance(given, NginxAttach) else None
         return cls(workdir, host, port, upstreams, plan.route.sticky, attach)
 
     @property

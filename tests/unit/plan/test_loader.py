@@ -324,8 +324,8 @@ def test_attaching_to_haproxy_names_its_socket_backend_and_servers() -> None:
     text = text.replace(", segment: {header: x-beta-user}", "")
     text = text.replace("max_latency: 500ms, ", "")
     plan = parse_plan(text, "plan.yaml")
-    assert plan.route.attach == HAProxyAttach(
-        "/run/haproxy/admin.sock", "web", ("web1", "web2"), ("web3",)
+    assert plan.route.attach == (
+        HAProxyAttach("/run/haproxy/admin.sock", "web", ("web1", "web2"), ("web3",)),
     )
     with_segment = GOOD_PLAN.replace(
         'route: {router: envoy, listen: "127.0.0.1:8080"}', HAPROXY_ATTACH
@@ -352,10 +352,10 @@ def test_attaching_to_nginx_needs_its_access_log_for_metrics() -> None:
     )
     text = GOOD_PLAN.replace('route: {router: envoy, listen: "127.0.0.1:8080"}', route)
     plan = parse_plan(text, "plan.yaml")
-    assert plan.route.attach == NginxAttach(
+    assert plan.route.attach == (NginxAttach(
         "/etc/nginx/nginx.conf", "/run/nginx.pid", "/etc/nginx/golive/web.conf", "web",
         "/var/log/nginx/web.log",
-    )  # fmt: skip
+    ),)  # fmt: skip
     no_log = text.replace(", access_log: /var/log/nginx/web.log", "")
     assert "'access_log PATH golive_web;'" in issues_of(no_log)[0]
     relative = text.replace("pid: /run/nginx.pid", "pid: nginx.pid")
@@ -465,3 +465,18 @@ def test_any_value_in_any_check_kind_gives_a_plan_error_not_a_traceback(
         parse_plan(yaml.safe_dump(base), "fuzz.yaml")
     except PlanError as exc:
         assert all(i.line >= 1 for i in exc.issues)
+
+
+def test_attach_may_list_several_proxies_each_checked() -> None:
+    two = (
+        "route: {router: haproxy, attach: ["
+        "{socket: /run/a.sock, backend: web, stable: [s1], canary: [c1]}, "
+        "{socket: /run/b.sock, backend: web, stable: [s1]}]}"
+    )
+    text = GOOD_PLAN.replace('route: {router: envoy, listen: "127.0.0.1:8080"}', two)
+    text = text.replace(", segment: {header: x-beta-user}", "").replace("max_latency: 500ms, ", "")
+    assert [i.split(": ", 1)[1] for i in issues_of(text)] == [
+        "route.attach[1]: attaching to haproxy needs canary"
+    ]
+    plan = parse_plan(text.replace("stable: [s1]}]", "stable: [s1], canary: [c1]}]"), "p.yaml")
+    assert plan.route.proxy_names() == ["/run/a.sock", "/run/b.sock"]
