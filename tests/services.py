@@ -95,6 +95,28 @@ def postgres(root: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def postgres_replica(root: Path, primary_port: int) -> Iterator[str]:
+    """A streaming replica of the primary on ``primary_port`` (pg_basebackup -R); yields its
+    DSN."""
+    bindir = Path(_binary("postgres", "/usr/lib/postgresql/*/bin/postgres")).resolve().parent
+    user = "postgres" if os.geteuid() == 0 else None
+    data, sock = root / "replica", root / "replica-sock"
+    sock.mkdir(parents=True, exist_ok=True)
+    if user:
+        shutil.chown(sock, user)
+    subprocess.run(
+        [str(bindir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary_port), "-U",
+         "golive", "-D", str(data), "-R", "-X", "stream"],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, user=user,
+    )  # fmt: skip
+    port = free_port()
+    argv = [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sock),
+            "-c", "listen_addresses=127.0.0.1", "-c", "hot_standby=on"]  # fmt: skip
+    with _running(argv, port, root / "replica.log", user=user):
+        yield f"postgresql://golive@127.0.0.1:{port}/postgres"
+
+
+@contextlib.contextmanager
 def redis(root: Path) -> Iterator[str]:
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()

@@ -58,6 +58,39 @@ async def test_postgres_query_expectation_and_replication_lag(
     assert "s3cret-pw" not in missing.reason and "env:DB_URL" in missing.reason
 
 
+async def test_replication_lag_on_a_real_streaming_replica(postgres_dsn: str) -> None:
+    import shutil
+    import tempfile
+
+    import psycopg
+
+    from tests import services
+
+    primary_port = int(postgres_dsn.rsplit(":", 1)[1].split("/")[0])
+    root = Path(tempfile.mkdtemp(prefix="golive-replica-"))
+    if os.geteuid() == 0:  # PostgreSQL runs as its own user
+        shutil.chown(root, "postgres")
+    try:
+        with services.postgres_replica(root, primary_port) as replica:
+            async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as db:
+                await db.execute("CREATE TABLE IF NOT EXISTS orders (id int)")
+                await db.execute("INSERT INTO orders VALUES (1)")
+            for _ in range(100):  # until the replica has replayed it
+                on_replica = await check(
+                    c.Postgres(replica, "SELECT count(*) FROM orders", expect=1)
+                )
+                if on_replica.outcome is Outcome.PASS:
+                    break
+                await asyncio.sleep(0.1)
+            assert on_replica.outcome is Outcome.PASS, on_replica
+            lag = await check(c.Postgres(replica, max_replication_lag=5.0))
+            assert lag.outcome is Outcome.PASS and lag.reason.endswith("on this replica"), lag
+            primary = await check(c.Postgres(postgres_dsn, max_replication_lag=5.0))
+            assert primary.reason.endswith("on the slowest of 1 replicas"), primary
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 async def test_redis_ping_and_info_fields(redis_url: str) -> None:
     ok = await check(c.Redis(redis_url, {"role": "master", "connected_clients": ">= 1"}))
     assert ok.outcome is Outcome.PASS and "role=master" in ok.value

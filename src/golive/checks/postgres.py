@@ -12,12 +12,16 @@ from golive.checks.base import Probe, meets, one_line
 from golive.plan.checks import Postgres, describe_target
 from golive.plan.values import reveal
 
+# On a replica: 0 when everything received is replayed, else the age of the last replayed
+# transaction. On a primary: the largest replay_lag of its replicas (NULL while idle = 0).
 _LAG = """
 SELECT pg_is_in_recovery(),
-       CASE WHEN pg_is_in_recovery()
-            THEN EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())
-            ELSE (SELECT EXTRACT(EPOCH FROM max(replay_lag)) FROM pg_stat_replication)
-       END
+       CASE WHEN pg_is_in_recovery() THEN
+            CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                 ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END
+            ELSE (SELECT COALESCE(EXTRACT(EPOCH FROM max(replay_lag)), 0)
+                  FROM pg_stat_replication) END,
+       (SELECT count(*) FROM pg_stat_replication)
 """
 
 
@@ -39,14 +43,16 @@ async def probe(o: Postgres) -> Probe:
             return Probe.passed(value, f"PostgreSQL answered {o.query!r} with {value!r}")
         lag_row = await (await conn.execute(_LAG)).fetchone()
     assert lag_row is not None
-    replica, lag = bool(lag_row[0]), lag_row[1]
+    replica, lag, replicas = bool(lag_row[0]), lag_row[1], int(lag_row[2])
+    if not replica and replicas == 0:
+        return Probe.failed("", "replication lag unknown: no replica is connected")
     if lag is None:
-        why = "no replay yet on this replica" if replica else "no replica is connected"
-        return Probe.failed("", f"replication lag unknown: {why}")
+        return Probe.failed("", "replication lag unknown: nothing replayed yet on this replica")
     seconds = float(lag)
     value = f"{seconds:.1f}s lag"
     if seconds > o.max_replication_lag:
         return Probe.failed(
             value, f"replication lag {seconds:.1f}s is over {o.max_replication_lag:g}s"
         )
-    return Probe.passed(value, f"replication lag {seconds:.1f}s")
+    where = "this replica" if replica else f"the slowest of {replicas} replicas"
+    return Probe.passed(value, f"replication lag {seconds:.1f}s on {where}")
