@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from golive.errors import LeaseError
 from golive.plan.loader import load_plan, plan_schema
 from golive.processes import pid_alive, terminate
 
-console = Console(highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
@@ -105,13 +106,17 @@ async def cmd_status(args: argparse.Namespace) -> int:
                             "phase": r.state.phase.value,
                             "step": r.state.step,
                             "created_at": r.created_at,
+                            "waiting_for": r.state.waiting_for,
                         }
                         for r in records
                     ]
                 )
             )
             return 0
-        table = Table("rollout", "service", "phase", "step", "canary %", "started")
+        table = Table()
+        table.add_column("rollout", no_wrap=True)  # people copy it: never cut
+        for name in ("service", "phase", "step", "canary %", "started", "waiting for"):
+            table.add_column(name)
         for r in records:
             table.add_row(
                 r.id,
@@ -120,6 +125,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
                 str(r.state.step + 1),
                 f"{r.state.desired.canary_weight:g}",
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at)),
+                "" if r.state.phase.terminal else r.state.waiting_for,
             )
         console.print(table if records else "no rollouts yet; start one with 'golive run PLAN'")
         return 0
