@@ -203,3 +203,28 @@ def test_init_writes_a_runbook_plan_that_checks(team: Path) -> None:
     assert checked.returncode == 0, checked.stderr
     again = golive("init", "--output", "release.yaml", cwd=team)
     assert again.returncode == 1 and "exists" in again.stderr
+
+
+def test_a_gate_may_take_sign_offs_from_api_tokens_only(team: Path, apps: tuple[int, int]) -> None:
+    text = plan(apps).replace("  - check: preflight\n", "")
+    text = text.replace(
+        "go-live: {roles: [release-manager, tech-lead]}",
+        "go-live: {roles: [tech-lead], require_token: true}",
+    )
+    (team / "plan.yaml").write_text(text)
+    with run_as_alice(team) as run:
+        try:
+            rid = str(wait_for(team, "approval go-live")["id"])
+            by_file = golive("approve", rid, "--as", "tech-lead", cwd=team, who="bob")
+            assert by_file.returncode == 1
+            assert "takes sign-offs from API tokens only" in by_file.stderr
+            token = golive("token", "add", "bob", "--role", "tech-lead", cwd=team).stdout.split()[
+                -1
+            ]
+            by_token = golive("approve", rid, "--as", "tech-lead", cwd=team, token=token)
+            assert by_token.returncode == 0, by_token.stderr
+            out, err = run.communicate(timeout=60)
+        finally:
+            if run.poll() is None:
+                run.kill()
+    assert run.returncode == 0, out + err

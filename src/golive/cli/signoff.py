@@ -47,6 +47,11 @@ async def _signoff(args: argparse.Namespace, approve: bool) -> int:
     if args.role not in gate.roles:
         raise StateError(f"approval {gate.name} asks for {', '.join(gate.roles)}, not {args.role}")
     who = await whoami(store)
+    if gate.require_token and who.source != "token":
+        raise StateError(
+            f"approval {gate.name} takes sign-offs from API tokens only (GOLIVE_TOKEN); "
+            f"{who.user} is identified by {who.source}"
+        )
     if not who.holds(args.role):
         raise StateError(f"{who.user} does not hold the role {args.role} (identity: {who.source})")
     mine = bound(tuple(await store.signoffs(record.id)), state.step, revision)

@@ -265,7 +265,9 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
         for i in spec.checklist
     )
     approvals = {
-        name: m.ApprovalGate(name, tuple(a.roles), a.timeout, a.on_timeout, a.allow_self_approval)
+        name: m.ApprovalGate(
+            name, tuple(a.roles), a.timeout, a.on_timeout, a.allow_self_approval, a.require_token
+        )
         for name, a in spec.approvals.items()
     }
     return m.Plan(

@@ -148,6 +148,7 @@ class ApprovalGate:
     timeout: float | None = None
     on_timeout: str = "abort"  # or "wait"
     allow_self_approval: bool = False
+    require_token: bool = False  # only identities proven by an API token may sign
 
 
 @dataclass(frozen=True, slots=True)

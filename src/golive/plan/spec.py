@@ -167,6 +167,7 @@ class ApprovalSpec(Strict):
     timeout: Duration | None = None
     on_timeout: Literal["abort", "wait"] = "abort"
     allow_self_approval: bool = False
+    require_token: bool = False
 
 
 class TriggerSpec(Strict):
