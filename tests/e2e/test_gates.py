@@ -3,6 +3,7 @@ people use it: one terminal runs the rollout, others confirm, approve and reject
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -77,13 +78,20 @@ steps:
 """
 
 
-def run_as_alice(team: Path) -> subprocess.Popen[str]:
-    """``golive run plan.yaml`` in its own terminal, started by alice."""
+@contextlib.contextmanager
+def run_as_alice(team: Path) -> Iterator[subprocess.Popen[str]]:
+    """``golive run plan.yaml`` in its own terminal, started by alice (killed if a test fails
+    before it ends)."""
     env = {**os.environ, "GOLIVE_IDENTITY": str(team / "alice.yaml")}
-    return subprocess.Popen(
+    with subprocess.Popen(
         [GOLIVE, "run", "plan.yaml", "--json"], cwd=team, env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    ) as run:  # fmt: skip
+        try:
+            yield run
+        finally:
+            if run.poll() is None:
+                run.kill()
 
 
 def wait_for(cwd: Path, words: str, limit: float = 60) -> dict[str, object]:
@@ -119,41 +127,37 @@ def test_confirm_approve_with_separation_of_duties_then_promote(
 ) -> None:
     (team / "plan.yaml").write_text(plan(apps))
     with run_as_alice(team) as run:
-        try:
-            status = wait_for(team, "confirmation of rollback-plan")
-            rid = str(status["id"])
-            early = golive("approve", rid, "--as", "tech-lead", cwd=team, who="bob")
-            assert early.returncode == 1 and "not waiting for a sign-off" in early.stderr
-            nobody = golive(
-                "confirm", rid, "rollback-plan", "--as", "tech-lead", cwd=team, who="nobody"
-            )
-            assert "nobody does not hold the role tech-lead" in nobody.stderr
-            ok = golive("confirm", rid, "rollback-plan", "--as", "tech-lead", cwd=team, who="bob")
-            assert ok.returncode == 0, ok.stderr
+        status = wait_for(team, "confirmation of rollback-plan")
+        rid = str(status["id"])
+        early = golive("approve", rid, "--as", "tech-lead", cwd=team, who="bob")
+        assert early.returncode == 1 and "not waiting for a sign-off" in early.stderr
+        nobody = golive(
+            "confirm", rid, "rollback-plan", "--as", "tech-lead", cwd=team, who="nobody"
+        )
+        assert "nobody does not hold the role tech-lead" in nobody.stderr
+        ok = golive("confirm", rid, "rollback-plan", "--as", "tech-lead", cwd=team, who="bob")
+        assert ok.returncode == 0, ok.stderr
 
-            wait_for(team, "approval go-live: release-manager, tech-lead")
-            stale = golive(
-                "approve", rid, "--as", "tech-lead", "--revision", "1.9.0", cwd=team, who="bob"
-            )
-            assert "stale sign-off" in stale.stderr
-            first = golive("approve", rid, "--as", "release-manager", cwd=team, who="alice")
-            assert first.returncode == 0 and "still needed: tech-lead" in first.stdout
-            alone = golive("approve", rid, "--as", "tech-lead", cwd=team, who="alice")
-            assert alone.returncode == 1
-            assert "separation of duties: alice started rollout" in alone.stderr
-            made = golive("token", "add", "bob", "--role", "tech-lead", cwd=team)
-            token = made.stdout.strip().splitlines()[-1]
-            assert made.returncode == 0 and token.startswith("glv_")
-            forged = golive("approve", rid, "--as", "tech-lead", cwd=team, token="glv_forged")
-            assert "GOLIVE_TOKEN is not a known token" in forged.stderr
-            second = golive(  # bob again, this time through his API token
-                "approve", rid, "--as", "tech-lead", "--note", "lgtm", cwd=team, token=token
-            )
-            assert second.returncode == 0, second.stderr
-            out, err = run.communicate(timeout=90)
-        finally:
-            if run.poll() is None:
-                run.kill()
+        wait_for(team, "approval go-live: release-manager, tech-lead")
+        stale = golive(
+            "approve", rid, "--as", "tech-lead", "--revision", "1.9.0", cwd=team, who="bob"
+        )
+        assert "stale sign-off" in stale.stderr
+        first = golive("approve", rid, "--as", "release-manager", cwd=team, who="alice")
+        assert first.returncode == 0 and "still needed: tech-lead" in first.stdout
+        alone = golive("approve", rid, "--as", "tech-lead", cwd=team, who="alice")
+        assert alone.returncode == 1
+        assert "separation of duties: alice started rollout" in alone.stderr
+        made = golive("token", "add", "bob", "--role", "tech-lead", cwd=team)
+        token = made.stdout.strip().splitlines()[-1]
+        assert made.returncode == 0 and token.startswith("glv_")
+        forged = golive("approve", rid, "--as", "tech-lead", cwd=team, token="glv_forged")
+        assert "GOLIVE_TOKEN is not a known token" in forged.stderr
+        second = golive(  # bob again, this time through his API token
+            "approve", rid, "--as", "tech-lead", "--note", "lgtm", cwd=team, token=token
+        )
+        assert second.returncode == 0, second.stderr
+        out, err = run.communicate(timeout=90)
     assert run.returncode == 0, out + err
     status = json.loads(golive("status", rid, "--json", cwd=team).stdout)
     assert status["scorecard"]["readiness"] == "GO"
@@ -177,19 +181,15 @@ def test_a_rejection_aborts_before_any_traffic(team: Path, apps: tuple[int, int]
     text = plan(apps).replace("  - check: preflight\n", "")
     (team / "plan.yaml").write_text(text)
     with run_as_alice(team) as run:
-        try:
-            rid = str(wait_for(team, "approval go-live")["id"])
-            no_reason = golive("reject", rid, "--as", "tech-lead", cwd=team, who="bob")
-            assert no_reason.returncode == 2 and "--reason" in no_reason.stderr
-            rejected = golive(
-                "reject", rid, "--as", "tech-lead", "--reason", "load test not done",
-                cwd=team, who="bob",
-            )  # fmt: skip
-            assert rejected.returncode == 0, rejected.stderr
-            out, err = run.communicate(timeout=60)
-        finally:
-            if run.poll() is None:
-                run.kill()
+        rid = str(wait_for(team, "approval go-live")["id"])
+        no_reason = golive("reject", rid, "--as", "tech-lead", cwd=team, who="bob")
+        assert no_reason.returncode == 2 and "--reason" in no_reason.stderr
+        rejected = golive(
+            "reject", rid, "--as", "tech-lead", "--reason", "load test not done",
+            cwd=team, who="bob",
+        )  # fmt: skip
+        assert rejected.returncode == 0, rejected.stderr
+        out, err = run.communicate(timeout=60)
     assert run.returncode == 3, out + err
     final = json.loads(out.strip().splitlines()[-1])
     assert final["phase"] == "aborted"
@@ -213,18 +213,12 @@ def test_a_gate_may_take_sign_offs_from_api_tokens_only(team: Path, apps: tuple[
     )
     (team / "plan.yaml").write_text(text)
     with run_as_alice(team) as run:
-        try:
-            rid = str(wait_for(team, "approval go-live")["id"])
-            by_file = golive("approve", rid, "--as", "tech-lead", cwd=team, who="bob")
-            assert by_file.returncode == 1
-            assert "takes sign-offs from API tokens only" in by_file.stderr
-            token = golive("token", "add", "bob", "--role", "tech-lead", cwd=team).stdout.split()[
-                -1
-            ]
-            by_token = golive("approve", rid, "--as", "tech-lead", cwd=team, token=token)
-            assert by_token.returncode == 0, by_token.stderr
-            out, err = run.communicate(timeout=60)
-        finally:
-            if run.poll() is None:
-                run.kill()
+        rid = str(wait_for(team, "approval go-live")["id"])
+        by_file = golive("approve", rid, "--as", "tech-lead", cwd=team, who="bob")
+        assert by_file.returncode == 1
+        assert "takes sign-offs from API tokens only" in by_file.stderr
+        token = golive("token", "add", "bob", "--role", "tech-lead", cwd=team).stdout.split()[-1]
+        by_token = golive("approve", rid, "--as", "tech-lead", cwd=team, token=token)
+        assert by_token.returncode == 0, by_token.stderr
+        out, err = run.communicate(timeout=60)
     assert run.returncode == 0, out + err
