@@ -178,6 +178,102 @@ async def test_two_attached_haproxies_move_as_one_fleet(
         await providers.close()
 
 
+async def test_segments_and_sticky_users_on_an_attached_haproxy(
+    tmp_path: Path, servers: dict[str, int]
+) -> None:
+    """Their configuration routes by their own map files and backends; golive fills the maps."""
+    port, sock = free_port(), tmp_path / "their.sock"
+    beta, sticky = tmp_path / "beta.map", tmp_path / "sticky.map"
+    beta.write_text("")
+    sticky.write_text("cut 0\n")
+    config = tmp_path / "their-haproxy.cfg"
+    config.write_text(
+        textwrap.dedent(f"""\
+        global
+            stats socket {sock} mode 600 level admin
+        defaults
+            mode http
+            timeout connect 2s
+            timeout client 30s
+            timeout server 30s
+        frontend web_in
+            bind 127.0.0.1:{port}
+            use_backend web_canary if {{ req.hdr(x-beta-user),map_reg({beta}) -m found }}
+            http-request set-var(txn.bucket) req.cook(uid),crc32,mod(10000) if {{ req.cook(uid) -m found }}
+            http-request set-var(txn.cut) str(cut),map_str_int({sticky},0)
+            use_backend web_canary if {{ var(txn.bucket) -m found }} {{ var(txn.bucket),sub(txn.cut) lt 0 }}
+            use_backend web_stable if {{ var(txn.bucket) -m found }}
+            default_backend web
+        backend web
+            balance roundrobin
+            server a1 127.0.0.1:{servers["1.0.0-a"]} weight 100
+            server a2 127.0.0.1:{servers["1.0.0-b"]} weight 100
+            server b1 127.0.0.1:{servers["2.0.0"]} weight 0
+        backend web_canary
+            server b1 127.0.0.1:{servers["2.0.0"]}
+        backend web_stable
+            server a1 127.0.0.1:{servers["1.0.0-a"]}
+            server a2 127.0.0.1:{servers["1.0.0-b"]}
+        """)
+    )
+    proc = _start([haproxy_binary(), "-f", str(config)], sock)
+    try:
+        route = f"""\
+        router: haproxy
+        sticky: {{cookie: uid}}
+        attach:
+          socket: "{sock}"
+          backend: web
+          stable: [a1, a2]
+          canary: [b1]
+          maps: {{"header:X-Beta-User": "{beta}"}}
+          sticky_map: "{sticky}"
+          canary_backend: web_canary
+          stable_backend: web_stable
+        """
+        text = _plan(servers, route).replace(
+            "  - shift: 50", "  - shift: {weight: 25, segment: {header: x-beta-user}}"
+        )
+        providers = build_providers(parse_plan(text, "p.yaml"), tmp_path / "state")
+        router = providers.router
+        assert isinstance(router, HAProxyRouter)
+        assert await providers.start(Split.all_stable()) is False
+        target = Split(25.0, Segment("x-beta-user"))
+        await router.apply(target)
+        await wait_verified(router, target)
+        assert await _versions(port, 10, {"x-beta-user": "yes"}) == Counter({"2.0.0": 10})
+        users = [f"user-{i}" for i in range(60)]
+
+        async def assigned() -> dict[str, str]:
+            out = {}
+            async with httpx.AsyncClient(trust_env=False) as client:
+                for user in users:
+                    answer = await client.get(
+                        f"http://127.0.0.1:{port}/", headers={"cookie": f"uid={user}"}
+                    )
+                    out[user] = answer.json()["version"]
+            return out
+
+        quarter = await assigned()
+        await router.apply(Split(60.0))
+        await wait_verified(router, Split(60.0))
+        more = await assigned()
+        moved_back = [u for u in users if quarter[u] == "2.0.0" and more[u] != "2.0.0"]
+        assert moved_back == [] and sum(v == "2.0.0" for v in more.values()) > sum(
+            v == "2.0.0" for v in quarter.values()
+        )
+        assert beta.read_text() == ""  # the segment was cleared on disk too
+        # so a reload of their HAProxy keeps it (60% on the grid of 2 + 1 servers: 77/128)
+        assert sticky.read_text() == "cut 6016\n"
+        canary = await providers.metrics.sample(Revision.CANARY)
+        assert canary.requests == 10 + sum(
+            v == "2.0.0" for v in [*quarter.values(), *more.values()]
+        )
+        await providers.close()
+    finally:
+        _stop(proc)
+
+
 # -- nginx -------------------------------------------------------------------------------------
 
 

@@ -44,8 +44,8 @@ def _proxy(plan: Plan, state_dir: Path, index: int) -> tuple[Proxy, ProxyStats]:
     """The ``index``-th proxy of the route and its own statistics."""
     if plan.route.router == "haproxy":
         haproxy = HAProxyRouter.from_plan(plan, state_dir, index)
-        attached = haproxy.attached is not None
-        return haproxy, HAProxyStats(haproxy.command, haproxy.servers, attached)
+        backends = haproxy.attached.backends() if haproxy.attached else ()
+        return haproxy, HAProxyStats(haproxy.command, haproxy.servers, backends)
     if plan.route.router == "nginx":
         nginx = NginxRouter.from_plan(plan, state_dir, index)
         addresses = {

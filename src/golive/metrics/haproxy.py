@@ -46,15 +46,15 @@ class HAProxyStats:
         self,
         command: Callable[[str], Awaitable[str]],
         servers: Servers = MANAGED,
-        attached: bool = False,
+        backends: tuple[str, ...] = (),
     ) -> None:
         self._command = command
         self._servers = servers
-        self._backend = servers.backend if attached else None  # ours: every backend is golive's
+        self._backends = backends  # someone else's HAProxy: only these; ours: every backend
 
     async def _rows(self) -> list[dict[str, str]]:
         rows = parse_stat(await self._command("show stat"))
-        return [r for r in rows if self._backend is None or r.get("pxname") == self._backend]
+        return [r for r in rows if not self._backends or r.get("pxname") in self._backends]
 
     def _names(self, revision: Revision) -> tuple[str, ...]:
         return self._servers.stable if revision is Revision.STABLE else self._servers.canary

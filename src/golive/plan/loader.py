@@ -25,7 +25,7 @@ from golive.errors import PlanError, PlanIssue
 from golive.plan import model as m
 from golive.plan import spec as s
 from golive.plan.checks import DEFAULT_CATEGORY, DEFAULT_TIMEOUT
-from golive.plan.rules import cross_checks, missing_latency
+from golive.plan.rules import cross_checks, map_key, missing_latency
 from golive.plan.yamlsource import Located, Path, format_path, read_yaml
 
 
@@ -194,8 +194,19 @@ def _attach(spec: s.PlanSpec) -> tuple[m.HAProxyAttach | m.NginxAttach, ...]:
     for a in entries:
         if spec.route.router == "haproxy":
             assert a.socket and a.backend and a.stable and a.canary
+            maps = tuple(sorted((map_key(k), v) for k, v in (a.maps or {}).items()))
             out.append(
-                m.HAProxyAttach(a.socket, a.backend, tuple(a.stable), tuple(a.canary), a.state_file)
+                m.HAProxyAttach(
+                    a.socket,
+                    a.backend,
+                    tuple(a.stable),
+                    tuple(a.canary),
+                    a.state_file,
+                    maps,
+                    a.sticky_map,
+                    a.canary_backend,
+                    a.stable_backend,
+                )
             )
         else:
             assert a.config and a.pid and a.include and a.upstream

@@ -89,6 +89,14 @@ class HAProxyAttach:
     stable: tuple[str, ...]
     canary: tuple[str, ...]
     state_file: str | None = None
+    maps: tuple[tuple[str, str], ...] = ()  # segment key (header:NAME, cookie:NAME) -> map file
+    sticky_map: str | None = None
+    canary_backend: str | None = None  # the backends its segment and sticky rules route to
+    stable_backend: str | None = None
+
+    def backends(self) -> tuple[str, ...]:
+        extra = (self.canary_backend, self.stable_backend)
+        return (self.backend, *(b for b in extra if b is not None))
 
 
 @dataclass(frozen=True, slots=True)

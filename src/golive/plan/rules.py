@@ -121,7 +121,10 @@ def cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.It
 
 Issue = typing.Callable[[Path, str], PlanIssue]
 ATTACH_FIELDS = {
-    "haproxy": (("socket", "backend", "stable", "canary"), ("state_file",)),
+    "haproxy": (
+        ("socket", "backend", "stable", "canary"),
+        ("state_file", "maps", "sticky_map", "canary_backend", "stable_backend"),
+    ),
     "nginx": (("config", "pid", "include", "upstream"), ("access_log",)),
 }
 
@@ -159,13 +162,6 @@ def _attach_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIssue]
     if not isinstance(spec.route.listen, str):
         yield issue(("route", "listen"), "with 'attach', the proxies are the attach list; "
                     "give one listen address")  # fmt: skip
-    segments = any(step.shift and step.shift.segment for step in spec.steps)
-    if router == "haproxy" and (segments or spec.route.sticky):
-        yield issue(
-            ("route", "attach"),
-            "segments and sticky users need golive's own HAProxy (a map and a canary-only "
-            "backend); drop 'attach' or the segment and sticky settings",
-        )
 
 
 def _attach_entry(
@@ -182,6 +178,8 @@ def _attach_entry(
     missing = [k for k in required if k not in given]
     if missing:
         yield issue(where, f"attaching to {router} needs {', '.join(missing)}")
+    if router == "haproxy":
+        yield from _attached_haproxy_routing(spec, where, entry, issue)
     if router == "nginx" and spec.metrics.source == "router" and entry.access_log is None:
         yield issue(
             where,
@@ -212,3 +210,38 @@ def _preflight_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIss
         if item.id in ids:
             yield issue(("checklist", i, "id"), f"two checklist items have the id {item.id!r}")
         ids.add(item.id)
+
+
+def map_key(key: str) -> str:
+    """``header:X-Beta-User`` -> ``header:x-beta-user``: header names are case-insensitive and
+    segments keep them lower-case; cookie names are kept as written."""
+    kind, _, name = key.partition(":")
+    return f"{kind}:{name.lower() if kind == 'header' else name}"
+
+
+def _attached_haproxy_routing(
+    spec: s.PlanSpec, where: Path, entry: s.AttachSpec, issue: Issue
+) -> typing.Iterator[PlanIssue]:
+    """Segments and sticky users on someone else's HAProxy need its maps and backends."""
+    maps = {map_key(k) for k in entry.maps or {}}
+    for i, step in enumerate(spec.steps):
+        seg = step.shift.segment if step.shift else None
+        if seg is None:
+            continue
+        key = f"cookie:{seg.cookie}" if seg.cookie else f"header:{(seg.header or '').lower()}"
+        if key not in maps:
+            yield issue(
+                ("steps", i, "shift", "segment"),
+                f"HAProxy at {entry.socket} has no map for {key}: add 'maps: {{{key}: PATH}}' "
+                "to attach (see docs/providers/haproxy.md)",
+            )
+        if entry.canary_backend is None:
+            yield issue(where, "segments need canary_backend: the backend your map routes to")
+    if spec.route.sticky and not (
+        entry.sticky_map and entry.canary_backend and entry.stable_backend
+    ):
+        yield issue(
+            where,
+            "sticky users need sticky_map, canary_backend and stable_backend from your HAProxy "
+            "(see docs/providers/haproxy.md)",
+        )

@@ -74,7 +74,8 @@ ServerName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 class AttachSpec(Strict):
     """A proxy golive did not start. HAProxy: socket, backend, stable, canary (server names),
-    state_file. nginx: config, pid, include, upstream, access_log."""
+    state_file, and for segments and sticky users maps, sticky_map, canary_backend,
+    stable_backend. nginx: config, pid, include, upstream, access_log."""
 
     socket: AbsolutePath | None = None
     backend: ServerName | None = None
@@ -86,6 +87,13 @@ class AttachSpec(Strict):
     include: AbsolutePath | None = None
     upstream: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")] | None = None
     access_log: AbsolutePath | None = None
+    maps: (
+        dict[Annotated[str, Field(pattern=r"^(header|cookie):[A-Za-z0-9_-]+$")], AbsolutePath]
+        | None
+    ) = None
+    sticky_map: AbsolutePath | None = None
+    canary_backend: ServerName | None = None
+    stable_backend: ServerName | None = None
 
 
 class RouteSpec(Strict):

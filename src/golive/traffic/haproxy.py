@@ -62,6 +62,9 @@ class HAProxyRouter:
         self.sticky_map = workdir / "sticky.map"
         self._proc: asyncio.subprocess.Process | None = None
         self.maps = {k: str(workdir / f"segment-{k.replace(':', '-')}.map") for k in segment_keys}
+        if attach is not None:  # its own map files, which its configuration routes by
+            self.maps = dict(attach.maps)
+            self.sticky_map = Path(attach.sticky_map) if attach.sticky_map else self.sticky_map
 
     @classmethod
     def from_plan(cls, plan: Plan, state_dir: Path, index: int = 0) -> HAProxyRouter:
@@ -119,6 +122,9 @@ class HAProxyRouter:
                 "is it running, with 'stats socket ... level admin'?"
             )
         await self.api.check_servers()
+        maps = [*self.maps.values(), *([str(self.sticky_map)] if self.sticky else [])]
+        for path in maps:
+            await self.api.map_command(f"show map {path}")
 
     async def _check_config(self) -> None:
         proc = await asyncio.create_subprocess_exec(

@@ -330,13 +330,25 @@ def test_attaching_to_haproxy_names_its_socket_backend_and_servers() -> None:
     with_segment = GOOD_PLAN.replace(
         'route: {router: envoy, listen: "127.0.0.1:8080"}', HAPROXY_ATTACH
     )
-    assert any(
-        "segments and sticky users need golive's own HAProxy" in i for i in issues_of(with_segment)
+    assert issues_of(with_segment) == [
+        "plan.yaml:18:33: steps[2].shift.segment: HAProxy at /run/haproxy/admin.sock has no map "
+        "for header:x-beta-user: add 'maps: {header:x-beta-user: PATH}' to attach (see "
+        "docs/providers/haproxy.md)",
+        "plan.yaml:8:34: route.attach: segments need canary_backend: the backend your map routes to",
+    ]
+    mapped = with_segment.replace(
+        "canary: [web3]}}",
+        'canary: [web3], maps: {"header:X-Beta-User": /etc/haproxy/beta.map}, '
+        "canary_backend: web_canary}}",
+    )
+    assert parse_plan(mapped, "plan.yaml").route.attach[0].maps == (
+        ("header:x-beta-user", "/etc/haproxy/beta.map"),
     )
     partial = text.replace(", canary: [web3]", ", include: /etc/x.conf")
     assert issues_of(partial) == [
         "plan.yaml:8:113: route.attach.include: 'include' is not a haproxy field; attaching to "
-        "haproxy takes socket, backend, stable, canary, state_file",
+        "haproxy takes socket, backend, stable, canary, state_file, maps, sticky_map, "
+        "canary_backend, stable_backend",
         "plan.yaml:8:34: route.attach: attaching to haproxy needs canary",
     ]
     envoy = text.replace("router: haproxy", "router: envoy")
