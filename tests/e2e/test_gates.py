@@ -222,3 +222,19 @@ def test_a_gate_may_take_sign_offs_from_api_tokens_only(team: Path, apps: tuple[
         assert by_token.returncode == 0, by_token.stderr
         out, err = run.communicate(timeout=60)
     assert run.returncode == 0, out + err
+
+
+def test_a_sign_off_given_while_no_controller_runs_counts_on_resume(
+    team: Path, apps: tuple[int, int]
+) -> None:
+    text = plan(apps).replace("  - check: preflight\n", "")
+    (team / "plan.yaml").write_text(text)
+    with run_as_alice(team) as run:
+        rid = str(wait_for(team, "approval go-live")["id"])
+        run.kill()  # the controller dies while the rollout waits for people
+        run.wait(timeout=10)
+    assert golive("approve", rid, "--as", "release-manager", cwd=team, who="alice").returncode == 0
+    assert golive("approve", rid, "--as", "tech-lead", cwd=team, who="bob").returncode == 0
+    resumed = golive("resume", rid, cwd=team, who="alice", timeout=90)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "promoted" in resumed.stdout
