@@ -152,9 +152,9 @@ async def cmd_status(args: argparse.Namespace) -> int:
         f"canary {s.desired.canary_weight:g}%"
     )
     if s.reason:
-        console.print(f"reason: {s.reason}")
+        console.print(f"reason: {s.reason}", markup=False)
     if s.waiting_for:
-        console.print(f"waiting for: {s.waiting_for}")
+        console.print(f"waiting for: {s.waiting_for}", markup=False)
     show_gates(gates, console)
     for e in events[-15:]:
         stamp = time.strftime("%H:%M:%S", time.localtime(e.at))

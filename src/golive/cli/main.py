@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from golive import __version__
 from golive.cli import control, readiness, signoff
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
                 err.print(f"  {issue}", markup=False)
         code = EXIT_INVALID
     except GoliveError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(Text.assemble(("error:", "red"), f" {exc}"))
         code = EXIT_FAILED
     except KeyboardInterrupt:
         err.print(
@@ -167,9 +168,11 @@ def main(argv: list[str] | None = None) -> None:
             crash.parent.mkdir(parents=True, exist_ok=True)
             crash.write_text(traceback.format_exc())
         err.print(
-            f"[red]internal error:[/] {type(exc).__name__}: {exc}. The rollout's record is "
-            f"intact and traffic stays where it is ('golive status'); details in {crash}",
-            markup=True,
+            Text.assemble(
+                ("internal error:", "red"),
+                f" {type(exc).__name__}: {exc}. The rollout's record is intact and traffic "
+                f"stays where it is ('golive status'); details in {crash}",
+            )
         )
         code = EXIT_FAILED
     sys.exit(code)

@@ -11,6 +11,7 @@ import time
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from golive.analysis.scorecard import Scorecard
 from golive.checks.preflight import run_checks, scorecard
@@ -31,12 +32,17 @@ SHOWN = {
 
 def print_scorecard(card: Scorecard, out: Console = console) -> None:
     table = Table("category", "check", "result", "value", "reason", show_lines=False)
-    for item in card.items:
-        name = item.name + (" [bold](critical)[/]" if item.critical else "")
-        table.add_row(item.category, name, SHOWN[item.outcome], item.value, item.reason)
+    for item in card.items:  # what checks measured is text, never markup
+        name = Text(item.name)
+        if item.critical:
+            name.append(" (critical)", style="bold")
+        outcome = Text.from_markup(SHOWN[item.outcome])
+        table.add_row(Text(item.category), name, outcome, Text(item.value), Text(item.reason))
     out.print(table)
     for c in card.categories:
-        out.print(f"  {c.name:<16} {c.score:5.2f}/10  ({c.passed} of {c.items} passed)")
+        out.print(
+            f"  {c.name:<16} {c.score:5.2f}/10  ({c.passed} of {c.items} passed)", markup=False
+        )
     style = "bold green" if card.go else "bold red"
     out.print(f"[{style}]{card.headline()}[/] (GO at {card.go_at:g})")
     for blocker in card.blockers:
@@ -89,7 +95,9 @@ async def cmd_confirm(args: argparse.Namespace) -> int:
     await store.add_confirmation(
         record.id, Confirmation(item.id, args.role, who.user, note, now), event
     )
-    console.print(f"confirmed {item.id!r} ({item.text}) for {record.id} as {args.role}")
+    console.print(
+        f"confirmed {item.id!r} ({item.text}) for {record.id} as {args.role}", markup=False
+    )
     return 0
 
 

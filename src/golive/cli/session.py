@@ -127,4 +127,4 @@ def summary(state: RolloutState, console: Console) -> None:
     line = f"rollout {state.id}: {state.phase.value.replace('_', ' ')}"
     if state.reason:
         line += f" - {state.reason}"
-    console.print(line, style=f"bold {style}", highlight=False)
+    console.print(line, style=f"bold {style}", highlight=False, markup=False)

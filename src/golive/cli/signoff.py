@@ -75,7 +75,7 @@ async def _signoff(args: argparse.Namespace, approve: bool) -> int:
     await store.add_signoff(record.id, signoff, event)
     missing = [r for r in gate.roles if r not in {s.role for s in approvers}]
     tail = "" if not approve else (f"; still needed: {', '.join(missing)}" if missing else "")
-    console.print(f"{text} (rollout {record.id}, step {state.step + 1}){tail}")
+    console.print(f"{text} (rollout {record.id}, step {state.step + 1}){tail}", markup=False)
     return 0
 
 
