@@ -73,11 +73,15 @@ steps:
 
 @contextlib.contextmanager
 def running_their_haproxy(
-    root: Path, servers: dict[str, int], name: str
+    root: Path, servers: dict[str, int], name: str, routing: str = "", backends: str = ""
 ) -> Iterator[tuple[Path, int]]:
-    """An HAProxy with its own names: backend ``web``, servers a1 a2 (stable) and b1 (canary),
-    and another backend that also has a server called a1."""
+    """An HAProxy with its own names: backend ``web`` with servers a1 a2 (stable) and b1
+    (canary); by default also another backend with a server called a1. ``routing`` (frontend
+    rules) and ``backends`` replace that."""
     port, sock = free_port(), root / f"{name}.sock"
+    a, b, canary = (f"127.0.0.1:{servers[v]}" for v in ("1.0.0-a", "1.0.0-b", "2.0.0"))
+    routing = routing or "use_backend other if { path_beg /other }"
+    backends = backends or f"backend other\n    server a1 {a}"
     config = root / f"{name}-haproxy.cfg"
     config.write_text(
         textwrap.dedent(f"""\
@@ -90,16 +94,18 @@ def running_their_haproxy(
             timeout server 30s
         frontend web_in
             bind 127.0.0.1:{port}
-            use_backend other if {{ path_beg /other }}
+        """)
+        + textwrap.indent(textwrap.dedent(routing).strip(), "    ")
+        + textwrap.dedent(f"""
             default_backend web
         backend web
             balance roundrobin
-            server a1 127.0.0.1:{servers["1.0.0-a"]} weight 100
-            server a2 127.0.0.1:{servers["1.0.0-b"]} weight 100
-            server b1 127.0.0.1:{servers["2.0.0"]} weight 0
-        backend other
-            server a1 127.0.0.1:{servers["1.0.0-a"]}
+            server a1 {a} weight 100
+            server a2 {b} weight 100
+            server b1 {canary} weight 0
         """)
+        + textwrap.dedent(backends).strip()
+        + "\n"
     )
     proc = _start([haproxy_binary(), "-f", str(config)], sock)
     try:
@@ -182,42 +188,25 @@ async def test_segments_and_sticky_users_on_an_attached_haproxy(
     tmp_path: Path, servers: dict[str, int]
 ) -> None:
     """Their configuration routes by their own map files and backends; golive fills the maps."""
-    port, sock = free_port(), tmp_path / "their.sock"
     beta, sticky = tmp_path / "beta.map", tmp_path / "sticky.map"
     beta.write_text("")
     sticky.write_text("cut 0\n")
-    config = tmp_path / "their-haproxy.cfg"
-    config.write_text(
-        textwrap.dedent(f"""\
-        global
-            stats socket {sock} mode 600 level admin
-        defaults
-            mode http
-            timeout connect 2s
-            timeout client 30s
-            timeout server 30s
-        frontend web_in
-            bind 127.0.0.1:{port}
-            use_backend web_canary if {{ req.hdr(x-beta-user),map_reg({beta}) -m found }}
-            http-request set-var(txn.bucket) req.cook(uid),crc32,mod(10000) if {{ req.cook(uid) -m found }}
-            http-request set-var(txn.cut) str(cut),map_str_int({sticky},0)
-            use_backend web_canary if {{ var(txn.bucket) -m found }} {{ var(txn.bucket),sub(txn.cut) lt 0 }}
-            use_backend web_stable if {{ var(txn.bucket) -m found }}
-            default_backend web
-        backend web
-            balance roundrobin
-            server a1 127.0.0.1:{servers["1.0.0-a"]} weight 100
-            server a2 127.0.0.1:{servers["1.0.0-b"]} weight 100
-            server b1 127.0.0.1:{servers["2.0.0"]} weight 0
+    a, b, canary = (f"127.0.0.1:{servers[v]}" for v in ("1.0.0-a", "1.0.0-b", "2.0.0"))
+    routing = f"""\
+        use_backend web_canary if {{ req.hdr(x-beta-user),map_reg({beta}) -m found }}
+        http-request set-var(txn.bucket) req.cook(uid),crc32,mod(10000) if {{ req.cook(uid) -m found }}
+        http-request set-var(txn.cut) str(cut),map_str_int({sticky},0)
+        use_backend web_canary if {{ var(txn.bucket) -m found }} {{ var(txn.bucket),sub(txn.cut) lt 0 }}
+        use_backend web_stable if {{ var(txn.bucket) -m found }}
+        """
+    backends = f"""\
         backend web_canary
-            server b1 127.0.0.1:{servers["2.0.0"]}
+            server b1 {canary}
         backend web_stable
-            server a1 127.0.0.1:{servers["1.0.0-a"]}
-            server a2 127.0.0.1:{servers["1.0.0-b"]}
-        """)
-    )
-    proc = _start([haproxy_binary(), "-f", str(config)], sock)
-    try:
+            server a1 {a}
+            server a2 {b}
+        """
+    with running_their_haproxy(tmp_path, servers, "their", routing, backends) as (sock, port):
         route = f"""\
         router: haproxy
         sticky: {{cookie: uid}}
@@ -270,8 +259,6 @@ async def test_segments_and_sticky_users_on_an_attached_haproxy(
             v == "2.0.0" for v in [*quarter.values(), *more.values()]
         )
         await providers.close()
-    finally:
-        _stop(proc)
 
 
 # -- nginx -------------------------------------------------------------------------------------
