@@ -72,48 +72,61 @@ def _running(
         _stop(proc)
 
 
-@contextlib.contextmanager
-def postgres(root: Path) -> Iterator[str]:
-    """A PostgreSQL cluster with trust auth; yields its DSN (user ``golive``, database
-    ``postgres``). PostgreSQL refuses to run as root, so as root it runs as ``postgres``."""
+def _postgres_bin() -> tuple[Path, str | None]:
+    """Where PostgreSQL's programs are, and the user to run them as: PostgreSQL refuses to run
+    as root, so as root it runs as ``postgres``."""
     bindir = Path(_binary("postgres", "/usr/lib/postgresql/*/bin/postgres")).resolve().parent
-    user = "postgres" if os.geteuid() == 0 else None
-    data, sock = root / "pgdata", root / "pgsock"
-    for d in (root, sock):
+    return bindir, "postgres" if os.geteuid() == 0 else None
+
+
+def _owned(user: str | None, *dirs: Path) -> None:
+    for d in dirs:
         d.mkdir(parents=True, exist_ok=True)
         if user:
             shutil.chown(d, user)
+
+
+@contextlib.contextmanager
+def _postgres_server(data: Path, sock: Path, log: Path, *settings: str) -> Iterator[str]:
+    bindir, user = _postgres_bin()
+    port = free_port()
+    argv = [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sock),
+            "-c", "listen_addresses=127.0.0.1"]  # fmt: skip
+    for setting in settings:
+        argv += ["-c", setting]
+    with _running(argv, port, log, user=user):
+        yield f"postgresql://golive@127.0.0.1:{port}/postgres"
+
+
+@contextlib.contextmanager
+def postgres(root: Path) -> Iterator[str]:
+    """A PostgreSQL cluster with trust auth; yields its DSN (user ``golive``, database
+    ``postgres``)."""
+    bindir, user = _postgres_bin()
+    data, sock = root / "pgdata", root / "pgsock"
+    _owned(user, root, sock)
     subprocess.run(
         [str(bindir / "initdb"), "-D", str(data), "-U", "golive", "--auth=trust", "-E", "UTF8"],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, user=user,
     )  # fmt: skip
-    port = free_port()
-    argv = [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sock),
-            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]  # fmt: skip
-    with _running(argv, port, root / "postgres.log", user=user):
-        yield f"postgresql://golive@127.0.0.1:{port}/postgres"
+    with _postgres_server(data, sock, root / "postgres.log", "fsync=off") as dsn:
+        yield dsn
 
 
 @contextlib.contextmanager
 def postgres_replica(root: Path, primary_port: int) -> Iterator[str]:
     """A streaming replica of the primary on ``primary_port`` (pg_basebackup -R); yields its
     DSN."""
-    bindir = Path(_binary("postgres", "/usr/lib/postgresql/*/bin/postgres")).resolve().parent
-    user = "postgres" if os.geteuid() == 0 else None
+    bindir, user = _postgres_bin()
     data, sock = root / "replica", root / "replica-sock"
-    sock.mkdir(parents=True, exist_ok=True)
-    if user:
-        shutil.chown(sock, user)
+    _owned(user, sock)
     subprocess.run(
         [str(bindir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary_port), "-U",
          "golive", "-D", str(data), "-R", "-X", "stream"],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, user=user,
     )  # fmt: skip
-    port = free_port()
-    argv = [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sock),
-            "-c", "listen_addresses=127.0.0.1", "-c", "hot_standby=on"]  # fmt: skip
-    with _running(argv, port, root / "replica.log", user=user):
-        yield f"postgresql://golive@127.0.0.1:{port}/postgres"
+    with _postgres_server(data, sock, root / "replica.log", "hot_standby=on") as dsn:
+        yield dsn
 
 
 @contextlib.contextmanager
