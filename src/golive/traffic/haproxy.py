@@ -202,8 +202,9 @@ class HAProxyRouter:
                 "segment; restart golive's HAProxy (golive down) to add it"
             )
         await self.api.check_servers()
-        for path in self.maps.values():
-            await self.api.map_command(f"show map {path}")
+        # read every map once: it checks they exist, and tells what each holds now
+        shown = {k: hc.parse_map(await self.api.map_command(f"show map {path}"))
+                 for k, path in self.maps.items()}  # fmt: skip
         wanted = hc.weights(split, self.servers)
         # non-zero weights first: no moment may leave every server at weight 0
         order = sorted(wanted, key=lambda server: wanted[server] == 0)
@@ -213,7 +214,7 @@ class HAProxyRouter:
         )
         if answer.strip():
             raise PermanentError(f"HAProxy refused the weights: {answer.strip()}")
-        await self._apply_segment(split.segment)
+        await self._apply_segment(split.segment, shown)
         if self.sticky is not None:
             cut = hc.cut(split, self.servers)
             await self.api.map_command(f"set map {self.sticky_map} cut {cut}")
@@ -222,11 +223,10 @@ class HAProxyRouter:
             state = await self.command("show servers state")
             await asyncio.to_thread(write_atomically, self.state_path, state)
 
-    async def _apply_segment(self, segment: Segment | None) -> None:
+    async def _apply_segment(self, segment: Segment | None, shown: dict[str, list[str]]) -> None:
         for key, path in self.maps.items():
             wanted = hc.map_key(segment) if segment and hc.segment_key(segment) == key else None
-            shown = await self.api.map_command(f"show map {path}")
-            if hc.parse_map(shown) == ([wanted] if wanted else []):
+            if shown[key] == ([wanted] if wanted else []):
                 continue
             cmd = f"clear map {path}" + (f"; add map {path} {wanted} 1" if wanted else "")
             await self.api.map_command(cmd)

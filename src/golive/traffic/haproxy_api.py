@@ -50,11 +50,15 @@ class RuntimeAPI:
         return answer
 
     async def check_servers(self) -> None:
-        backend = self.servers.backend
-        for name in self.servers.all():
-            answer = await self.command(f"get weight {backend}/{name}")
-            if not answer.strip()[:1].isdigit():
-                raise PermanentError(f"HAProxy has no server {backend}/{name}: {answer.strip()}")
+        """Every server golive weights is in the backend (one round trip for all of them)."""
+        backend, names = self.servers.backend, self.servers.all()
+        answer = await self.command("; ".join(f"get weight {backend}/{n}" for n in names))
+        lines = [ln.strip() for ln in answer.splitlines() if ln.strip()]
+        for name, line in zip(names, lines + [""] * len(names), strict=False):
+            if not line[:1].isdigit():
+                raise PermanentError(
+                    f"HAProxy has no server {backend}/{name}: {line or 'no answer'}"
+                )
 
     async def alive(self) -> bool:
         try:
