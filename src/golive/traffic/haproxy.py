@@ -194,17 +194,15 @@ class HAProxyRouter:
         return hc.served(weights, self.servers, segments)
 
     async def apply(self, split: Split) -> None:
-        """Checked before anything changes: every server and map must exist (a refusal
-        half-way would leave a split nobody asked for)."""
+        """The weights first, nothing before them (a rollback's write must not wait): servers
+        and maps were checked when golive started or attached. A split that adds a segment reads
+        its maps first, so a missing one refuses it before anything changes."""
         if split.segment is not None and hc.segment_key(split.segment) not in self.maps:
             raise PermanentError(
                 f"HAProxy was configured without a map for the {split.segment.describe()} "
                 "segment; restart golive's HAProxy (golive down) to add it"
             )
-        await self.api.check_servers()
-        # read every map once: it checks they exist, and tells what each holds now
-        shown = {k: hc.parse_map(await self.api.map_command(f"show map {path}"))
-                 for k, path in self.maps.items()}  # fmt: skip
+        shown = await self._maps() if split.segment is not None else None
         wanted = hc.weights(split, self.servers)
         # non-zero weights first: no moment may leave every server at weight 0
         order = sorted(wanted, key=lambda server: wanted[server] == 0)
@@ -214,7 +212,7 @@ class HAProxyRouter:
         )
         if answer.strip():
             raise PermanentError(f"HAProxy refused the weights: {answer.strip()}")
-        await self._apply_segment(split.segment, shown)
+        await self._apply_segment(split.segment, shown if shown is not None else await self._maps())
         if self.sticky is not None:
             cut = hc.cut(split, self.servers)
             await self.api.map_command(f"set map {self.sticky_map} cut {cut}")
@@ -222,6 +220,11 @@ class HAProxyRouter:
         if self.state_path is not None:
             state = await self.command("show servers state")
             await asyncio.to_thread(write_atomically, self.state_path, state)
+
+    async def _maps(self) -> dict[str, list[str]]:
+        """What each segment map holds (reading it also proves it exists)."""
+        return {k: hc.parse_map(await self.api.map_command(f"show map {path}"))
+                for k, path in self.maps.items()}  # fmt: skip
 
     async def _apply_segment(self, segment: Segment | None, shown: dict[str, list[str]]) -> None:
         for key, path in self.maps.items():
