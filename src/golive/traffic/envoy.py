@@ -61,7 +61,9 @@ class EnvoyRouter:
         self.log_path = workdir / "envoy.log"
         self._client = httpx.AsyncClient(timeout=2.0, trust_env=False)
         self._version = 0
-        self._rejected: int | None = None  # Envoy's rejected-update count when we last applied
+        # Envoy's count of refused route files as of the last one it refused (or our start):
+        # accepted files leave it alone, so apply never has to read it before its write
+        self._rejected: int | None = None
         self.admin_url = ""
         self._proc: asyncio.subprocess.Process | None = None
 
@@ -86,6 +88,7 @@ class EnvoyRouter:
         self._version = self._file_version()
         pid = self._pid()
         if pid is not None and self._same_bootstrap(rendered) and await self._attach():
+            self._rejected = await self.rejected_updates()
             return False
         if pid is not None:
             await self.stop()
@@ -97,6 +100,7 @@ class EnvoyRouter:
             ),
         )
         await self._launch()
+        self._rejected = await self.rejected_updates()
         return True
 
     async def _launch(self) -> None:
@@ -185,21 +189,22 @@ class EnvoyRouter:
 
     async def apply(self, split: Split) -> None:
         doc = envoy_config.route_config(split, self._next_version(), self.sticky is not None)
-        self._rejected = await self.rejected_updates()
         await asyncio.to_thread(write_atomically, self.routes_path, json.dumps(doc))
 
     async def verify(self, split: Split) -> Verification:
-        """Verified when Envoy serves ``split``; a route file it refused since the last apply
-        is a permanent error (Envoy keeps serving the last good one)."""
+        """Verified when Envoy serves ``split``; a route file it refused (its refusal count
+        grew) is a permanent error: Envoy keeps serving the last good one."""
         served = await self.observe()
         if served == split:
             return Verification.VERIFIED
-        if self._rejected is not None and await self.rejected_updates() > self._rejected:
-            self._rejected = None
-            raise PermanentError(
-                f"Envoy refused the route configuration for {split.canary_weight:g}% "
-                f"(see {self.log_path}); it still serves {served.canary_weight:g}%"
-            )
+        if self._rejected is not None:
+            rejected = await self.rejected_updates()
+            if rejected > self._rejected:
+                self._rejected = rejected
+                raise PermanentError(
+                    f"Envoy refused the route configuration for {split.canary_weight:g}% "
+                    f"(see {self.log_path}); it still serves {served.canary_weight:g}%"
+                )
         return Verification.PENDING
 
     async def reset(self) -> None:
