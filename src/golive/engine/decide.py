@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from golive.analysis import triggers as trig
+from golive.engine.permissions import unfinished_gate
 from golive.engine.state import (
     ApplySplit,
     Command,
@@ -22,16 +23,13 @@ from golive.engine.state import (
     Decision,
     Event,
     Observation,
+    PauseKind,
     Phase,
     RetireRevision,
     RolloutState,
 )
-from golive.engine.steps import current_step, progress, reconcile, start_rollback
-from golive.plan.model import (
-    Plan,
-    Revision,
-    Split,
-)
+from golive.engine.steps import current_step, paused, progress, reconcile, start_rollback
+from golive.plan.model import AnalyzeStep, PauseStep, Plan, Revision, Split, describe_step
 
 
 def decide(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
@@ -60,11 +58,12 @@ def _commands(plan: Plan, state: RolloutState, obs: Observation) -> Decision | N
     consumed = tuple(c.id for c in obs.commands)
     events: list[Event] = []
     for cmd in obs.commands:
+        who = cmd.by + (f" ({cmd.source})" if cmd.source else "")
         events.append(
             Event(
                 "command",
-                f"{cmd.verb.value} requested by {cmd.by}",
-                {"verb": cmd.verb.value, "by": cmd.by, "reason": cmd.reason},
+                f"{cmd.verb.value} requested by {who}" + (f": {cmd.reason}" if cmd.reason else ""),
+                {"verb": cmd.verb.value, "by": cmd.by, "source": cmd.source, "reason": cmd.reason},
             )
         )
         if (
@@ -75,39 +74,60 @@ def _commands(plan: Plan, state: RolloutState, obs: Observation) -> Decision | N
             why = cmd.reason or f"{cmd.verb.value} requested by {cmd.by}"
             d = start_rollback(state, obs.now, why, end, consumed)
             return dataclasses.replace(d, events=(*events, *d.events))
-        state = _apply_command(state, cmd, obs.now)
+        state, refused = _apply_command(plan, state, cmd, obs.now)
+        if refused:
+            events.append(Event("command_refused", refused, {"verb": cmd.verb.value}))
     return Decision(state, reconcile(state, obs), tuple(events), consumed, again=True)
 
 
-def _apply_command(state: RolloutState, cmd: Command, now: float) -> RolloutState:
-    if cmd.verb is CommandVerb.PAUSE and state.phase is Phase.PROGRESSING:
-        return dataclasses.replace(
-            state, phase=Phase.PAUSED, reason=f"paused by {cmd.by}", waiting_for="golive resume"
+def _apply_command(
+    plan: Plan, state: RolloutState, cmd: Command, now: float
+) -> tuple[RolloutState, str]:
+    """The state after one operator command, and why it changed nothing when it was refused."""
+    verb, phase = cmd.verb, state.phase
+    if verb is CommandVerb.PAUSE and phase is Phase.PROGRESSING:
+        why = f"paused by {cmd.by}" + (f": {cmd.reason}" if cmd.reason else "")
+        return paused(state, now, why, PauseKind.OPERATOR, "golive resume"), ""
+    if verb is CommandVerb.RESUME and phase is Phase.PAUSED:
+        return _resume(plan, state, now), ""
+    if verb is CommandVerb.PROMOTE and phase in (Phase.PROGRESSING, Phase.PAUSED):
+        blocked = unfinished_gate(plan, state)
+        if blocked:
+            return state, f"promote refused: {blocked}"
+        promoted = dataclasses.replace(
+            state, phase=Phase.PROGRESSING, force_promote=True, step_started=now, reason=""
         )
-    if cmd.verb is CommandVerb.RESUME and state.phase is Phase.PAUSED:
-        return _resume(state, now)
-    if cmd.verb is CommandVerb.PROMOTE and state.phase in (Phase.PROGRESSING, Phase.PAUSED):
-        return dataclasses.replace(
-            state,
-            phase=Phase.PROGRESSING,
-            force_promote=True,
-            step_started=now,
-            reason="",
-            waiting_for="",
+        return _unpaused(promoted), ""
+    if verb is CommandVerb.SKIP and phase in (Phase.PROGRESSING, Phase.PAUSED):
+        step = current_step(plan, state)
+        if not isinstance(step, AnalyzeStep | PauseStep) or state.force_promote:
+            return state, f"skip refused: {describe_step(step)} cannot be skipped"
+        nxt = dataclasses.replace(
+            state, phase=Phase.PROGRESSING, step=state.step + 1, step_started=now, reason=""
         )
-    return state
+        return _unpaused(nxt), ""
+    return state, f"{verb.value} ignored: the rollout is {phase.value.replace('_', ' ')}"
 
 
-def _resume(state: RolloutState, now: float) -> RolloutState:
-    # resuming a plan's pause step (or an inconclusive analysis) completes that step
-    return dataclasses.replace(
-        state,
-        phase=Phase.PROGRESSING,
-        step=state.step + 1,
-        step_started=now,
-        reason="",
-        waiting_for="",
-    )
+def _unpaused(state: RolloutState) -> RolloutState:
+    return dataclasses.replace(state, waiting_for="", pause_kind=None, paused_at=None, held=None)
+
+
+def _resume(plan: Plan, state: RolloutState, now: float) -> RolloutState:
+    """Resume continues the step it paused; it never skips one. Only the plan's own ``pause``
+    step is completed by resuming; an inconclusive analysis runs again from the start."""
+    kind, step = state.pause_kind, current_step(plan, state)
+    nxt = dataclasses.replace(state, phase=Phase.PROGRESSING, reason="")
+    if kind is PauseKind.PLAN or (kind is None and isinstance(step, PauseStep)):
+        nxt = dataclasses.replace(nxt, step=state.step + 1, step_started=now)
+    elif kind is PauseKind.INCONCLUSIVE:
+        nxt = dataclasses.replace(nxt, step_started=now)
+    else:  # the clock of the step stops while paused: a deploy or gate timeout is not eaten
+        paused_for = now - state.paused_at if state.paused_at is not None else 0.0
+        nxt = dataclasses.replace(nxt, step_started=state.step_started + max(0.0, paused_for))
+    if kind is PauseKind.FAILSAFE and state.held is not None:
+        nxt = dataclasses.replace(nxt, desired=state.held)
+    return _unpaused(nxt)
 
 
 def _next_since(plan: Plan, state: RolloutState, obs: Observation) -> tuple[float | None, ...]:
@@ -141,13 +161,8 @@ def _triggers(plan: Plan, state: RolloutState, obs: Observation) -> Decision | N
                 d, events=(Event("trigger_fired", why, {"trigger": t.label}), *d.events)
             )
         if state.phase is Phase.PROGRESSING:
-            nxt = dataclasses.replace(
-                state,
-                phase=Phase.PAUSED,
-                reason=why,
-                waiting_for="golive resume",
-                trigger_since=_next_since(plan, state, obs),
-            )
+            nxt = paused(state, obs.now, why, PauseKind.TRIGGER, "golive resume")
+            nxt = dataclasses.replace(nxt, trigger_since=_next_since(plan, state, obs))
             return Decision(nxt, (), (Event("trigger_fired", why, {"trigger": t.label}),))
     return None
 
@@ -185,4 +200,4 @@ def _rolling_back(state: RolloutState, obs: Observation) -> Decision:
     return Decision(nxt, (RetireRevision(Revision.CANARY),), (event,))
 
 
-__all__ = ["current_step", "decide", "start_rollback"]
+__all__ = ["current_step", "decide", "paused", "start_rollback"]

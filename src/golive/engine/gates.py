@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from golive.engine.permissions import person
 from golive.engine.state import RolloutState, Signoff
 from golive.plan.model import ApprovalGate
 
@@ -39,7 +40,7 @@ def self_only(approvers: list[Signoff], started_by: str, gate: ApprovalGate) -> 
     """True when the starter would be the only person approving (and the plan forbids it)."""
     if gate.allow_self_approval or not started_by:
         return False
-    return bool(approvers) and {s.by for s in approvers} == {started_by}
+    return bool(approvers) and {person(s.by) for s in approvers} == {person(started_by)}
 
 
 def gate_status(

@@ -41,6 +41,17 @@ class CommandVerb(StrEnum):
     PROMOTE = "promote"
     ABORT = "abort"
     ROLLBACK = "rollback"
+    SKIP = "skip"  # complete an analysis or a pause step without its condition: who and why
+
+
+class PauseKind(StrEnum):
+    """Why a rollout is paused: it decides what ``resume`` does."""
+
+    OPERATOR = "operator"  # golive pause: resume continues the same step
+    TRIGGER = "trigger"  # a ``then: pause`` trigger: resume continues the same step
+    PLAN = "plan"  # the plan's own ``pause`` step: resume completes that step
+    INCONCLUSIVE = "inconclusive"  # an analysis without a verdict: resume runs it again
+    FAILSAFE = "failsafe"  # the record could not be written: traffic was put back on stable
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +60,7 @@ class Command:
     verb: CommandVerb
     by: str = "cli"
     reason: str = ""
+    source: str = ""  # how ``by`` was identified: token, an identity file, a login name
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +81,15 @@ class RolloutState:
     waiting_for: str = ""
     started_by: str = ""
     notified: tuple[bool, ...] = ()  # per trigger: its notification for this episode is out
+    started_by_source: str = ""  # token, identity file or login name
+    pause_kind: PauseKind | None = None
+    paused_at: float | None = None
+    held: Split | None = None  # the split to restore when a fail-safe pause is resumed
 
     def to_json(self) -> dict[str, object]:
         data = dataclasses.asdict(self)
         data["desired"] = split_to_json(self.desired)
+        data["held"] = None if self.held is None else split_to_json(self.held)
         return data
 
     @staticmethod
@@ -87,6 +104,10 @@ class RolloutState:
         notified = raw.get("notified") or []
         assert isinstance(notified, list | tuple)
         raw["notified"] = tuple(notified)
+        kind = raw.get("pause_kind")
+        raw["pause_kind"] = PauseKind(str(kind)) if kind else None
+        held = raw.get("held")
+        raw["held"] = split_from_json(held) if isinstance(held, dict) else None
         return RolloutState(**raw)  # type: ignore[arg-type]
 
 
@@ -122,6 +143,7 @@ class Signoff:
     approve: bool
     note: str = ""
     at: float = 0.0
+    source: str = ""  # token or identity file: how the signer was identified
 
 
 @dataclass(frozen=True, slots=True)

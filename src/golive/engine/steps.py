@@ -17,6 +17,7 @@ from golive.engine.state import (
     Event,
     Health,
     Observation,
+    PauseKind,
     Phase,
     RetireRevision,
     RolloutState,
@@ -214,9 +215,8 @@ def _analyze(state: RolloutState, obs: Observation, step: AnalyzeStep, elapsed: 
         return advance(state, obs, f"analyze: passed: {verdict.reason}")
     if elapsed >= step.timeout:
         why = "analysis inconclusive: " + (verdict.reason if verdict else "no measurements")
-        nxt = dataclasses.replace(
-            state, phase=Phase.PAUSED, reason=why, waiting_for="golive resume (or abort)"
-        )
+        waiting = "golive resume (runs the analysis again), skip or abort"
+        nxt = paused(state, obs.now, why, PauseKind.INCONCLUSIVE, waiting)
         return Decision(nxt, (), (Event("paused", why),))
     left = max(0.0, step.duration - elapsed)
     why = f"analysis ({left:.0f}s left)" if left else "enough data to judge the canary"
@@ -229,12 +229,24 @@ def _pause(state: RolloutState, obs: Observation, step: PauseStep, elapsed: floa
             return advance(state, obs, "pause: elapsed")
         return _wait(state, obs, f"pause ({step.duration - elapsed:.0f}s left)")
     why = step.reason or "the plan pauses here"
-    nxt = dataclasses.replace(state, phase=Phase.PAUSED, reason=why, waiting_for="golive resume")
+    nxt = paused(state, obs.now, why, PauseKind.PLAN, "golive resume")
     return Decision(nxt, reconcile(state, obs), (Event("paused", why),))
+
+
+def paused(
+    state: RolloutState, now: float, why: str, kind: PauseKind, waiting: str
+) -> RolloutState:
+    return dataclasses.replace(
+        state, phase=Phase.PAUSED, reason=why, waiting_for=waiting, pause_kind=kind, paused_at=now
+    )
 
 
 def _promote(state: RolloutState, obs: Observation, step: PromoteStep, elapsed: float) -> Decision:
     full = Split(100.0)
+    canary = obs.health.get(Revision.CANARY)
+    if state.desired != full and canary is not None and canary is not Health.READY:
+        # never send all traffic to a revision that does not answer its readiness check
+        return _wait(state, obs, f"canary to be ready before promotion (it is {canary.value})")
     if state.desired != full:
         nxt = dataclasses.replace(
             state,

@@ -303,6 +303,7 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
         go_at=spec.scorecard.go_at,
         confirm_within=spec.scorecard.confirm_within,
         approvals=approvals,
+        permissions={verb: tuple(who) for verb, who in spec.permissions.model_dump().items()},
         triggers=triggers,
         source=filename,
         digest=digest,

@@ -197,6 +197,12 @@ class PromoteStep:
     retire_stable: bool = False
 
 
+ANYONE, STARTER = "anyone", "starter"  # in ``permissions``: everyone, the rollout's starter
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "pause": (ANYONE,), "abort": (ANYONE,), "rollback": (ANYONE,),
+    "resume": (STARTER, "operator"), "promote": ("operator",), "skip": ("operator",),
+}  # fmt: skip
+
 Step = DeployStep | CheckStep | ApproveStep | ShiftStep | AnalyzeStep | PauseStep | PromoteStep
 PREFLIGHT = "preflight"  # ``check: preflight`` runs the plan's pre-flight and its scorecard
 
@@ -236,6 +242,7 @@ class Plan:
     go_at: float = 9.0
     confirm_within: float | None = None  # how long the pre-flight waits for confirmations
     approvals: dict[str, ApprovalGate] = field(default_factory=dict)
+    permissions: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(PERMISSIONS))
     triggers: tuple[Trigger, ...] = ()
     drain: Drain = Drain()
     source: str = ""

@@ -178,6 +178,23 @@ class ApprovalSpec(Strict):
     require_token: bool = False
 
 
+Who = Annotated[list[Role], Field(min_length=1, max_length=20)]
+
+
+class PermissionsSpec(Strict):
+    """Who may steer a running rollout: role names, ``starter`` (who started it) or ``anyone``.
+
+    The safe direction (pause, abort, roll back) is open to anyone identified by default; what
+    moves traffic forward or passes a condition (resume, promote, skip) is not."""
+
+    pause: Who = ["anyone"]
+    abort: Who = ["anyone"]
+    rollback: Who = ["anyone"]
+    resume: Who = ["starter", "operator"]
+    promote: Who = ["operator"]
+    skip: Who = ["operator"]
+
+
 class TriggerSpec(Strict):
     when: str
     for_: Annotated[Duration, Field(alias="for")] = 0.0
@@ -302,6 +319,7 @@ class PlanSpec(Strict):
     checklist: Annotated[list[ChecklistSpec], Field(max_length=100)] = []
     scorecard: ScorecardSpec = ScorecardSpec()
     approvals: dict[Name, ApprovalSpec] = {}
+    permissions: PermissionsSpec = PermissionsSpec()
     triggers: list[TriggerSpec] = []
     judge: Annotated[JudgeSpec, BeforeValidator(_judge_shorthand)] = JudgeSpec()
     steps: Annotated[list[StepSpec], Field(min_length=1)]

@@ -126,11 +126,108 @@ def test_commands_pause_resume_promote_abort() -> None:
     )
     assert resumed.state.phase is Phase.PROGRESSING
     promoted = decide(PLAN, s, obs(split=s.desired, commands=(Command(3, CommandVerb.PROMOTE),)))
-    nxt = decide(PLAN, promoted.state, obs(split=s.desired))
+    nxt = decide(PLAN, promoted.state, obs(split=s.desired, health=READY))
     assert nxt.actions == (ApplySplit(Split(100.0)),)
     aborted = decide(PLAN, s, obs(split=s.desired, commands=(Command(4, CommandVerb.ABORT),)))
     assert aborted.state.phase is Phase.ROLLING_BACK
     assert aborted.state.end_phase is Phase.ABORTED
+
+
+READY = {Revision.STABLE: Health.READY, Revision.CANARY: Health.READY}
+GATED = parse_plan(
+    """\
+service: shop
+revisions:
+  stable: {version: 1.0.0, url: "http://127.0.0.1:9001"}
+  canary:
+    version: 2.0.0
+    url: "http://127.0.0.1:9002"
+    process: {command: [./app], ready: "http://127.0.0.1:9002/health"}
+route: {router: envoy, listen: "127.0.0.1:8080"}
+checks:
+  smoke: {http: {url: "http://127.0.0.1:9002/health"}}
+approvals:
+  go-live: {roles: [release-manager, tech-lead], require_token: true}
+steps:
+  - check: smoke
+  - approve: go-live
+  - deploy: canary
+  - shift: 10
+  - analyze: 1m
+  - pause
+  - promote
+""",
+    "gated.yaml",
+)
+
+
+def command(verb: CommandVerb, n: int = 1) -> tuple[Command, ...]:
+    return (Command(n, verb, "mallory", "", "login name"),)
+
+
+def test_pause_then_resume_at_a_gate_waits_at_the_same_gate() -> None:
+    s = state(step=1)
+    paused = decide(GATED, s, obs(now=T0 + 5, commands=command(CommandVerb.PAUSE)))
+    assert paused.state.phase is Phase.PAUSED
+    resumed = decide(GATED, paused.state, obs(now=T0 + 65, commands=command(CommandVerb.RESUME)))
+    assert resumed.state.phase is Phase.PROGRESSING
+    assert resumed.state.step == 1, "resume never skips the step it paused"
+    assert resumed.state.step_started == T0 + 60, "the step's clock stops while paused"
+    waiting = decide(GATED, resumed.state, obs(now=T0 + 66))
+    assert waiting.state.step == 1 and "approval go-live" in waiting.state.waiting_for
+
+
+def test_promote_never_passes_an_unfinished_gate_check_or_deploy() -> None:
+    for step in (0, 1, 2):
+        d = decide(GATED, state(step=step), obs(commands=command(CommandVerb.PROMOTE)))
+        assert not d.state.force_promote
+        assert d.state.step == step
+        refused = [e for e in d.events if e.kind == "command_refused"]
+        assert refused and "is not finished" in refused[0].message
+        assert not any(isinstance(a, ApplySplit) and a.split.canary_weight for a in d.actions)
+
+
+def test_promote_waits_for_a_ready_canary() -> None:
+    s = state(step=4, desired=Split(10.0), shifted=True)
+    d = decide(GATED, s, obs(split=s.desired, commands=command(CommandVerb.PROMOTE)))
+    assert d.state.force_promote
+    starting = {Revision.STABLE: Health.READY, Revision.CANARY: Health.STARTING}
+    nxt = decide(GATED, d.state, obs(split=s.desired, health=starting))
+    assert nxt.actions == () and "canary to be ready" in nxt.state.waiting_for
+    ready = decide(GATED, d.state, obs(split=s.desired, health=READY))
+    assert ready.actions == (ApplySplit(Split(100.0)),)
+
+
+def test_resume_after_an_inconclusive_analysis_runs_it_again() -> None:
+    s = state(step=4, desired=Split(10.0), shifted=True, step_started=T0)
+    quiet = decide(GATED, s, obs(now=T0 + 400, split=s.desired, health=READY))
+    assert quiet.state.phase is Phase.PAUSED and "inconclusive" in quiet.state.reason
+    resumed = decide(
+        GATED, quiet.state, obs(now=T0 + 500, split=s.desired, commands=command(CommandVerb.RESUME))
+    )
+    assert resumed.state.step == 4 and resumed.state.step_started == T0 + 500
+    assert resumed.state.desired == Split(10.0), "no weight change without a verdict"
+
+
+def test_skip_completes_an_analysis_only_and_records_who_and_why() -> None:
+    s = state(step=4, desired=Split(10.0), shifted=True)
+    why = (Command(1, CommandVerb.SKIP, "carol", "quiet service, checked by hand", "token"),)
+    d = decide(GATED, s, obs(split=s.desired, commands=why))
+    assert d.state.step == 5
+    assert any("carol (token)" in e.message and "by hand" in e.message for e in d.events)
+    gate = decide(GATED, state(step=1), obs(commands=command(CommandVerb.SKIP)))
+    assert gate.state.step == 1
+    assert any(e.kind == "command_refused" for e in gate.events)
+
+
+def test_resume_completes_the_plans_own_pause_step() -> None:
+    s = state(step=5, desired=Split(10.0), shifted=True)
+    paused = decide(GATED, s, obs(split=s.desired))
+    assert paused.state.phase is Phase.PAUSED
+    resumed = decide(
+        GATED, paused.state, obs(split=s.desired, commands=command(CommandVerb.RESUME))
+    )
+    assert resumed.state.step == 6
 
 
 def test_router_drift_is_reconciled_to_the_desired_split() -> None:
@@ -192,3 +289,24 @@ def test_invariants_hold_for_any_observation_sequence(seq: list[tuple]) -> None:
             and before.shifted
         ):
             assert split == Split.all_stable(), "the canary is retired only after 100% stable"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(observations, min_size=1, max_size=40))
+def test_no_command_ever_passes_an_approval_without_its_sign_offs(seq: list[tuple]) -> None:  # type: ignore[type-arg]
+    s = state()
+    now = T0
+    for dt, split, verdict, _check, health, cmds, _trig in seq:
+        now += dt
+        o = Observation(
+            now,
+            split,
+            {Revision.STABLE: Health.READY, Revision.CANARY: health},
+            CheckResult(CheckStatus.PASSED, "ok"),
+            verdict,
+            (),
+            cmds,
+        )
+        s = decide(GATED, s, o).state
+        assert s.step <= 1, f"passed the approval with no sign-off: step {s.step + 1}"
+        assert s.desired.canary_weight == 0.0 and not s.force_promote
