@@ -11,7 +11,9 @@ types, and the CLI turns any of them into a message and an exit code, never a tr
     │   └── PermanentError   retrying will not help (rejected config, missing binary)
     ├── StateError           the durable record disagrees (conflict, lease lost, unknown id)
     │   ├── ConflictError    another writer committed first (optimistic version check)
-    │   └── LeaseError       another live controller owns the rollout
+    │   ├── LeaseError       another live controller owns the rollout
+    │   └── ActiveRolloutError  the service already has an active rollout
+    ├── AuthorizationError   who is acting may not do this (no role, no token, not admin)
     └── NoData               a measurement is not available yet: "not yet known", never "failed"
 """
 
@@ -71,6 +73,14 @@ class ConflictError(StateError):
 
 class LeaseError(StateError):
     """Another live controller owns this rollout."""
+
+
+class ActiveRolloutError(StateError):
+    """The service already has an active rollout; one at a time per service."""
+
+
+class AuthorizationError(GoliveError):
+    """The person acting is not allowed to: a missing role, token or permission."""
 
 
 class NoData(GoliveError):

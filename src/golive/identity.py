@@ -15,15 +15,17 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from golive.errors import StateError
+from golive.errors import AuthorizationError, StateError
 from golive.store.sqlite import SQLiteStore
 
 ROLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+USER = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,64}$")  # any printable name, compared as a person
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +33,17 @@ class Identity:
     user: str
     roles: tuple[str, ...]
     source: str  # where it came from, for messages
+    admin: bool = False  # an admin token: may mint and revoke tokens
 
     def holds(self, role: str) -> bool:
         return role in self.roles
+
+    @property
+    def kind(self) -> str:
+        """token, identity file or login name: how strongly ``user`` is known."""
+        if self.source == "token":
+            return "token"
+        return "login name" if self.source.startswith("login name") else "identity file"
 
 
 def identity_file() -> Path:
@@ -48,19 +58,27 @@ def _from_file(path: Path) -> Identity:
         raise StateError(f"cannot read the identity file {path}: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("user"), str) or not data["user"]:
         raise StateError(f"{path}: expected 'user: NAME' and 'roles: [ROLE, ...]'")
+    if not USER.match(data["user"]):
+        raise StateError(f"{path}: not a user name: {data['user']!r} (letters, digits, . _ @ -)")
     roles = data.get("roles") or []
     if not isinstance(roles, list) or not all(isinstance(r, str) and ROLE.match(r) for r in roles):
         raise StateError(f"{path}: roles must be a list of names like release-manager")
     return Identity(data["user"], tuple(roles), str(path))
 
 
-async def whoami(store: SQLiteStore) -> Identity:
+async def whoami(store: SQLiteStore, now: float | None = None) -> Identity:
     token = os.environ.get("GOLIVE_TOKEN")
     if token:
         found = await store.find_token(token)
         if found is None:
-            raise StateError("GOLIVE_TOKEN is not a known token (golive token add creates one)")
-        return Identity(found[0], found[1], "token")
+            raise AuthorizationError(
+                "GOLIVE_TOKEN is not a known token (an admin creates one with golive token add)"
+            )
+        if found.revoked_at is not None:
+            raise AuthorizationError(f"GOLIVE_TOKEN (token {found.id}) was revoked")
+        if not found.valid(time.time() if now is None else now):
+            raise AuthorizationError(f"GOLIVE_TOKEN (token {found.id}) has expired")
+        return Identity(found.user, found.roles, "token", found.admin)
     path = identity_file()
     if path.exists():
         return _from_file(path)

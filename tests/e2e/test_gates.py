@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -34,12 +35,25 @@ def golive(
 
 @pytest.fixture
 def team(tmp_path: Path) -> Iterator[Path]:
-    """Identities: alice (release manager and tech lead) and bob (tech lead)."""
+    """Identities: alice (release manager and tech lead) and bob (tech lead); an admin token in
+    ``admin.token``."""
     (tmp_path / "alice.yaml").write_text("user: alice\nroles: [release-manager, tech-lead]\n")
     (tmp_path / "bob.yaml").write_text("user: bob\nroles: [tech-lead]\n")
     (tmp_path / "nobody.yaml").write_text("user: nobody\nroles: []\n")
+    made = golive("token", "init", "admin", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    (tmp_path / "admin.token").write_text(made.stdout.split()[-1])
     yield tmp_path
     golive("down", cwd=tmp_path, timeout=60)
+
+
+def mint(team: Path, user: str, *roles: str) -> str:
+    """A token for ``user`` holding ``roles``, made with the team's admin token."""
+    admin = (team / "admin.token").read_text()
+    args = [a for r in roles for a in ("--role", r)]
+    made = golive("token", "add", user, *args, cwd=team, token=admin)
+    assert made.returncode == 0, made.stderr
+    return made.stdout.split()[-1]
 
 
 @pytest.fixture
@@ -79,10 +93,12 @@ steps:
 
 
 @contextlib.contextmanager
-def run_as_alice(team: Path) -> Iterator[subprocess.Popen[str]]:
-    """``golive run plan.yaml`` in its own terminal, started by alice (killed if a test fails
-    before it ends)."""
+def run_as_alice(team: Path, token: str | None = None) -> Iterator[subprocess.Popen[str]]:
+    """``golive run plan.yaml`` in its own terminal, started by alice, by her identity file or
+    her token (killed if a test fails before it ends)."""
     env = {**os.environ, "GOLIVE_IDENTITY": str(team / "alice.yaml")}
+    if token is not None:
+        env["GOLIVE_TOKEN"] = token
     with subprocess.Popen(
         [GOLIVE, "run", "plan.yaml", "--json"], cwd=team, env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -148,9 +164,8 @@ def test_confirm_approve_with_separation_of_duties_then_promote(
         alone = golive("approve", rid, "--as", "tech-lead", cwd=team, who="alice")
         assert alone.returncode == 1
         assert "separation of duties: alice started rollout" in alone.stderr
-        made = golive("token", "add", "bob", "--role", "tech-lead", cwd=team)
-        token = made.stdout.strip().splitlines()[-1]
-        assert made.returncode == 0 and token.startswith("glv_")
+        token = mint(team, "bob", "tech-lead")
+        assert token.startswith("glv_")
         forged = golive("approve", rid, "--as", "tech-lead", cwd=team, token="glv_forged")
         assert "GOLIVE_TOKEN is not a known token" in forged.stderr
         second = golive(  # bob again, this time through his API token
@@ -168,12 +183,12 @@ def test_confirm_approve_with_separation_of_duties_then_promote(
     assert status["confirmations"][0]["by"] == "bob"
     shown = golive("status", rid, cwd=team).stdout
     assert "OVERALL DEPLOYMENT READINESS: 10.00/10 - GO" in shown
-    assert "go-live approved by bob as tech-lead (step 2): lgtm" in shown
+    assert "go-live approved by bob (token) as tech-lead (step 2): lgtm" in shown
     events = status["events"]
     kinds = [e["kind"] for e in events]
     assert "scorecard" in kinds and "confirmed" in kinds and kinds[-1] == "promoted"
     messages = [e["message"] for e in events]
-    assert "go-live approved by bob as tech-lead for 2.0.0: lgtm" in messages
+    assert "go-live approved by bob (token) as tech-lead for 2.0.0: lgtm" in messages
     assert any("signed off by alice (release-manager), bob (tech-lead)" in m for m in messages)
 
 
@@ -212,12 +227,15 @@ def test_a_gate_may_take_sign_offs_from_api_tokens_only(team: Path, apps: tuple[
         "go-live: {roles: [tech-lead], require_token: true}",
     )
     (team / "plan.yaml").write_text(text)
-    with run_as_alice(team) as run:
+    by_file_start = golive("run", "plan.yaml", cwd=team, who="alice")
+    assert by_file_start.returncode == 1
+    assert "must be known by a token too" in by_file_start.stderr
+    with run_as_alice(team, mint(team, "alice", "release-manager")) as run:
         rid = str(wait_for(team, "approval go-live")["id"])
         by_file = golive("approve", rid, "--as", "tech-lead", cwd=team, who="bob")
         assert by_file.returncode == 1
         assert "takes sign-offs from API tokens only" in by_file.stderr
-        token = golive("token", "add", "bob", "--role", "tech-lead", cwd=team).stdout.split()[-1]
+        token = mint(team, "bob", "tech-lead")
         by_token = golive("approve", rid, "--as", "tech-lead", cwd=team, token=token)
         assert by_token.returncode == 0, by_token.stderr
         out, err = run.communicate(timeout=60)
@@ -238,3 +256,94 @@ def test_a_sign_off_given_while_no_controller_runs_counts_on_resume(
     resumed = golive("resume", rid, cwd=team, who="alice", timeout=90)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "promoted" in resumed.stdout
+
+
+GATED_STEPS = """\
+steps:
+  - check: preflight
+  - approve: go-live
+  - deploy: canary
+  - shift: 10
+  - pause
+  - promote
+"""
+
+
+def gated(apps: tuple[int, int]) -> str:
+    text = plan(apps, go_at=6, item_critical=False)
+    text = text.replace(
+        "go-live: {roles: [release-manager, tech-lead]}",
+        "go-live: {roles: [release-manager, tech-lead], require_token: true}",
+    )
+    return text[: text.index("steps:")] + GATED_STEPS
+
+
+def test_no_operator_verb_skips_a_gate_and_each_needs_its_permission(
+    team: Path, apps: tuple[int, int]
+) -> None:
+    """Issue #10.1: pause + resume by someone with no identity moved past the approval, and
+    promote sent 100% to a canary nobody approved."""
+    (team / "plan.yaml").write_text(gated(apps))
+    alice = mint(team, "alice", "release-manager")
+    with run_as_alice(team, alice) as run:
+        rid = str(wait_for(team, "approval go-live")["id"])
+        nobody = {"cwd": team, "who": "missing"}  # no identity file: the login name
+        paused = golive("pause", rid, "--reason", "looking", **nobody)  # type: ignore[arg-type]
+        assert paused.returncode == 0, paused.stderr
+        wait_for(team, "golive resume")
+        resumed = golive("resume", rid, **nobody)  # type: ignore[arg-type]
+        assert resumed.returncode == 1
+        assert "may not resume" in resumed.stderr and "permissions.resume" in resumed.stderr
+        by_alice = golive("resume", rid, cwd=team, token=alice)
+        assert by_alice.returncode == 0, by_alice.stderr
+        status = wait_for(team, "approval go-live")
+        assert status["state"]["step"] == 1, "resume never skips the step it paused"  # type: ignore[index]
+        promoted = golive("promote", rid, cwd=team, token=mint(team, "olga", "operator"))
+        assert promoted.returncode == 1
+        assert "cannot promote" in promoted.stderr and "approve go-live" in promoted.stderr
+        skipped = golive("skip", rid, "--reason", "x", cwd=team, token=mint(team, "op", "operator"))
+        assert skipped.returncode == 1 and "only an analysis or a pause" in skipped.stderr
+        status = json.loads(golive("status", rid, "--json", cwd=team).stdout)
+        assert status["state"]["step"] == 1 and status["state"]["desired"]["canary_weight"] == 0
+        journal = [e["message"] for e in status["events"] if e["kind"] == "command"]
+        assert any("pause requested by" in m and "login name" in m and "looking" in m
+                   for m in journal), journal  # fmt: skip
+        aborted = golive("abort", rid, "--reason", "test over", cwd=team, who="bob")
+        assert aborted.returncode == 0, aborted.stdout + aborted.stderr
+        run.communicate(timeout=60)
+    assert run.returncode == 3
+
+
+def test_tokens_are_minted_by_an_admin_and_every_change_is_journaled(team: Path) -> None:
+    """Issue #10.2: anyone who could write the database minted tokens with any role."""
+    plain = golive("token", "add", "alice", "--role", "release-manager", "--role", "security",
+                   cwd=team)  # fmt: skip
+    assert plain.returncode == 1 and "needs an admin token" in plain.stderr
+    again = golive("token", "init", "mallory", cwd=team)
+    assert again.returncode == 1 and "already exists" in again.stderr
+    bob = mint(team, "bob", "tech-lead")
+    by_bob = golive("token", "add", "eve", "--role", "security", cwd=team, token=bob)
+    assert by_bob.returncode == 1 and "needs an admin token" in by_bob.stderr
+    admin = (team / "admin.token").read_text()
+    listed = golive("token", "list", cwd=team, token=admin)
+    assert listed.returncode == 0 and "bob" in listed.stdout and "tech-lead" in listed.stdout
+    assert bob not in listed.stdout and admin not in listed.stdout
+    bob_id = next(line.split()[1] for line in listed.stdout.splitlines() if " bob " in line)
+    revoked = golive("token", "revoke", bob_id, cwd=team, token=admin)
+    assert revoked.returncode == 0, revoked.stderr
+    refused = golive("token", "list", cwd=team, token=bob)
+    assert refused.returncode == 1 and "revoked" in refused.stderr
+    db = sqlite3.connect(team / ".golive" / "golive.db")
+    kinds = [r[0] for r in db.execute("SELECT kind FROM token_log ORDER BY seq")]
+    assert kinds == ["token_created", "token_created", "token_revoked"]
+
+
+def test_a_plan_with_gates_is_not_started_by_a_bare_login_name(
+    team: Path, apps: tuple[int, int]
+) -> None:
+    """Issue #10.2: started by login name, alice then signed every role as someone else."""
+    (team / "plan.yaml").write_text(plan(apps))
+    started = golive("run", "plan.yaml", cwd=team, who="missing")
+    assert started.returncode == 1
+    assert "must be identified by a token" in started.stderr
+    assert json.loads(golive("status", "--json", cwd=team).stdout) == []

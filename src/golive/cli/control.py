@@ -28,6 +28,8 @@ from golive.cli.session import (
 )
 from golive.engine.state import CommandVerb
 from golive.errors import LeaseError
+from golive.identity import whoami
+from golive.operations import commands
 from golive.plan.loader import load_plan, plan_schema
 from golive.processes import pid_alive, terminate
 
@@ -59,7 +61,9 @@ async def _command(args: argparse.Namespace, verb: CommandVerb, take_over: bool)
     if record.state.phase.terminal:
         console.print(f"rollout {record.id} already ended: {record.state.phase.value}")
         return EXIT_CODES[record.state.phase] if verb is CommandVerb.RESUME else EXIT_FAILED
-    await store.add_command(record.id, verb, "cli", args.reason, time.time())
+    who = await whoami(store)
+    asked = await commands.request(store, record.id, verb, who, args.reason, time.time())
+    record = asked.record
     if not take_over:
         console.print(f"{verb.value} requested for {record.id}; its controller applies it now")
         return 0
@@ -90,6 +94,10 @@ async def cmd_abort(args: argparse.Namespace) -> int:
 
 async def cmd_rollback(args: argparse.Namespace) -> int:
     return await _command(args, CommandVerb.ROLLBACK, take_over=True)
+
+
+async def cmd_skip(args: argparse.Namespace) -> int:
+    return await _command(args, CommandVerb.SKIP, take_over=True)
 
 
 async def cmd_status(args: argparse.Namespace) -> int:

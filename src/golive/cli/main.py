@@ -26,6 +26,7 @@ from golive.cli import control, readiness, signoff
 from golive.cli.init import TEMPLATES, cmd_init
 from golive.cli.session import EXIT_FAILED, EXIT_INVALID
 from golive.errors import GoliveError, PlanError
+from golive.plan.values import parse_duration
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         ("promote", "skip the remaining steps and promote the canary"),
         ("abort", "roll back and mark the rollout aborted"),
         ("rollback", "roll back now"),
+        ("skip", "complete the current analysis or pause step without it (--reason needed)"),
     ):
         v = sub.add_parser(verb, help=text)
         v.add_argument("id")
@@ -92,11 +94,20 @@ def _parser() -> argparse.ArgumentParser:
     reject.add_argument("--reason", dest="note", required=True)
     reject.add_argument("--revision", help="refuse unless the rollout releases this version")
 
-    token = sub.add_parser("token", help="create an API token for a user and roles")
-    token_sub = token.add_subparsers(dest="token_verb", required=True, metavar="add")
-    add = token_sub.add_parser("add", help="a new token, printed once")
+    token = sub.add_parser("token", help="API tokens: init, add, list, revoke")
+    token_sub = token.add_subparsers(
+        dest="action", required=True, metavar="init|add|list|revoke"
+    )
+    first = token_sub.add_parser("init", help="the first admin token (once), printed once")
+    first.add_argument("user")
+    add = token_sub.add_parser("add", help="a new token, printed once (needs an admin token)")
     add.add_argument("user")
     add.add_argument("--role", action="append", default=[])
+    add.add_argument("--admin", action="store_true", help="may mint and revoke tokens")
+    add.add_argument("--expires", type=_duration, help="e.g. 12h, 30d (default: never)")
+    token_sub.add_parser("list", help="tokens: id, user, roles, expiry (needs an admin token)")
+    revoke = token_sub.add_parser("revoke", help="revoke a token by its id (needs an admin token)")
+    revoke.add_argument("token_id", metavar="ID")
 
     init = sub.add_parser("init", help="write a starter plan")
     init.add_argument("--template", choices=TEMPLATES, default="runbook")
@@ -113,6 +124,16 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true")
     plan_sub.add_parser("schema", help="the plan's JSON Schema, for editors")
     return p
+
+
+def _duration(text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not 0 < seconds <= 10 * 365 * 86400:
+        raise argparse.ArgumentTypeError(f"{text}: between 1s and 10 years")
+    return seconds
 
 
 VERBS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {

@@ -16,10 +16,10 @@ from rich.text import Text
 from golive.analysis.scorecard import Scorecard
 from golive.checks.preflight import run_checks, scorecard
 from golive.cli.session import EXIT_NO_GO, open_store
-from golive.engine.state import Confirmation, Event
 from golive.errors import StateError
 from golive.identity import whoami
-from golive.plan.loader import load_plan, parse_plan
+from golive.operations import signoffs
+from golive.plan.loader import load_plan
 from golive.store.records import StoredEvent
 from golive.store.sqlite import SQLiteStore
 
@@ -72,32 +72,11 @@ async def cmd_check(args: argparse.Namespace) -> int:
 
 async def cmd_confirm(args: argparse.Namespace) -> int:
     store = open_store(args.state_dir)
-    record = await store.load(args.id)
-    plan = parse_plan(record.plan_text, record.plan_path)
-    item = next((i for i in plan.checklist if i.id == args.item), None)
-    if item is None:
-        known = ", ".join(i.id for i in plan.checklist) or "none"
-        raise StateError(f"the plan has no checklist item {args.item!r}; its items: {known}")
-    if record.state.phase.terminal:
-        raise StateError(f"rollout {record.id} already ended: {record.state.phase.value}")
-    if item.role is not None and args.role != item.role:
-        raise StateError(f"{item.id!r} is confirmed by the {item.role} role, not {args.role}")
     who = await whoami(store)
-    if not who.holds(args.role):
-        raise StateError(f"{who.user} does not hold the role {args.role} (identity: {who.source})")
-    now = time.time()
-    note = args.note or ""
-    event = Event(
-        "confirmed",
-        f"{item.id} confirmed by {who.user} as {args.role}" + (f": {note}" if note else ""),
-        {"item": item.id, "by": who.user, "role": args.role},
+    text = await signoffs.confirm(
+        store, args.id, args.item, args.role, args.note or "", who, time.time()
     )
-    await store.add_confirmation(
-        record.id, Confirmation(item.id, args.role, who.user, note, now), event
-    )
-    console.print(
-        f"confirmed {item.id!r} ({item.text}) for {record.id} as {args.role}", markup=False
-    )
+    console.print(text, markup=False)
     return 0
 
 
@@ -120,5 +99,6 @@ def show_gates(gates: dict[str, object], out: Console) -> None:
     for s in gates.get("signoffs") or []:  # type: ignore[attr-defined]
         verb = "approved" if s["approve"] else "rejected"
         note = f": {s['note']}" if s["note"] else ""
-        out.print(f"  {s['gate']} {verb} by {s['by']} as {s['role']} (step {s['step'] + 1}){note}",
-                  markup=False)  # fmt: skip
+        how = f" ({s['source']})" if s.get("source") else ""
+        out.print(f"  {s['gate']} {verb} by {s['by']}{how} as {s['role']} (step {s['step'] + 1})"
+                  f"{note}", markup=False)  # fmt: skip

@@ -3,7 +3,6 @@ code. Shared by ``run``, ``resume``, the operator verbs and the demo."""
 
 from __future__ import annotations
 
-import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -15,11 +14,11 @@ from golive.cli.view import JsonView, LineView, LiveView
 from golive.engine.clock import SystemClock
 from golive.engine.providers import build_providers
 from golive.engine.runner import PassView, Runner
-from golive.engine.state import Event, Phase, RolloutId, RolloutState
-from golive.errors import StateError
+from golive.engine.state import Phase, RolloutState
 from golive.identity import whoami
+from golive.operations import rollouts
 from golive.plan.loader import parse_plan
-from golive.plan.model import Plan, Split, describe_step
+from golive.plan.model import Plan
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
 
@@ -36,49 +35,12 @@ def open_store(state_dir: Path) -> SQLiteStore:
     return SQLiteStore(state_dir / "golive.db")
 
 
-def new_rollout_id(service: str) -> RolloutId:
-    return RolloutId(f"{service}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}")
-
-
 async def start_or_continue(
     store: SQLiteStore, plan: Plan, say: Callable[[str], None]
 ) -> RolloutRecord:
-    """The service's active rollout for this very plan, or a new one."""
-    active = await store.active_for_service(plan.service)
-    if active:
-        record = active[0]
-        if record.plan_digest != plan.digest:
-            raise StateError(
-                f"{plan.service} already has an active rollout {record.id} "
-                f"({record.state.phase.value}) from a different plan; finish it with "
-                f"'golive resume {record.id}' or 'golive abort {record.id}' first"
-            )
-        say(f"continuing rollout {record.id} from step {record.state.step + 1}")
-        return record
-    now = time.time()
-    rid = new_rollout_id(plan.service)
-    who = await whoami(store)
-    state = RolloutState(
-        rid, Phase.PROGRESSING, 0, now, Split.all_stable(), now, started_by=who.user
-    )
-    record = RolloutRecord(
-        rid, plan.service, plan.source, plan.digest, plan.text, state, 1, now, now, None
-    )
-    first = describe_step(plan.steps[0])
-    await store.create(
-        record,
-        [
-            Event(
-                "rollout_started",
-                f"rollout of {plan.service} {plan.stable.version} -> {plan.canary.version} "
-                f"started by {who.user}",
-                {"plan": plan.source, "digest": plan.digest, "by": who.user},
-            ),
-            Event("step_started", first, {"step": 0}),
-        ],
-        now,
-    )
-    return record
+    """The service's active rollout for this very plan, or a new one started by whoever runs
+    this command (identified as for sign-offs)."""
+    return await rollouts.start_or_continue(store, plan, await whoami(store), time.time(), say)
 
 
 def choose_view(plan: Plan, rollout_id: str, mode: str) -> Callable[[PassView], None]:

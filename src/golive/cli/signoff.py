@@ -1,81 +1,30 @@
-"""``golive approve|reject ID --as ROLE`` and ``golive token add USER --role ROLE``.
-
-A sign-off is accepted only while the rollout waits at an ``approve`` step whose gate asks for
-that role, from someone who holds it; it is bound to that step and to the canary revision, so
-it can never count for another. Whoever started the rollout cannot be its only approver unless
-the plan allows it.
-"""
+"""``golive approve|reject ID --as ROLE`` and ``golive token init|add|list|revoke``: argument
+parsing and printing over :mod:`golive.operations` (where the rules are)."""
 
 from __future__ import annotations
 
 import argparse
-import re
-import secrets
 import time
 
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from golive.cli.session import open_store
-from golive.engine.decide import current_step
-from golive.engine.gates import bound, self_only
-from golive.engine.state import Event, Signoff
-from golive.errors import StateError
-from golive.identity import ROLE, whoami
-from golive.plan.loader import parse_plan
-from golive.plan.model import ApproveStep, describe_step
+from golive.identity import whoami
+from golive.operations import signoffs, tokens
 
 console = Console(highlight=False, soft_wrap=True)
 
 
 async def _signoff(args: argparse.Namespace, approve: bool) -> int:
     store = open_store(args.state_dir)
-    record = await store.load(args.id)
-    plan, state = parse_plan(record.plan_text, record.plan_path), record.state
-    if state.phase.terminal:
-        raise StateError(f"rollout {record.id} already ended: {state.phase.value}")
-    step = current_step(plan, state)
-    if not isinstance(step, ApproveStep):
-        raise StateError(
-            f"rollout {record.id} is not waiting for a sign-off: it is at step {state.step + 1} "
-            f"({describe_step(step)})"
-        )
-    gate, revision = plan.approvals[step.gate], plan.canary.version
-    if args.revision is not None and args.revision != revision:
-        raise StateError(
-            f"stale sign-off: rollout {record.id} now releases {revision}, not {args.revision}"
-        )
-    if args.role not in gate.roles:
-        raise StateError(f"approval {gate.name} asks for {', '.join(gate.roles)}, not {args.role}")
     who = await whoami(store)
-    if gate.require_token and who.source != "token":
-        raise StateError(
-            f"approval {gate.name} takes sign-offs from API tokens only (GOLIVE_TOKEN); "
-            f"{who.user} is identified by {who.source}"
-        )
-    if not who.holds(args.role):
-        raise StateError(f"{who.user} does not hold the role {args.role} (identity: {who.source})")
-    mine = bound(tuple(await store.signoffs(record.id)), state.step, revision)
-    now = time.time()
-    signoff = Signoff(state.step, revision, gate.name, args.role, who.user, approve, args.note, now)
-    approvers = [s for s in mine if s.approve] + ([signoff] if approve else [])
-    complete = {s.role for s in approvers} >= set(gate.roles)
-    if approve and complete and self_only(approvers, state.started_by, gate):
-        raise StateError(
-            f"separation of duties: {who.user} started rollout {record.id} and cannot be its "
-            "only approver; someone else must sign one of its roles"
-        )
-    verb = "approved" if approve else "rejected"
-    text = f"{gate.name} {verb} by {who.user} as {args.role} for {revision}"
-    event = Event(
-        "signoff",
-        text + (f": {args.note}" if args.note else ""),
-        {"gate": gate.name, "role": args.role, "by": who.user, "approve": approve,
-         "step": state.step, "revision": revision},
-    )  # fmt: skip
-    await store.add_signoff(record.id, signoff, event)
-    missing = [r for r in gate.roles if r not in {s.role for s in approvers}]
-    tail = "" if not approve else (f"; still needed: {', '.join(missing)}" if missing else "")
-    console.print(f"{text} (rollout {record.id}, step {state.step + 1}){tail}", markup=False)
+    done = await signoffs.sign(
+        store, args.id, args.role, approve, args.note, args.revision, who, time.time()
+    )
+    tail = f"; still needed: {', '.join(done.missing)}" if done.missing else ""
+    console.print(f"{done.text} (rollout {args.id}, step {done.step + 1}){tail}", markup=False)
     return 0
 
 
@@ -88,13 +37,37 @@ async def cmd_reject(args: argparse.Namespace) -> int:
 
 
 async def cmd_token(args: argparse.Namespace) -> int:
-    if not re.fullmatch(r"[A-Za-z0-9._@-]{1,64}", args.user):
-        raise StateError(f"not a user name: {args.user!r} (letters, digits, '.', '_', '@', '-')")
-    bad = [r for r in args.role if not ROLE.match(r)]
-    if bad:
-        raise StateError(f"not a role name: {', '.join(bad)} (lowercase, digits, '-' and '_')")
-    token = "glv_" + secrets.token_urlsafe(32)
-    await open_store(args.state_dir).add_token(token, args.user, tuple(args.role), time.time())
-    console.print(f"token for {args.user} ({', '.join(args.role) or 'no role'}), shown once:")
-    print(token)
+    store, now = open_store(args.state_dir), time.time()
+    if args.action == "init":
+        token = await tokens.bootstrap(store, args.user, now)
+        console.print(f"admin token for {args.user}, shown once (keep it like a password):")
+        print(token)
+        return 0
+    who = await whoami(store, now)
+    if args.action == "add":
+        expires = None if args.expires is None else now + args.expires
+        token = await tokens.add(store, who, args.user, tuple(args.role), args.admin, expires, now)
+        kind = "admin token" if args.admin else "token"
+        console.print(
+            f"{kind} for {args.user} ({', '.join(args.role) or 'no role'}), shown once:",
+            markup=False,
+        )
+        print(token)
+        return 0
+    if args.action == "revoke":
+        gone = await tokens.revoke(store, who, args.token_id, now)
+        console.print(f"token {gone.id} of {gone.user} revoked", markup=False)
+        return 0
+    table = Table("id", "user", "roles", "admin", "created", "expires", "state")
+    for t in await tokens.listing(store, who):
+        state = "revoked" if t.revoked_at else ("valid" if t.valid(now) else "expired")
+        table.add_row(
+            t.id, Text(t.user), ", ".join(t.roles), "yes" if t.admin else "",
+            _when(t.created_at), _when(t.expires_at), state,
+        )  # fmt: skip
+    console.print(table)
     return 0
+
+
+def _when(at: float | None) -> str:
+    return "" if at is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(at))

@@ -45,7 +45,8 @@ VALUES (:id, :at, :weight, :stable, :canary);
 SELECT * FROM measurements WHERE rollout_id = :id ORDER BY at;
 
 -- name: insert_command
-INSERT INTO commands (rollout_id, at, verb, by, reason) VALUES (:id, :now, :verb, :by, :reason);
+INSERT INTO commands (rollout_id, at, verb, by, reason, source)
+VALUES (:id, :now, :verb, :by, :reason, :source);
 
 -- name: pending_commands
 SELECT * FROM commands WHERE rollout_id = :id AND consumed_at IS NULL ORDER BY id;
@@ -54,8 +55,8 @@ SELECT * FROM commands WHERE rollout_id = :id AND consumed_at IS NULL ORDER BY i
 UPDATE commands SET consumed_at = :now WHERE id = :command_id;
 
 -- name: insert_signoff
-INSERT INTO signoffs (rollout_id, at, step, revision, gate, role, by, decision, note)
-VALUES (:id, :at, :step, :revision, :gate, :role, :by, :decision, :note);
+INSERT INTO signoffs (rollout_id, at, step, revision, gate, role, by, decision, note, source)
+VALUES (:id, :at, :step, :revision, :gate, :role, :by, :decision, :note, :source);
 
 -- name: signoffs
 SELECT * FROM signoffs WHERE rollout_id = :id ORDER BY id;
@@ -68,7 +69,30 @@ VALUES (:id, :at, :item, :role, :by, :note);
 SELECT * FROM confirmations WHERE rollout_id = :id ORDER BY id;
 
 -- name: insert_token
-INSERT INTO tokens (hash, user, roles, created_at) VALUES (:hash, :user, :roles, :now);
+INSERT INTO tokens (hash, user, roles, created_at, admin, expires_at)
+VALUES (:hash, :user, :roles, :now, :admin, :expires_at);
 
 -- name: find_token
 SELECT * FROM tokens WHERE hash = :hash;
+
+-- name: admin_tokens
+SELECT count(*) FROM tokens WHERE admin = 1 AND revoked_at IS NULL;
+
+-- name: list_tokens
+SELECT * FROM tokens ORDER BY created_at;
+
+-- name: tokens_by_prefix
+SELECT * FROM tokens WHERE substr(hash, 1, length(:prefix)) = :prefix;
+
+-- name: revoke_token
+UPDATE tokens SET revoked_at = :now WHERE hash = :hash AND revoked_at IS NULL;
+
+-- name: last_token_hash
+SELECT hash FROM token_log ORDER BY seq DESC LIMIT 1;
+
+-- name: insert_token_log
+INSERT INTO token_log (at, kind, message, data, prev_hash, hash)
+VALUES (:at, :kind, :message, :data, :prev_hash, :hash);
+
+-- name: token_log
+SELECT * FROM token_log ORDER BY seq;

@@ -82,3 +82,42 @@ CREATE TRIGGER signoffs_append_only_update BEFORE UPDATE ON signoffs
 BEGIN SELECT RAISE(ABORT, 'sign-offs are append-only'); END;
 CREATE TRIGGER signoffs_append_only_delete BEFORE DELETE ON signoffs
 BEGIN SELECT RAISE(ABORT, 'sign-offs are append-only'); END;
+
+-- migration: 4
+-- operator commands carry how their author was identified, and 'skip' is a verb
+CREATE TABLE commands_v4 (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    rollout_id  TEXT NOT NULL REFERENCES rollouts (id),
+    at          REAL NOT NULL,
+    verb        TEXT NOT NULL CHECK (verb IN ('pause', 'resume', 'promote', 'abort', 'rollback',
+                                              'skip')),
+    by          TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    consumed_at REAL,
+    source      TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO commands_v4 (id, rollout_id, at, verb, by, reason, consumed_at)
+    SELECT id, rollout_id, at, verb, by, reason, consumed_at FROM commands;
+DROP TABLE commands;
+ALTER TABLE commands_v4 RENAME TO commands;
+ALTER TABLE signoffs ADD COLUMN source TEXT NOT NULL DEFAULT '';
+-- one active rollout per service, enforced where two controllers cannot both win
+CREATE UNIQUE INDEX rollouts_one_active ON rollouts (service)
+    WHERE phase IN ('progressing', 'paused', 'rolling_back');
+-- tokens: admin, expiry, revocation; and their own hash-chained journal
+ALTER TABLE tokens ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tokens ADD COLUMN expires_at REAL;
+ALTER TABLE tokens ADD COLUMN revoked_at REAL;
+CREATE TABLE token_log (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    at        REAL NOT NULL,
+    kind      TEXT NOT NULL,
+    message   TEXT NOT NULL,
+    data      TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE TRIGGER token_log_append_only_update BEFORE UPDATE ON token_log
+BEGIN SELECT RAISE(ABORT, 'the token log is append-only'); END;
+CREATE TRIGGER token_log_append_only_delete BEFORE DELETE ON token_log
+BEGIN SELECT RAISE(ABORT, 'the token log is append-only'); END;

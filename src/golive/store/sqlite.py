@@ -8,7 +8,9 @@ check, so a controller that lost its lease cannot overwrite a newer record.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
 import socket
 import sqlite3
 import threading
@@ -18,7 +20,7 @@ from typing import TypeVar
 
 from golive.analysis.snapshot import Snapshot
 from golive.engine.state import Command, CommandVerb, Event, Phase, RolloutId, RolloutState
-from golive.errors import ConflictError, LeaseError, StateError
+from golive.errors import ActiveRolloutError, ConflictError, LeaseError, StateError
 from golive.processes import pid_alive
 from golive.store.gates import GateRecords
 from golive.store.records import GENESIS, RolloutRecord, StoredEvent, chain_hash
@@ -55,15 +57,23 @@ class SQLiteStore(GateRecords):
             raise StateError(f"cannot open the state database {path}: {exc}") from exc
 
     def _migrate(self) -> None:
-        self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
-        current = row[0] or 0
-        for version, sql in migrations():
-            if version > current:
-                self._db.executescript(
-                    f"BEGIN IMMEDIATE;\n{sql}\n"
-                    f"INSERT INTO schema_version VALUES ({version});\nCOMMIT;"
-                )
+        """Create or upgrade the schema under an exclusive file lock: two golive commands on a
+        fresh state directory never both create it."""
+        lock = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
+            current = row[0] or 0
+            for version, sql in migrations():
+                if version > current:
+                    self._db.executescript(
+                        f"BEGIN IMMEDIATE;\n{sql}\n"
+                        f"INSERT INTO schema_version VALUES ({version});\nCOMMIT;"
+                    )
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         self._db.close()
@@ -87,6 +97,14 @@ class SQLiteStore(GateRecords):
 
         def tx(db: sqlite3.Connection) -> None:
             db.execute("BEGIN IMMEDIATE")
+            active = db.execute(q["active_for_service"], {"service": record.service}).fetchone()
+            if active is not None:
+                db.execute("ROLLBACK")
+                raise ActiveRolloutError(
+                    f"{record.service} already has an active rollout {active['id']} "
+                    f"({active['phase']}); finish it with 'golive resume {active['id']}' or "
+                    f"'golive abort {active['id']}' first"
+                )
             db.execute(
                 q["insert_rollout"],
                 {
@@ -245,14 +263,13 @@ class SQLiteStore(GateRecords):
         ]
 
     async def add_command(
-        self, rollout_id: str, verb: CommandVerb, by: str, reason: str, now: float
+        self, rollout_id: str, verb: CommandVerb, by: str, reason: str, now: float, source: str = ""
     ) -> None:
-        await self._run(
-            lambda db: db.execute(
-                queries()["insert_command"],
-                {"id": rollout_id, "now": now, "verb": verb.value, "by": by, "reason": reason},
-            )
-        )
+        params = {
+            "id": rollout_id, "now": now, "verb": verb.value, "by": by, "reason": reason,
+            "source": source,
+        }  # fmt: skip
+        await self._run(lambda db: db.execute(queries()["insert_command"], params))
 
     @staticmethod
     def _append(db: sqlite3.Connection, rollout_id: str, events: list[Event], now: float) -> None:
@@ -262,7 +279,10 @@ class SQLiteStore(GateRecords):
         rows = await self._run(
             lambda db: db.execute(queries()["pending_commands"], {"id": rollout_id}).fetchall()
         )
-        return [Command(r["id"], CommandVerb(r["verb"]), r["by"], r["reason"]) for r in rows]
+        return [
+            Command(r["id"], CommandVerb(r["verb"]), r["by"], r["reason"], r["source"])
+            for r in rows
+        ]
 
 
 def _append(db: sqlite3.Connection, rollout_id: str, events: Iterable[Event], now: float) -> None:

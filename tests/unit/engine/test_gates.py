@@ -62,6 +62,14 @@ def test_the_starter_cannot_be_the_only_approver_unless_the_plan_allows_it() -> 
     assert decide(PLAN, state(step=1, started_by="alice"), obs(signoffs=allowed)).state.step == 2
 
 
+def test_names_that_differ_only_in_case_or_unicode_form_are_one_person() -> None:
+    """Issue #10.2: ``user: Alice`` passed the check for the starter ``alice``."""
+    for other in ("Alice", "ALICE", "ａｌｉｃｅ", "alice "):
+        mine = (sign("release-manager", other), sign("tech-lead", "alice"))
+        d = decide(PLAN, state(started_by="alice"), obs(signoffs=mine))
+        assert d.state.step == 0, other
+
+
 def test_a_rejection_aborts_and_retires_the_canary_before_any_traffic() -> None:
     d = decide(PLAN, state(), obs(signoffs=(sign("tech-lead", "bob", approve=False),)))
     assert d.state.phase is Phase.ABORTED

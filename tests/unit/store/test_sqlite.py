@@ -11,6 +11,7 @@ from golive.engine.state import CommandVerb, Event, Phase, RolloutId, RolloutSta
 from golive.errors import ConflictError, LeaseError, StateError
 from golive.plan.model import Split
 from golive.store.records import RolloutRecord, verify_chain
+from golive.store.sql import migrations
 from golive.store.sqlite import SQLiteStore, owner_id
 
 
@@ -83,4 +84,4 @@ async def test_schema_is_versioned_and_reopening_does_not_migrate_twice(tmp_path
     again = SQLiteStore(tmp_path / "g.db")
     assert len(await again.recent()) == 1
     rows = sqlite3.connect(tmp_path / "g.db").execute("SELECT version FROM schema_version")
-    assert [r[0] for r in rows] == [1, 2]
+    assert [r[0] for r in rows] == [v for v, _ in migrations()]

@@ -1,0 +1,59 @@
+"""Operator verbs: who may use them (the plan's ``permissions``) and when they make sense.
+
+A verb is written into the store as a command; the controller holding the rollout's lease
+applies it on its next pass (``engine/decide.py`` re-checks the preconditions there, so a
+command recorded before the rollout moved on cannot skip anything either).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from golive.engine.decide import current_step
+from golive.engine.permissions import describe_permission, permitted, unfinished_gate
+from golive.engine.state import CommandVerb, Phase
+from golive.errors import AuthorizationError, StateError
+from golive.identity import Identity
+from golive.plan.loader import parse_plan
+from golive.plan.model import AnalyzeStep, PauseStep, describe_step
+from golive.store.records import RolloutRecord
+from golive.store.sqlite import SQLiteStore
+
+
+@dataclass(frozen=True, slots=True)
+class Requested:
+    record: RolloutRecord
+    recorded: bool  # a command was written (False: resuming a rollout nobody drives)
+
+
+async def request(
+    store: SQLiteStore, rollout_id: str, verb: CommandVerb, who: Identity, reason: str, now: float
+) -> Requested:
+    record = await store.load(rollout_id)
+    plan, state = parse_plan(record.plan_text, record.plan_path), record.state
+    if state.phase.terminal:
+        raise StateError(f"rollout {record.id} already ended: {state.phase.value}")
+    if verb is CommandVerb.RESUME and state.phase is not Phase.PAUSED:
+        return Requested(record, recorded=False)  # continuing is taking over, not skipping
+    if not permitted(plan, verb.value, who.user, who.roles, state.started_by):
+        raise AuthorizationError(
+            f"{who.user} ({who.kind}) may not {verb.value} rollout {record.id}: the plan allows "
+            f"it to {describe_permission(plan, verb.value)} (permissions.{verb.value})"
+        )
+    if verb is CommandVerb.PAUSE and state.phase is not Phase.PROGRESSING:
+        raise StateError(f"rollout {record.id} is {state.phase.value.replace('_', ' ')}")
+    if verb is CommandVerb.PROMOTE:
+        blocked = unfinished_gate(plan, state)
+        if blocked:
+            raise StateError(f"cannot promote rollout {record.id}: {blocked}")
+    if verb is CommandVerb.SKIP:
+        step = current_step(plan, state)
+        if not isinstance(step, AnalyzeStep | PauseStep) or state.force_promote:
+            raise StateError(
+                f"rollout {record.id} is at step {state.step + 1} ({describe_step(step)}); "
+                "only an analysis or a pause can be skipped"
+            )
+        if not reason.strip():
+            raise StateError("say why the step is skipped: --reason TEXT (it is recorded)")
+    await store.add_command(record.id, verb, who.user, reason, now, who.kind)
+    return Requested(record, recorded=True)
