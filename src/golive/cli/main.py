@@ -95,9 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     reject.add_argument("--revision", help="refuse unless the rollout releases this version")
 
     token = sub.add_parser("token", help="API tokens: init, add, list, revoke")
-    token_sub = token.add_subparsers(
-        dest="action", required=True, metavar="init|add|list|revoke"
-    )
+    token_sub = token.add_subparsers(dest="action", required=True, metavar="init|add|list|revoke")
     first = token_sub.add_parser("init", help="the first admin token (once), printed once")
     first.add_argument("user")
     add = token_sub.add_parser("add", help="a new token, printed once (needs an admin token)")
