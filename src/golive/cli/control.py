@@ -20,6 +20,7 @@ from golive.cli.readiness import gates_of, show_gates
 from golive.cli.session import (
     EXIT_CODES,
     EXIT_FAILED,
+    EXIT_ROLLED_BACK,
     drive,
     open_store,
     output_mode,
@@ -27,11 +28,12 @@ from golive.cli.session import (
     summary,
 )
 from golive.engine.state import CommandVerb
-from golive.errors import LeaseError
+from golive.errors import LeaseError, StateError
 from golive.identity import whoami
 from golive.operations import commands
 from golive.plan.loader import load_plan, plan_schema
 from golive.processes import pid_alive, terminate
+from golive.traffic.base import Verification
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
@@ -62,7 +64,12 @@ async def _command(args: argparse.Namespace, verb: CommandVerb, take_over: bool)
         console.print(f"rollout {record.id} already ended: {record.state.phase.value}")
         return EXIT_CODES[record.state.phase] if verb is CommandVerb.RESUME else EXIT_FAILED
     who = await whoami(store)
-    asked = await commands.request(store, record.id, verb, who, args.reason, time.time())
+    try:
+        asked = await commands.request(store, record.id, verb, who, args.reason, time.time())
+    except commands.Unrecorded as exc:
+        if verb not in (CommandVerb.ROLLBACK, CommandVerb.ABORT):
+            raise
+        return await _unrecorded_rollback(exc, verb, args.state_dir)
     record = asked.record
     if not take_over:
         console.print(f"{verb.value} requested for {record.id}; its controller applies it now")
@@ -72,8 +79,28 @@ async def _command(args: argparse.Namespace, verb: CommandVerb, take_over: bool)
     except LeaseError as exc:
         console.print(f"{verb.value} requested for {record.id}; {exc}, which applies it")
         return 0
+    except StateError as exc:  # recorded, but the store fails while driving it: traffic first
+        if verb not in (CommandVerb.ROLLBACK, CommandVerb.ABORT):
+            raise
+        return await _unrecorded_rollback(commands.Unrecorded(record, exc), verb, args.state_dir)
     summary(state, console)
     return EXIT_CODES[state.phase]
+
+
+async def _unrecorded_rollback(exc: commands.Unrecorded, verb: CommandVerb, state_dir: Path) -> int:
+    verdict = await commands.roll_back_unrecorded(exc.record, verb, state_dir)
+    safe = verdict is Verification.VERIFIED
+    console.print(
+        f"the store cannot record the rollback ({exc}); "
+        + (
+            "100% of traffic is on stable (verified by read-back), not yet recorded: "
+            if safe
+            else "traffic could NOT be verified on stable: check the router now; "
+        )
+        + f"once the store is writable, 'golive resume {exc.record.id}' records the {verb.value}",
+        markup=False,
+    )
+    return EXIT_ROLLED_BACK if safe else EXIT_FAILED
 
 
 async def cmd_resume(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ it is acted on, so what golive wants is durable before the router sees it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from golive.analysis.judge import Judge, JudgeImpl, Verdict
 from golive.analysis.snapshot import Series, Snapshot
 from golive.analysis.triggers import DOWN, measure
 from golive.checks.preflight import Preflight
+from golive.engine import failsafe
 from golive.engine.clock import Clock
 from golive.engine.decide import current_step, decide
 from golive.engine.drain import drain
@@ -26,6 +28,7 @@ from golive.engine.providers import Providers
 from golive.engine.state import (
     ApplySplit,
     CheckResult,
+    CommandVerb,
     Decision,
     EnsureRevision,
     Event,
@@ -35,7 +38,7 @@ from golive.engine.state import (
     RolloutState,
     Signoff,
 )
-from golive.errors import GoliveError, NoData, ProviderError
+from golive.errors import GoliveError, NoData, ProviderError, StateError
 from golive.plan.model import PREFLIGHT, ApproveStep, CheckStep, Plan, Revision, Split
 from golive.store.sqlite import SQLiteStore, owner_id
 from golive.traffic.base import Verification
@@ -69,6 +72,7 @@ class Runner:
         self.plan, self.store, self.p, self.clock = plan, store, providers, clock
         self.on_pass = on_pass
         self.owner = owner_id(os.getpid())
+        self.state_dir = store.path.parent
         self.judge: JudgeImpl = Judge(plan.judge)
         self.stable, self.canary = Series(), Series()
         self.verdict: Verdict | None = None
@@ -83,6 +87,7 @@ class Runner:
         state, version = record.state, record.version
         await self.store.acquire_lease(state.id, self.owner, self._ttl(), self.clock.now())
         try:
+            state, version = await self._after_failsafe(state, version)
             await self._replay(state.id)
             started = await self.p.start(state.desired)
             if not started and not state.phase.terminal:
@@ -92,8 +97,50 @@ class Runner:
                 if not again and not state.phase.terminal:
                     await self.clock.sleep(self._pause())
             return state
+        except StateError as exc:  # the record can no longer be written: fail safe, then stop
+            raise await self._failsafe(state, exc) from exc
         finally:
-            await self.store.release_lease(state.id, self.owner)
+            with contextlib.suppress(StateError):
+                await self.store.release_lease(state.id, self.owner)
+
+    async def _failsafe(self, state: RolloutState, exc: StateError) -> StateError:
+        """Put 100% of traffic on stable (verified) before exiting; say what happened."""
+        verdict = await failsafe.all_to_stable(self.p.router)
+        marked = failsafe.mark(self.state_dir, state.id)
+        safe = (
+            "100% of traffic is on stable (verified by read-back)"
+            if verdict is Verification.VERIFIED
+            else "putting traffic back on stable could NOT be verified: check the router now"
+        )
+        then = (
+            f"once the record can be written, 'golive resume {state.id}' continues it paused, "
+            "waiting for a person"
+            if marked
+            else f"the marker file could not be written either; after fixing the store, "
+            f"check the router before 'golive resume {state.id}'"
+        )
+        return StateError(f"the record of {state.id} cannot be written ({exc}): {safe}; {then}")
+
+    async def _after_failsafe(self, state: RolloutState, version: int) -> tuple[RolloutState, int]:
+        """A rollout whose controller failed safe resumes paused, never re-exposing the canary;
+        a rollback or abort asked for while nothing could be recorded is recorded now."""
+        wanted = failsafe.intent(self.state_dir, state.id)
+        if wanted is None:
+            return state, version
+        now = self.clock.now()
+        if wanted in ("rollback", "abort") and not state.phase.terminal:
+            why = f"{wanted} requested while the record could not be written"
+            await self.store.add_command(state.id, CommandVerb(wanted), "failsafe", why, now)
+        else:
+            why = "the previous controller could not write the record and put 100% on stable"
+            paused = failsafe.interrupted(state, now, why)
+            if paused != state:
+                held = paused.held.canary_weight if paused.held else None
+                event = Event("failsafe", why, {"held": held})
+                version = await self.store.commit(paused, [event], version, now, owner=self.owner)
+                state = paused
+        failsafe.clear(self.state_dir, state.id)
+        return state, version
 
     def _ttl(self) -> float:
         return max(30.0, 3 * self.plan.metrics.interval)

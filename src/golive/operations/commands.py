@@ -8,16 +8,20 @@ command recorded before the rollout moved on cannot skip anything either).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from golive.engine import failsafe
 from golive.engine.decide import current_step
 from golive.engine.permissions import describe_permission, permitted, unfinished_gate
+from golive.engine.providers import build_providers
 from golive.engine.state import CommandVerb, Phase
 from golive.errors import AuthorizationError, StateError
 from golive.identity import Identity
 from golive.plan.loader import parse_plan
-from golive.plan.model import AnalyzeStep, PauseStep, describe_step
+from golive.plan.model import AnalyzeStep, PauseStep, Split, describe_step
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
+from golive.traffic.base import Verification
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,5 +59,33 @@ async def request(
             )
         if not reason.strip():
             raise StateError("say why the step is skipped: --reason TEXT (it is recorded)")
-    await store.add_command(record.id, verb, who.user, reason, now, who.kind)
+    try:
+        await store.add_command(record.id, verb, who.user, reason, now, who.kind)
+    except StateError as exc:
+        raise Unrecorded(record, exc) from exc
     return Requested(record, recorded=True)
+
+
+class Unrecorded(StateError):
+    """The command was allowed but the store could not record it (disk full, read-only)."""
+
+    def __init__(self, record: RolloutRecord, cause: StateError) -> None:
+        self.record = record
+        super().__init__(str(cause))
+
+
+async def roll_back_unrecorded(
+    record: RolloutRecord, verb: CommandVerb, state_dir: Path
+) -> Verification:
+    """Put 100% of traffic on stable straight through the router, when the store cannot record
+    a rollback: traffic first, the record when it can be written (the controller that next
+    takes the rollout finds the fail-safe marker and records the rollback)."""
+    plan = parse_plan(record.plan_text, record.plan_path)
+    providers = build_providers(plan, state_dir)
+    try:
+        await providers.start(Split.all_stable())
+        verdict = await failsafe.all_to_stable(providers.router)
+    finally:
+        await providers.close()
+    failsafe.mark(state_dir, record.id, verb.value)
+    return verdict

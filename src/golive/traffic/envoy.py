@@ -9,6 +9,7 @@ what Envoy serves is read back from its admin ``config_dump``, never assumed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -56,6 +57,7 @@ class EnvoyRouter:
         self.upstreams = upstreams
         self.bootstrap_path = workdir / "bootstrap.json"
         self.routes_path = workdir / "routes.json"
+        self.safe_path = workdir / "routes.stable.json"  # 100% stable, written ahead of need
         self.pid_path = workdir / "envoy.pid"
         self.admin_path = workdir / "admin.txt"
         self.log_path = workdir / "envoy.log"
@@ -89,10 +91,12 @@ class EnvoyRouter:
         pid = self._pid()
         if pid is not None and self._same_bootstrap(rendered) and await self._attach():
             self._rejected = await self.rejected_updates()
+            self._prepare_safe()
             return False
         if pid is not None:
             await self.stop()
         self.bootstrap_path.write_text(rendered)
+        self._prepare_safe()
         write_atomically(
             self.routes_path,
             json.dumps(
@@ -189,7 +193,33 @@ class EnvoyRouter:
 
     async def apply(self, split: Split) -> None:
         doc = envoy_config.route_config(split, self._next_version(), self.sticky is not None)
-        await asyncio.to_thread(write_atomically, self.routes_path, json.dumps(doc))
+        try:
+            await asyncio.to_thread(write_atomically, self.routes_path, json.dumps(doc))
+        except OSError as exc:
+            if split != Split.all_stable():
+                raise TransientError(
+                    f"cannot write Envoy's routes {self.routes_path}: {exc}"
+                ) from exc
+            await asyncio.to_thread(self._link_safe, exc)
+
+    def _prepare_safe(self) -> None:
+        """The 100%-stable route file, written while there is room, so that a rollback on a
+        full disk needs no new data: a hard link renamed over the live file."""
+        doc = envoy_config.route_config(Split.all_stable(), 0, self.sticky is not None)
+        with contextlib.suppress(OSError):  # keep an older one: the normal write still works
+            write_atomically(self.safe_path, json.dumps(doc))
+
+    def _link_safe(self, cause: OSError) -> None:
+        tmp = self.workdir / ".routes.safe-link"
+        try:
+            tmp.unlink(missing_ok=True)
+            os.link(self.safe_path, tmp)
+            os.replace(tmp, self.routes_path)
+        except OSError as exc:
+            raise TransientError(
+                f"cannot write Envoy's routes ({cause}) nor link the prepared 100%-stable "
+                f"file ({exc})"
+            ) from exc
 
     async def verify(self, split: Split) -> Verification:
         """Verified when Envoy serves ``split``; a route file it refused (its refusal count

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from golive.engine.providers import Providers
-from golive.engine.runner import Runner
-from golive.engine.state import Phase, RolloutId, RolloutState
+from golive.engine.runner import PassView, Runner
+from golive.engine.state import CommandVerb, PauseKind, Phase, RolloutId, RolloutState
+from golive.errors import StateError
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan, Revision, Split
 from golive.store.records import RolloutRecord, verify_chain
@@ -167,3 +168,55 @@ async def test_an_unreachable_router_holds_the_step_and_raises_an_alarm(tmp_path
     assert not record.state.shifted
     alarms = [e for e in await store.events(rid) if e.kind == "alarm"]
     assert alarms and "fake router unreachable" in alarms[0].message
+
+
+class FullDisk(SQLiteStore):
+    """A store whose writes start failing as a full disk makes them fail."""
+
+    full = False
+
+    async def add_measurement(self, rollout_id: str, m: object) -> None:  # type: ignore[override]
+        if self.full:
+            raise StateError("state database error: database or disk is full")
+        await super().add_measurement(rollout_id, m)  # type: ignore[arg-type]
+
+
+async def test_a_controller_that_cannot_record_puts_traffic_on_stable_then_resumes_paused(
+    tmp_path: Path,
+) -> None:
+    """Issue #10.5: the controller exited on a full disk and left the canary exposed."""
+    clock = FakeClock()
+    store = FullDisk(tmp_path / "g.db")
+    providers, router, _ = world(clock)
+    rid = await new_rollout(store, PLAN, clock)
+
+    def fill(view: PassView) -> None:
+        if view.state.desired.canary_weight >= 50:
+            store.full = True
+
+    with pytest.raises(StateError, match=r"100% of traffic is on stable \(verified"):
+        await Runner(PLAN, store, providers, clock, on_pass=fill).run(rid)
+    assert router.served == Split.all_stable()
+    assert (await store.load(rid)).state.desired == Split(50.0), "the record was not written"
+    store.full = False
+    clock.advance(5)
+    passes = 0
+
+    def look(view: PassView) -> None:
+        nonlocal passes
+        passes += 1
+        assert view.state.phase is Phase.PAUSED
+        assert router.served == Split.all_stable(), "the canary was re-exposed on its own"
+        if passes == 10:
+            raise Crash
+
+    with pytest.raises(Crash):
+        await Runner(PLAN, store, providers, clock, on_pass=look).run(rid)
+    record = await store.load(rid)
+    assert record.state.pause_kind is PauseKind.FAILSAFE
+    assert record.state.held == Split(50.0)
+    await store.add_command(rid, CommandVerb.RESUME, "ann", "checked", clock.now(), "token")
+    final = await Runner(PLAN, store, providers, clock).run(rid)
+    assert final.phase is Phase.PROMOTED
+    kinds = [e.kind for e in await store.events(rid)]
+    assert "failsafe" in kinds
