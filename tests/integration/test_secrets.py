@@ -186,3 +186,17 @@ async def test_a_command_check_sees_what_the_plan_gives_it_and_not_golives_secre
     probe, _ = await run_check(c.Check("env", "command", command))
     assert probe.outcome is Outcome.PASS, probe
     assert_given_only(await read_json(out))
+
+
+async def test_an_http_url_with_a_token_is_read_from_a_reference_and_never_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port = free_port()
+    url = SecretRef("env", "HEALTH_URL")
+    monkeypatch.setenv("HEALTH_URL", f"http://app:hunter2@127.0.0.1:{port}/health?key=hunter2")
+    down, _ = await run_check(c.Check("h", "http", c.Http(url), retries=0))
+    assert down.reason == f"GET http://127.0.0.1:{port}/health (env:HEALTH_URL): connection refused"
+    monkeypatch.setenv("HEALTH_URL", "http://app:hunter2@127.0.0.1:hunter2x/health")
+    bad, _ = await run_check(c.Check("h", "http", c.Http(url), retries=0))
+    assert bad.reason == "GET http://127.0.0.1:***x/health (env:HEALTH_URL): invalid URL"
+    assert_clean(down.reason + bad.reason)
