@@ -102,8 +102,8 @@ def credentials(value: str) -> list[str]:
 
 def _forms(secret: str) -> set[str]:
     forms = {secret, unquote(secret), quote(secret, safe=""), quote(unquote(secret), safe="")}
-    for form in list(forms):
-        forms.update(p for p in _PIECES.split(form) if p)
+    for form in list(forms):  # pieces of one or two characters would mask ordinary words
+        forms.update(p for p in _PIECES.split(form) if len(p) >= 3)
     return forms
 
 

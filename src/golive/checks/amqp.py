@@ -9,13 +9,13 @@ import aiormq
 import aiormq.exceptions
 
 from golive.checks.base import Probe, one_line
-from golive.plan.checks import Amqp, describe_target
+from golive.plan.checks import Amqp, describe_connection
 from golive.plan.values import reveal
 
 
 async def probe(o: Amqp) -> Probe:
     url = reveal(o.url)
-    where = describe_target(o.url, url)
+    where = describe_connection(o.url, url)
     try:
         connection = await aiormq.connect(url)
     except ValueError:  # yarl and aiormq quote the part they could not read

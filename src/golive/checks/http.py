@@ -13,7 +13,7 @@ import time
 import httpx
 
 from golive.checks.base import Probe, meets, ms, one_line, tls_context
-from golive.plan.checks import Http, describe_target
+from golive.plan.checks import Http, describe_connection
 from golive.plan.values import SecretRef, reveal
 
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -42,7 +42,7 @@ def client() -> httpx.AsyncClient:
 def shown(value: SecretRef | str, url: str) -> str:
     """The URL for messages: as the plan wrote it, or, read from a reference, without its
     credentials and query."""
-    return value if isinstance(value, str) else describe_target(value, url)
+    return value if isinstance(value, str) else describe_connection(value, url)
 
 
 async def probe(o: Http) -> Probe:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import psycopg
 
 from golive.checks.base import Probe, meets, one_line
-from golive.plan.checks import Postgres, describe_target
+from golive.plan.checks import Postgres, describe_connection
 from golive.plan.values import reveal
 
 # On a replica: 0 when everything received is replayed, else the age of the last replayed
@@ -35,7 +35,7 @@ def _why(exc: psycopg.Error) -> str:
 
 async def probe(o: Postgres) -> Probe:
     dsn = reveal(o.dsn)
-    where = describe_target(o.dsn, dsn)
+    where = describe_connection(o.dsn, dsn)
     try:
         conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
     except psycopg.ProgrammingError:  # libpq refused the string itself

@@ -9,13 +9,13 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from golive.checks.base import Probe, meets, one_line
-from golive.plan.checks import Redis, describe_target
+from golive.plan.checks import Redis, describe_connection
 from golive.plan.values import reveal
 
 
 async def probe(o: Redis) -> Probe:
     url = reveal(o.url)
-    where = describe_target(o.url, url)
+    where = describe_connection(o.url, url)
     try:
         client = aioredis.from_url(url, socket_connect_timeout=5)
     except ValueError:  # redis-py quotes the part it could not read: often the password

@@ -232,7 +232,7 @@ class ChecklistItem:
     critical: bool = False
 
 
-def describe_target(value: SecretRef | str, resolved: str | None = None) -> str:
+def describe_connection(value: SecretRef | str, resolved: str | None = None) -> str:
     """A connection for messages: where it leads (``scheme://host:port/path``, never userinfo
     or query) and, for a reference, which one (``env:DATABASE_URL``)."""
     if isinstance(value, str):
