@@ -5,9 +5,10 @@ libraries quote what they could not parse: libpq says ``invalid percent-encoded 
 "hunter2%zzPCT"``, redis-py ``Port could not be cast to integer value as 'hunter2R1'`` when an
 unencoded ``/`` in the password cut the URL short. Whatever reaches a person or the journal
 passes through a :class:`Redactor` built from the values resolved for that check: it removes
-each occurrence of the value and of its credentials (raw, percent-decoded and -encoded, and
-each piece between ``:``, ``@`` and ``/``), and masks any word that shares five characters in
-a row with a password, so a mangled fragment goes too. :func:`describe_target` names what was
+each occurrence of the value (replaced by its target) and of its credentials (raw,
+percent-decoded and -encoded, and each piece of three characters or more between ``:``, ``@``
+and ``/``), and masks any word that shares five characters in a row with a password, so a
+mangled fragment goes too. :func:`describe_target` names what was
 reached (``postgresql://127.0.0.1:5432/db``) without userinfo or query.
 
 Pure: no I/O. A user name is not a secret (servers print it back); a password, a token given
