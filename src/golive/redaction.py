@@ -8,8 +8,8 @@ passes through a :class:`Redactor` built from the values resolved for that check
 each occurrence of the value (replaced by its target) and of its credentials (raw,
 percent-decoded and -encoded, and each piece of three characters or more between ``:``, ``@``
 and ``/``), and masks any word that shares five characters in a row with a password, so a
-mangled fragment goes too. :func:`describe_target` names what was
-reached (``postgresql://127.0.0.1:5432/db``) without userinfo or query.
+mangled fragment goes too. :func:`describe_target` names what was reached
+(``postgresql://127.0.0.1:5432/db``) without userinfo or query.
 
 Pure: no I/O. A user name is not a secret (servers print it back); a password, a token given
 as the whole userinfo of an http(s) URL, ``password=`` values and any value that is not a URL
