@@ -1,4 +1,7 @@
-"""AMQP checks (RabbitMQ): connect, and when a queue is named, that it exists."""
+"""AMQP checks (RabbitMQ): connect, and when a queue is named, that it exists.
+
+Messages name the target without credentials; a URL that cannot be read is "invalid URL".
+"""
 
 from __future__ import annotations
 
@@ -6,16 +9,19 @@ import aiormq
 import aiormq.exceptions
 
 from golive.checks.base import Probe, one_line
-from golive.plan.checks import Amqp, describe_target
+from golive.plan.checks import Amqp, describe_connection
 from golive.plan.values import reveal
 
 
 async def probe(o: Amqp) -> Probe:
-    where = describe_target(o.url)
+    url = reveal(o.url)
+    where = describe_connection(o.url, url)
     try:
-        connection = await aiormq.connect(reveal(o.url))
+        connection = await aiormq.connect(url)
+    except ValueError:  # yarl and aiormq quote the part they could not read
+        return Probe.failed("", f"cannot connect to AMQP at {where}: invalid URL")
     except (aiormq.exceptions.AMQPError, OSError) as exc:
-        return Probe.failed("", f"cannot connect to AMQP ({where}): {one_line(exc)}")
+        return Probe.failed("", f"cannot connect to AMQP at {where}: {one_line(exc)}")
     try:
         if o.queue is None:
             return Probe.passed("connected", f"AMQP broker at {where} accepted the connection")

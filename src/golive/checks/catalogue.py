@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,7 +25,9 @@ from golive.checks import (
     tls,
 )  # fmt: skip
 from golive.checks.base import CheckResult, CheckStatus, Outcome, Probe, one_line
-from golive.plan.checks import Check
+from golive.plan.checks import Check, secret_refs
+from golive.plan.values import reveal
+from golive.redaction import Redactor
 
 PROBES: dict[str, Callable[[Any], Awaitable[Probe]]] = {
     "http": http.probe, "tcp": tcp.probe, "postgres": postgres.probe, "redis": redis.probe,
@@ -59,10 +62,22 @@ async def attempt(
     return result, time.perf_counter() - started
 
 
+def redactor(check: Check) -> Redactor:
+    """The secrets this check will read, to be removed from whatever it says."""
+    resolved: list[str] = []
+    for ref in secret_refs(check.options):
+        with contextlib.suppress(LookupError):  # the probe says it cannot be read
+            resolved.append(reveal(ref))
+    return Redactor.of(resolved)
+
+
 async def run_check(check: Check) -> tuple[Probe, float]:
-    """Run one check of the plan within its timeout and retries; never raises."""
+    """Run one check of the plan within its timeout and retries; never raises. What it says
+    (value and reason: the scorecard, the journal, the terminal) holds none of its secrets."""
     run = PROBES[check.kind]
-    return await attempt(lambda: run(check.options), check.timeout, check.retries)
+    redact = redactor(check)
+    probe, took = await attempt(lambda: run(check.options), check.timeout, check.retries)
+    return Probe(probe.outcome, redact(probe.value), redact(probe.reason)), took
 
 
 async def step_check(check: Check) -> CheckResult:

@@ -1,7 +1,8 @@
 """Command checks: run an argv (never a shell), its exit status and bounded output.
 
 Output beyond ``max_output`` bytes is read and dropped, so a chatty command cannot fill memory;
-the command runs in its own process group, killed whole if the check's timeout ends it.
+the command runs in its own process group, killed whole if the check's timeout ends it. It
+sees only the check's ``env`` and golive's minimal environment (:mod:`golive.childenv`).
 """
 
 from __future__ import annotations
@@ -12,17 +13,22 @@ import os
 import signal
 
 from golive.checks.base import Probe
+from golive.childenv import child_environment
 from golive.plan.checks import Command
 
 CHUNK = 65_536
 
 
 async def run_bounded(
-    argv: tuple[str, ...], cwd: str | None = None, limit: int = 65_536
+    argv: tuple[str, ...],
+    cwd: str | None = None,
+    limit: int = 65_536,
+    env: dict[str, str] | None = None,
 ) -> tuple[int, str]:
-    """(exit status, the first ``limit`` bytes of stdout+stderr as text)."""
+    """(exit status, the first ``limit`` bytes of stdout+stderr as text); ``env`` None is
+    golive's own environment (git, detect-secrets), a plan's command gets a clean one."""
     proc = await asyncio.create_subprocess_exec(
-        *argv, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
+        *argv, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
@@ -41,8 +47,9 @@ async def run_bounded(
 
 
 async def probe(o: Command) -> Probe:
+    env = child_environment(o.env.items())  # a reference that cannot be read fails the check
     try:
-        status, output = await run_bounded(o.argv, o.cwd, o.max_output)
+        status, output = await run_bounded(o.argv, o.cwd, o.max_output, env)
     except FileNotFoundError:
         return Probe.failed("", f"{o.argv[0]}: command not found")
     last = output.strip().splitlines()[-1:] or [""]

@@ -1,4 +1,8 @@
-"""HTTP checks: status, body text, JSON values by path, a latency budget, security headers."""
+"""HTTP checks: status, body text, JSON values by path, a latency budget, security headers.
+
+A URL that carries a token comes from a secret reference; messages then name it without its
+userinfo and query.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ import time
 import httpx
 
 from golive.checks.base import Probe, meets, ms, one_line, tls_context
-from golive.plan.checks import Http
+from golive.plan.checks import Http, describe_connection
+from golive.plan.values import SecretRef, reveal
 
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -34,38 +39,46 @@ def client() -> httpx.AsyncClient:
     return httpx.AsyncClient(trust_env=False, timeout=600, verify=tls_context())
 
 
+def shown(value: SecretRef | str, url: str) -> str:
+    """The URL for messages: as the plan wrote it, or, read from a reference, without its
+    credentials and query."""
+    return value if isinstance(value, str) else describe_connection(value, url)
+
+
 async def probe(o: Http) -> Probe:
+    target = reveal(o.url)
+    url = shown(o.url, target)
     async with client() as http:
         started = time.perf_counter()
         try:
-            resp = await http.get(o.url)
+            resp = await http.get(target)
+        except (httpx.InvalidURL, ValueError):  # httpx quotes the part it could not read
+            return Probe.failed("", f"GET {url}: invalid URL")
         except httpx.TransportError as exc:
-            return Probe.failed("", f"GET {o.url}: {one_line(exc)}")
+            return Probe.failed("", f"GET {url}: {one_line(exc)}")
         took = time.perf_counter() - started
     value = f"{resp.status_code} in {ms(took)}"
     if resp.status_code != o.status:
-        return Probe.failed(value, f"GET {o.url} answered {resp.status_code}, expected {o.status}")
+        return Probe.failed(value, f"GET {url} answered {resp.status_code}, expected {o.status}")
     if o.body_contains is not None and o.body_contains not in resp.text:
-        return Probe.failed(value, f"GET {o.url}: the body does not contain {o.body_contains!r}")
+        return Probe.failed(value, f"GET {url}: the body does not contain {o.body_contains!r}")
     if o.json:
         try:
             document = resp.json()
         except json.JSONDecodeError:
-            return Probe.failed(value, f"GET {o.url}: the body is not JSON")
+            return Probe.failed(value, f"GET {url}: the body is not JSON")
         for path, expected in o.json.items():
             try:
                 found = json_path(document, path)
             except KeyError:
-                return Probe.failed(value, f"GET {o.url}: no {path} in the JSON body")
+                return Probe.failed(value, f"GET {url}: no {path} in the JSON body")
             if not meets(found, expected):
-                return Probe.failed(
-                    value, f"GET {o.url}: {path} is {found!r}, expected {expected!r}"
-                )
+                return Probe.failed(value, f"GET {url}: {path} is {found!r}, expected {expected!r}")
     missing = [h for h in o.headers if h not in resp.headers]
     if missing:
-        return Probe.failed(value, f"GET {o.url}: missing response headers: {', '.join(missing)}")
+        return Probe.failed(value, f"GET {url}: missing response headers: {', '.join(missing)}")
     if o.max_latency is not None and took > o.max_latency:
         return Probe.warned(
-            value, f"GET {o.url} answered in {ms(took)}, over the {ms(o.max_latency)} budget"
+            value, f"GET {url} answered in {ms(took)}, over the {ms(o.max_latency)} budget"
         )
-    return Probe.passed(value, f"GET {o.url} answered {resp.status_code} in {ms(took)}")
+    return Probe.passed(value, f"GET {url} answered {resp.status_code} in {ms(took)}")

@@ -1,7 +1,8 @@
 """PostgreSQL checks: connect, a query and its expected value, replication lag.
 
-The connection string comes from a secret reference or a literal without a password; neither
-the string nor the password is ever part of a message.
+The connection string comes from a secret reference or a literal without a password. Messages
+name the target without credentials; a string libpq cannot parse is "invalid connection
+string", never libpq's words (they quote the part they could not parse, often the password).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import psycopg
 
 from golive.checks.base import Probe, meets, one_line
-from golive.plan.checks import Postgres, describe_target
+from golive.plan.checks import Postgres, describe_connection
 from golive.plan.values import reveal
 
 # On a replica: 0 when everything received is replayed, else the age of the last replayed
@@ -25,12 +26,24 @@ SELECT pg_is_in_recovery(),
 """
 
 
+def _why(exc: psycopg.Error) -> str:
+    text = one_line(exc)
+    if "invalid" in text and "connection option" in text:  # a value libpq could not read
+        return "invalid connection string"
+    return text
+
+
 async def probe(o: Postgres) -> Probe:
-    where = describe_target(o.dsn)
+    dsn = reveal(o.dsn)
+    where = describe_connection(o.dsn, dsn)
     try:
-        conn = await psycopg.AsyncConnection.connect(reveal(o.dsn), autocommit=True)
+        conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+    except psycopg.ProgrammingError:  # libpq refused the string itself
+        return Probe.failed(
+            "", f"cannot connect to PostgreSQL at {where}: invalid connection string"
+        )
     except psycopg.Error as exc:
-        return Probe.failed("", f"cannot connect to PostgreSQL ({where}): {one_line(exc)}")
+        return Probe.failed("", f"cannot connect to PostgreSQL at {where}: {_why(exc)}")
     async with conn:
         try:
             row = await (await conn.execute(o.query)).fetchone()

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from golive.checks.base import Probe, meets
-from golive.checks.http import client
+import httpx
+
+from golive.checks.base import Probe, meets, one_line
+from golive.checks.http import client, shown
 from golive.plan.checks import Prometheus
+from golive.plan.values import reveal
 
 
 async def probe(o: Prometheus) -> Probe:
+    base = reveal(o.url)
     async with client() as http:
-        resp = await http.get(f"{o.url.rstrip('/')}/api/v1/query", params={"query": o.query})
+        try:
+            resp = await http.get(f"{base.rstrip('/')}/api/v1/query", params={"query": o.query})
+        except (httpx.InvalidURL, ValueError):
+            return Probe.failed("", f"Prometheus at {shown(o.url, base)}: invalid URL")
+        except httpx.TransportError as exc:
+            return Probe.failed("", f"Prometheus at {shown(o.url, base)}: {one_line(exc)}")
     body = resp.json()
     if body.get("status") != "success":
         return Probe.failed(

@@ -2,18 +2,20 @@
 
 Each process runs in its own session (so it survives a controller crash and is stopped as a
 group), with its pid in a file under the state directory so that a later run can find, judge
-and stop it. Readiness is an HTTP GET on the plan's ``ready`` URL answering 2xx. A revision
-without a ``process`` is already running at its URL: golive checks it but never stops it.
+and stop it, and with a clean environment (:mod:`golive.childenv`: the plan's ``env`` and a
+minimal set; never golive's token nor the plan's other secrets). Readiness is an HTTP GET on
+the plan's ``ready`` URL answering 2xx. A revision without a ``process`` is already running at
+its URL: golive checks it but never stops it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import httpx
 
+from golive.childenv import child_environment
 from golive.deploy.base import Health
 from golive.errors import PermanentError
 from golive.plan.model import Plan, Revision, RevisionSpec
@@ -48,7 +50,10 @@ class ProcessDeployer:
                 "a process"
             )
         self.workdir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **dict(spec.process.env)}
+        try:
+            env = child_environment(spec.process.env)
+        except LookupError as exc:
+            raise PermanentError(f"cannot start {revision}: {exc}") from None
         log = self.workdir / f"{revision.value}.log"
         with log.open("ab") as out:
             try:

@@ -6,16 +6,15 @@ and are what the check modules receive, so a kind's options are written down onc
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Annotated, ClassVar
 
 from pydantic import ConfigDict, Field
 
-from golive.plan.values import Connection, Duration, Percent, SecretRef
+from golive import redaction
+from golive.plan.values import Connection, Duration, EnvValue, Percent, SecretRef, WebUrl
 
 Scalar = str | int | float | bool | None
-Url = Annotated[str, Field(pattern=r"^https?://")]
 Argv = Annotated[tuple[str, ...], Field(min_length=1)]
 Condition = Annotated[str, Field(pattern=r"^\s*(<=|>=|==|!=|<|>)\s*-?\d+(\.\d+)?\s*$")]
 _STRICT = ConfigDict(extra="forbid")
@@ -27,7 +26,7 @@ class Http:
     is a warning), and response headers that must be present (security headers)."""
 
     __pydantic_config__: ClassVar[ConfigDict] = _STRICT
-    url: Url
+    url: WebUrl
     status: Annotated[int, Field(ge=100, le=599)] = 200
     body_contains: str | None = None
     json: dict[str, Scalar] = field(default_factory=dict)
@@ -136,7 +135,8 @@ class Git:
 
 @dataclass(frozen=True)
 class Command:
-    """Run ``argv`` (never through a shell): exit status, and text its output must contain."""
+    """Run ``argv`` (never through a shell): exit status, and text its output must contain.
+    The command sees only ``env`` and golive's minimal environment (:mod:`golive.childenv`)."""
 
     __pydantic_config__: ClassVar[ConfigDict] = _STRICT
     argv: Argv
@@ -144,6 +144,7 @@ class Command:
     contains: str | None = None
     cwd: str | None = None
     max_output: Annotated[int, Field(ge=1, le=1_048_576)] = 65_536
+    env: dict[str, EnvValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ class Prometheus:
     """An instant query whose value must meet ``condition`` (``"< 0.01"``)."""
 
     __pydantic_config__: ClassVar[ConfigDict] = _STRICT
-    url: Url
+    url: WebUrl
     query: str
     condition: Condition
 
@@ -231,6 +232,20 @@ class ChecklistItem:
     critical: bool = False
 
 
-def describe_target(value: SecretRef | str) -> str:
-    """A connection for messages: the reference, or the URL without its credentials."""
-    return str(value) if isinstance(value, SecretRef) else re.sub(r"//[^/@]*@", "//***@", value)
+def describe_connection(value: SecretRef | str, resolved: str | None = None) -> str:
+    """A connection for messages: where it leads (``scheme://host:port/path``, never userinfo
+    or query) and, for a reference, which one (``env:DATABASE_URL``)."""
+    if isinstance(value, str):
+        return redaction.describe_target(value) or value
+    shown = redaction.describe_target(resolved) if resolved is not None else ""
+    return f"{shown} ({value})" if shown else str(value)
+
+
+def secret_refs(options: Options) -> list[SecretRef]:
+    """The secret references a check's options hold (read when the check runs)."""
+    found: list[SecretRef] = []
+    for name in options.__dataclass_fields__:
+        value = getattr(options, name)
+        values = value.values() if isinstance(value, dict) else [value]
+        found += [v for v in values if isinstance(v, SecretRef)]
+    return found

@@ -1,8 +1,9 @@
 """Plan file -> :class:`~golive.plan.model.Plan`, or a :class:`PlanError` that points at the line.
 
-Three passes: safe YAML with positions (:mod:`yamlsource`), strict schema validation
-(:mod:`spec`), then the rules that span fields (weights increase, named checks exist, the
-canary is deployed before traffic reaches it). Every problem found is reported, not only the
+Three passes: safe YAML with positions (:mod:`yamlsource`), every string of it searched for a
+literal password (:mod:`passwords`); strict schema validation (:mod:`spec`); then the rules
+that span fields (weights increase, named checks exist, the canary is deployed before traffic
+reaches it). Every problem found is reported, not only the
 first, each as ``file:line:col: field.path: what was expected``.
 """
 
@@ -25,6 +26,7 @@ from golive.errors import PlanError, PlanIssue
 from golive.plan import model as m
 from golive.plan import spec as s
 from golive.plan.checks import DEFAULT_CATEGORY, DEFAULT_TIMEOUT
+from golive.plan.passwords import literal_passwords
 from golive.plan.rules import cross_checks, map_key, missing_latency
 from golive.plan.yamlsource import Located, Path, format_path, read_yaml
 
@@ -47,11 +49,14 @@ def parse_plan(text: str, filename: str = "<plan>") -> m.Plan:
         raise PlanError(
             [PlanIssue(filename, 1, 1, "", "a plan is a mapping (service:, steps:, ...)")]
         )
+    leaks = list(literal_passwords(located, filename))
     try:
         spec = s.PlanSpec.model_validate(located.data)
     except pydantic.ValidationError as exc:
-        raise PlanError(_issues(exc, located, filename)) from None
-    issues = list(cross_checks(spec, located, filename))
+        seen = {i.field for i in leaks}
+        rest = [i for i in _issues(exc, located, filename) if i.field not in seen]
+        raise PlanError(leaks + rest) from None
+    issues = leaks + list(cross_checks(spec, located, filename))
     if issues:
         raise PlanError(issues)
     digest = hashlib.sha256(text.encode()).hexdigest()

@@ -8,6 +8,7 @@ from enum import StrEnum
 from golive.analysis.judge import JudgeConfig
 from golive.analysis.triggers import Trigger
 from golive.plan.checks import Check, ChecklistItem
+from golive.plan.values import SecretRef
 
 __all__ = ["Check", "ChecklistItem"]
 
@@ -54,7 +55,7 @@ class Process:
     command: tuple[str, ...]
     ready_url: str
     timeout: float
-    env: tuple[tuple[str, str], ...] = ()
+    env: tuple[tuple[str, SecretRef | str], ...] = ()  # a reference is read at start
 
 
 @dataclass(frozen=True, slots=True)

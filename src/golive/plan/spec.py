@@ -20,7 +20,7 @@ from pydantic import (
 
 from golive.analysis.triggers import parse_condition
 from golive.plan import checks as c
-from golive.plan.values import Duration, Percent
+from golive.plan.values import Duration, EnvValue, Percent
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 
@@ -37,7 +37,7 @@ class ProcessSpec(Strict):
     command: Annotated[list[str], Field(min_length=1)]
     ready: Annotated[str, Field(pattern=r"^https?://")]
     timeout: Duration = 30.0
-    env: dict[str, Annotated[str, BeforeValidator(_text)]] = {}
+    env: dict[str, EnvValue] = {}
 
 
 Url = Annotated[str, Field(pattern=r"^http://[^/:]+:\d{1,5}/?$")]

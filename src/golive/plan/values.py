@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, WithJsonSchema
 
+from golive.plan.passwords import ADVICE, password_in
+
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
@@ -97,17 +99,43 @@ def parse_secret_or_url(text: object) -> SecretRef | str:
         raise ValueError("expected a URL or a secret reference like env:NAME")
     if text.startswith(("env:", "file:")):
         return SecretRef.parse(text)
-    if re.match(r"^[a-z][a-z0-9+.-]*://[^/@:]+:[^/@]*@", text) or "password=" in text:
-        raise ValueError(
-            "this connection string holds a password; put it in a secret reference like "
-            "env:DATABASE_URL (secrets are never written into a plan)"
-        )
+    if (why := password_in(text)) is not None:
+        raise ValueError(f"{why}; {ADVICE}")
+    return text
+
+
+def parse_web_url(text: object) -> SecretRef | str:
+    """An http(s) URL, or a secret reference to one (when it carries a token)."""
+    value = parse_secret_or_url(text)
+    if isinstance(value, str) and not re.match(r"^https?://", value, re.IGNORECASE):
+        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    return value
+
+
+def parse_env_value(text: object) -> SecretRef | str:
+    """A value given to a child's environment: text, or a secret reference read at start."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return str(text)
+    if isinstance(text, str) and text.startswith(("env:", "file:")):
+        return SecretRef.parse(text)
+    if not isinstance(text, str):
+        raise ValueError("expected text or a secret reference like env:NAME")
     return text
 
 
 Connection = Annotated[
     SecretRef | str,
     BeforeValidator(parse_secret_or_url),
+    WithJsonSchema({"type": "string"}),
+]
+WebUrl = Annotated[
+    SecretRef | str,
+    BeforeValidator(parse_web_url),
+    WithJsonSchema({"type": "string", "pattern": r"^(https?://|env:|file:)"}),
+]
+EnvValue = Annotated[
+    SecretRef | str,
+    BeforeValidator(parse_env_value),
     WithJsonSchema({"type": "string"}),
 ]
 

@@ -426,8 +426,8 @@ def test_preflight_checklist_scorecard_and_approvals_parse() -> None:
         (
             "dsn: env:DATABASE_URL",
             "dsn: 'postgresql://app:hunter2@db/app'",
-            "preflight[1].postgres.dsn: this connection string holds a password; put it in a "
-            "secret reference like env:DATABASE_URL",
+            "plan.yaml:14:32: preflight[1].postgres.dsn: this URL holds a password "
+            "(user:password@); put it in a secret reference like env:NAME or file:/path",
         ),
         (
             "{name: cert, tls:",
