@@ -7,8 +7,11 @@ import asyncio
 import multiprocessing as mp
 from pathlib import Path
 
-from golive.engine.state import Event, Phase, RolloutId, RolloutState, Signoff
+from golive.engine.state import Event, Phase, RolloutId, RolloutState
 from golive.errors import ActiveRolloutError, StateError
+from golive.identity import Identity
+from golive.operations import signoffs
+from golive.plan.loader import parse_plan
 from golive.plan.model import Split
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
@@ -67,27 +70,43 @@ def test_two_commands_on_a_fresh_state_directory_create_one_schema(tmp_path: Pat
         assert results == ["ok", "ok", "ok"], f"try {i}: {results}"
 
 
-async def test_a_guard_runs_in_the_transaction_that_records_the_sign_off(tmp_path: Path) -> None:
-    """Two stores (two connections, as two processes) sign at once; the guard of the second
-    sees the first sign-off, so the starter never ends up as the only approver."""
+GATED = """\
+service: s
+revisions:
+  stable: {version: 1.0.0, url: "http://127.0.0.1:9001"}
+  canary: {version: 2.0.0, url: "http://127.0.0.1:9002"}
+approvals:
+  go: {roles: [release-manager, tech-lead]}
+steps:
+  - approve: go
+  - promote
+"""
+
+
+async def test_two_sign_offs_by_the_starter_at_once_never_both_count(tmp_path: Path) -> None:
+    """Issue #10.3: the starter signed both roles at the same instant (6 of 20 races) and the
+    gate waited forever for someone else, who was then refused as "already recorded"."""
+    plan = parse_plan(GATED, "plan.yaml")
+    alice = Identity("alice", ("release-manager", "tech-lead"), "identity file")
     db = tmp_path / "g.db"
-    first = SQLiteStore(db)
-    st = RolloutState(RolloutId("r"), Phase.PROGRESSING, 1, 1.0, Split.all_stable(), 1.0)
-    await first.create(RolloutRecord(RolloutId("r"), "s", "p", "d", "t", st, 1, 1.0, 1.0, None),
-                       [], 1.0)  # fmt: skip
-    stores = [first, SQLiteStore(db)]
+    stores = [SQLiteStore(db), SQLiteStore(db)]
+    for i in range(20):
+        rid = RolloutId(f"r{i}")
+        st = RolloutState(rid, Phase.PROGRESSING, 0, 1.0, Split.all_stable(), 1.0,
+                          started_by="alice")  # fmt: skip
+        record = RolloutRecord(rid, f"s{i}", "p", plan.digest, plan.text, st, 1, 1.0, 1.0, None)
+        await stores[0].create(record, [], 1.0)
 
-    def alone(recorded: list[Signoff]) -> str | None:
-        return "only the starter" if any(s.by == "alice" for s in recorded) else None
+        async def sign(store: SQLiteStore, role: str, rid: str = rid) -> str:
+            try:
+                await signoffs.sign(store, rid, role, True, "", None, alice, 2.0)
+            except StateError as exc:
+                return str(exc)
+            return "recorded"
 
-    async def sign(store: SQLiteStore, role: str) -> str:
-        s = Signoff(1, "2.0", "go", role, "alice", True, "", 2.0)
-        try:
-            await store.add_signoff("r", s, Event("signoff", role), alone)
-        except StateError as exc:
-            return str(exc)
-        return "recorded"
-
-    results = await asyncio.gather(sign(stores[0], "a"), sign(stores[1], "b"))
-    assert sorted(results) == ["only the starter", "recorded"]
-    assert len(await first.signoffs("r")) == 1
+        results = await asyncio.gather(
+            sign(stores[0], "release-manager"), sign(stores[1], "tech-lead")
+        )
+        assert sorted(results)[0] == "recorded", results
+        assert "separation of duties" in sorted(results)[1], results
+        assert len(await stores[0].signoffs(rid)) == 1
