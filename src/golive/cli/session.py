@@ -104,7 +104,7 @@ async def drive(
 ) -> RolloutState:
     """Run the reconcile loop for ``record`` until it ends (or the user interrupts)."""
     plan = parse_plan(record.plan_text, record.plan_path)
-    providers = build_providers(plan, state_dir)
+    providers = build_providers(plan, state_dir, record.id)
     view = choose_view(plan, record.id, mode)
 
     def on_pass(pv: PassView) -> None:

@@ -69,6 +69,21 @@ class RolloutState:
     waiting_for: str = ""
     started_by: str = ""
     notified: tuple[bool, ...] = ()  # per trigger: its notification for this episode is out
+    # revisions decide asked to retire that are not retired yet (nor given up, with a reason):
+    # a rollout that ended with one pending is not finished for resume, run and down
+    retiring: tuple[Revision, ...] = ()
+
+    @property
+    def settled(self) -> bool:
+        """Ended, and nothing left to retire: no verb has anything more to do for it."""
+        return self.phase.terminal and not self.retiring
+
+    def retired(self, done: tuple[Revision, ...]) -> RolloutState:
+        """This state with the retirement of ``done`` completed (or given up)."""
+        if not done:
+            return self
+        left = tuple(r for r in self.retiring if r not in done)
+        return dataclasses.replace(self, retiring=left)
 
     def to_json(self) -> dict[str, object]:
         data = dataclasses.asdict(self)
@@ -87,6 +102,9 @@ class RolloutState:
         notified = raw.get("notified") or []
         assert isinstance(notified, list | tuple)
         raw["notified"] = tuple(notified)
+        retiring = raw.get("retiring") or []
+        assert isinstance(retiring, list | tuple)
+        raw["retiring"] = tuple(Revision(str(r)) for r in retiring)
         return RolloutState(**raw)  # type: ignore[arg-type]
 
 

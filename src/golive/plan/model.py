@@ -55,6 +55,7 @@ class Process:
     ready_url: str
     timeout: float
     env: tuple[tuple[str, str], ...] = ()
+    adopt: bool = False  # a server already answering on ready_url is used, never started/stopped
 
 
 @dataclass(frozen=True, slots=True)

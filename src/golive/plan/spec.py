@@ -38,6 +38,7 @@ class ProcessSpec(Strict):
     ready: Annotated[str, Field(pattern=r"^https?://")]
     timeout: Duration = 30.0
     env: dict[str, Annotated[str, BeforeValidator(_text)]] = {}
+    adopt: bool = False  # a server already answering on `ready` is used as is, never stopped
 
 
 Url = Annotated[str, Field(pattern=r"^http://[^/:]+:\d{1,5}/?$")]
