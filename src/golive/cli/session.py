@@ -16,7 +16,7 @@ from golive.engine.clock import SystemClock
 from golive.engine.providers import build_providers
 from golive.engine.runner import PassView, Runner
 from golive.engine.state import Event, Phase, RolloutId, RolloutState
-from golive.errors import StateError
+from golive.errors import LeaseError, StateError
 from golive.identity import whoami
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan, Split, describe_step
@@ -79,6 +79,20 @@ async def start_or_continue(
         now,
     )
     return record
+
+
+async def finish_retirements(
+    store: SQLiteStore, service: str, state_dir: Path, mode: str, say: Callable[[str], None]
+) -> None:
+    """Complete what ended rollouts of ``service`` still have to retire (a controller died
+    while draining), before anything new starts: retirement is a recorded pending action."""
+    for record in await store.retiring(service):
+        left = ", ".join(r.value for r in record.state.retiring)
+        say(f"rollout {record.id} ({record.state.phase.value}) still has to retire: {left}")
+        try:
+            await drive(store, record, state_dir, mode)
+        except LeaseError as exc:
+            say(f"rollout {record.id}: {exc}, which retires it")
 
 
 def choose_view(plan: Plan, rollout_id: str, mode: str) -> Callable[[PassView], None]:
