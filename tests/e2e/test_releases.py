@@ -159,8 +159,8 @@ def wait_for_event(db: Path, rid: str, kind: str) -> None:
     raise AssertionError(f"no {kind} event within 60 s")
 
 
-@pytest.mark.parametrize("verb", ["resume", "down"])
-def test_a_controller_killed_while_draining_leaves_the_retirement_to_resume_or_down(
+@pytest.mark.parametrize("verb", ["resume", "down", "run"])
+def test_a_controller_killed_while_draining_leaves_the_retirement_to_resume_down_or_run(
     workdir: Path, verb: str
 ) -> None:
     stable, a = start_app("1.0.0", latency_ms=2)
@@ -181,7 +181,10 @@ def test_a_controller_killed_while_draining_leaves_the_retirement_to_resume_or_d
         assert (state["phase"], state["retiring"]) == ("rolled_back", ["canary"])
         assert pid_alive(canary)
 
-        done = golive(verb, *([rid] if verb == "resume" else []), cwd=workdir, timeout=120)
+        args = {"resume": [rid], "down": [], "run": [str(plan)]}[verb]
+        if verb == "run":  # the next release of the service (the same one, without its pause)
+            plan.write_text(plan.read_text().replace("  - pause\n", ""))
+        done = golive(verb, *args, cwd=workdir, timeout=120)
         assert done.returncode == (3 if verb == "resume" else 0), done.stdout + done.stderr
         assert "Traceback" not in done.stdout + done.stderr
         assert not pid_alive(canary), f"golive {verb} left the rolled-back canary running"
@@ -191,6 +194,9 @@ def test_a_controller_killed_while_draining_leaves_the_retirement_to_resume_or_d
         assert len(retired) == 1 and retired[0].startswith("canary 2.0.0 stopped")
         if verb == "down":
             assert "stopped shop 2.0.0" in done.stdout and "retirement pending" in done.stdout
+        if verb == "run":
+            assert f"rollout {rid} (rolled_back) still has to retire: canary" in done.stdout
+            assert owned_pid(workdir, "2.0.0") not in (None, canary)  # the next one, fresh
         assert stable.poll() is None
     finally:
         stop(run)

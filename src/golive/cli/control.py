@@ -27,7 +27,7 @@ from golive.cli.session import (
     start_or_continue,
     summary,
 )
-from golive.engine.state import CommandVerb
+from golive.engine.state import CommandVerb, RolloutState
 from golive.errors import LeaseError
 from golive.plan.loader import load_plan, plan_schema
 from golive.store.records import RolloutRecord
@@ -139,7 +139,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
                 str(r.state.step + 1),
                 f"{r.state.desired.canary_weight:g}",
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at)),
-                "" if r.state.phase.terminal else r.state.waiting_for,
+                _waiting(r.state),
             )
         console.print(table if records else "no rollouts yet; start one with 'golive run PLAN'")
         return 0
@@ -169,11 +169,20 @@ async def cmd_status(args: argparse.Namespace) -> int:
         console.print(f"reason: {s.reason}", markup=False)
     if s.waiting_for:
         console.print(f"waiting for: {s.waiting_for}", markup=False)
+    if s.retiring:
+        left = ", ".join(r.value for r in s.retiring)
+        console.print(f"still to retire: {left} ('golive resume {record.id}' finishes it)")
     show_gates(gates, console)
     for e in events[-15:]:
         stamp = time.strftime("%H:%M:%S", time.localtime(e.at))
         console.print(f"  {stamp} {e.kind:<16} {e.message}", markup=False)
     return 0
+
+
+def _waiting(state: RolloutState) -> str:
+    if state.retiring:
+        return "retirement of " + ", ".join(r.value for r in state.retiring)
+    return "" if state.phase.terminal else state.waiting_for
 
 
 async def cmd_down(args: argparse.Namespace) -> int:
