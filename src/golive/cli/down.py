@@ -26,12 +26,14 @@ from golive.store.sqlite import SQLiteStore, owner_id
 
 
 async def down(state_dir: Path, service: str | None, console: Console) -> int:
-    store = open_store(state_dir)
     stopped = 0
-    for record in await store.retiring(service):
-        stopped += await _retire_pending(store, record, state_dir, console)
+    roles: dict[tuple[str, str], str] = {}
+    if (state_dir / "golive.db").exists():  # down never creates a record where there is none
+        store = open_store(state_dir)
+        for record in await store.retiring(service):
+            stopped += await _retire_pending(store, record, state_dir, console)
+        roles = await _roles(store)
     processes = owned_processes(state_dir / "revisions", service)
-    roles = await _roles(store)
     if any(roles.get((p.service, p.owner.version), "").startswith("serving") for p in processes):
         console.print("golive down stops everything golive started, production included:")
     for process in processes:
