@@ -67,6 +67,12 @@ def owned_pid(workdir: Path, version: str) -> int | None:
     return live_pid(workdir / ".golive" / "revisions" / "shop" / version / "process.pid")
 
 
+def golive_versions(workdir: Path) -> set[str]:
+    """The versions of shop that golive has a live process of."""
+    dirs = (workdir / ".golive" / "revisions" / "shop").glob("*")
+    return {d.name for d in dirs if live_pid(d / "process.pid") is not None}
+
+
 def status(workdir: Path, rid: str) -> dict:  # type: ignore[type-arg]
     return json.loads(golive("status", rid, "--json", cwd=workdir).stdout)  # type: ignore[no-any-return]
 
@@ -111,6 +117,7 @@ def test_release_after_release_leaves_only_what_serves(workdir: Path) -> None:
         assert two.returncode == 0, two.stdout + two.stderr
         assert versions(listen) == {"2.0.0"}
         assert first.poll() is None, "golive stopped a server it did not start"
+        assert golive_versions(workdir) == {"2.0.0"}
         serving = owned_pid(workdir, "2.0.0")
         assert serving is not None
 
@@ -124,6 +131,7 @@ def test_release_after_release_leaves_only_what_serves(workdir: Path) -> None:
         assert versions(listen) == {"2.0.0"}
         assert not pid_alive(canary), "the rolled-back canary is still running"
         assert owned_pid(workdir, "2.0.0") == serving and pid_alive(serving)
+        assert golive_versions(workdir) == {"2.0.0"}
         assert status(workdir, rid)["state"]["retiring"] == []
 
         # release 3, fixed: 2.0.0 is retired once drained
@@ -132,6 +140,7 @@ def test_release_after_release_leaves_only_what_serves(workdir: Path) -> None:
         assert three.returncode == 0, three.stdout + three.stderr
         assert versions(listen) == {"3.0.0"}
         assert not pid_alive(serving), "the previous release is still running"
+        assert golive_versions(workdir) == {"3.0.0"}
         rid = json.loads(golive("status", "--json", cwd=workdir).stdout)[0]["id"]
         messages = [e["message"] for e in status(workdir, rid)["events"] if e["kind"] == "retired"]
         assert messages == ["stable 2.0.0 stopped"]

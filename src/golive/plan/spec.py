@@ -246,6 +246,7 @@ class PauseSpec(Strict):
 
 
 class PromoteSpec(Strict):
+    # accepted for older plans; a promotion now retires the stable whenever golive runs it
     retire_stable: bool = False
 
 
