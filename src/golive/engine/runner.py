@@ -87,7 +87,12 @@ class Runner:
             started = await self.p.start(state.desired)
             if not started and not state.phase.terminal:
                 await self._guard("router", self.p.router.apply(state.desired))  # re-assert first
+            ended_at: float | None = None
             while not state.settled:
+                if state.phase.terminal:
+                    ended_at = self.clock.now() if ended_at is None else ended_at
+                    if self.clock.now() - ended_at > self.plan.drain.timeout:
+                        return await self._give_up(state, version)
                 state, version, again = await self._pass(state, version)
                 if not again and not state.settled:
                     await self.clock.sleep(self._pause())
@@ -253,6 +258,32 @@ class Runner:
             return [_skipped(r, why)]
         await self.p.deployer.retire(r)
         return [Event("retired", f"{r} {version} stopped", {"revision": r.value})]
+
+    async def _give_up(self, state: RolloutState, version: int) -> RolloutState:
+        """An ended rollout whose router never served its final split again: what it still had
+        to retire is left running, and the record says why (the loop is bounded)."""
+        limit = self.plan.drain.timeout
+        events = [
+            _skipped(
+                r,
+                f"{r} not stopped: the router did not serve the final split within "
+                f"{limit:g}s; golive down stops it",
+            )
+            for r in state.retiring
+        ]
+        state = state.retired(state.retiring)
+        await self.store.commit(state, events, version, self.clock.now(), owner=self.owner)
+        self.on_pass(
+            PassView(
+                state,
+                Observation(self.clock.now(), None),
+                Decision(state),
+                self.stable,
+                self.canary,
+                events,
+            )
+        )
+        return state
 
     async def _look(self, revision: Revision) -> tuple[Split | None, int | None, int | None]:
         """What the drain needs: the split read back, requests in flight, the request count."""

@@ -215,3 +215,24 @@ async def test_a_promotion_leaves_a_stable_golive_did_not_start_running(tmp_path
     assert final.phase is Phase.PROMOTED and final.settled
     assert deployer.retired == [] and Revision.STABLE in deployer.running
     assert "retire_skipped" not in [e.kind for e in await store.events(rid)]
+
+
+async def test_an_ended_rollout_whose_router_stays_unreadable_gives_its_retirement_up(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    store = SQLiteStore(tmp_path / "g.db")
+    router, deployer = FakeRouter(lag=1), FakeDeployer(ready_after=2)
+    metrics = DiesWhileDraining(clock, router, rps=200, stable_error=0.01, canary_error=0.2)
+    providers = Providers(router, metrics, deployer, passing_check, router.start, noop)
+    rid = await new_rollout(store, PLAN, clock)
+    with pytest.raises(Killed):
+        await Runner(PLAN, store, providers, clock).run(rid)
+    router.unreachable = True
+    final = await Runner(PLAN, store, providers, clock).run(rid)  # bounded: it returns
+    assert final.settled and deployer.retired == [], "stopped without the split read back"
+    skipped = [e for e in await store.events(rid) if e.kind == "retire_skipped"]
+    assert skipped[-1].message == (
+        "canary not stopped: the router did not serve the final split within 120s; "
+        "golive down stops it"
+    )
