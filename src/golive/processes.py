@@ -43,6 +43,11 @@ async def terminate(pid: int, grace: float = 5.0) -> None:
             await asyncio.sleep(0.05)
 
 
+def write_pid(pid_path: Path, pid: int) -> None:
+    """Record a process golive started, for ``live_pid`` and ``stop_recorded`` to find later."""
+    pid_path.write_text(str(pid))
+
+
 def live_pid(pid_path: Path) -> int | None:
     """The pid recorded in ``pid_path``, if that process is alive."""
     try:

@@ -16,23 +16,26 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from golive.cli.down import down
 from golive.cli.readiness import gates_of, show_gates
 from golive.cli.session import (
     EXIT_CODES,
     EXIT_FAILED,
     EXIT_ROLLED_BACK,
     drive,
+    finish_retirements,
     open_store,
     output_mode,
     start_or_continue,
     summary,
 )
-from golive.engine.state import CommandVerb
+from golive.engine.state import CommandVerb, RolloutState
 from golive.errors import LeaseError, StateError
 from golive.identity import whoami
 from golive.operations import commands
 from golive.plan.loader import load_plan, plan_schema
-from golive.processes import pid_alive, terminate
+from golive.store.records import RolloutRecord
+from golive.store.sqlite import SQLiteStore
 from golive.traffic.base import Verification
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -43,6 +46,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
     store = open_store(args.state_dir)
     mode = output_mode(args.json)
     say = (lambda s: None) if mode == "json" else console.print
+    await finish_retirements(store, plan.service, args.state_dir, mode, say)
     record = await start_or_continue(store, plan, say)
     if mode != "json":
         console.print(
@@ -60,6 +64,10 @@ async def cmd_run(args: argparse.Namespace) -> int:
 async def _command(args: argparse.Namespace, verb: CommandVerb, take_over: bool) -> int:
     store = open_store(args.state_dir)
     record = await store.load(args.id)
+    if verb is CommandVerb.RESUME and record.state.phase.terminal and record.state.retiring:
+        left = ", ".join(r.value for r in record.state.retiring)
+        console.print(f"rollout {record.id} ended ({record.state.phase.value}); retiring {left}")
+        return await _finish(args, store, record)
     if record.state.phase.terminal:
         console.print(f"rollout {record.id} already ended: {record.state.phase.value}")
         return EXIT_CODES[record.state.phase] if verb is CommandVerb.RESUME else EXIT_FAILED
@@ -74,14 +82,23 @@ async def _command(args: argparse.Namespace, verb: CommandVerb, take_over: bool)
     if not take_over:
         console.print(f"{verb.value} requested for {record.id}; its controller applies it now")
         return 0
+    return await _finish(args, store, record, f"{verb.value} requested for {record.id}; ", verb)
+
+
+async def _finish(
+    args: argparse.Namespace, store: SQLiteStore, record: RolloutRecord, prefix: str = "",
+    verb: CommandVerb | None = None,
+) -> int:  # fmt: skip
+    """Become the rollout's controller and drive it to its end (retirements included)."""
     try:
         state = await drive(store, record, args.state_dir, output_mode(args.json))
     except LeaseError as exc:
-        console.print(f"{verb.value} requested for {record.id}; {exc}, which applies it")
+        console.print(f"{prefix}{exc}, which applies it")
         return 0
     except StateError as exc:  # recorded, but the store fails while driving it: traffic first
         if verb not in (CommandVerb.ROLLBACK, CommandVerb.ABORT):
             raise
+        assert verb is not None
         return await _unrecorded_rollback(commands.Unrecorded(record, exc), verb, args.state_dir)
     summary(state, console)
     return EXIT_CODES[state.phase]
@@ -160,7 +177,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
                 str(r.state.step + 1),
                 f"{r.state.desired.canary_weight:g}",
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at)),
-                "" if r.state.phase.terminal else r.state.waiting_for,
+                _waiting(r.state),
             )
         console.print(table if records else "no rollouts yet; start one with 'golive run PLAN'")
         return 0
@@ -190,6 +207,9 @@ async def cmd_status(args: argparse.Namespace) -> int:
         console.print(f"reason: {s.reason}", markup=False)
     if s.waiting_for:
         console.print(f"waiting for: {s.waiting_for}", markup=False)
+    if s.retiring:
+        left = ", ".join(r.value for r in s.retiring)
+        console.print(f"still to retire: {left} ('golive resume {record.id}' finishes it)")
     show_gates(gates, console)
     for e in events[-15:]:
         stamp = time.strftime("%H:%M:%S", time.localtime(e.at))
@@ -197,24 +217,14 @@ async def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _waiting(state: RolloutState) -> str:
+    if state.retiring:
+        return "retirement of " + ", ".join(r.value for r in state.retiring)
+    return "" if state.phase.terminal else state.waiting_for
+
+
 async def cmd_down(args: argparse.Namespace) -> int:
-    """Stop every process golive started under the state directory, by pid file."""
-    stopped = 0
-    for pid_file in sorted(Path(args.state_dir).glob("*/*/*.pid")):
-        if args.service and pid_file.parent.name != args.service:
-            continue
-        try:
-            pid = int(pid_file.read_text())
-        except (OSError, ValueError):
-            continue
-        if pid_alive(pid):
-            await terminate(pid)
-            stopped += 1
-            console.print(f"stopped {pid_file.parent.name} {pid_file.stem} (pid {pid})")
-        pid_file.unlink(missing_ok=True)
-    if not stopped:
-        console.print("nothing to stop")
-    return 0
+    return await down(args.state_dir, args.service, console)
 
 
 async def plan_command(args: argparse.Namespace) -> int:

@@ -112,7 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--output", type=Path, default=Path("plan.yaml"), help="'-' for stdout")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
 
-    down = sub.add_parser("down", help="stop the Envoy and processes golive started")
+    down = sub.add_parser(
+        "down", help="stop everything golive started (production included), saying what"
+    )
     down.add_argument("service", nargs="?")
 
     plan = sub.add_parser("plan", help="check a plan, or print its JSON Schema")

@@ -15,6 +15,7 @@ from golive.engine.clock import SystemClock
 from golive.engine.providers import build_providers
 from golive.engine.runner import PassView, Runner
 from golive.engine.state import Phase, RolloutState
+from golive.errors import LeaseError
 from golive.identity import whoami
 from golive.operations import rollouts
 from golive.plan.loader import parse_plan
@@ -43,6 +44,20 @@ async def start_or_continue(
     return await rollouts.start_or_continue(store, plan, await whoami(store), time.time(), say)
 
 
+async def finish_retirements(
+    store: SQLiteStore, service: str, state_dir: Path, mode: str, say: Callable[[str], None]
+) -> None:
+    """Complete what ended rollouts of ``service`` still have to retire (a controller died
+    while draining), before anything new starts: retirement is a recorded pending action."""
+    for record in await store.retiring(service):
+        left = ", ".join(r.value for r in record.state.retiring)
+        say(f"rollout {record.id} ({record.state.phase.value}) still has to retire: {left}")
+        try:
+            await drive(store, record, state_dir, mode)
+        except LeaseError as exc:
+            say(f"rollout {record.id}: {exc}, which retires it")
+
+
 def choose_view(plan: Plan, rollout_id: str, mode: str) -> Callable[[PassView], None]:
     if mode == "json":
         return JsonView()
@@ -66,7 +81,7 @@ async def drive(
 ) -> RolloutState:
     """Run the reconcile loop for ``record`` until it ends (or the user interrupts)."""
     plan = parse_plan(record.plan_text, record.plan_path)
-    providers = build_providers(plan, state_dir)
+    providers = build_providers(plan, state_dir, record.id)
     view = choose_view(plan, record.id, mode)
 
     def on_pass(pv: PassView) -> None:

@@ -28,11 +28,11 @@ from golive.cli.session import (
 )
 from golive.demo.app import free_port, start_sample_app
 from golive.demo.load import LoadGenerator
-from golive.deploy.process import ProcessDeployer
+from golive.deploy.ownership import owned_processes, stop
 from golive.engine.runner import PassView
 from golive.engine.state import RolloutState
 from golive.plan.loader import parse_plan
-from golive.plan.model import Plan, Revision
+from golive.plan.model import Plan
 from golive.processes import terminate
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
@@ -161,9 +161,8 @@ async def _teardown(plan: Plan, state_dir: Path, stable_pid: int) -> None:
         router = EnvoyRouter.from_plan(plan, state_dir)
     await router.stop()
     await router.aclose()
-    deployer = ProcessDeployer(plan, state_dir / "revisions" / plan.service)
-    await deployer.retire(Revision.CANARY)
-    await deployer.aclose()
+    for process in owned_processes(state_dir / "revisions", plan.service):
+        await stop(process)
     await terminate(stable_pid)
 
 

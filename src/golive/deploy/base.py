@@ -13,6 +13,7 @@ class Health(StrEnum):
     STARTING = "starting"
     ABSENT = "absent"
     FAILED = "failed"
+    OCCUPIED = "occupied"  # its port already answers, and not from a process of this rollout
 
 
 class Deployer(Protocol):
@@ -22,6 +23,11 @@ class Deployer(Protocol):
 
     async def status(self, revision: Revision) -> Health: ...
 
+    async def owns(self, revision: Revision) -> bool:
+        """golive runs this revision's process and may stop it: the canary when this rollout
+        started it, the stable when an earlier rollout started (and promoted) it."""
+        ...
+
     async def retire(self, revision: Revision) -> None:
-        """Stop the revision if golive started it; a revision given only by URL is left alone."""
+        """Stop the revision if golive owns it; anything else is left alone."""
         ...

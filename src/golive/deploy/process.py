@@ -1,61 +1,95 @@
 """ProcessDeployer: revisions as local processes started from an argv command.
 
 Each process runs in its own session (so it survives a controller crash and is stopped as a
-group), with its pid in a file under the state directory so that a later run can find, judge
+group), recorded per version under ``<state-dir>/revisions/<service>/<version>/`` with the
+rollout that started it (:mod:`golive.deploy.ownership`), so that a later run can find, judge
 and stop it, and with a clean environment (:mod:`golive.childenv`: the plan's ``env`` and a
 minimal set; never golive's token nor the plan's other secrets). Readiness is an HTTP GET on
-the plan's ``ready`` URL answering 2xx. A revision without a ``process`` is already running at
-its URL: golive checks it but never stops it.
+the plan's ``ready`` URL answering 2xx.
+
+What golive owns, and so may stop: the canary this rollout started, and a stable that an
+earlier rollout started (and promoted) at the plan's stable URL. A server golive did not start
+is never stopped; one already answering on the canary's port is an error unless the plan says
+``adopt: true``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import httpx
 
 from golive.childenv import child_environment
 from golive.deploy.base import Health
+from golive.deploy.ownership import (
+    LOG_FILE,
+    PID_FILE,
+    Owner,
+    forget,
+    running,
+    version_dir,
+    write_owner,
+)
 from golive.errors import PermanentError
 from golive.plan.model import Plan, Revision, RevisionSpec
-from golive.processes import pid_alive, terminate
+from golive.processes import terminate, write_pid
 
 
 class ProcessDeployer:
-    def __init__(self, plan: Plan, workdir: Path) -> None:
+    def __init__(self, plan: Plan, service_dir: Path, rollout: str) -> None:
         self.plan = plan
-        self.workdir = workdir
+        self.service_dir = service_dir
+        self.rollout = rollout
         self._client = httpx.AsyncClient(timeout=1.0, trust_env=False)
         self._exited: dict[Revision, int] = {}
 
-    def _pid_path(self, revision: Revision) -> Path:
-        return self.workdir / f"{revision.value}.pid"
+    def directory(self, revision: Revision) -> Path:
+        return version_dir(self.service_dir, self.plan.revision(revision).version)
+
+    def _running(self, revision: Revision) -> tuple[int, Owner] | None:
+        """golive's live process of this revision's version at this revision's URL."""
+        live = running(self.directory(revision))
+        if live is None or live[1].url != self.plan.revision(revision).url:
+            return None
+        return live
 
     def pid(self, revision: Revision) -> int | None:
-        try:
-            pid = int(self._pid_path(revision).read_text())
-        except (OSError, ValueError):
+        """The pid of the process golive owns for ``revision`` (see :meth:`owns`)."""
+        live = self._running(revision)
+        if live is None or not self._mine(revision, live[1]):
             return None
-        return pid if pid_alive(pid) else None
+        return live[0]
+
+    def _mine(self, revision: Revision, owner: Owner) -> bool:
+        return revision is Revision.STABLE or owner.rollout == self.rollout
+
+    async def owns(self, revision: Revision) -> bool:
+        return self.pid(revision) is not None
 
     async def ensure(self, revision: Revision) -> None:
         spec = self.plan.revision(revision)
         if spec.process is None or self.pid(revision) is not None:
             return
+        other = self._running(revision)
+        if other is not None:
+            raise PermanentError(_left_over(revision, spec, other, self.plan.service))
         if await self._ready(spec):
-            raise PermanentError(
-                f"{revision} {spec.version}: something else already answers on "
-                f"{spec.process.ready_url}; stop it or give the revision without "
-                "a process"
-            )
-        self.workdir.mkdir(parents=True, exist_ok=True)
+            if spec.process.adopt:
+                return
+            raise PermanentError(_occupied(revision, spec))
+        await self._start(revision, spec)
+
+    async def _start(self, revision: Revision, spec: RevisionSpec) -> None:
+        assert spec.process is not None
+        directory = self.directory(revision)
+        directory.mkdir(parents=True, exist_ok=True)
         try:
             env = child_environment(spec.process.env)
         except LookupError as exc:
             raise PermanentError(f"cannot start {revision}: {exc}") from None
-        log = self.workdir / f"{revision.value}.log"
-        with log.open("ab") as out:
+        with (directory / LOG_FILE).open("ab") as out:
             try:
                 proc = await asyncio.create_subprocess_exec(
                     *spec.process.command,
@@ -66,9 +100,12 @@ class ProcessDeployer:
                     start_new_session=True,
                 )
             except OSError as exc:
-                raise PermanentError(f"cannot start {revision}: {exc}") from exc
+                raise PermanentError(f"cannot start {revision} {spec.version}: {exc}") from exc
         self._exited.pop(revision, None)
-        self._pid_path(revision).write_text(str(proc.pid))
+        write_owner(
+            directory, Owner(self.rollout, revision.value, spec.version, spec.url, time.time())
+        )
+        write_pid(directory / PID_FILE, proc.pid)
         asyncio.get_running_loop().create_task(self._reap(revision, proc))
 
     async def _reap(self, revision: Revision, proc: asyncio.subprocess.Process) -> None:
@@ -77,12 +114,15 @@ class ProcessDeployer:
 
     async def status(self, revision: Revision) -> Health:
         spec = self.plan.revision(revision)
-        if await self._ready(spec):
-            return Health.READY
+        ready = await self._ready(spec)
         if spec.process is None:
-            return Health.ABSENT
+            return Health.READY if ready else Health.ABSENT
         if self.pid(revision) is not None:
-            return Health.STARTING
+            return Health.READY if ready else Health.STARTING
+        if self._running(revision) is not None:
+            return Health.OCCUPIED  # golive runs this version for another rollout
+        if ready:
+            return Health.READY if spec.process.adopt else Health.OCCUPIED
         return Health.FAILED if revision in self._exited else Health.ABSENT
 
     async def _ready(self, spec: RevisionSpec) -> bool:
@@ -95,9 +135,28 @@ class ProcessDeployer:
 
     async def retire(self, revision: Revision) -> None:
         pid = self.pid(revision)
-        if pid is not None:
-            await terminate(pid)
-        self._pid_path(revision).unlink(missing_ok=True)
+        if pid is None:
+            return
+        await terminate(pid)
+        forget(self.directory(revision))
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def _occupied(revision: Revision, spec: RevisionSpec) -> str:
+    assert spec.process is not None
+    return (
+        f"{revision} {spec.version}: something golive did not start already answers on "
+        f"{spec.process.ready_url}; stop it, or set 'process: {{adopt: true}}' to use it as is"
+    )
+
+
+def _left_over(
+    revision: Revision, spec: RevisionSpec, live: tuple[int, Owner], service: str
+) -> str:
+    pid, owner = live
+    return (
+        f"{revision} {spec.version}: golive already runs it for rollout {owner.rollout} "
+        f"(pid {pid}, {owner.url}); 'golive down {service}' stops it"
+    )

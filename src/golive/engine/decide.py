@@ -7,7 +7,9 @@ Safety rules live in these two modules, once:
 * a rollback's first action is the router write that sends 100% to stable (``urgent``), and the
   canary is retired only after a later observation reads that split back;
 * triggers are armed from the first shift until the rollout ends, in every non-terminal phase;
-* terminal phases absorb: nothing changes once promoted, rolled back, aborted or failed.
+* terminal phases absorb: nothing changes once promoted, rolled back, aborted or failed, except
+  that a retirement still pending (``state.retiring``) is asked for again until the runner
+  records it done or given up.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import dataclasses
 from golive.analysis import triggers as trig
 from golive.engine.permissions import unfinished_gate
 from golive.engine.state import (
+    Action,
     ApplySplit,
     Command,
     CommandVerb,
@@ -28,13 +31,20 @@ from golive.engine.state import (
     RetireRevision,
     RolloutState,
 )
-from golive.engine.steps import current_step, paused, progress, reconcile, start_rollback
+from golive.engine.steps import (
+    current_step,
+    paused,
+    progress,
+    reconcile,
+    retire_later,
+    start_rollback,
+)
 from golive.plan.model import AnalyzeStep, PauseStep, Plan, Revision, Split, describe_step
 
 
 def decide(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
     if state.phase.terminal:
-        return Decision(state, consumed=tuple(c.id for c in obs.commands))
+        return Decision(state, _pending(state, obs), consumed=tuple(c.id for c in obs.commands))
     after_commands = _commands(plan, state, obs)
     if after_commands is not None:
         return after_commands
@@ -50,6 +60,13 @@ def decide(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
     else:
         d = progress(plan, state, obs)
     return dataclasses.replace(d, events=(*notes, *d.events)) if notes else d
+
+
+def _pending(state: RolloutState, obs: Observation) -> tuple[Action, ...]:
+    """An ended rollout's retirements still to do, once the router serves its final split."""
+    if not state.retiring:
+        return ()
+    return reconcile(state, obs) or tuple(RetireRevision(r) for r in state.retiring)
 
 
 def _commands(plan: Plan, state: RolloutState, obs: Observation) -> Decision | None:
@@ -193,7 +210,13 @@ def _rolling_back(state: RolloutState, obs: Observation) -> Decision:
     if obs.split != Split.all_stable():
         return Decision(state, (ApplySplit(Split.all_stable(), urgent=True),), again=False)
     end = state.end_phase or Phase.ROLLED_BACK
-    nxt = dataclasses.replace(state, phase=end, safe_at=state.safe_at or obs.now, waiting_for="")
+    nxt = dataclasses.replace(
+        state,
+        phase=end,
+        safe_at=state.safe_at or obs.now,
+        waiting_for="",
+        retiring=retire_later(state, Revision.CANARY),
+    )
     event = Event(
         end.value, f"{end.value.replace('_', ' ')}: {state.reason}", {"reason": state.reason}
     )

@@ -57,7 +57,8 @@ def _proxy(plan: Plan, state_dir: Path, index: int) -> tuple[Proxy, ProxyStats]:
     return envoy, EnvoyStats(lambda: envoy.admin_url)
 
 
-def build_providers(plan: Plan, state_dir: Path) -> Providers:
+def build_providers(plan: Plan, state_dir: Path, rollout: str = "") -> Providers:
+    """The providers of ``rollout`` (which owns the processes its deployer starts)."""
     names = plan.route.proxy_names()
     proxies = [_proxy(plan, state_dir, i) for i in range(len(names))]
     router: Router
@@ -71,7 +72,7 @@ def build_providers(plan: Plan, state_dir: Path) -> Providers:
     async def start(split: Split) -> bool:
         return await start_all([p.start for p, _ in proxies], split)
 
-    deployer = ProcessDeployer(plan, state_dir / "revisions" / plan.service)
+    deployer = ProcessDeployer(plan, state_dir / "revisions" / plan.service, rollout)
     metrics: MetricSource = own
     prometheus = None
     if plan.metrics.source == "prometheus":

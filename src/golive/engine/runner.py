@@ -34,6 +34,7 @@ from golive.engine.state import (
     Event,
     Health,
     Observation,
+    Phase,
     RetireRevision,
     RolloutState,
     Signoff,
@@ -92,9 +93,14 @@ class Runner:
             started = await self.p.start(state.desired)
             if not started and not state.phase.terminal:
                 await self._guard("router", self.p.router.apply(state.desired))  # re-assert first
-            while not state.phase.terminal:
+            ended_at: float | None = None
+            while not state.settled:
+                if state.phase.terminal:
+                    ended_at = self.clock.now() if ended_at is None else ended_at
+                    if self.clock.now() - ended_at > self.plan.drain.timeout:
+                        return await self._give_up(state, version)
                 state, version, again = await self._pass(state, version)
-                if not again and not state.phase.terminal:
+                if not again and not state.settled:
                     await self.clock.sleep(self._pause())
             return state
         except StateError as exc:  # the record can no longer be written: fail safe, then stop
@@ -105,6 +111,9 @@ class Runner:
 
     async def _failsafe(self, state: RolloutState, exc: StateError) -> StateError:
         """Put 100% of traffic on stable (verified) before exiting; say what happened."""
+        if state.phase is Phase.PROMOTED:  # the canary is production now: leave traffic alone
+            return StateError(f"the record of {state.id} cannot be written ({exc}) while "
+                              "retiring the old stable; traffic is untouched")  # fmt: skip
         verdict = await failsafe.all_to_stable(self.p.router)
         marked = failsafe.mark(self.state_dir, state.id)
         safe = (
@@ -170,15 +179,17 @@ class Runner:
         version = await self.store.commit(
             decision.state, events, version, now, decision.consumed, self.owner
         )
-        acted = [*self._alarms, *await self._act(decision)]
+        done, outcome = await self._act(decision)
+        acted = [*self._alarms, *outcome]
         self._alarms.clear()
-        if acted:
+        state = decision.state.retired(done)
+        if acted or done:
             version = await self.store.commit(
-                decision.state, acted, version, self.clock.now(), owner=self.owner
+                state, acted, version, self.clock.now(), owner=self.owner
             )
             events += acted
-        self.on_pass(PassView(decision.state, obs, decision, self.stable, self.canary, events))
-        return decision.state, version, decision.again
+        self.on_pass(PassView(state, obs, decision, self.stable, self.canary, events))
+        return state, version, decision.again
 
     # -- observe -----------------------------------------------------------------------------
 
@@ -260,8 +271,10 @@ class Runner:
 
     # -- act ---------------------------------------------------------------------------------
 
-    async def _act(self, decision: Decision) -> list[Event]:
+    async def _act(self, decision: Decision) -> tuple[tuple[Revision, ...], list[Event]]:
+        """Act in order; the revisions whose retirement is done (or given up), and events."""
         events: list[Event] = []
+        done: list[Revision] = []
         for action in decision.actions:
             limit = CALL_TIMEOUT + URGENT_VERIFY
             if isinstance(action, RetireRevision):
@@ -273,22 +286,55 @@ class Runner:
                             events.append(await self._apply(action, decision.state))
                         case EnsureRevision(revision=r):
                             await self.p.deployer.ensure(r)
-                        case RetireRevision(revision=r) if self.plan.revision(r).process is None:
-                            continue  # golive did not start it, so it never stops it
                         case RetireRevision(revision=r):
-                            # no traffic was ever shifted: nothing can be in flight to drain
-                            why = ""
-                            if decision.state.shifted:
-                                why = await drain(r, self.plan.drain, self._look, self.clock)
-                            if why:
-                                events.append(Event("retire_skipped", why, {"revision": r.value}))
-                                continue
-                            await self.p.deployer.retire(r)
-                            events.append(Event("retired", f"{r} stopped", {"revision": r.value}))
+                            events.extend(await self._retire(r, decision.state))
+                            done.append(r)
             except (ProviderError, TimeoutError) as exc:
-                events.append(Event("action_failed", f"{_name(action)}: {exc or 'timed out'}"))
+                why = f"{_name(action)}: {exc or 'timed out'}"
+                events.append(Event("action_failed", why))
+                if isinstance(action, RetireRevision):  # given up, with the reason recorded
+                    done.append(action.revision)
+                    events.append(_skipped(action.revision, why))
                 break  # keep the safe order: nothing after a failed action
-        return events
+        return tuple(done), events
+
+    async def _retire(self, r: Revision, state: RolloutState) -> list[Event]:
+        """Drain, then stop ``r`` if golive owns it; anything else is left alone, silently."""
+        if not await self.p.deployer.owns(r):
+            return []
+        version = self.plan.revision(r).version
+        # no traffic was ever shifted: nothing can be in flight to drain
+        why = await drain(r, self.plan.drain, self._look, self.clock) if state.shifted else ""
+        if why:
+            return [_skipped(r, why)]
+        await self.p.deployer.retire(r)
+        return [Event("retired", f"{r} {version} stopped", {"revision": r.value})]
+
+    async def _give_up(self, state: RolloutState, version: int) -> RolloutState:
+        """An ended rollout whose router never served its final split again: what it still had
+        to retire is left running, and the record says why (the loop is bounded)."""
+        limit = self.plan.drain.timeout
+        events = [
+            _skipped(
+                r,
+                f"{r} not stopped: the router did not serve the final split within "
+                f"{limit:g}s; golive down stops it",
+            )
+            for r in state.retiring
+        ]
+        state = state.retired(state.retiring)
+        await self.store.commit(state, events, version, self.clock.now(), owner=self.owner)
+        self.on_pass(
+            PassView(
+                state,
+                Observation(self.clock.now(), None),
+                Decision(state),
+                self.stable,
+                self.canary,
+                events,
+            )
+        )
+        return state
 
     async def _look(self, revision: Revision) -> tuple[Split | None, int | None, int | None]:
         """What the drain needs: the split read back, requests in flight, the request count."""
@@ -329,6 +375,10 @@ class Runner:
             f"canary {split.canary_weight:g}%: {verdict.value} in {ms:.0f} ms",
             data,
         )
+
+
+def _skipped(revision: Revision, why: str) -> Event:
+    return Event("retire_skipped", why, {"revision": revision.value})
 
 
 def _name(action: object) -> str:

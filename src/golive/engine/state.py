@@ -85,6 +85,21 @@ class RolloutState:
     pause_kind: PauseKind | None = None
     paused_at: float | None = None
     held: Split | None = None  # the split to restore when a fail-safe pause is resumed
+    # revisions decide asked to retire that are not retired yet (nor given up, with a reason):
+    # a rollout that ended with one pending is not finished for resume, run and down
+    retiring: tuple[Revision, ...] = ()
+
+    @property
+    def settled(self) -> bool:
+        """Ended, and nothing left to retire: no verb has anything more to do for it."""
+        return self.phase.terminal and not self.retiring
+
+    def retired(self, done: tuple[Revision, ...]) -> RolloutState:
+        """This state with the retirement of ``done`` completed (or given up)."""
+        if not done:
+            return self
+        left = tuple(r for r in self.retiring if r not in done)
+        return dataclasses.replace(self, retiring=left)
 
     def to_json(self) -> dict[str, object]:
         data = dataclasses.asdict(self)
@@ -108,6 +123,9 @@ class RolloutState:
         raw["pause_kind"] = PauseKind(str(kind)) if kind else None
         held = raw.get("held")
         raw["held"] = split_from_json(held) if isinstance(held, dict) else None
+        retiring = raw.get("retiring") or []
+        assert isinstance(retiring, list | tuple)
+        raw["retiring"] = tuple(Revision(str(r)) for r in retiring)
         return RolloutState(**raw)  # type: ignore[arg-type]
 
 

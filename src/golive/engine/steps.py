@@ -38,6 +38,10 @@ from golive.plan.model import (
 )
 
 SHIFT_TIMEOUT = 30.0
+_OCCUPIED = (
+    "its port already answers, and not from a process this rollout started; stop that "
+    "server ('golive down SERVICE' if golive started it), or set 'process: {adopt: true}'"
+)
 
 
 def current_step(plan: Plan, state: RolloutState) -> Step:
@@ -73,10 +77,21 @@ def _fail_before_traffic(
 ) -> Decision:
     final = Phase.FAILED if end is Phase.ROLLED_BACK else end
     nxt = dataclasses.replace(
-        state, phase=final, reason=reason, waiting_for="", desired=Split.all_stable()
+        state,
+        phase=final,
+        reason=reason,
+        waiting_for="",
+        desired=Split.all_stable(),
+        retiring=retire_later(state, Revision.CANARY),
     )
     event = Event(final.value, f"{final.value} before any traffic reached the canary: {reason}")
     return Decision(nxt, (RetireRevision(Revision.CANARY),), (event,), consumed)
+
+
+def retire_later(state: RolloutState, revision: Revision) -> tuple[Revision, ...]:
+    """The pending retirements once ``revision`` is added: recorded with the decision that
+    asks for it, so a crash before it is done leaves the record saying what is left."""
+    return state.retiring if revision in state.retiring else (*state.retiring, revision)
 
 
 def reconcile(state: RolloutState, obs: Observation) -> tuple[Action, ...]:
@@ -128,10 +143,12 @@ def _deploy(
     if health is Health.READY:
         return advance(state, obs, f"deploy {step.revision}: {spec.version} is ready")
     timeout = spec.process.timeout if spec.process else 30.0
-    if health is Health.FAILED or elapsed > timeout:
+    if health in (Health.FAILED, Health.OCCUPIED) or elapsed > timeout:
         why = f"{step.revision} {spec.version} did not become ready within {timeout:g}s"
         if health is Health.FAILED:
             why = f"{step.revision} {spec.version} failed to start"
+        if health is Health.OCCUPIED:
+            why = f"{step.revision} {spec.version}: {_OCCUPIED}"
         return start_rollback(state, obs.now, why, Phase.FAILED)
     return _wait(state, obs, f"{step.revision} to become ready", (EnsureRevision(step.revision),))
 
@@ -265,6 +282,14 @@ def _promote(state: RolloutState, obs: Observation, step: PromoteStep, elapsed: 
                 Phase.FAILED,
             )
         return _wait(state, obs, "router to serve 100% canary")
-    nxt = dataclasses.replace(state, phase=Phase.PROMOTED, waiting_for="", reason="")
-    actions: tuple[Action, ...] = (RetireRevision(Revision.STABLE),) if step.retire_stable else ()
-    return Decision(nxt, actions, (Event("promoted", "canary promoted: 100% of traffic"),))
+    # the old stable is retired when golive runs it (an earlier rollout started and promoted
+    # it; the runner asks the deployer); one golive did not start is never stopped
+    nxt = dataclasses.replace(
+        state,
+        phase=Phase.PROMOTED,
+        waiting_for="",
+        reason="",
+        retiring=retire_later(state, Revision.STABLE),
+    )
+    event = Event("promoted", "canary promoted: 100% of traffic")
+    return Decision(nxt, (RetireRevision(Revision.STABLE),), (event,))

@@ -81,7 +81,7 @@ async def roll_back_unrecorded(
     a rollback: traffic first, the record when it can be written (the controller that next
     takes the rollout finds the fail-safe marker and records the rollback)."""
     plan = parse_plan(record.plan_text, record.plan_path)
-    providers = build_providers(plan, state_dir)
+    providers = build_providers(plan, state_dir, record.id)
     try:
         await providers.start(Split.all_stable())
         verdict = await failsafe.all_to_stable(providers.router)

@@ -160,7 +160,8 @@ def _revision(which: m.Revision, spec: s.RevisionSpec) -> m.RevisionSpec:
     process = None
     if spec.process is not None:
         p = spec.process
-        process = m.Process(tuple(p.command), p.ready, p.timeout, tuple(sorted(p.env.items())))
+        env = tuple(sorted(p.env.items()))
+        process = m.Process(tuple(p.command), p.ready, p.timeout, env, p.adopt)
     urls = [spec.url] if isinstance(spec.url, str) else spec.url
     return m.RevisionSpec(which, spec.version, tuple(u.rstrip("/") for u in urls), process)
 

@@ -56,6 +56,7 @@ class Process:
     ready_url: str
     timeout: float
     env: tuple[tuple[str, SecretRef | str], ...] = ()  # a reference is read at start
+    adopt: bool = False  # a server already answering on ready_url is used, never started/stopped
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ class ProcessSpec(Strict):
     ready: Annotated[str, Field(pattern=r"^https?://")]
     timeout: Duration = 30.0
     env: dict[str, EnvValue] = {}
+    adopt: bool = False  # a server already answering on `ready` is used as is, never stopped
 
 
 Url = Annotated[str, Field(pattern=r"^http://[^/:]+:\d{1,5}/?$")]
@@ -262,6 +263,7 @@ class PauseSpec(Strict):
 
 
 class PromoteSpec(Strict):
+    # accepted for older plans; a promotion now retires the stable whenever golive runs it
     retire_stable: bool = False
 
 

@@ -17,6 +17,13 @@ SELECT * FROM rollouts
 WHERE service = :service AND phase IN ('progressing', 'paused', 'rolling_back')
 ORDER BY created_at DESC;
 
+-- name: retiring
+SELECT * FROM rollouts
+WHERE (:service IS NULL OR service = :service)
+  AND phase IN ('promoted', 'rolled_back', 'aborted', 'failed')
+  AND json_array_length(state, '$.retiring') > 0
+ORDER BY created_at;
+
 -- name: update_rollout
 UPDATE rollouts SET phase = :phase, state = :state, version = version + 1, updated_at = :now
 WHERE id = :id AND version = :expected;

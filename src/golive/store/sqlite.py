@@ -148,6 +148,13 @@ class SQLiteStore(GateRecords):
         )
         return [_record(r) for r in rows]
 
+    async def retiring(self, service: str | None = None) -> list[RolloutRecord]:
+        """Ended rollouts with a retirement still pending (of ``service``, or of any)."""
+        rows = await self._run(
+            lambda db: db.execute(queries()["retiring"], {"service": service}).fetchall()
+        )
+        return [_record(r) for r in rows]
+
     async def commit(
         self,
         state: RolloutState,

@@ -131,10 +131,16 @@ class FakeDeployer:
         self.ready_after = ready_after
         self.fail = fail
         self.running: dict[Revision, int] = {Revision.STABLE: 0}
+        self.started: set[Revision] = set()  # what "golive" started, so owns and may retire
         self.retired: list[Revision] = []
 
     async def ensure(self, revision: Revision) -> None:
+        if revision not in self.running:
+            self.started.add(revision)
         self.running.setdefault(revision, self.ready_after)
+
+    async def owns(self, revision: Revision) -> bool:
+        return revision in self.started and revision in self.running
 
     async def status(self, revision: Revision) -> Health:
         if revision not in self.running:
@@ -149,6 +155,7 @@ class FakeDeployer:
 
     async def retire(self, revision: Revision) -> None:
         self.running.pop(revision, None)
+        self.started.discard(revision)
         self.retired.append(revision)
 
 

@@ -310,3 +310,44 @@ def test_no_command_ever_passes_an_approval_without_its_sign_offs(seq: list[tupl
         s = decide(GATED, s, o).state
         assert s.step <= 1, f"passed the approval with no sign-off: step {s.step + 1}"
         assert s.desired.canary_weight == 0.0 and not s.force_promote
+
+
+def test_a_rollback_carries_the_canary_retirement_until_it_is_done() -> None:
+    rolling = state(
+        phase=Phase.ROLLING_BACK,
+        shifted=True,
+        end_phase=Phase.ROLLED_BACK,
+        reason="judge: bad",
+        rollback_at=T0,
+    )
+    d = decide(PLAN, rolling, obs(now=T0 + 1))
+    assert d.state.phase is Phase.ROLLED_BACK
+    assert d.state.retiring == (Revision.CANARY,), "recorded with the decision that asks for it"
+    assert d.actions == (RetireRevision(Revision.CANARY),)
+    assert not d.state.settled
+    # a controller that died before retiring: the next one is asked again, nothing else changes
+    again = decide(PLAN, d.state, obs(now=T0 + 60))
+    assert again.state == d.state and again.actions == (RetireRevision(Revision.CANARY),)
+    # ... but only once the router serves the final split again
+    unread = decide(PLAN, d.state, obs(now=T0 + 61, split=None))
+    assert unread.actions == (ApplySplit(Split.all_stable()),)
+    done = d.state.retired((Revision.CANARY,))
+    assert done.settled and done.retiring == ()
+    assert decide(PLAN, done, obs(now=T0 + 62)).actions == ()
+    assert RolloutState.from_json(d.state.to_json()) == d.state  # survives the store
+
+
+def test_a_promotion_asks_to_retire_the_old_stable() -> None:
+    promoting = state(step=len(PLAN.steps), desired=Split(100.0), shifted=True)
+    d = decide(PLAN, promoting, obs(split=Split(100.0)))
+    assert d.state.phase is Phase.PROMOTED
+    assert d.state.retiring == (Revision.STABLE,)
+    assert d.actions == (RetireRevision(Revision.STABLE),)
+
+
+def test_a_port_answered_by_someone_else_fails_the_deploy_before_any_traffic() -> None:
+    occupied = obs(health={Revision.STABLE: Health.READY, Revision.CANARY: Health.OCCUPIED})
+    d = decide(PLAN, state(), occupied)
+    assert d.state.phase is Phase.FAILED
+    assert "already answers" in d.state.reason and "adopt: true" in d.state.reason
+    assert d.state.desired == Split.all_stable()

@@ -220,3 +220,72 @@ async def test_a_controller_that_cannot_record_puts_traffic_on_stable_then_resum
     assert final.phase is Phase.PROMOTED
     kinds = [e.kind for e in await store.events(rid)]
     assert "failsafe" in kinds
+
+
+class Killed(BaseException):
+    """The controller dies (kill -9) in the middle of the canary's drain."""
+
+
+class DiesWhileDraining(ScriptedMetrics):
+    armed = True
+
+    async def in_flight(self, revision: Revision) -> int:
+        if self.armed:
+            self.armed = False
+            raise Killed
+        return await super().in_flight(revision)
+
+
+async def test_a_controller_killed_while_draining_leaves_the_retirement_on_record(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    store = SQLiteStore(tmp_path / "g.db")
+    router, deployer = FakeRouter(lag=1), FakeDeployer(ready_after=2)
+    metrics = DiesWhileDraining(clock, router, rps=200, stable_error=0.01, canary_error=0.2)
+    providers = Providers(router, metrics, deployer, passing_check, router.start, noop)
+    rid = await new_rollout(store, PLAN, clock)
+    with pytest.raises(Killed):
+        await Runner(PLAN, store, providers, clock).run(rid)
+    record = await store.load(rid)
+    assert record.state.phase is Phase.ROLLED_BACK
+    assert record.state.retiring == (Revision.CANARY,) and deployer.retired == []
+    assert [r.id for r in await store.retiring(PLAN.service)] == [rid]
+    final = await Runner(PLAN, store, providers, clock).run(rid)
+    assert final.phase is Phase.ROLLED_BACK and final.settled
+    assert deployer.retired == [Revision.CANARY]
+    assert (await store.load(rid)).state.retiring == () and await store.retiring() == []
+    kinds = [e.kind for e in await store.events(rid)]
+    assert kinds.count("rolled_back") == 1 and kinds[-1] == "retired"
+
+
+async def test_a_promotion_leaves_a_stable_golive_did_not_start_running(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = SQLiteStore(tmp_path / "g.db")
+    providers, _, deployer = world(clock)
+    rid = await new_rollout(store, PLAN, clock)
+    final = await Runner(PLAN, store, providers, clock).run(rid)
+    assert final.phase is Phase.PROMOTED and final.settled
+    assert deployer.retired == [] and Revision.STABLE in deployer.running
+    assert "retire_skipped" not in [e.kind for e in await store.events(rid)]
+
+
+async def test_an_ended_rollout_whose_router_stays_unreadable_gives_its_retirement_up(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    store = SQLiteStore(tmp_path / "g.db")
+    router, deployer = FakeRouter(lag=1), FakeDeployer(ready_after=2)
+    metrics = DiesWhileDraining(clock, router, rps=200, stable_error=0.01, canary_error=0.2)
+    providers = Providers(router, metrics, deployer, passing_check, router.start, noop)
+    rid = await new_rollout(store, PLAN, clock)
+    with pytest.raises(Killed):
+        await Runner(PLAN, store, providers, clock).run(rid)
+    router.unreachable = True
+    final = await Runner(PLAN, store, providers, clock).run(rid)  # bounded: it returns
+    assert final.settled and deployer.retired == [], "stopped without the split read back"
+    skipped = [e for e in await store.events(rid) if e.kind == "retire_skipped"]
+    assert skipped[-1].message == (
+        "canary not stopped: the router did not serve the final split within 120s; "
+        "golive down stops it"
+    )

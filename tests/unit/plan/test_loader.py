@@ -492,3 +492,14 @@ def test_attach_may_list_several_proxies_each_checked() -> None:
     ]
     plan = parse_plan(text.replace("stable: [s1]}]", "stable: [s1], canary: [c1]}]"), "p.yaml")
     assert plan.route.proxy_names() == ["/run/a.sock", "/run/b.sock"]
+
+
+def test_a_canary_process_may_adopt_a_server_already_answering_and_a_bad_value_is_located() -> None:
+    assert parse_plan(GOOD_PLAN, "plan.yaml").canary.process.adopt is False  # type: ignore[union-attr]
+    adopt = GOOD_PLAN.replace(
+        'ready: "http://127.0.0.1:9002/health"}',
+        'ready: "http://127.0.0.1:9002/health", adopt: true}',
+    )
+    assert parse_plan(adopt, "plan.yaml").canary.process.adopt is True  # type: ignore[union-attr]
+    issues = issues_of(adopt.replace("adopt: true", "adopt: sometimes"))
+    assert issues[0].startswith("plan.yaml:7:95: revisions.canary.process.adopt: input should be")
