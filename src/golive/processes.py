@@ -1,17 +1,49 @@
-"""Supervising the processes golive starts: liveness by pid, and stopping a process group.
+"""Supervising the processes golive starts: who they are, whether they live, how they stop.
 
-golive records every process it starts in a pid file and stops it by that pid, SIGTERM first.
+golive records every process it starts in a pid file and stops it by that record, SIGTERM
+first. A pid alone does not name a process for long: once it exits, the kernel hands the
+number to the next process, and a later ``golive down`` would signal a stranger. So a pid
+file holds the pid *and* what identifies that process: its start time (``/proc/PID/stat``
+field 22, clock ticks since boot, fixed for the process's life) and its command line. Every
+reader goes through :func:`check_pid_file`, which yields the pid only when the live process
+still matches; a file that names another process, or that cannot be verified (a bare number
+from an older golive, garbage, 0, 1, a negative pid, our own pid), is reported and removed,
+never signalled.
+
+One record, one JSON line::
+
+    {"pid": 4242, "start": 1734623, "cmdline": ["/usr/bin/envoy", "-c", "..."], "exe": "..."}
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from golive.atomic import write_atomically
 from golive.errors import PermanentError
+
+
+@dataclass(frozen=True, slots=True)
+class PidCheck:
+    """What a pid file says: ``pid`` when its process is alive and is the one recorded;
+    otherwise ``None`` and, when the file was wrong rather than merely stale, ``problem``."""
+
+    pid: int | None
+    problem: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    start: int
+    cmdline: tuple[str, ...]
+    exe: str
 
 
 def pid_alive(pid: int) -> bool:
@@ -27,11 +59,144 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
+def identity(pid: int) -> Identity | None:
+    """The running process ``pid``'s start time, command line and executable (Linux /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()  # the name in parentheses may hold anything
+    try:
+        exe = os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        exe = ""
+    cmdline = tuple(part.decode(errors="replace") for part in raw.split(b"\0") if part)
+    return Identity(int(fields[19]), cmdline, exe)
+
+
+def record_pid(pid_path: Path, pid: int) -> None:
+    """Write the pid file of a process golive has just started (its exec has happened:
+    ``asyncio.create_subprocess_exec`` returns after it), with what identifies it."""
+    found = identity(pid)
+    if found is None:  # it exited already: nothing to record, nothing to stop later
+        pid_path.unlink(missing_ok=True)
+        return
+    record = {"pid": pid, "start": found.start, "cmdline": list(found.cmdline), "exe": found.exe}
+    write_atomically(pid_path, json.dumps(record) + "\n")
+
+
+def check_pid_file(pid_path: Path) -> PidCheck:
+    """The pid recorded in ``pid_path`` when that very process is still alive.
+
+    A pid file whose process ended is removed silently. One that names another process now,
+    holds a bare number (an older golive's, which cannot be verified) or anything else is
+    removed and comes back with ``problem``, the sentence to show; its pid is never given out.
+    """
+    try:
+        text = pid_path.read_text()
+    except FileNotFoundError:
+        return PidCheck(None)
+    except OSError as exc:
+        return PidCheck(None, f"pid file {pid_path} cannot be read ({exc.strerror}); not using it")
+    check = _verify(pid_path, text)
+    if check.pid is None:
+        pid_path.unlink(missing_ok=True)
+    return check
+
+
+def _verify(pid_path: Path, text: str) -> PidCheck:
+    try:
+        record = json.loads(text)
+        pid, start = record["pid"], record["start"]
+        cmdline = tuple(record["cmdline"])
+        exe = str(record.get("exe", ""))
+        if not isinstance(pid, int) or not isinstance(start, int):
+            raise TypeError(pid)
+    except (ValueError, TypeError, KeyError):
+        return _unverifiable(pid_path, text)
+    if refused := _refused(pid_path, pid):
+        return refused
+    found = identity(pid)
+    if found is None or not pid_alive(pid):
+        return PidCheck(None)  # it ended: the file is merely stale
+    retitled = bool(exe) and found.exe == exe  # nginx rewrites its command line, not its binary
+    if found.start != start or (found.cmdline != cmdline and not retitled):
+        return PidCheck(
+            None,
+            f"pid file {pid_path} names pid {pid}, which is now another process "
+            f"({' '.join(found.cmdline)[:80] or 'no command line'}); not touching it",
+        )
+    return PidCheck(pid)
+
+
+def _unverifiable(pid_path: Path, text: str) -> PidCheck:
+    bare = text.strip()
+    if bare.lstrip("-").isdigit():
+        pid = int(bare)
+        if refused := _refused(pid_path, pid):
+            return refused
+        if not pid_alive(pid):
+            return PidCheck(None)
+        return PidCheck(
+            None,
+            f"pid file {pid_path} holds only a pid ({pid}), without what identifies the "
+            "process golive started (an older golive wrote it); not touching it: stop "
+            "that process yourself if it is golive's",
+        )
+    return PidCheck(None, f"pid file {pid_path} does not hold a pid record; not touching it")
+
+
+def _refused(pid_path: Path, pid: int) -> PidCheck | None:
+    """0, 1 and negative pids signal groups or init; our own pid would stop golive."""
+    if pid <= 1 or pid == os.getpid():
+        what = "golive itself" if pid == os.getpid() else "never a process golive started"
+        return PidCheck(None, f"pid file {pid_path} names pid {pid}, {what}; not touching it")
+    return None
+
+
+def warn(problem: str) -> None:
+    """Show a pid-file problem found while a rollout runs (the CLI's own verbs print theirs)."""
+    if problem:
+        print(f"golive: {problem}", file=sys.stderr)
+
+
+def live_pid(pid_path: Path) -> int | None:
+    """The pid recorded in ``pid_path``, if that very process is alive (see check_pid_file)."""
+    check = check_pid_file(pid_path)
+    warn(check.problem)
+    return check.pid
+
+
+def master_pid(pid_path: Path, title: str) -> int | None:
+    """The pid in a pid file golive did not write (an nginx it attaches to), when the live
+    process's command line starts with ``title``; refused like a recorded pid otherwise. The
+    file is theirs: it is never removed."""
+    try:
+        text = pid_path.read_text().strip()
+        pid = int(text)
+    except (OSError, ValueError):
+        return None
+    if _refused(pid_path, pid) is not None or not pid_alive(pid):
+        return None
+    found = identity(pid)
+    if found is None or not " ".join(found.cmdline).startswith(title):
+        warn(f"pid file {pid_path} names pid {pid}, which is not {title}; not touching it")
+        return None
+    return pid
+
+
 async def terminate(pid: int, grace: float = 5.0) -> None:
-    """SIGTERM ``pid``'s process group, wait up to ``grace`` seconds, then SIGKILL it."""
+    """SIGTERM ``pid``'s process group, wait up to ``grace`` seconds, then SIGKILL it.
+
+    Only a group ``pid`` leads is signalled as a group (golive starts each process in its own
+    session); otherwise the process alone."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
         try:
-            os.killpg(pid, sig)
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, sig)
+            else:
+                os.kill(pid, sig)
         except ProcessLookupError:
             return
         except PermissionError:
@@ -41,15 +206,6 @@ async def terminate(pid: int, grace: float = 5.0) -> None:
             if not pid_alive(pid):
                 return
             await asyncio.sleep(0.05)
-
-
-def live_pid(pid_path: Path) -> int | None:
-    """The pid recorded in ``pid_path``, if that process is alive."""
-    try:
-        pid = int(pid_path.read_text())
-    except (OSError, ValueError):
-        return None
-    return pid if pid_alive(pid) else None
 
 
 async def stop_recorded(pid_path: Path, child: asyncio.subprocess.Process | None = None) -> None:

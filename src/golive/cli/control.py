@@ -29,7 +29,7 @@ from golive.cli.session import (
 from golive.engine.state import CommandVerb
 from golive.errors import LeaseError
 from golive.plan.loader import load_plan, plan_schema
-from golive.processes import pid_alive, terminate
+from golive.processes import check_pid_file, terminate
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
@@ -163,19 +163,19 @@ async def cmd_status(args: argparse.Namespace) -> int:
 
 
 async def cmd_down(args: argparse.Namespace) -> int:
-    """Stop every process golive started under the state directory, by pid file."""
+    """Stop every process golive started under the state directory, by pid file: only a
+    process that is still the one recorded there (pid, start time, command line)."""
     stopped = 0
     for pid_file in sorted(Path(args.state_dir).glob("*/*/*.pid")):
         if args.service and pid_file.parent.name != args.service:
             continue
-        try:
-            pid = int(pid_file.read_text())
-        except (OSError, ValueError):
-            continue
-        if pid_alive(pid):
-            await terminate(pid)
+        check = check_pid_file(pid_file)
+        if check.problem:
+            console.print(check.problem, markup=False)
+        if check.pid is not None:
+            await terminate(check.pid)
             stopped += 1
-            console.print(f"stopped {pid_file.parent.name} {pid_file.stem} (pid {pid})")
+            console.print(f"stopped {pid_file.parent.name} {pid_file.stem} (pid {check.pid})")
         pid_file.unlink(missing_ok=True)
     if not stopped:
         console.print("nothing to stop")

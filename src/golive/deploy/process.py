@@ -17,7 +17,7 @@ import httpx
 from golive.deploy.base import Health
 from golive.errors import PermanentError
 from golive.plan.model import Plan, Revision, RevisionSpec
-from golive.processes import pid_alive, terminate
+from golive.processes import live_pid, record_pid, terminate
 
 
 class ProcessDeployer:
@@ -31,11 +31,7 @@ class ProcessDeployer:
         return self.workdir / f"{revision.value}.pid"
 
     def pid(self, revision: Revision) -> int | None:
-        try:
-            pid = int(self._pid_path(revision).read_text())
-        except (OSError, ValueError):
-            return None
-        return pid if pid_alive(pid) else None
+        return live_pid(self._pid_path(revision))
 
     async def ensure(self, revision: Revision) -> None:
         spec = self.plan.revision(revision)
@@ -63,7 +59,7 @@ class ProcessDeployer:
             except OSError as exc:
                 raise PermanentError(f"cannot start {revision}: {exc}") from exc
         self._exited.pop(revision, None)
-        self._pid_path(revision).write_text(str(proc.pid))
+        record_pid(self._pid_path(revision), proc.pid)
         asyncio.get_running_loop().create_task(self._reap(revision, proc))
 
     async def _reap(self, revision: Revision, proc: asyncio.subprocess.Process) -> None:
