@@ -30,6 +30,7 @@ from golive.engine.state import CommandVerb
 from golive.errors import LeaseError
 from golive.plan.loader import load_plan, plan_schema
 from golive.processes import check_pid_file, terminate
+from golive.traffic.listen import check_listen
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
@@ -39,6 +40,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
     store = open_store(args.state_dir)
     mode = output_mode(args.json)
     say = (lambda s: None) if mode == "json" else console.print
+    check_listen(plan, args.state_dir)  # before any record: a proxy that cannot listen never starts
     record = await start_or_continue(store, plan, say)
     if mode != "json":
         console.print(
