@@ -4,15 +4,22 @@ golive records every process it starts in a pid file and stops it by that record
 first. A pid alone does not name a process for long: once it exits, the kernel hands the
 number to the next process, and a later ``golive down`` would signal a stranger. So a pid
 file holds the pid *and* what identifies that process: its start time (``/proc/PID/stat``
-field 22, clock ticks since boot, fixed for the process's life) and its command line. Every
-reader goes through :func:`check_pid_file`, which yields the pid only when the live process
-still matches; a file that names another process, or that cannot be verified (a bare number
-from an older golive, garbage, 0, 1, a negative pid, our own pid), is reported and removed,
-never signalled.
+field 22, clock ticks since boot, fixed for the process's life), the boot it belongs to, and
+its command line. Every reader goes through :func:`check_pid_file`, which yields the pid only
+when the live process still matches; a file that names another process, or that cannot be
+verified (a bare number from an older golive, garbage, 0, 1, a negative pid, our own pid), is
+reported and removed, never signalled.
+
+The command line matches when it is the one recorded, or what a wrapper exec'd into (the
+recorded one ends with it: ``python .venv/bin/envoy -c ...`` becomes ``.venv/bin/envoy -c
+...``), or the process runs the recorded executable under a new title (nginx's "master
+process"). A revision's record is refreshed once it is ready (:func:`refresh_pid`), so a
+shell wrapper's ``exec`` is recorded too.
 
 One record, one JSON line::
 
-    {"pid": 4242, "start": 1734623, "cmdline": ["/usr/bin/envoy", "-c", "..."], "exe": "..."}
+    {"pid": 4242, "start": 1734623, "boot": "6f1c...", "cmdline": ["/usr/bin/envoy", "-c",
+     "..."], "exe": "/usr/bin/envoy"}
 """
 
 from __future__ import annotations
@@ -75,6 +82,13 @@ def identity(pid: int) -> Identity | None:
     return Identity(int(fields[19]), cmdline, exe)
 
 
+def boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
 def record_pid(pid_path: Path, pid: int) -> None:
     """Write the pid file of a process golive has just started (its exec has happened:
     ``asyncio.create_subprocess_exec`` returns after it), with what identifies it."""
@@ -82,8 +96,29 @@ def record_pid(pid_path: Path, pid: int) -> None:
     if found is None:  # it exited already: nothing to record, nothing to stop later
         pid_path.unlink(missing_ok=True)
         return
-    record = {"pid": pid, "start": found.start, "cmdline": list(found.cmdline), "exe": found.exe}
+    record = {
+        "pid": pid,
+        "start": found.start,
+        "boot": boot_id(),
+        "cmdline": list(found.cmdline),
+        "exe": found.exe,
+    }
     write_atomically(pid_path, json.dumps(record) + "\n")
+
+
+def refresh_pid(pid_path: Path) -> None:
+    """Record again what the process in ``pid_path`` runs now, if it is still the one started
+    (same pid, boot and start time) and its command line changed (a wrapper's ``exec``)."""
+    try:
+        record = json.loads(pid_path.read_text())
+        pid, start, boot = record["pid"], record["start"], record.get("boot", "")
+        recorded = tuple(record["cmdline"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return
+    found = identity(pid) if isinstance(pid, int) and pid > 1 else None
+    same = found is not None and found.start == start and boot == boot_id()
+    if same and found is not None and found.cmdline != recorded:
+        record_pid(pid_path, pid)
 
 
 def check_pid_file(pid_path: Path) -> PidCheck:
@@ -110,7 +145,7 @@ def _verify(pid_path: Path, text: str) -> PidCheck:
         record = json.loads(text)
         pid, start = record["pid"], record["start"]
         cmdline = tuple(record["cmdline"])
-        exe = str(record.get("exe", ""))
+        exe, boot = str(record.get("exe", "")), str(record.get("boot", ""))
         if not isinstance(pid, int) or not isinstance(start, int):
             raise TypeError(pid)
     except (ValueError, TypeError, KeyError):
@@ -120,14 +155,21 @@ def _verify(pid_path: Path, text: str) -> PidCheck:
     found = identity(pid)
     if found is None or not pid_alive(pid):
         return PidCheck(None)  # it ended: the file is merely stale
-    retitled = bool(exe) and found.exe == exe  # nginx rewrites its command line, not its binary
-    if found.start != start or (found.cmdline != cmdline and not retitled):
+    if found.start != start or boot != boot_id() or not _same_command(found, cmdline, exe):
         return PidCheck(
             None,
             f"pid file {pid_path} names pid {pid}, which is now another process "
             f"({' '.join(found.cmdline)[:80] or 'no command line'}); not touching it",
         )
     return PidCheck(pid)
+
+
+def _same_command(found: Identity, cmdline: tuple[str, ...], exe: str) -> bool:
+    if found.cmdline == cmdline:
+        return True
+    exec_by_wrapper = bool(found.cmdline) and cmdline[-len(found.cmdline) :] == found.cmdline
+    retitled = bool(exe) and found.exe == exe  # nginx rewrites its command line, not its binary
+    return exec_by_wrapper or retitled
 
 
 def _unverifiable(pid_path: Path, text: str) -> PidCheck:

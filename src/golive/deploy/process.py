@@ -17,7 +17,7 @@ import httpx
 from golive.deploy.base import Health
 from golive.errors import PermanentError
 from golive.plan.model import Plan, Revision, RevisionSpec
-from golive.processes import live_pid, record_pid, terminate
+from golive.processes import live_pid, record_pid, refresh_pid, terminate
 
 
 class ProcessDeployer:
@@ -69,6 +69,8 @@ class ProcessDeployer:
     async def status(self, revision: Revision) -> Health:
         spec = self.plan.revision(revision)
         if await self._ready(spec):
+            if spec.process is not None:  # what it runs now, after any wrapper's exec
+                refresh_pid(self._pid_path(revision))
             return Health.READY
         if spec.process is None:
             return Health.ABSENT
