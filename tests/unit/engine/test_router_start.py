@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from golive.engine.runner import ROUTER_RETRIES, Runner
+from golive.engine import runner
+from golive.engine.runner import Runner
 from golive.engine.state import CommandVerb, Phase, RolloutId, RolloutState
 from golive.errors import PermanentError
 from golive.plan.model import Revision, Split
@@ -100,8 +101,8 @@ async def test_after_a_shift_a_router_that_never_starts_leaves_the_rollout_as_it
     with pytest.raises(PermanentError, match="Traffic may be on the canary") as info:
         await Runner(PLAN, store, providers, clock).run(rid)
     assert "'golive rollback r1'" in str(info.value)
-    assert router.starts == 1 + len(ROUTER_RETRIES)
-    assert clock.now() - t0 == sum(ROUTER_RETRIES)
+    assert router.starts == 1 + len(runner.ROUTER_RETRIES)
+    assert clock.now() - t0 == sum(runner.ROUTER_RETRIES)
     record = await store.load(rid)
     assert record.state == before  # traffic may be on the canary: untouched
     assert record.lease_owner is None  # released: 'golive resume' can take it at once
