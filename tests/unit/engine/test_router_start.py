@@ -108,3 +108,14 @@ async def test_after_a_shift_a_router_that_never_starts_leaves_the_rollout_as_it
     assert record.lease_owner is None  # released: 'golive resume' can take it at once
     alarms = [e for e in await store.events(rid) if e.kind == "alarm"]
     assert len(alarms) == 1 and "stays progressing" in alarms[0].message
+
+
+async def test_a_rollback_of_a_rollout_whose_router_cannot_start_before_any_shift_fails_it(
+    tmp_path: Path,
+) -> None:
+    clock, store = FakeClock(), SQLiteStore(tmp_path / "g.db")
+    providers, _, _ = world(clock, router=DeadRouter())
+    rid = await rollout(store, clock, shifted=False)
+    await store.add_command(rid, CommandVerb.ROLLBACK, "cli", "bad build", clock.now())
+    final = await Runner(PLAN, store, providers, clock).run(rid)
+    assert (final.phase, final.reason) == (Phase.FAILED, "bad build")
