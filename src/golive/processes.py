@@ -13,8 +13,8 @@ reported and removed, never signalled.
 The command line matches when it is the one recorded, or what a wrapper exec'd into (the
 recorded one ends with it: ``python .venv/bin/envoy -c ...`` becomes ``.venv/bin/envoy -c
 ...``), or the process runs the recorded executable under a new title (nginx's "master
-process"). A revision's record is refreshed once it is ready (:func:`refresh_pid`), so a
-shell wrapper's ``exec`` is recorded too.
+process"). A revision's record follows its process (:func:`refresh_pid`, while it is the one
+started: same pid, boot and start time), so a shell wrapper's ``exec`` is recorded too.
 
 One record, one JSON line::
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -35,6 +36,8 @@ from pathlib import Path
 
 from golive.atomic import write_atomically
 from golive.errors import PermanentError
+
+PID_MAX = 2**22  # Linux's ceiling for pid_max
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +82,8 @@ def identity(pid: int) -> Identity | None:
     except OSError:
         exe = ""
     cmdline = tuple(part.decode(errors="replace") for part in raw.split(b"\0") if part)
-    return Identity(int(fields[19]), cmdline, exe)
+    start = fields[19] if len(fields) > 19 else ""
+    return Identity(int(start), cmdline, exe) if start.isdigit() else None
 
 
 def boot_id() -> str:
@@ -115,9 +119,9 @@ def refresh_pid(pid_path: Path) -> None:
         recorded = tuple(record["cmdline"])
     except (OSError, ValueError, TypeError, KeyError):
         return
-    found = identity(pid) if isinstance(pid, int) and pid > 1 else None
+    found = identity(pid) if isinstance(pid, int) and 1 < pid <= PID_MAX else None
     same = found is not None and found.start == start and boot == boot_id()
-    if same and found is not None and found.cmdline != recorded:
+    if same and found is not None and found.cmdline and found.cmdline != recorded:
         record_pid(pid_path, pid)
 
 
@@ -129,7 +133,7 @@ def check_pid_file(pid_path: Path) -> PidCheck:
     removed and comes back with ``problem``, the sentence to show; its pid is never given out.
     """
     try:
-        text = pid_path.read_text()
+        text = pid_path.read_text(errors="replace")
     except FileNotFoundError:
         return PidCheck(None)
     except OSError as exc:
@@ -165,7 +169,7 @@ def _verify(pid_path: Path, text: str) -> PidCheck:
 
 
 def _same_command(found: Identity, cmdline: tuple[str, ...], exe: str) -> bool:
-    if found.cmdline == cmdline:
+    if found.cmdline == cmdline or not found.cmdline:  # none: between exec's steps, for a moment
         return True
     exec_by_wrapper = bool(found.cmdline) and cmdline[-len(found.cmdline) :] == found.cmdline
     retitled = bool(exe) and found.exe == exe  # nginx rewrites its command line, not its binary
@@ -174,7 +178,7 @@ def _same_command(found: Identity, cmdline: tuple[str, ...], exe: str) -> bool:
 
 def _unverifiable(pid_path: Path, text: str) -> PidCheck:
     bare = text.strip()
-    if bare.lstrip("-").isdigit():
+    if re.fullmatch(r"-?[0-9]{1,20}", bare):
         pid = int(bare)
         if refused := _refused(pid_path, pid):
             return refused
@@ -191,7 +195,7 @@ def _unverifiable(pid_path: Path, text: str) -> PidCheck:
 
 def _refused(pid_path: Path, pid: int) -> PidCheck | None:
     """0, 1 and negative pids signal groups or init; our own pid would stop golive."""
-    if pid <= 1 or pid == os.getpid():
+    if pid <= 1 or pid > PID_MAX or pid == os.getpid():
         what = "golive itself" if pid == os.getpid() else "never a process golive started"
         return PidCheck(None, f"pid file {pid_path} names pid {pid}, {what}; not touching it")
     return None

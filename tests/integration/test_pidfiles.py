@@ -107,7 +107,7 @@ async def test_a_shell_wrappers_exec_is_recorded_once_refreshed(tmp_path: Path) 
     try:
         record_pid(path, proc.pid)
         await until_runs(proc.pid, "sleep")
-        refresh_pid(path)  # what the deployer does once the revision is ready
+        refresh_pid(path)  # what the deployer does on every status call
         assert json.loads(path.read_text())["cmdline"] == ["sleep", "30"]
         assert check_pid_file(path).pid == proc.pid
     finally:

@@ -68,9 +68,9 @@ class ProcessDeployer:
 
     async def status(self, revision: Revision) -> Health:
         spec = self.plan.revision(revision)
+        if spec.process is not None:  # what it runs now, after a wrapper's exec
+            refresh_pid(self._pid_path(revision))
         if await self._ready(spec):
-            if spec.process is not None:  # what it runs now, after any wrapper's exec
-                refresh_pid(self._pid_path(revision))
             return Health.READY
         if spec.process is None:
             return Health.ABSENT
