@@ -18,7 +18,7 @@ from golive.engine.providers import Providers, build_providers
 from golive.errors import PermanentError
 from golive.plan.loader import parse_plan
 from golive.plan.model import Revision, Segment, Split
-from golive.processes import live_pid
+from golive.processes import master_pid
 from golive.traffic.fleet import FleetRouter
 from golive.traffic.haproxy import HAProxyRouter, haproxy_binary
 from golive.traffic.nginx import NginxRouter, nginx_binary
@@ -331,7 +331,7 @@ async def test_golive_drives_an_nginx_it_did_not_start(
         await _drive_attached_nginx(router, providers, port)
         await router.stop()
         await providers.close()
-        assert live_pid(pid_file) == proc.pid  # still theirs, still running
+        assert master_pid(pid_file, "nginx: master process") == proc.pid  # theirs, running
     finally:
         _stop(proc)
 

@@ -12,6 +12,7 @@ import pytest
 
 from golive.errors import PermanentError
 from golive.plan.model import Segment, Split
+from golive.processes import live_pid, record_pid
 from golive.traffic.haproxy import HAProxyRouter, haproxy_binary
 from tests.conftest import running_haproxy, wait_verified
 
@@ -47,7 +48,8 @@ async def test_weights_and_segments_are_served(haproxy: HAProxyRouter) -> None:
 
 async def test_a_reload_keeps_the_weights(haproxy: HAProxyRouter) -> None:
     await haproxy.apply(Split(30.0))
-    old = int(haproxy.pid_path.read_text())
+    old = live_pid(haproxy.pid_path)
+    assert old is not None
     new_pid_file = haproxy.workdir / "reloaded.pid"
     proc = await asyncio.create_subprocess_exec(  # what a `systemctl reload` does
         haproxy_binary(), "-D", "-p", str(new_pid_file), "-f", str(haproxy.config_path),
@@ -55,7 +57,7 @@ async def test_a_reload_keeps_the_weights(haproxy: HAProxyRouter) -> None:
     )  # fmt: skip
     assert await proc.wait() == 0
     new_pid = int(new_pid_file.read_text())
-    haproxy.pid_path.write_text(str(new_pid))  # so the fixture stops the new one by its pid
+    record_pid(haproxy.pid_path, new_pid)  # so the fixture stops the new one by its pid
     for _ in range(100):
         try:
             if f"Pid: {new_pid}" in await haproxy.command("show info"):

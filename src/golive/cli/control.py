@@ -37,6 +37,7 @@ from golive.plan.loader import load_plan, plan_schema
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
 from golive.traffic.base import Verification
+from golive.traffic.listen import check_listen
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
@@ -46,6 +47,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
     store = open_store(args.state_dir)
     mode = output_mode(args.json)
     say = (lambda s: None) if mode == "json" else console.print
+    check_listen(plan, args.state_dir)  # before any record: a proxy that cannot listen never starts
     await finish_retirements(store, plan.service, args.state_dir, mode, say)
     record = await start_or_continue(store, plan, say)
     if mode != "json":

@@ -20,7 +20,7 @@ from golive.deploy.process import ProcessDeployer
 from golive.engine.state import Event, Phase
 from golive.errors import GoliveError, LeaseError
 from golive.plan.loader import parse_plan
-from golive.processes import live_pid, stop_recorded
+from golive.processes import check_pid_file, stop_recorded
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore, owner_id
 
@@ -124,7 +124,10 @@ async def _stop_proxies(state_dir: Path, service: str | None, console: Console) 
     for pid_file in sorted(state_dir.glob("*/*/*.pid")):  # and revisions/<service>/<role>.pid
         if service and pid_file.parent.name != service:
             continue
-        pid = live_pid(pid_file)
+        check = check_pid_file(pid_file)  # only the process recorded there, never another
+        if check.problem:
+            console.print(check.problem, markup=False)
+        pid = check.pid
         await stop_recorded(pid_file)
         if pid is not None:
             stopped += 1

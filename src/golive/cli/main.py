@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import errno
 import json
 import os
+import stat
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
@@ -185,18 +186,36 @@ def main(argv: list[str] | None = None) -> None:
         code = 130
     except Exception as exc:  # a bug must not print a traceback at the user
         crash = Path(getattr(args, "state_dir", ".golive")) / "crash.log"
-        with contextlib.suppress(OSError):
-            crash.parent.mkdir(parents=True, exist_ok=True)
-            crash.write_text(traceback.format_exc())
+        details = write_crash_log(crash, traceback.format_exc())
         err.print(
             Text.assemble(
                 ("internal error:", "red"),
                 f" {type(exc).__name__}: {exc}. The rollout's record is intact and traffic "
-                f"stays where it is ('golive status'); details in {crash}",
+                f"stays where it is ('golive status'); {details}",
             )
         )
         code = EXIT_FAILED
     sys.exit(code)
+
+
+def write_crash_log(path: Path, text: str) -> str:
+    """Write ``text`` to ``path`` for the user alone (0600), never through a symlink: one
+    planted there would have golive overwrite its target. Says where the details are, or why
+    they are not there."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"{path} is a symbolic link, so the details were not written"
+        return f"the details could not be written to {path} ({exc.strerror})"
+    with os.fdopen(fd, "w") as out:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return f"{path} is not a regular file, so the details were not written"
+        os.fchmod(fd, 0o600)
+        out.write(text)
+    return f"details in {path}"
 
 
 def vars_of(issue: object) -> dict[str, object]:

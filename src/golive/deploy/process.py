@@ -34,7 +34,7 @@ from golive.deploy.ownership import (
 )
 from golive.errors import PermanentError
 from golive.plan.model import Plan, Revision, RevisionSpec
-from golive.processes import terminate, write_pid
+from golive.processes import record_pid, refresh_pid, terminate
 
 
 class ProcessDeployer:
@@ -105,7 +105,7 @@ class ProcessDeployer:
         write_owner(
             directory, Owner(self.rollout, revision.value, spec.version, spec.url, time.time())
         )
-        write_pid(directory / PID_FILE, proc.pid)
+        record_pid(directory / PID_FILE, proc.pid)
         asyncio.get_running_loop().create_task(self._reap(revision, proc))
 
     async def _reap(self, revision: Revision, proc: asyncio.subprocess.Process) -> None:
@@ -114,6 +114,8 @@ class ProcessDeployer:
 
     async def status(self, revision: Revision) -> Health:
         spec = self.plan.revision(revision)
+        if spec.process is not None:  # what it runs now, after a wrapper's exec
+            refresh_pid(self.directory(revision) / PID_FILE)
         ready = await self._ready(spec)
         if spec.process is None:
             return Health.READY if ready else Health.ABSENT

@@ -69,6 +69,20 @@ def _pending(state: RolloutState, obs: Observation) -> tuple[Action, ...]:
     return reconcile(state, obs) or tuple(RetireRevision(r) for r in state.retiring)
 
 
+def without_router(plan: Plan, state: RolloutState, obs: Observation, why: str) -> Decision:
+    """The router cannot start, and no traffic ever reached the canary, so nothing needs it
+    to be put back: an abort or rollback ends the rollout as asked, and otherwise it fails
+    with the reason rather than waiting for a proxy that will not come."""
+    assert not state.shifted, "after a shift, traffic may be on the canary: only a router helps"
+    asked = _commands(plan, state, obs)
+    if asked is not None and asked.state.phase.terminal:
+        return asked
+    consumed = tuple(c.id for c in obs.commands)
+    failed = start_rollback(state, obs.now, f"the router cannot start: {why}", Phase.FAILED)
+    noted = asked.events if asked is not None else ()
+    return dataclasses.replace(failed, events=(*noted, *failed.events), consumed=consumed)
+
+
 def _commands(plan: Plan, state: RolloutState, obs: Observation) -> Decision | None:
     if not obs.commands:
         return None
@@ -223,4 +237,4 @@ def _rolling_back(state: RolloutState, obs: Observation) -> Decision:
     return Decision(nxt, (RetireRevision(Revision.CANARY),), (event,))
 
 
-__all__ = ["current_step", "decide", "paused", "start_rollback"]
+__all__ = ["current_step", "decide", "paused", "start_rollback", "without_router"]

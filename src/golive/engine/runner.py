@@ -22,7 +22,7 @@ from golive.analysis.triggers import DOWN, measure
 from golive.checks.preflight import Preflight
 from golive.engine import failsafe
 from golive.engine.clock import Clock
-from golive.engine.decide import current_step, decide
+from golive.engine.decide import current_step, decide, without_router
 from golive.engine.drain import drain
 from golive.engine.providers import Providers
 from golive.engine.state import (
@@ -39,7 +39,7 @@ from golive.engine.state import (
     RolloutState,
     Signoff,
 )
-from golive.errors import GoliveError, NoData, ProviderError, StateError
+from golive.errors import GoliveError, NoData, PermanentError, ProviderError, StateError
 from golive.plan.model import PREFLIGHT, ApproveStep, CheckStep, Plan, Revision, Split
 from golive.store.sqlite import SQLiteStore, owner_id
 from golive.traffic.base import Verification
@@ -47,6 +47,7 @@ from golive.traffic.base import Verification
 T = TypeVar("T")
 CALL_TIMEOUT = 5.0
 URGENT_VERIFY = 5.0
+ROUTER_RETRIES = (1.0, 2.0, 5.0, *(10.0,) * 29)  # seconds between starts: about 5 minutes
 
 
 @dataclass
@@ -90,9 +91,10 @@ class Runner:
         try:
             state, version = await self._after_failsafe(state, version)
             await self._replay(state.id)
-            started = await self.p.start(state.desired)
-            if not started and not state.phase.terminal:
-                await self._guard("router", self.p.router.apply(state.desired))  # re-assert first
+            if not state.phase.terminal:
+                state, version = await self._start_router(state, version)
+            else:  # an ended rollout with a retirement pending: the router is read, not changed
+                await self._try_start(state)
             ended_at: float | None = None
             while not state.settled:
                 if state.phase.terminal:
@@ -149,6 +151,77 @@ class Runner:
                 version = await self.store.commit(paused, [event], version, now, owner=self.owner)
                 state = paused
         failsafe.clear(self.state_dir, state.id)
+        return state, version
+
+    # -- the router's start ------------------------------------------------------------------
+
+    async def _start_router(self, state: RolloutState, version: int) -> tuple[RolloutState, int]:
+        """Start (or attach to) the router and re-assert the desired split.
+
+        A router that cannot start ends a rollout that never shifted traffic (nothing to put
+        back; ``without_router``). After a shift traffic may be on the canary and only the
+        router can move it: retry, with one alarm saying so, and give up after
+        ``ROUTER_RETRIES`` with the rollout left as it is and what to do.
+        """
+        why = await self._try_start(state)
+        if why is None:
+            return state, version
+        if not state.shifted:
+            return await self._end_without_router(state, version, why)
+        weight = state.desired.canary_weight
+        alarm = Event(
+            "alarm",
+            f"router: cannot start: {why}. Traffic may be on the canary ({weight:g}% "
+            f"desired), so the rollout stays {state.phase.value}; golive retries",
+        )
+        version = await self.store.commit(
+            state, [alarm], version, self.clock.now(), owner=self.owner
+        )
+        for delay in ROUTER_RETRIES:
+            await self.clock.sleep(delay)
+            await self.store.acquire_lease(state.id, self.owner, self._ttl(), self.clock.now())
+            why = await self._try_start(state)
+            if why is None:
+                started = Event("router_started", "router: started again")
+                version = await self.store.commit(
+                    state, [started], version, self.clock.now(), owner=self.owner
+                )
+                return state, version
+        raise PermanentError(
+            f"the router still cannot start: {why}. Traffic may be on the canary "
+            f"({weight:g}% desired), so rollout {state.id} stays {state.phase.value}: free "
+            f"the listen address or fix the proxy, then 'golive resume {state.id}' or "
+            f"'golive rollback {state.id}'"
+        )
+
+    async def _try_start(self, state: RolloutState) -> str | None:
+        """None once the router runs and serves the desired split; otherwise why not."""
+        try:
+            started = await self.p.start(state.desired)
+        except (GoliveError, OSError) as exc:
+            return str(exc) or type(exc).__name__
+        if not started:
+            await self._guard("router", self.p.router.apply(state.desired))  # re-assert first
+        return None
+
+    async def _end_without_router(
+        self, state: RolloutState, version: int, why: str
+    ) -> tuple[RolloutState, int]:
+        now = self.clock.now()
+        commands = tuple(await self.store.pending_commands(state.id))
+        obs = Observation(now, None, {}, None, self.verdict, (), commands)
+        decision = without_router(self.plan, state, obs, why)
+        events = [Event("alarm", f"router: cannot start: {why}"), *decision.events]
+        version = await self.store.commit(
+            decision.state, events, version, now, decision.consumed, self.owner
+        )
+        done, acted = await self._act(decision)  # retire the canary: no traffic to drain
+        state = decision.state.retired(done)
+        if acted or done:
+            version = await self.store.commit(
+                state, acted, version, self.clock.now(), owner=self.owner
+            )
+        self.on_pass(PassView(state, obs, decision, self.stable, self.canary, events + acted))
         return state, version
 
     def _ttl(self) -> float:

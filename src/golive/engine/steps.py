@@ -263,6 +263,9 @@ def _promote(state: RolloutState, obs: Observation, step: PromoteStep, elapsed: 
     canary = obs.health.get(Revision.CANARY)
     if state.desired != full and canary is not None and canary is not Health.READY:
         # never send all traffic to a revision that does not answer its readiness check
+        if elapsed > SHIFT_TIMEOUT:
+            why = f"the canary is not ready for promotion ({canary.value} for {elapsed:.0f}s)"
+            return start_rollback(state, obs.now, why, Phase.ROLLED_BACK)
         return _wait(state, obs, f"canary to be ready before promotion (it is {canary.value})")
     if state.desired != full:
         nxt = dataclasses.replace(

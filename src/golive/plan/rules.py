@@ -5,12 +5,14 @@ Each rule yields a :class:`PlanIssue` at the position of the field it is about.
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 
 from golive.analysis.judge import known_kinds
 from golive.analysis.triggers import parse_condition
 from golive.errors import PlanIssue
 from golive.plan import spec as s
+from golive.plan.values import port_problem
 from golive.plan.yamlsource import Located, Path, format_path
 
 ROUTERS = ("envoy", "haproxy", "nginx")
@@ -70,6 +72,7 @@ def cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.It
         spec.route.listen
     ):
         yield issue(("route", "listen"), "each proxy of a fleet needs its own address")
+    yield from _port_issues(spec, issue)
     yield from _revision_issues(spec, issue)
     yield from _preflight_issues(spec, issue)
     yield from _attach_issues(spec, issue)
@@ -127,6 +130,42 @@ ATTACH_FIELDS = {
     ),
     "nginx": (("config", "pid", "include", "upstream"), ("access_log",)),
 }
+
+
+def _addresses(spec: s.PlanSpec) -> typing.Iterator[tuple[Path, str]]:
+    """Every host:port and URL of the plan, with where it is."""
+
+    def each(where: Path, value: str | list[str]) -> typing.Iterator[tuple[Path, str]]:
+        if isinstance(value, str):
+            yield where, value
+        else:
+            yield from (((*where, i), v) for i, v in enumerate(value))
+
+    yield from each(("route", "listen"), spec.route.listen)
+    for name in ("stable", "canary"):
+        revision: s.RevisionSpec = getattr(spec.revisions, name)
+        yield from each(("revisions", name, "url"), revision.url)
+        if revision.process is not None:
+            yield ("revisions", name, "process", "ready"), revision.process.ready
+    if spec.metrics.url is not None:
+        yield ("metrics", "url"), spec.metrics.url
+    checks: list[tuple[Path, s.CheckSpec]] = [(("checks", n), c) for n, c in spec.checks.items()]
+    checks += [(("preflight", i), c) for i, c in enumerate(spec.preflight)]
+    for where, check in checks:
+        kind, options = check.kind()
+        for option in dataclasses.fields(options):
+            value = getattr(options, option.name)
+            if isinstance(value, str) and (
+                "://" in value or (kind, option.name) == ("tls", "host")
+            ):
+                yield (*where, kind, option.name), value
+
+
+def _port_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIssue]:
+    for where, value in _addresses(spec):
+        problem = port_problem(value)
+        if problem is not None:
+            yield issue(where, problem)
 
 
 def _revision_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIssue]:

@@ -57,6 +57,31 @@ Percent = Annotated[
 ]
 
 
+_URL = re.compile(
+    r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?(?:\[[^\]]*\]|[^/?#:]*)(?::([^/?#]*))?"
+)
+PORTS = (1, 65535)
+
+
+def port_problem(text: str) -> str | None:
+    """Why the port in a URL (``http://host:port/...``, when it gives one) or an address
+    (``host:port``) is not a TCP port, or None when it is (or the text gives no port)."""
+    url = _URL.match(text)
+    if url is not None:
+        port = url.group(1)
+        if not port:
+            return None
+    elif ":" in text:
+        port = text.rpartition(":")[2]
+    else:
+        return None
+    low, high = PORTS
+    if not port.isdigit() or not low <= int(port) <= high:
+        shown = re.sub(r"//[^/@]*@", "//***@", text)  # never echo credentials
+        return f"port {port} in {shown!r} is not a TCP port: a port is {low} to {high}"
+    return None
+
+
 def format_duration(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1000:.0f}ms"

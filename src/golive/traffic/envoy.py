@@ -22,7 +22,7 @@ from golive.atomic import write_atomically
 from golive.errors import PermanentError, TransientError
 from golive.metrics.envoy import read_stat
 from golive.plan.model import Plan, Split, Sticky
-from golive.processes import live_pid, stop_recorded
+from golive.processes import live_pid, record_pid, stop_recorded
 from golive.traffic import envoy_config
 from golive.traffic.base import Upstreams, Verification
 from golive.traffic.fleet import instance_dir as _instance_dir
@@ -129,7 +129,7 @@ class EnvoyRouter:
                 stderr=log,
                 start_new_session=True,
             )
-        self.pid_path.write_text(str(proc.pid))
+        record_pid(self.pid_path, proc.pid)
         self._proc = proc
         deadline = asyncio.get_running_loop().time() + START_TIMEOUT
         while asyncio.get_running_loop().time() < deadline:

@@ -16,7 +16,7 @@ from pathlib import Path
 from golive.atomic import write_atomically
 from golive.errors import PermanentError, TransientError
 from golive.plan.model import HAProxyAttach, Plan, Segment, ShiftStep, Split, Sticky
-from golive.processes import live_pid, stop_recorded, system_binary
+from golive.processes import live_pid, record_pid, stop_recorded, system_binary
 from golive.traffic import haproxy_config as hc
 from golive.traffic.base import Upstreams, Verification, server_urls
 from golive.traffic.fleet import instance_dir
@@ -146,7 +146,7 @@ class HAProxyRouter:
                 stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True,
             )  # fmt: skip
-        self.pid_path.write_text(str(proc.pid))
+        record_pid(self.pid_path, proc.pid)
         self._proc = proc
         deadline = asyncio.get_running_loop().time() + START_TIMEOUT
         while asyncio.get_running_loop().time() < deadline and proc.returncode is None:

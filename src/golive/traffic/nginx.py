@@ -26,7 +26,7 @@ from golive.atomic import write_atomically
 from golive.demo.app import free_port
 from golive.errors import PermanentError, TransientError
 from golive.plan.model import NginxAttach, Plan, Split, Sticky
-from golive.processes import live_pid, stop_recorded, system_binary
+from golive.processes import live_pid, master_pid, record_pid, stop_recorded, system_binary
 from golive.traffic import nginx_config as nc
 from golive.traffic.base import Upstreams, Verification, server_urls
 from golive.traffic.fleet import instance_dir as _instance_dir
@@ -158,7 +158,7 @@ class NginxRouter:
         while asyncio.get_running_loop().time() < deadline and proc.returncode is None:
             try:
                 await self._served()
-                self.pid_path.write_text(str(proc.pid))  # nginx wrote it too; ours is the master
+                record_pid(self.pid_path, proc.pid)  # the master, as golive started it
                 return
             except TransientError:
                 await asyncio.sleep(0.05)
@@ -185,6 +185,8 @@ class NginxRouter:
         return None
 
     def _pid(self) -> int | None:
+        if self.attached is not None:  # their pid file, written by nginx: a bare number
+            return master_pid(self.pid_path, "nginx: master process")
         return live_pid(self.pid_path)
 
     async def _install(self, split: Split) -> None:

@@ -185,7 +185,7 @@ def render(
     """The whole configuration of an nginx golive runs itself."""
     lines = [
         "worker_processes 1;",
-        f"pid {workdir}/nginx.pid;",
+        f"pid {workdir}/scratch/nginx.pid;",  # golive records the master in nginx.pid
         f"error_log {workdir}/error.log warn;",
         "worker_shutdown_timeout 30s;",
         "events { worker_connections 1024; }",

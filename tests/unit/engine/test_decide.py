@@ -196,6 +196,8 @@ def test_promote_waits_for_a_ready_canary() -> None:
     assert nxt.actions == () and "canary to be ready" in nxt.state.waiting_for
     ready = decide(GATED, d.state, obs(split=s.desired, health=READY))
     assert ready.actions == (ApplySplit(Split(100.0)),)
+    never = decide(GATED, d.state, obs(now=T0 + 31, split=s.desired, health=starting))
+    assert never.state.phase is Phase.ROLLING_BACK and "not ready" in never.state.reason
 
 
 def test_resume_after_an_inconclusive_analysis_runs_it_again() -> None:

@@ -1,0 +1,60 @@
+"""Whether a route's listen addresses are free for golive's proxy, asked before a rollout starts.
+
+A proxy that cannot bind its port does not start, and a rollout created around it could not
+move traffic; so ``golive run`` asks first and refuses with the address to change. An address
+held by golive's own proxy for this service (a later run attaches to it by its pid file) is
+not busy: it is where that run will attach.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from pathlib import Path
+
+from golive.errors import PermanentError
+from golive.plan.model import Plan
+from golive.processes import holds_listener, live_pid
+from golive.traffic.fleet import instance_dir
+
+
+def proxy_pid_file(plan: Plan, state_dir: Path, index: int) -> Path:
+    """Where golive's own proxy for the ``index``-th listen address records its pid (each
+    router's ``from_plan``: ``<state-dir>/<router>/<service>/<router>.pid``)."""
+    router = plan.route.router
+    return state_dir / router / instance_dir(plan.service, index) / f"{router}.pid"
+
+
+def bind_problem(host: str, port: int) -> str | None:
+    """Why a listening socket cannot be bound at ``host:port`` now, or None when it can."""
+    where = f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"{where} cannot be listened on: {host} does not resolve ({exc})"
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is not "in use"
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"{where} is already in use by another process"
+            if exc.errno == errno.EACCES:
+                return f"{where} needs privileges to listen on (ports below 1024)"
+            return f"{where} cannot be listened on: {exc.strerror}"
+    return None
+
+
+def check_listen(plan: Plan, state_dir: Path) -> None:
+    """Raise, naming the address, when one of the route's proxies could not listen."""
+    if plan.route.attach:
+        return  # the proxies are someone else's: they listen already
+    for index in range(len(plan.route.proxy_names())):
+        host, port = plan.route.instance(index)
+        problem = bind_problem(host, port)
+        if problem is None:
+            continue
+        ours = live_pid(proxy_pid_file(plan, state_dir, index))
+        if ours is not None and holds_listener(ours, port):
+            continue
+        raise PermanentError(f"{problem}; choose another route.listen")

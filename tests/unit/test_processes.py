@@ -1,0 +1,46 @@
+"""Whatever a pid file holds, reading it never gives out a pid golive cannot vouch for."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from golive.processes import check_pid_file
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0", "1", "-5", "--5", "99999999999999999999", "4194305", "1e3", "[1]", "", "garbage",
+     '{"pid": "12", "start": 1, "cmdline": []}', '{"pid": 0, "start": 1, "cmdline": []}',
+     '{"pid": true, "start": 1, "cmdline": []}', '{"pid": 99999999999, "start": 1, "cmdline": []}'],
+)  # fmt: skip
+def test_a_pid_file_golive_cannot_vouch_for_gives_no_pid_and_is_removed(
+    tmp_path: Path, text: str
+) -> None:
+    path = tmp_path / "x.pid"
+    path.write_text(text)
+    check = check_pid_file(path)
+    assert check.pid is None and "not touching it" in check.problem
+    assert not path.exists()
+
+
+def test_golives_own_pid_is_never_given_out(tmp_path: Path) -> None:
+    path = tmp_path / "x.pid"
+    path.write_text(str(os.getpid()))
+    assert "golive itself" in check_pid_file(path).problem
+    path.write_text(json.dumps({"pid": os.getpid(), "start": 0, "cmdline": []}))
+    assert "golive itself" in check_pid_file(path).problem
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=64) | st.integers().map(str).map(str.encode))
+def test_no_content_makes_reading_a_pid_file_fail(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "x.pid"
+    path.write_bytes(data)
+    check = check_pid_file(path)
+    assert check.pid is None or check.pid not in (0, 1, os.getpid())
