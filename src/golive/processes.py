@@ -12,6 +12,7 @@ import signal
 from pathlib import Path
 
 from golive.errors import PermanentError
+from golive.files import write_private
 
 
 def pid_alive(pid: int) -> bool:
@@ -44,8 +45,9 @@ async def terminate(pid: int, grace: float = 5.0) -> None:
 
 
 def write_pid(pid_path: Path, pid: int) -> None:
-    """Record a process golive started, for ``live_pid`` and ``stop_recorded`` to find later."""
-    pid_path.write_text(str(pid))
+    """Record a process golive started, for ``live_pid`` and ``stop_recorded`` to find later
+    (0600, like every file golive writes)."""
+    write_private(pid_path, str(pid))
 
 
 def live_pid(pid_path: Path) -> int | None:

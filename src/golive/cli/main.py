@@ -25,7 +25,8 @@ from golive import __version__
 from golive.cli import control, readiness, signoff
 from golive.cli.init import TEMPLATES, cmd_init
 from golive.cli.session import EXIT_FAILED, EXIT_INVALID
-from golive.errors import GoliveError, PlanError
+from golive.errors import GoliveError, PlanError, StateError
+from golive.files import private_dir, write_private
 from golive.plan.values import parse_duration
 
 
@@ -185,9 +186,9 @@ def main(argv: list[str] | None = None) -> None:
         code = 130
     except Exception as exc:  # a bug must not print a traceback at the user
         crash = Path(getattr(args, "state_dir", ".golive")) / "crash.log"
-        with contextlib.suppress(OSError):
-            crash.parent.mkdir(parents=True, exist_ok=True)
-            crash.write_text(traceback.format_exc())
+        with contextlib.suppress(OSError, StateError):
+            private_dir(crash.parent)
+            write_private(crash, traceback.format_exc())
         err.print(
             Text.assemble(
                 ("internal error:", "red"),
