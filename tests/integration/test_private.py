@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +18,7 @@ import pytest
 from golive.metrics.envoy import EnvoyStats
 from golive.plan.model import Revision, Split
 from golive.traffic.envoy import EnvoyRouter
-from tests.conftest import running_envoy, wait_verified
+from tests.conftest import free_port, running_envoy, running_nginx, wait_verified
 
 pytestmark = pytest.mark.integration
 
@@ -134,3 +138,35 @@ async def test_a_state_dir_left_world_readable_is_tightened_when_envoy_starts(
     (workdir / "envoy.log").write_text("from an older golive\n")
     async with running_envoy(workdir, apps):
         assert loose_paths(workdir) == []
+
+
+async def test_golives_nginx_run_as_root_passes_large_bodies_both_ways(tmp_path: Path) -> None:
+    """Run as root, nginx's workers are "nobody": they cannot enter the 0700 state directory,
+    so golive's nginx must buffer nothing to disk there."""
+    if os.geteuid() != 0:
+        pytest.skip("nginx drops its workers' privileges only when run as root")
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "big").write_bytes(b"y" * 3_000_000)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+        cwd=files, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        async with (
+            running_nginx(tmp_path / "nginx", {"stable": port, "canary": port}) as nginx,
+            httpx.AsyncClient(trust_env=False, timeout=10) as client,
+        ):
+            for _ in range(100):  # until http.server answers
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(f"http://127.0.0.1:{port}/big")).is_success:
+                        break
+                await asyncio.sleep(0.05)
+            big = await client.get(f"http://127.0.0.1:{nginx.port}/big")
+            posted = await client.post(f"http://127.0.0.1:{nginx.port}/", content=b"x" * 900_000)
+        assert (big.status_code, len(big.content)) == (200, 3_000_000)
+        assert posted.status_code == 501  # http.server's own answer: the body went through
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
