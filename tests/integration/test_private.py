@@ -127,6 +127,7 @@ async def test_a_long_state_dir_gets_a_short_private_socket_and_is_attached_agai
             assert await again.observe() == Split(5.0)
         finally:
             await again.aclose()
+    assert not sock.exists()  # stopped: no socket left in the shared temp dir
 
 
 async def test_a_state_dir_left_world_readable_is_tightened_when_envoy_starts(

@@ -162,9 +162,11 @@ class EnvoyRouter:
         return bool(self.stats_address)
 
     async def stop(self) -> None:
-        """Stop our Envoy by its pid (SIGTERM, then SIGKILL after 5 s)."""
+        """Stop our Envoy by its pid (SIGTERM, then SIGKILL after 5 s); Envoy leaves its admin
+        socket behind, golive removes it."""
         await stop_recorded(self.pid_path, self._proc)
         self._proc = None
+        self.admin_socket.unlink(missing_ok=True)
 
     async def aclose(self) -> None:
         await self.admin.aclose()
