@@ -18,7 +18,13 @@ import pytest
 from golive.metrics.envoy import EnvoyStats
 from golive.plan.model import Revision, Split
 from golive.traffic.envoy import EnvoyRouter
-from tests.conftest import free_port, running_envoy, running_nginx, wait_verified
+from tests.conftest import (
+    free_port,
+    running_envoy,
+    running_haproxy,
+    running_nginx,
+    wait_verified,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -92,6 +98,7 @@ async def test_envoys_admin_is_a_0600_unix_socket_and_no_tcp_port(envoy: EnvoyRo
 async def test_the_stats_listener_serves_prometheus_text_and_nothing_else(
     envoy: EnvoyRouter,
 ) -> None:
+    assert envoy.stats_path.read_text() == envoy.stats_address + "\n"  # for Prometheus
     base = f"http://{envoy.stats_address}"
     async with httpx.AsyncClient(trust_env=False) as client:
         scraped = await client.get(f"{base}/stats/prometheus")
@@ -171,3 +178,17 @@ async def test_golives_nginx_run_as_root_passes_large_bodies_both_ways(tmp_path:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+async def test_a_long_state_dir_gets_haproxy_a_short_private_socket_too(
+    tmp_path: Path, apps: dict[str, int]
+) -> None:
+    deep = tmp_path / ("a-long-state-directory-name-" * 4) / "haproxy" / "shop"
+    async with running_haproxy(deep, apps) as haproxy:
+        sock = haproxy.socket_path
+        assert len(os.fsencode(sock)) <= 100 and sock.parent.name == f"golive-{os.geteuid()}"
+        assert stat.S_IMODE(sock.lstat().st_mode) == 0o600
+        assert stat.S_IMODE(sock.parent.lstat().st_mode) == 0o700
+        await haproxy.apply(Split(10.0))
+        await wait_verified(haproxy, Split(10.0))
+        assert loose_paths(deep) == []

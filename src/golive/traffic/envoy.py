@@ -68,6 +68,7 @@ class EnvoyRouter:
         self.pid_path = workdir / "envoy.pid"
         self.admin_socket = socket_path(workdir, "admin.sock")
         self.log_path = workdir / "envoy.log"
+        self.stats_path = workdir / "stats.txt"  # for Prometheus: the stats listener's address
         self.admin = EnvoyAdmin(self.admin_socket)
         self.stats_address = ""  # host:port of the read-only stats listener, once running
         self._version = 0
@@ -159,6 +160,8 @@ class EnvoyRouter:
         except (TransientError, ValueError):
             return False
         self.stats_address = envoy_config.stats_address(listeners) or ""
+        if self.stats_address:
+            write_private(self.stats_path, self.stats_address + "\n")
         return bool(self.stats_address)
 
     async def stop(self) -> None:
