@@ -77,7 +77,7 @@ async def test_the_database_and_its_wal_and_shm_are_0600(tmp_path: Path) -> None
     store, _ = await make(tmp_path)  # a rollout written: the -wal and -shm exist
     try:
         files = sorted(p.name for p in tmp_path.iterdir())
-        assert files == ["g.db", "g.db-shm", "g.db-wal"]
+        assert files == ["g.db", "g.db-shm", "g.db-wal", "g.db.lock"]
         assert {p.name: mode(p) for p in tmp_path.iterdir()} == dict.fromkeys(files, 0o600)
     finally:
         store.close()
