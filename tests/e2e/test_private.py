@@ -86,7 +86,7 @@ def test_a_rollout_leaves_only_private_files_and_the_canary_keeps_the_users_umas
         assert loose == [], "not private: " + ", ".join(loose)
         names = {p.name for p in state.rglob("*")}
         expected = {"golive.db", "envoy", "bootstrap.json", "routes.json", "envoy.pid"}
-        assert expected | {"envoy.log", "canary.pid", "canary.log"} <= names
+        assert expected | {"envoy.log", "process.pid", "process.log", "owner.json"} <= names
         admin = json.loads((state / "envoy" / "shop" / "bootstrap.json").read_text())["admin"]
         sock = Path(admin["address"]["pipe"]["path"])
         assert stat.S_IMODE(sock.lstat().st_mode) == 0o600  # Envoy keeps running after the run
