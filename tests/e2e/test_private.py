@@ -91,6 +91,8 @@ def test_a_rollout_leaves_only_private_files_and_the_canary_keeps_the_users_umas
         sock = Path(admin["address"]["pipe"]["path"])
         assert stat.S_IMODE(sock.lstat().st_mode) == 0o600  # Envoy keeps running after the run
         assert stat.S_IMODE(marker.stat().st_mode) == 0o644  # the canary got umask 022
+        assert golive_022("down", cwd=workdir).returncode == 0
+        assert not sock.exists()  # golive down takes Envoy's admin socket with it
     finally:
         stable.terminate()
         stable.wait(timeout=10)
