@@ -8,7 +8,10 @@ from pathlib import Path
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write to a temp file in the same directory, fsync, then rename into place."""
+    """Write to a temp file in the same directory, fsync, then rename into place.
+
+    The file is 0600 (``mkstemp`` creates it so), like every file golive writes.
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w") as f:

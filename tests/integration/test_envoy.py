@@ -50,7 +50,7 @@ async def test_stats_count_requests_errors_and_latency_per_revision(tmp_path, ap
         {"stable": f"http://127.0.0.1:{apps['stable']}", "canary": f"http://127.0.0.1:{port}"},
     )
     await router.start(Split(100.0))
-    stats = EnvoyStats(lambda: router.admin_url)
+    stats = EnvoyStats(router.admin_socket)
     try:
         before = await stats.sample(Revision.CANARY)
         async with httpx.AsyncClient(trust_env=False) as client:

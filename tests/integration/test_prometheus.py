@@ -61,9 +61,8 @@ async def test_prometheus_reads_what_envoy_counts(tmp_path: Path, envoy: EnvoyRo
     async with httpx.AsyncClient(trust_env=False) as client:
         for _ in range(60):
             await client.get(f"http://127.0.0.1:{envoy.port}/")
-    direct = EnvoyStats(lambda: envoy.admin_url)
-    target = envoy.admin_url.removeprefix("http://")
-    async with running_prometheus(tmp_path / "prom", target) as url:
+    direct = EnvoyStats(envoy.admin_socket)
+    async with running_prometheus(tmp_path / "prom", envoy.stats_address) as url:
         source = PrometheusSource(url)
         try:
             for _ in range(100):  # until Prometheus has scraped the final counters
@@ -94,8 +93,7 @@ async def test_an_unreachable_prometheus_is_a_transient_error() -> None:
 async def test_a_bad_query_is_reported_with_prometheus_own_words(
     tmp_path: Path, envoy: EnvoyRouter
 ) -> None:
-    target = envoy.admin_url.removeprefix("http://")
-    async with running_prometheus(tmp_path / "prom", target) as url:
+    async with running_prometheus(tmp_path / "prom", envoy.stats_address) as url:
         source = PrometheusSource(url, {"requests": "sum(("})
         try:
             with pytest.raises(TransientError, match="bad_data"):

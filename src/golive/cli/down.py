@@ -19,6 +19,7 @@ from golive.deploy.ownership import OwnedProcess, owned_processes, stop
 from golive.deploy.process import ProcessDeployer
 from golive.engine.state import Event, Phase
 from golive.errors import GoliveError, LeaseError
+from golive.files import socket_path
 from golive.plan.loader import parse_plan
 from golive.processes import check_pid_file, stop_recorded
 from golive.store.records import RolloutRecord
@@ -129,6 +130,8 @@ async def _stop_proxies(state_dir: Path, service: str | None, console: Console) 
             console.print(check.problem, markup=False)
         pid = check.pid
         await stop_recorded(pid_file)
+        # Envoy leaves its admin socket behind (maybe in the temp dir, for a long state dir)
+        socket_path(pid_file.parent, "admin.sock").unlink(missing_ok=True)
         if pid is not None:
             stopped += 1
             console.print(f"stopped {pid_file.parent.name} {pid_file.stem} (pid {pid})")

@@ -27,6 +27,7 @@ from golive.cli import control, readiness, signoff
 from golive.cli.init import TEMPLATES, cmd_init
 from golive.cli.session import EXIT_FAILED, EXIT_INVALID
 from golive.errors import GoliveError, PlanError
+from golive.files import private_dir
 from golive.plan.values import parse_duration
 
 
@@ -204,8 +205,10 @@ def write_crash_log(path: Path, text: str) -> str:
     they are not there."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         fd = os.open(path, flags, 0o600)
+    except GoliveError as exc:
+        return f"the details could not be written to {path} ({exc})"
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return f"{path} is a symbolic link, so the details were not written"

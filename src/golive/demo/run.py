@@ -31,6 +31,7 @@ from golive.demo.load import LoadGenerator
 from golive.deploy.ownership import owned_processes, stop
 from golive.engine.runner import PassView
 from golive.engine.state import RolloutState
+from golive.files import private_dir, write_private
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan
 from golive.processes import terminate
@@ -100,12 +101,13 @@ async def demo(args: argparse.Namespace) -> int:
     state_dir: Path = args.state_dir
     workdir = state_dir / "demo"
     shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
+    private_dir(state_dir)
+    private_dir(workdir)
     stable, stable_port = await asyncio.to_thread(start_sample_app, "2.0.0", 0.002, 20.0)
     ports = [stable_port, free_port(), free_port()]
     plan_path = workdir / "plan.yaml"
     router = getattr(args, "router", "envoy")
-    plan_path.write_text(demo_plan(ports[0], ports[1], ports[2], bad=args.bad, router=router))
+    write_private(plan_path, demo_plan(ports[0], ports[1], ports[2], bad=args.bad, router=router))
     plan = parse_plan(plan_path.read_text(), str(plan_path))
     mode = output_mode(args.json)
 

@@ -15,6 +15,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from golive.files import write_private
 from golive.processes import live_pid, terminate
 
 PID_FILE, OWNER_FILE, LOG_FILE = "process.pid", "owner.json", "process.log"
@@ -44,7 +45,7 @@ def version_dir(service_dir: Path, version: str) -> Path:
 
 
 def write_owner(directory: Path, owner: Owner) -> None:
-    (directory / OWNER_FILE).write_text(json.dumps(asdict(owner)))
+    write_private(directory / OWNER_FILE, json.dumps(asdict(owner)))
 
 
 def read_owner(directory: Path) -> Owner | None:

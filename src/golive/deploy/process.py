@@ -33,6 +33,7 @@ from golive.deploy.ownership import (
     write_owner,
 )
 from golive.errors import PermanentError
+from golive.files import append_private, private_dir
 from golive.plan.model import Plan, Revision, RevisionSpec
 from golive.processes import record_pid, refresh_pid, terminate
 
@@ -84,12 +85,12 @@ class ProcessDeployer:
     async def _start(self, revision: Revision, spec: RevisionSpec) -> None:
         assert spec.process is not None
         directory = self.directory(revision)
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         try:
             env = child_environment(spec.process.env)
         except LookupError as exc:
             raise PermanentError(f"cannot start {revision}: {exc}") from None
-        with (directory / LOG_FILE).open("ab") as out:
+        with append_private(directory / LOG_FILE) as out:  # its umask stays the user's
             try:
                 proc = await asyncio.create_subprocess_exec(
                     *spec.process.command,

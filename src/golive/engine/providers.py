@@ -54,7 +54,7 @@ def _proxy(plan: Plan, state_dir: Path, index: int) -> tuple[Proxy, ProxyStats]:
         }
         return nginx, NginxLog(nginx.log_path, addresses)
     envoy = EnvoyRouter.from_plan(plan, state_dir, index)
-    return envoy, EnvoyStats(lambda: envoy.admin_url)
+    return envoy, EnvoyStats(envoy.admin_socket)
 
 
 def build_providers(plan: Plan, state_dir: Path, rollout: str = "") -> Providers:

@@ -1,17 +1,19 @@
 """EnvoyStats: the router's own per-cluster statistics as a metric source.
 
-Reads Envoy's Prometheus text (``/stats/prometheus``), which carries the ``+Inf`` bucket and
-counters in one response. Requests are ``upstream_rq_completed`` (it counts connection failures,
-``upstream_rq_total`` does not); errors are 5xx responses plus connection failures, which Envoy
-answers with a local 503 that the 5xx counter does not see. Absent series mean zero: Envoy
-creates the 5xx counter only at the first 5xx.
+Reads Envoy's Prometheus text (``/stats/prometheus``) through its admin socket (``EnvoyAdmin``);
+it carries the ``+Inf`` bucket and counters in one response. Requests are
+``upstream_rq_completed`` (it counts connection failures, ``upstream_rq_total`` does not);
+errors are 5xx responses plus connection failures, which Envoy answers with a local 503 that the
+5xx counter does not see. Absent series mean zero: Envoy creates the 5xx counter only at the
+first 5xx.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Mapping
+from pathlib import Path
 
 import httpx
 
@@ -49,44 +51,63 @@ def parse_cluster(text: str, cluster: str) -> Snapshot:
     return Snapshot(requests, min(errors, requests), buckets)
 
 
-async def read_stat(client: httpx.AsyncClient, admin_url: str, name: str) -> int:
-    """One counter or gauge from Envoy's admin ``/stats`` (absent means 0)."""
-    try:
-        resp = await client.get(
-            f"{admin_url}/stats", params={"format": "json", "filter": f"^{name}$"}
+class EnvoyAdmin:
+    """Envoy's admin interface, on a 0600 unix socket (no other local user may reach it, and
+    ``POST /quitquitquit`` with it): HTTP through a unix-domain transport."""
+
+    BASE_URL = "http://envoy-admin"  # the host is not used: the transport dials the socket
+
+    def __init__(self, socket: Path, timeout: float = 2.0) -> None:
+        self.socket = socket
+        self._client = httpx.AsyncClient(
+            transport=httpx.AsyncHTTPTransport(uds=str(socket)),
+            base_url=self.BASE_URL,
+            timeout=timeout,
+            trust_env=False,
         )
-        resp.raise_for_status()
-        stats = resp.json().get("stats", [])
-    except (httpx.HTTPError, ValueError) as exc:
-        raise TransientError(f"cannot read Envoy stats at {admin_url}: {exc}") from exc
-    return int(stats[0]["value"]) if stats else 0
 
-
-class EnvoyStats:
-    def __init__(self, admin_url: Callable[[], str]) -> None:
-        self._admin_url = admin_url
-        self._client = httpx.AsyncClient(timeout=2.0, trust_env=False)
-
-    async def sample(self, revision: Revision) -> Snapshot:
-        url = self._admin_url()
-        if not url:
-            raise NoData("Envoy's admin address is not known yet")
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> httpx.Response:
+        """``GET path`` answered 2xx, or a transient error naming the socket."""
         try:
-            resp = await self._client.get(
-                f"{url}/stats/prometheus",
-                params={
-                    "filter": rf"^cluster\.{revision.value}\.upstream_(rq_completed|rq_[0-9]xx|"
-                    r"cx_connect_fail|rq_time)$"
-                },
-            )
+            resp = await self._client.get(path, params=params)
             resp.raise_for_status()
         except httpx.HTTPError as exc:
-            raise TransientError(f"cannot read Envoy stats at {url}: {exc}") from exc
-        return parse_cluster(resp.text, revision.value)
+            raise TransientError(
+                f"cannot read Envoy's {path} through its admin socket {self.socket}: {exc}"
+            ) from exc
+        return resp
 
-    async def in_flight(self, revision: Revision) -> int:
-        name = f"cluster.{revision.value}.upstream_rq_active"
-        return await read_stat(self._client, self._admin_url(), name)
+    async def stat(self, name: str) -> int:
+        """One counter or gauge from ``/stats`` (absent means 0)."""
+        resp = await self.get("/stats", {"format": "json", "filter": f"^{name}$"})
+        try:
+            stats = resp.json().get("stats", [])
+        except ValueError as exc:
+            raise TransientError(f"Envoy answered /stats with something else: {exc}") from exc
+        return int(stats[0]["value"]) if stats else 0
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+class EnvoyStats:
+    def __init__(self, admin_socket: Path) -> None:
+        self.admin = EnvoyAdmin(admin_socket)
+
+    async def sample(self, revision: Revision) -> Snapshot:
+        if not self.admin.socket.exists():
+            raise NoData("Envoy is not running yet (no admin socket)")
+        resp = await self.admin.get(
+            "/stats/prometheus",
+            {
+                "filter": rf"^cluster\.{revision.value}\.upstream_(rq_completed|rq_[0-9]xx|"
+                r"cx_connect_fail|rq_time)$"
+            },
+        )
+        return parse_cluster(resp.text, revision.value)
+
+    async def in_flight(self, revision: Revision) -> int:
+        return await self.admin.stat(f"cluster.{revision.value}.upstream_rq_active")
+
+    async def aclose(self) -> None:
+        await self.admin.aclose()

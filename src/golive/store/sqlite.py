@@ -21,6 +21,7 @@ from typing import TypeVar
 from golive.analysis.snapshot import Snapshot
 from golive.engine.state import Command, CommandVerb, Event, Phase, RolloutId, RolloutState
 from golive.errors import ActiveRolloutError, ConflictError, LeaseError, StateError
+from golive.files import append_private, make_private, private_dir
 from golive.processes import pid_alive
 from golive.store.gates import GateRecords
 from golive.store.records import GENESIS, RolloutRecord, StoredEvent, chain_hash
@@ -41,7 +42,10 @@ def _owner_dead(owner: str) -> bool:
 
 class SQLiteStore(GateRecords):
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        for suffix in ("", "-wal", "-shm"):  # SQLite gives new -wal and -shm the database's mode
+            make_private(path.with_name(path.name + suffix))
+        append_private(path).close()  # an empty file is an empty database, created 0600
         self.path = path
         self._lock = threading.Lock()
         try:

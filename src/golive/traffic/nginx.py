@@ -25,6 +25,7 @@ import httpx
 from golive.atomic import write_atomically
 from golive.demo.app import free_port
 from golive.errors import PermanentError, TransientError
+from golive.files import PROXY_UMASK, append_private, private_dir, write_private
 from golive.plan.model import NginxAttach, Plan, Split, Sticky
 from golive.processes import live_pid, master_pid, record_pid, stop_recorded, system_binary
 from golive.traffic import nginx_config as nc
@@ -103,7 +104,8 @@ class NginxRouter:
 
     async def start(self, initial: Split) -> bool:
         """Attach to our running nginx, or start one serving ``initial``. True if started."""
-        (self.workdir / "scratch").mkdir(parents=True, exist_ok=True)
+        private_dir(self.workdir)
+        private_dir(self.workdir / "scratch")
         if self.attached is not None:
             await self._attach(initial)
             return False
@@ -113,7 +115,7 @@ class NginxRouter:
                 return False
             except TransientError:
                 await self.stop()
-        self.status_port_path.write_text(str(free_port()))
+        write_private(self.status_port_path, str(free_port()))
         await self._install(initial)
         await self._launch()
         return True
@@ -131,7 +133,7 @@ class NginxRouter:
             except TransientError:
                 pass
         if not self.status_port_path.exists():
-            self.status_port_path.write_text(str(free_port()))
+            write_private(self.status_port_path, str(free_port()))
         await self.apply(initial)
         deadline = asyncio.get_running_loop().time() + START_TIMEOUT
         while asyncio.get_running_loop().time() < deadline:
@@ -146,12 +148,12 @@ class NginxRouter:
         )
 
     async def _launch(self) -> None:
-        with (self.workdir / "nginx.out").open("ab") as out:
+        with append_private(self.workdir / "nginx.out") as out:
             proc = await asyncio.create_subprocess_exec(
                 nginx_binary(), "-p", str(self.workdir), "-c", str(self.config_path),
                 "-g", "daemon off;",
                 stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
-                start_new_session=True,
+                start_new_session=True, umask=PROXY_UMASK,
             )  # fmt: skip
         self._proc = proc
         deadline = asyncio.get_running_loop().time() + START_TIMEOUT
@@ -202,7 +204,7 @@ class NginxRouter:
             self.upstreams, split, version, self.sticky,
         )  # fmt: skip
         candidate = self.workdir / "nginx.conf.next"
-        candidate.write_text(rendered)
+        write_private(candidate, rendered)
         await self._test("-p", str(self.workdir), "-c", str(candidate))
         await asyncio.to_thread(os.replace, candidate, self.config_path)
         self._version = version
@@ -231,6 +233,7 @@ class NginxRouter:
             nginx_binary(), "-t", "-q", *args,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            umask=PROXY_UMASK if self.attached is None else -1,  # -t creates the logs it names
         )  # fmt: skip
         out, _ = await proc.communicate()
         if proc.returncode != 0:

@@ -207,6 +207,10 @@ def render(
         '            proxy_set_header Connection "";',
         "            proxy_set_header Host $host;",
         "            proxy_next_upstream off;",
+        # nothing to disk: run as root, nginx's workers are "nobody" and may not enter the
+        # 0700 state directory that holds the temp paths
+        "            proxy_request_buffering off;",
+        "            proxy_max_temp_file_size 0;",
         "        }",
         "    }",
         *status_server(status_port, split, version),
