@@ -11,7 +11,8 @@ types, and the CLI turns any of them into a message and an exit code, never a tr
     │   └── PermanentError   retrying will not help (rejected config, missing binary)
     ├── StateError           the durable record disagrees (conflict, lease lost, unknown id)
     │   ├── ConflictError    another writer committed first (optimistic version check)
-    │   └── LeaseError       another live controller owns the rollout
+    │   ├── LeaseError       another live controller owns the rollout
+    │   └── TamperedError    the record fails its audit: edited, forged or cut (exit 5)
     └── NoData               a measurement is not available yet: "not yet known", never "failed"
 """
 
@@ -71,6 +72,10 @@ class ConflictError(StateError):
 
 class LeaseError(StateError):
     """Another live controller owns this rollout."""
+
+
+class TamperedError(StateError):
+    """The record does not verify against its key: something edited it outside golive."""
 
 
 class NoData(GoliveError):

@@ -1,8 +1,11 @@
-"""Sign-offs, checklist confirmations and API tokens: what people add to a rollout's record.
+"""Sign-offs, checklist confirmations, operator commands and API tokens: what people add to a
+rollout's record.
 
-A sign-off or a confirmation is written together with an event in the rollout's hash chain, in
-one transaction, so the journal shows who approved what and when. Sign-offs are append-only,
-and one per (rollout, step, revision, role): a second one for the same role is refused.
+A sign-off, a confirmation or a command is written together with an event in the rollout's
+keyed chain, in one transaction, the event carrying the row's MAC: the journal shows who
+approved or asked for what and when, and a row without its event (forged) or unlike it (edited)
+is refused when read (store/journal.py). Sign-offs are append-only, and one per (rollout, step,
+revision, role): a second one for the same role is refused.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ import sqlite3
 from collections.abc import Callable
 from typing import TypeVar
 
-from golive.engine.state import Confirmation, Event, Signoff
+from golive.engine.state import CommandVerb, Confirmation, Event, Signoff
 from golive.errors import StateError
+from golive.store import journal
+from golive.store.seal import Seal
 from golive.store.sql import queries
 
 T = TypeVar("T")
@@ -25,32 +30,36 @@ def token_hash(token: str) -> str:
 
 
 class GateRecords:
-    """Mixed into the store: it provides ``_run`` and ``_append``."""
+    """Mixed into the store: it provides ``seal``, ``_run`` and ``_sealed``."""
+
+    seal: Seal
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         raise NotImplementedError
 
-    @staticmethod
-    def _append(db: sqlite3.Connection, rollout_id: str, events: list[Event], now: float) -> None:
+    async def _sealed(self, rollout_id: str, body: Callable[[sqlite3.Connection], T]) -> T:
         raise NotImplementedError
 
     async def _insert_with_event(
-        self, rollout_id: str, query: str, params: dict[str, object], event: Event, at: float,
+        self, rollout_id: str, table: str, params: dict[str, object], event: Event, at: float,
         duplicate: str,
     ) -> None:  # fmt: skip
         """The row and its journal event in one transaction; a duplicate row is refused."""
 
-        def tx(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute(queries()[query], {"id": rollout_id, "at": at, **params})
-            except sqlite3.IntegrityError:
-                db.execute("ROLLBACK")
-                raise StateError(duplicate) from None
-            self._append(db, rollout_id, [event], at)
-            db.execute("COMMIT")
+        values = {"id": rollout_id, "at": at, **params}
 
-        await self._run(tx)
+        def body(db: sqlite3.Connection) -> None:
+            try:
+                cur = db.execute(queries()[f"insert_{table}"], values)
+            except sqlite3.IntegrityError:
+                raise StateError(duplicate) from None
+            linked = journal.link(db, self.seal, table, int(cur.lastrowid or 0), event)
+            journal.append(db, self.seal, rollout_id, [linked], at)
+
+        await self._sealed(rollout_id, body)
+
+    async def _rows(self, rollout_id: str, table: str) -> list[sqlite3.Row]:
+        return await self._run(lambda db: journal.verified_rows(db, self.seal, rollout_id, table))
 
     async def add_signoff(self, rollout_id: str, s: Signoff, event: Event) -> None:
         params: dict[str, object] = {
@@ -58,30 +67,37 @@ class GateRecords:
             "decision": "approve" if s.approve else "reject", "note": s.note,
         }  # fmt: skip
         duplicate = f"the {s.role} sign-off for this step is already recorded"
-        await self._insert_with_event(rollout_id, "insert_signoff", params, event, s.at, duplicate)
+        await self._insert_with_event(rollout_id, "signoffs", params, event, s.at, duplicate)
 
     async def signoffs(self, rollout_id: str) -> list[Signoff]:
-        rows = await self._run(
-            lambda db: db.execute(queries()["signoffs"], {"id": rollout_id}).fetchall()
-        )
         return [
             Signoff(r["step"], r["revision"], r["gate"], r["role"], r["by"],
                     r["decision"] == "approve", r["note"], r["at"])
-            for r in rows
+            for r in await self._rows(rollout_id, "signoffs")
         ]  # fmt: skip
 
     async def add_confirmation(self, rollout_id: str, c: Confirmation, event: Event) -> None:
         params: dict[str, object] = {"item": c.item, "role": c.role, "by": c.by, "note": c.note}
         duplicate = f"{c.item!r} is already confirmed"
-        await self._insert_with_event(
-            rollout_id, "insert_confirmation", params, event, c.at, duplicate
-        )
+        await self._insert_with_event(rollout_id, "confirmations", params, event, c.at, duplicate)
 
     async def confirmations(self, rollout_id: str) -> list[Confirmation]:
-        rows = await self._run(
-            lambda db: db.execute(queries()["confirmations"], {"id": rollout_id}).fetchall()
-        )
+        rows = await self._rows(rollout_id, "confirmations")
         return [Confirmation(r["item"], r["role"], r["by"], r["note"], r["at"]) for r in rows]
+
+    async def add_command(
+        self, rollout_id: str, verb: CommandVerb, by: str, reason: str, now: float
+    ) -> None:
+        """An operator command for the rollout's controller, recorded in its journal."""
+        event = Event(
+            "command",
+            f"{verb.value} requested by {by}" + (f": {reason}" if reason else ""),
+            {"verb": verb.value, "by": by},
+        )
+        params: dict[str, object] = {"verb": verb.value, "by": by, "reason": reason}
+        await self._insert_with_event(
+            rollout_id, "commands", params, event, now, f"cannot record {verb.value}"
+        )
 
     async def add_token(self, token: str, user: str, roles: tuple[str, ...], now: float) -> None:
         params = {"hash": token_hash(token), "user": user, "roles": json.dumps(roles), "now": now}

@@ -2,12 +2,15 @@
 
 Blocking ``sqlite3`` calls run in a worker thread; one connection guarded by a lock. Commits of
 state, events and consumed commands happen in one transaction with an optimistic version
-check, so a controller that lost its lease cannot overwrite a newer record.
+check, so a controller that lost its lease cannot overwrite a newer record. Every write to a
+rollout is sealed (store/journal.py): its row is checked before and re-MACed after, and the
+journal's head is recorded outside the database; ``audit`` verifies it all (store/audit.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import socket
 import sqlite3
@@ -18,10 +21,15 @@ from typing import TypeVar
 
 from golive.analysis.snapshot import Snapshot
 from golive.engine.state import Command, CommandVerb, Event, Phase, RolloutId, RolloutState
-from golive.errors import ConflictError, LeaseError, StateError
+from golive.errors import ConflictError, LeaseError, StateError, TamperedError
+from golive.plan.loader import parse_plan
+from golive.plan.model import Plan
 from golive.processes import pid_alive
+from golive.store import journal
+from golive.store.audit import Audit, audit_all, audit_rollout
 from golive.store.gates import GateRecords
-from golive.store.records import GENESIS, RolloutRecord, StoredEvent, chain_hash
+from golive.store.records import Head, RolloutRecord, StoredEvent, plan_parts
+from golive.store.seal import Seal
 from golive.store.sql import migrations, queries
 
 T = TypeVar("T")
@@ -38,9 +46,11 @@ def _owner_dead(owner: str) -> bool:
 
 
 class SQLiteStore(GateRecords):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, seal: Seal | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.seal = seal if seal is not None else Seal.load(path.parent)
+        self.heads = journal.Heads(path.parent / "heads", self.seal)
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(
@@ -80,30 +90,67 @@ class SQLiteStore(GateRecords):
 
         return await asyncio.to_thread(locked)
 
+    async def _sealed(
+        self, rollout_id: str, body: Callable[[sqlite3.Connection], T], fresh: bool = False
+    ) -> T:
+        """``body`` in one write transaction on a rollout that still verifies; then its row is
+        re-MACed and, once committed, the journal's head recorded outside the database."""
+
+        def tx(db: sqlite3.Connection) -> T:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                before = None if fresh else journal.guard(db, self.seal, self.heads, rollout_id)
+                result = body(db)
+                sealed = fresh or before is not None
+                head = journal.reseal(db, self.seal, rollout_id) if sealed else None
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            if head is not None and head != before:
+                self.heads.write(rollout_id, head)
+            return result
+
+        return await self._run(tx)
+
     # -- rollouts ----------------------------------------------------------------------------
 
     async def create(self, record: RolloutRecord, events: Iterable[Event], now: float) -> None:
-        q = queries()
+        """Record a new rollout; its plan digest is the store's HMAC of ``record.plan_text``."""
 
-        def tx(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
+        def body(db: sqlite3.Connection) -> None:
             db.execute(
-                q["insert_rollout"],
+                queries()["insert_rollout"],
                 {
                     "id": record.id,
                     "service": record.service,
                     "plan_path": record.plan_path,
-                    "plan_digest": record.plan_digest,
+                    "plan_digest": self.seal.mac(*plan_parts(record.plan_text)),
                     "plan_text": record.plan_text,
                     "phase": record.state.phase.value,
                     "state": json.dumps(record.state.to_json()),
                     "now": now,
                 },
             )
-            _append(db, record.id, events, now)
-            db.execute("COMMIT")
+            journal.append(db, self.seal, record.id, events, now)
 
-        await self._run(tx)
+        self.heads.path(record.id)  # an id that cannot name a head file is refused first
+        await self._sealed(record.id, body, fresh=True)
+
+    def load_plan(self, record: RolloutRecord) -> Plan:
+        """The plan a rollout was started with, refused if its text no longer matches the
+        digest golive sealed it with: an edited plan is never run."""
+        if record.sealed:
+            intact = self.seal.check(record.plan_digest, *plan_parts(record.plan_text))
+        else:  # written before records were sealed: an unkeyed digest, still worth comparing
+            intact = hashlib.sha256(record.plan_text.encode()).hexdigest() == record.plan_digest
+        if not intact:
+            raise TamperedError(
+                f"rollout {record.id}: its stored plan was edited (the digest does not match); "
+                f"golive will not run it ('golive audit verify {record.id}')"
+            )
+        return parse_plan(record.plan_text, record.plan_path)
 
     async def load(self, rollout_id: str) -> RolloutRecord:
         rows = await self._run(
@@ -143,11 +190,9 @@ class SQLiteStore(GateRecords):
         q = queries()
 
         def tx(db: sqlite3.Connection) -> int:
-            db.execute("BEGIN IMMEDIATE")
             if owner is not None:
                 row = db.execute(q["get_rollout"], {"id": state.id}).fetchone()
                 if row is not None and row["lease_owner"] not in (None, owner):
-                    db.execute("ROLLBACK")
                     raise LeaseError(f"rollout {state.id} is now driven by {row['lease_owner']}")
             cur = db.execute(
                 q["update_rollout"],
@@ -160,15 +205,13 @@ class SQLiteStore(GateRecords):
                 },
             )
             if cur.rowcount != 1:
-                db.execute("ROLLBACK")
                 raise ConflictError(f"rollout {state.id} changed since version {expected_version}")
-            _append(db, state.id, events, now)
+            journal.append(db, self.seal, state.id, events, now)
             for command_id in consumed:
                 db.execute(q["consume_command"], {"now": now, "command_id": command_id})
-            db.execute("COMMIT")
             return expected_version + 1
 
-        return await self._run(tx)
+        return await self._sealed(state.id, tx)
 
     # -- leases ------------------------------------------------------------------------------
 
@@ -244,46 +287,28 @@ class SQLiteStore(GateRecords):
             for r in rows
         ]
 
-    async def add_command(
-        self, rollout_id: str, verb: CommandVerb, by: str, reason: str, now: float
-    ) -> None:
-        await self._run(
-            lambda db: db.execute(
-                queries()["insert_command"],
-                {"id": rollout_id, "now": now, "verb": verb.value, "by": by, "reason": reason},
-            )
-        )
-
-    @staticmethod
-    def _append(db: sqlite3.Connection, rollout_id: str, events: list[Event], now: float) -> None:
-        _append(db, rollout_id, events, now)
-
     async def pending_commands(self, rollout_id: str) -> list[Command]:
         rows = await self._run(
-            lambda db: db.execute(queries()["pending_commands"], {"id": rollout_id}).fetchall()
+            lambda db: journal.verified_rows(db, self.seal, rollout_id, "commands")
         )
-        return [Command(r["id"], CommandVerb(r["verb"]), r["by"], r["reason"]) for r in rows]
+        return [
+            Command(r["id"], CommandVerb(r["verb"]), r["by"], r["reason"])
+            for r in rows
+            if r["consumed_at"] is None
+        ]
 
+    # -- audit -------------------------------------------------------------------------------
 
-def _append(db: sqlite3.Connection, rollout_id: str, events: Iterable[Event], now: float) -> None:
-    q = queries()
-    row = db.execute(q["last_hash"], {"id": rollout_id}).fetchone()
-    prev = row["hash"] if row else GENESIS
-    for event in events:
-        digest = chain_hash(prev, rollout_id, now, event)
-        db.execute(
-            q["insert_event"],
-            {
-                "id": rollout_id,
-                "at": now,
-                "kind": event.kind,
-                "message": event.message,
-                "data": json.dumps(event.data, sort_keys=True, default=str),
-                "prev_hash": prev,
-                "hash": digest,
-            },
-        )
-        prev = digest
+    async def audit(self, rollout_id: str) -> Audit:
+        """Does the rollout's record still verify against the key? (store/audit.py)"""
+        return await self._run(lambda db: audit_rollout(db, self.seal, self.heads, rollout_id))
+
+    async def audit_all(self) -> list[Audit]:
+        return await self._run(lambda db: audit_all(db, self.seal, self.heads))
+
+    def head(self, rollout_id: str) -> Head | None:
+        """The journal head recorded outside the database, as of the last commit."""
+        return self.heads.read(rollout_id)
 
 
 def _record(row: sqlite3.Row) -> RolloutRecord:
@@ -300,4 +325,5 @@ def _record(row: sqlite3.Row) -> RolloutRecord:
         row["created_at"],
         row["updated_at"],
         row["lease_owner"],
+        row["seal"] is not None,
     )
