@@ -15,21 +15,26 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from golive.cli.readiness import gates_of, show_gates
 from golive.cli.session import (
     EXIT_CODES,
     EXIT_FAILED,
+    EXIT_TAMPERED,
     drive,
+    head_line,
     open_store,
     output_mode,
     start_or_continue,
     summary,
+    verified,
 )
 from golive.engine.state import CommandVerb
 from golive.errors import LeaseError
 from golive.plan.loader import load_plan, plan_schema
 from golive.processes import pid_alive, terminate
+from golive.store.audit import Audit, Verdict
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
@@ -46,16 +51,24 @@ async def cmd_run(args: argparse.Namespace) -> int:
             f"{plan.stable.version} -> {plan.canary.version}"
         )
     state = await drive(store, record, args.state_dir, mode)
+    audit = await store.audit(state.id)
     if mode != "json":
-        summary(state, console)
+        summary(state, console, audit)
     else:
-        print(json.dumps({"rollout": state.id, "phase": state.phase.value, "reason": state.reason}))
-    return EXIT_CODES[state.phase]
+        head = None if audit.head is None else {"seq": audit.head.seq, "hash": audit.head.hash}
+        print(
+            json.dumps(
+                {"rollout": state.id, "phase": state.phase.value, "reason": state.reason,
+                 "journal_head": head, "audit": audit.verdict.value}
+            )
+        )  # fmt: skip
+    return EXIT_TAMPERED if audit.verdict is Verdict.TAMPERED else EXIT_CODES[state.phase]
 
 
 async def _command(args: argparse.Namespace, verb: CommandVerb, take_over: bool) -> int:
     store = open_store(args.state_dir)
     record = await store.load(args.id)
+    await verified(store, record)  # a tampered record is never driven, nor commanded
     if record.state.phase.terminal:
         console.print(f"rollout {record.id} already ended: {record.state.phase.value}")
         return EXIT_CODES[record.state.phase] if verb is CommandVerb.RESUME else EXIT_FAILED
@@ -68,7 +81,7 @@ async def _command(args: argparse.Namespace, verb: CommandVerb, take_over: bool)
     except LeaseError as exc:
         console.print(f"{verb.value} requested for {record.id}; {exc}, which applies it")
         return 0
-    summary(state, console)
+    summary(state, console, await store.audit(state.id))
     return EXIT_CODES[state.phase]
 
 
@@ -96,6 +109,9 @@ async def cmd_status(args: argparse.Namespace) -> int:
     store = open_store(args.state_dir)
     if args.id is None:
         records = await store.recent()
+        audits = {r.id: await store.audit(r.id) for r in records}
+        tampered = any(a.verdict is Verdict.TAMPERED for a in audits.values())
+        code = EXIT_TAMPERED if tampered else 0
         if args.json:
             print(
                 json.dumps(
@@ -107,29 +123,33 @@ async def cmd_status(args: argparse.Namespace) -> int:
                             "step": r.state.step,
                             "created_at": r.created_at,
                             "waiting_for": r.state.waiting_for,
+                            "audit": audits[r.id].verdict.value,
                         }
                         for r in records
                     ]
                 )
             )
-            return 0
+            return code
         table = Table()
         table.add_column("rollout", no_wrap=True)  # people copy it: never cut
         for name in ("service", "phase", "step", "canary %", "started", "waiting for"):
             table.add_column(name)
         for r in records:
+            bad = audits[r.id].verdict is Verdict.TAMPERED
             table.add_row(
                 r.id,
                 r.service,
-                r.state.phase.value,
+                f"[bold red]TAMPERED[/] ({r.state.phase.value})" if bad else r.state.phase.value,
                 str(r.state.step + 1),
                 f"{r.state.desired.canary_weight:g}",
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at)),
                 "" if r.state.phase.terminal else r.state.waiting_for,
             )
         console.print(table if records else "no rollouts yet; start one with 'golive run PLAN'")
-        return 0
+        return code
     record = await store.load(args.id)
+    audit = await store.audit(record.id)  # before the rows it covers are read
+    code = EXIT_TAMPERED if audit.verdict is Verdict.TAMPERED else 0
     events = await store.events(record.id)
     s = record.state
     gates = await gates_of(store, record.id, events)
@@ -142,11 +162,13 @@ async def cmd_status(args: argparse.Namespace) -> int:
                     "state": s.to_json(),
                     **gates,
                     "events": [{"at": e.at, "kind": e.kind, "message": e.message} for e in events],
+                    "audit": audit_json(audit),
                 },
                 default=str,
             )
         )
-        return 0
+        return code
+    tampered_banner(audit)
     console.print(
         f"[bold]{record.id}[/] {record.service}: {s.phase.value}, step {s.step + 1}, "
         f"canary {s.desired.canary_weight:g}%"
@@ -159,7 +181,24 @@ async def cmd_status(args: argparse.Namespace) -> int:
     for e in events[-15:]:
         stamp = time.strftime("%H:%M:%S", time.localtime(e.at))
         console.print(f"  {stamp} {e.kind:<16} {e.message}", markup=False)
-    return 0
+    tampered_banner(audit)
+    if not code:
+        console.print(head_line(audit), markup=False)
+    return code
+
+
+def tampered_banner(audit: Audit) -> None:
+    if audit.verdict is Verdict.TAMPERED:
+        console.print(
+            Text.assemble((" TAMPERED ", "bold white on red"), f" {audit.problem}"),
+            "golive will not drive this rollout; 'golive audit verify' checks every record",
+            sep="\n",
+        )
+
+
+def audit_json(audit: Audit) -> dict[str, object]:
+    head = None if audit.head is None else {"seq": audit.head.seq, "hash": audit.head.hash}
+    return {"verdict": audit.verdict.value, "problem": audit.problem, "head": head}
 
 
 async def cmd_down(args: argparse.Namespace) -> int:

@@ -15,11 +15,11 @@ from rich.text import Text
 
 from golive.analysis.scorecard import Scorecard
 from golive.checks.preflight import run_checks, scorecard
-from golive.cli.session import EXIT_NO_GO, open_store
+from golive.cli.session import EXIT_NO_GO, open_store, verified
 from golive.engine.state import Confirmation, Event
 from golive.errors import StateError
 from golive.identity import whoami
-from golive.plan.loader import load_plan, parse_plan
+from golive.plan.loader import load_plan
 from golive.store.records import StoredEvent
 from golive.store.sqlite import SQLiteStore
 
@@ -73,7 +73,7 @@ async def cmd_check(args: argparse.Namespace) -> int:
 async def cmd_confirm(args: argparse.Namespace) -> int:
     store = open_store(args.state_dir)
     record = await store.load(args.id)
-    plan = parse_plan(record.plan_text, record.plan_path)
+    plan = await verified(store, record)
     item = next((i for i in plan.checklist if i.id == args.item), None)
     if item is None:
         known = ", ".join(i.id for i in plan.checklist) or "none"
@@ -104,12 +104,15 @@ async def cmd_confirm(args: argparse.Namespace) -> int:
 async def gates_of(
     store: SQLiteStore, rollout_id: str, events: list[StoredEvent]
 ) -> dict[str, object]:
-    """A rollout's latest scorecard, sign-offs and confirmations, as plain values."""
+    """A rollout's latest scorecard, sign-offs and confirmations, as plain values: as stored,
+    so a tampered record can still be shown (its audit says what is wrong)."""
     cards = [e.data for e in events if e.kind == "scorecard"]
+    signoffs = await store.signoffs(rollout_id, verify=False)
+    confirmations = await store.confirmations(rollout_id, verify=False)
     return {
         "scorecard": cards[-1] if cards else None,
-        "signoffs": [dataclasses.asdict(s) for s in await store.signoffs(rollout_id)],
-        "confirmations": [dataclasses.asdict(c) for c in await store.confirmations(rollout_id)],
+        "signoffs": [dataclasses.asdict(s) for s in signoffs],
+        "confirmations": [dataclasses.asdict(c) for c in confirmations],
     }
 
 

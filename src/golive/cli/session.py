@@ -16,14 +16,15 @@ from golive.engine.clock import SystemClock
 from golive.engine.providers import build_providers
 from golive.engine.runner import PassView, Runner
 from golive.engine.state import Event, Phase, RolloutId, RolloutState
-from golive.errors import StateError
+from golive.errors import StateError, TamperedError
 from golive.identity import whoami
-from golive.plan.loader import parse_plan
 from golive.plan.model import Plan, Split, describe_step
+from golive.store.audit import Audit, Verdict
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
 
 EXIT_PROMOTED, EXIT_FAILED, EXIT_INVALID, EXIT_ROLLED_BACK, EXIT_NO_GO = 0, 1, 2, 3, 4
+EXIT_TAMPERED = 5
 EXIT_CODES = {
     Phase.PROMOTED: EXIT_PROMOTED,
     Phase.ROLLED_BACK: EXIT_ROLLED_BACK,
@@ -34,6 +35,25 @@ EXIT_CODES = {
 
 def open_store(state_dir: Path) -> SQLiteStore:
     return SQLiteStore(state_dir / "golive.db")
+
+
+async def verified(store: SQLiteStore, record: RolloutRecord) -> Plan:
+    """The rollout's plan, once its whole record has passed the audit: golive never drives,
+    signs or confirms a rollout whose record was edited outside it (TamperedError, exit 5)."""
+    audit = await store.audit(record.id)
+    if audit.verdict is Verdict.TAMPERED:
+        raise TamperedError(
+            f"rollout {record.id} is TAMPERED: {audit.problem}. golive will not act on a record "
+            f"that fails its audit; 'golive audit verify {record.id}' (see docs/audit.md)"
+        )
+    return store.load_plan(record)
+
+
+def head_line(audit: Audit) -> str:
+    """What to keep to prove this record later."""
+    if audit.head is None:
+        return f"journal: {audit.describe()}"
+    return f"journal head: {audit.head.short()} ({audit.verdict.value})"
 
 
 def new_rollout_id(service: str) -> RolloutId:
@@ -47,7 +67,8 @@ async def start_or_continue(
     active = await store.active_for_service(plan.service)
     if active:
         record = active[0]
-        if record.plan_digest != plan.digest:
+        await verified(store, record)
+        if not store.plan_matches(record, plan.text):
             raise StateError(
                 f"{plan.service} already has an active rollout {record.id} "
                 f"({record.state.phase.value}) from a different plan; finish it with "
@@ -78,7 +99,7 @@ async def start_or_continue(
         ],
         now,
     )
-    return record
+    return await store.load(rid)  # as stored: its plan digest is the store's seal
 
 
 def choose_view(plan: Plan, rollout_id: str, mode: str) -> Callable[[PassView], None]:
@@ -103,7 +124,7 @@ async def drive(
     extra: Callable[[PassView], None] | None = None,
 ) -> RolloutState:
     """Run the reconcile loop for ``record`` until it ends (or the user interrupts)."""
-    plan = parse_plan(record.plan_text, record.plan_path)
+    plan = await verified(store, record)
     providers = build_providers(plan, state_dir)
     view = choose_view(plan, record.id, mode)
 
@@ -122,9 +143,11 @@ async def drive(
         await providers.close()
 
 
-def summary(state: RolloutState, console: Console) -> None:
+def summary(state: RolloutState, console: Console, audit: Audit | None = None) -> None:
     style = "green" if state.phase is Phase.PROMOTED else "red"
     line = f"rollout {state.id}: {state.phase.value.replace('_', ' ')}"
     if state.reason:
         line += f" - {state.reason}"
     console.print(line, style=f"bold {style}", highlight=False, markup=False)
+    if audit is not None:
+        console.print(head_line(audit), highlight=False, markup=False)

@@ -15,13 +15,12 @@ import time
 
 from rich.console import Console
 
-from golive.cli.session import open_store
+from golive.cli.session import open_store, verified
 from golive.engine.decide import current_step
 from golive.engine.gates import bound, self_only
 from golive.engine.state import Event, Signoff
 from golive.errors import StateError
 from golive.identity import ROLE, whoami
-from golive.plan.loader import parse_plan
 from golive.plan.model import ApproveStep, describe_step
 
 console = Console(highlight=False, soft_wrap=True)
@@ -30,7 +29,7 @@ console = Console(highlight=False, soft_wrap=True)
 async def _signoff(args: argparse.Namespace, approve: bool) -> int:
     store = open_store(args.state_dir)
     record = await store.load(args.id)
-    plan, state = parse_plan(record.plan_text, record.plan_path), record.state
+    plan, state = await verified(store, record), record.state
     if state.phase.terminal:
         raise StateError(f"rollout {record.id} already ended: {state.phase.value}")
     step = current_step(plan, state)

@@ -58,7 +58,13 @@ class GateRecords:
 
         await self._sealed(rollout_id, body)
 
-    async def _rows(self, rollout_id: str, table: str) -> list[sqlite3.Row]:
+    async def _rows(self, rollout_id: str, table: str, verify: bool) -> list[sqlite3.Row]:
+        """The rows, each proven by its journal event (a TamperedError if one is not), or as
+        stored when ``verify`` is False (to show a record that failed its audit)."""
+        if not verify:
+            return await self._run(
+                lambda db: db.execute(queries()[table], {"id": rollout_id}).fetchall()
+            )
         return await self._run(lambda db: journal.verified_rows(db, self.seal, rollout_id, table))
 
     async def add_signoff(self, rollout_id: str, s: Signoff, event: Event) -> None:
@@ -69,11 +75,11 @@ class GateRecords:
         duplicate = f"the {s.role} sign-off for this step is already recorded"
         await self._insert_with_event(rollout_id, "signoffs", params, event, s.at, duplicate)
 
-    async def signoffs(self, rollout_id: str) -> list[Signoff]:
+    async def signoffs(self, rollout_id: str, verify: bool = True) -> list[Signoff]:
         return [
             Signoff(r["step"], r["revision"], r["gate"], r["role"], r["by"],
                     r["decision"] == "approve", r["note"], r["at"])
-            for r in await self._rows(rollout_id, "signoffs")
+            for r in await self._rows(rollout_id, "signoffs", verify)
         ]  # fmt: skip
 
     async def add_confirmation(self, rollout_id: str, c: Confirmation, event: Event) -> None:
@@ -81,8 +87,8 @@ class GateRecords:
         duplicate = f"{c.item!r} is already confirmed"
         await self._insert_with_event(rollout_id, "confirmations", params, event, c.at, duplicate)
 
-    async def confirmations(self, rollout_id: str) -> list[Confirmation]:
-        rows = await self._rows(rollout_id, "confirmations")
+    async def confirmations(self, rollout_id: str, verify: bool = True) -> list[Confirmation]:
+        rows = await self._rows(rollout_id, "confirmations", verify)
         return [Confirmation(r["item"], r["role"], r["by"], r["note"], r["at"]) for r in rows]
 
     async def add_command(

@@ -138,14 +138,17 @@ class SQLiteStore(GateRecords):
         self.heads.path(record.id)  # an id that cannot name a head file is refused first
         await self._sealed(record.id, body, fresh=True)
 
+    def plan_matches(self, record: RolloutRecord, plan_text: str) -> bool:
+        """Whether ``plan_text`` is the plan the rollout was sealed with."""
+        if record.sealed:
+            return self.seal.check(record.plan_digest, *plan_parts(plan_text))
+        # written before records were sealed: an unkeyed digest, still worth comparing
+        return hashlib.sha256(plan_text.encode()).hexdigest() == record.plan_digest
+
     def load_plan(self, record: RolloutRecord) -> Plan:
         """The plan a rollout was started with, refused if its text no longer matches the
         digest golive sealed it with: an edited plan is never run."""
-        if record.sealed:
-            intact = self.seal.check(record.plan_digest, *plan_parts(record.plan_text))
-        else:  # written before records were sealed: an unkeyed digest, still worth comparing
-            intact = hashlib.sha256(record.plan_text.encode()).hexdigest() == record.plan_digest
-        if not intact:
+        if not self.plan_matches(record, record.plan_text):
             raise TamperedError(
                 f"rollout {record.id}: its stored plan was edited (the digest does not match); "
                 f"golive will not run it ('golive audit verify {record.id}')"
@@ -312,8 +315,16 @@ class SQLiteStore(GateRecords):
 
 
 def _record(row: sqlite3.Row) -> RolloutRecord:
-    state = RolloutState.from_json(json.loads(row["state"]))
-    assert state.phase is Phase(row["phase"])
+    try:
+        state = RolloutState.from_json(json.loads(row["state"]))
+        readable = state.phase is Phase(row["phase"])
+    except (ValueError, KeyError, TypeError, AttributeError, AssertionError):
+        readable = False
+    if not readable:
+        raise TamperedError(
+            f"rollout {row['id']}: its stored state cannot be read (edited?); "
+            f"'golive audit verify {row['id']}'"
+        )
     return RolloutRecord(
         RolloutId(row["id"]),
         row["service"],
