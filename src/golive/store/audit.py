@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 
-from golive.errors import TamperedError
+from golive.errors import StateError, TamperedError
 from golive.store.journal import Heads, links, row_problem
 from golive.store.records import (
     GENESIS,
@@ -81,6 +81,8 @@ def _audit(
     def bad(problem: str) -> Audit:
         return Audit(rollout_id, Verdict.TAMPERED, problem)
 
+    if row is None and recorded is None:
+        raise StateError(f"no rollout {rollout_id!r}; 'golive status' lists them")
     if row is None:
         return bad("its journal head exists but the rollout is gone from the database (deleted)")
     if row["seal"] is None:
