@@ -7,10 +7,15 @@ listed here and nowhere else, so the writer (``store/journal.py``) and the audit
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from dataclasses import dataclass
 
 from golive.engine.state import RolloutId, RolloutState
+from golive.errors import TamperedError
+from golive.plan.loader import parse_plan
+from golive.plan.model import Plan
+from golive.store.seal import Seal
 
 GENESIS = "0" * 64
 SEALED_SINCE = "0.2.0"  # the first golive whose records carry MACs
@@ -89,3 +94,22 @@ def rollout_parts(row: sqlite3.Row, head: Head) -> tuple[object, ...]:
 
 def head_parts(rollout_id: str, head: Head) -> tuple[object, ...]:
     return ("head", rollout_id, head.seq, head.hash)
+
+
+def plan_matches(seal: Seal, record: RolloutRecord, plan_text: str) -> bool:
+    """Whether ``plan_text`` is the plan the rollout was sealed with."""
+    if record.sealed:
+        return seal.check(record.plan_digest, *plan_parts(plan_text))
+    # written before records were sealed: an unkeyed digest, still worth comparing
+    return hashlib.sha256(plan_text.encode()).hexdigest() == record.plan_digest
+
+
+def load_plan(seal: Seal, record: RolloutRecord) -> Plan:
+    """The plan a rollout was started with, refused if its text no longer matches the digest
+    golive sealed it with: wherever a stored plan is read, an edited plan is never run."""
+    if not plan_matches(seal, record, record.plan_text):
+        raise TamperedError(
+            f"rollout {record.id}: its stored plan was edited (the digest does not match); "
+            f"golive will not run it ('golive audit verify {record.id}')"
+        )
+    return parse_plan(record.plan_text, record.plan_path)

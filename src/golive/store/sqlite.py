@@ -10,9 +10,7 @@ journal's head is recorded outside the database; ``audit`` verifies it all (stor
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -22,30 +20,29 @@ from typing import TypeVar
 from golive.analysis.snapshot import Snapshot
 from golive.engine.state import Command, CommandVerb, Event, Phase, RolloutId, RolloutState
 from golive.errors import ConflictError, LeaseError, StateError, TamperedError
-from golive.plan.loader import parse_plan
 from golive.plan.model import Plan
-from golive.processes import pid_alive
 from golive.store import journal
 from golive.store.audit import Audit, audit_all, audit_rollout
 from golive.store.gates import GateRecords
-from golive.store.records import Head, RolloutRecord, StoredEvent, plan_parts
+from golive.store.leases import LeaseRecords, owner_id
+from golive.store.records import (
+    Head,
+    RolloutRecord,
+    StoredEvent,
+    load_plan,
+    plan_matches,
+    plan_parts,
+)
 from golive.store.seal import Seal
 from golive.store.sql import migrations, queries
+
+__all__ = ["Measurement", "SQLiteStore", "owner_id"]
 
 T = TypeVar("T")
 Measurement = tuple[float, float, Snapshot, Snapshot]  # at, canary weight, stable, canary
 
 
-def owner_id(pid: int) -> str:
-    return f"{socket.gethostname()}:{pid}"
-
-
-def _owner_dead(owner: str) -> bool:
-    host, _, pid = owner.rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
-
-
-class SQLiteStore(GateRecords):
+class SQLiteStore(GateRecords, LeaseRecords):
     def __init__(self, path: Path, seal: Seal | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -140,20 +137,11 @@ class SQLiteStore(GateRecords):
 
     def plan_matches(self, record: RolloutRecord, plan_text: str) -> bool:
         """Whether ``plan_text`` is the plan the rollout was sealed with."""
-        if record.sealed:
-            return self.seal.check(record.plan_digest, *plan_parts(plan_text))
-        # written before records were sealed: an unkeyed digest, still worth comparing
-        return hashlib.sha256(plan_text.encode()).hexdigest() == record.plan_digest
+        return plan_matches(self.seal, record, plan_text)
 
     def load_plan(self, record: RolloutRecord) -> Plan:
-        """The plan a rollout was started with, refused if its text no longer matches the
-        digest golive sealed it with: an edited plan is never run."""
-        if not self.plan_matches(record, record.plan_text):
-            raise TamperedError(
-                f"rollout {record.id}: its stored plan was edited (the digest does not match); "
-                f"golive will not run it ('golive audit verify {record.id}')"
-            )
-        return parse_plan(record.plan_text, record.plan_path)
+        """The rollout's stored plan, refused (TamperedError) if it was edited."""
+        return load_plan(self.seal, record)
 
     async def load(self, rollout_id: str) -> RolloutRecord:
         rows = await self._run(
@@ -215,29 +203,6 @@ class SQLiteStore(GateRecords):
             return expected_version + 1
 
         return await self._sealed(state.id, tx)
-
-    # -- leases ------------------------------------------------------------------------------
-
-    async def acquire_lease(self, rollout_id: str, owner: str, ttl: float, now: float) -> None:
-        """Own the rollout for ``ttl`` seconds; LeaseError if a live controller owns it."""
-        q = queries()
-
-        def tx(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute(q["get_rollout"], {"id": rollout_id}).fetchone()
-            held = row["lease_owner"]
-            if held and held != owner and (row["lease_until"] or 0) > now and not _owner_dead(held):
-                db.execute("ROLLBACK")
-                raise LeaseError(f"rollout {rollout_id} is driven by {held}")
-            db.execute(q["take_lease"], {"id": rollout_id, "owner": owner, "until": now + ttl})
-            db.execute("COMMIT")
-
-        await self._run(tx)
-
-    async def release_lease(self, rollout_id: str, owner: str) -> None:
-        await self._run(
-            lambda db: db.execute(queries()["release_lease"], {"id": rollout_id, "owner": owner})
-        )
 
     # -- journal, measurements, commands -----------------------------------------------------
 
