@@ -7,14 +7,16 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write to a temp file in the same directory, fsync, then rename into place."""
+def write_atomically(path: Path, text: str, durable: bool = True) -> None:
+    """Write to a temp file in the same directory, fsync (unless not ``durable``: the caller
+    would rather lose the write on a power loss than wait for the disk), then rename."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -16,6 +16,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from golive.atomic import write_atomically
@@ -137,10 +138,18 @@ def reseal(db: sqlite3.Connection, seal: Seal, rollout_id: str) -> Head:
 
 
 class Heads:
-    """One small file per rollout outside the database: ``seq hash mac`` of its journal's end."""
+    """One small file per rollout outside the database: ``seq hash mac`` of its journal's end.
+
+    Written by one background thread, in commit order, so a commit (and the rollback's router
+    write after it) never waits for the file system; pending writes are finished before any
+    read in this process and at exit. A head that lags its journal (a ``kill -9`` just after a
+    commit) is fine: only a journal shorter than its head is a cut.
+    """
 
     def __init__(self, directory: Path, seal: Seal) -> None:
         self.directory, self.seal = directory, seal
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="golive-heads")
+        self._failed: StateError | None = None
 
     def path(self, rollout_id: str) -> Path:
         if not _SAFE_ID.fullmatch(rollout_id):
@@ -148,15 +157,37 @@ class Heads:
         return self.directory / rollout_id
 
     def write(self, rollout_id: str, head: Head) -> None:
+        """Queue the head's write; a failure of an earlier one is raised here."""
+        self._raise_failure()
+        path = self.path(rollout_id)
+        self._writer.submit(self._write, path, f"{head.seq} {head.hash} "
+                            f"{self.seal.mac(*head_parts(rollout_id, head))}\n")  # fmt: skip
+
+    def _write(self, path: Path, text: str) -> None:
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            mac = self.seal.mac(*head_parts(rollout_id, head))
-            write_atomically(self.path(rollout_id), f"{head.seq} {head.hash} {mac}\n")  # 0600
+            # 0600, and like the database (synchronous=NORMAL) not fsynced: it survives a
+            # process crash; after a power loss both may lose their last commits together
+            write_atomically(path, text, durable=False)
         except OSError as exc:
-            raise StateError(f"cannot record the journal head of {rollout_id}: {exc}") from exc
+            self._failed = StateError(f"cannot record the journal head {path}: {exc}")
+
+    def settle(self) -> None:
+        """Wait for the queued writes; raise if one failed."""
+        self._writer.submit(lambda: None).result()
+        self._raise_failure()
+
+    def _raise_failure(self) -> None:
+        failed, self._failed = self._failed, None
+        if failed is not None:
+            raise failed
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
 
     def read(self, rollout_id: str) -> Head | None:
         """The recorded head, None if there is none; a TamperedError if it was edited."""
+        self.settle()
         path = self.path(rollout_id)
         try:
             fields = path.read_text().split()

@@ -73,6 +73,7 @@ class SQLiteStore(GateRecords, LeaseRecords):
                 )
 
     def close(self) -> None:
+        self.heads.close()
         self._db.close()
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:

@@ -145,3 +145,14 @@ async def test_a_database_written_before_sealing_is_reported_unsealed(tmp_path: 
     (tmp_path / "heads" / "old-1").write_text("1 x y\n")  # a head means it was sealed once
     sealed_once = await store.audit("old-1")
     assert sealed_once.verdict is Verdict.TAMPERED
+
+
+async def test_a_head_that_lags_its_journal_is_not_a_cut(tmp_path: Path) -> None:
+    store, st = await make(tmp_path)
+    head = tmp_path / "heads" / "svc-1"
+    assert store.head("svc-1") is not None
+    older = head.read_text()  # as if the process died after its next commit, before the head
+    await store.commit(st, [Event("a", "1")], 1, 2.0)
+    assert store.head("svc-1") == (await store.audit("svc-1")).head
+    head.write_text(older)
+    assert (await store.audit("svc-1")).verdict is Verdict.INTACT
