@@ -47,7 +47,7 @@ def append(db: sqlite3.Connection, seal: Seal, rollout_id: str, events: Iterable
            now: float) -> Head:  # fmt: skip
     """Append ``events`` to the rollout's chain; the journal's new head."""
     q = queries()
-    head = last_head(db, rollout_id)
+    head, now = last_head(db, rollout_id), float(now)  # as the REAL column gives it back
     for event in events:
         data = json.dumps(event.data, sort_keys=True, default=str)
         digest = seal.mac(*event_parts(head.hash, rollout_id, now, event.kind, event.message, data))

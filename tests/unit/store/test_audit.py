@@ -88,8 +88,8 @@ async def test_the_journal_head_outside_the_database_catches_a_cut_and_its_own_e
     store, st = await make(tmp_path)
     await store.commit(st, [Event("a", "1"), Event("b", "2")], 1, 2.0)
     head = tmp_path / "heads" / "svc-1"
+    assert store.head("svc-1") == (await store.audit("svc-1")).head  # written by then
     assert oct(head.stat().st_mode & 0o777) == "0o600"
-    assert store.head("svc-1") == (await store.audit("svc-1")).head
     text = head.read_text()
     head.write_text(text.replace("3 ", "2 ", 1))
     assert await problem(store) == f"its journal head {head} was edited"
@@ -155,4 +155,11 @@ async def test_a_head_that_lags_its_journal_is_not_a_cut(tmp_path: Path) -> None
     await store.commit(st, [Event("a", "1")], 1, 2.0)
     assert store.head("svc-1") == (await store.audit("svc-1")).head
     head.write_text(older)
+    assert (await store.audit("svc-1")).verdict is Verdict.INTACT
+
+
+async def test_a_whole_second_timestamp_verifies_as_it_reads_back(tmp_path: Path) -> None:
+    store, st = await make(tmp_path)
+    await store.commit(st, [Event("a", "1")], 1, 2)  # an int, stored as REAL 2.0
+    await store.add_command("svc-1", CommandVerb.PAUSE, "ann", "", 3)
     assert (await store.audit("svc-1")).verdict is Verdict.INTACT
