@@ -4,6 +4,7 @@ verify`` and ``golive status`` with exit 5, and golive refuses to drive the roll
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -79,6 +80,12 @@ def test_every_edit_of_the_record_outside_golive_is_named_and_exits_5(
     status = at(edited, "status", rid)
     assert status.returncode == 5
     assert "TAMPERED" in status.stdout and "waiting for: approval go-live" in status.stdout
+    as_json = at(edited, "status", rid, "--json")
+    assert as_json.returncode == 5
+    assert (
+        json.loads(as_json.stdout)["audit"]["problem"]
+        == f"event {seqs[1]}: hash does not match (edited?)"
+    )
 
     forged = copy_of(team, "forged")
     sql(forged, "INSERT INTO signoffs (rollout_id, at, step, revision, gate, role, by, decision,"

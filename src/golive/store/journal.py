@@ -143,7 +143,8 @@ class Heads:
     Written by one background thread, in commit order, so a commit (and the rollback's router
     write after it) never waits for the file system; pending writes are finished before any
     read in this process and at exit. A head that lags its journal (a ``kill -9`` just after a
-    commit) is fine: only a journal shorter than its head is a cut.
+    commit) is fine: only a journal shorter than its head is a cut. A new rollout's first head
+    is written before its creation commits, so no reader ever sees a sealed rollout without one.
     """
 
     def __init__(self, directory: Path, seal: Seal) -> None:
@@ -159,9 +160,19 @@ class Heads:
     def write(self, rollout_id: str, head: Head) -> None:
         """Queue the head's write; a failure of an earlier one is raised here."""
         self._raise_failure()
-        path = self.path(rollout_id)
-        self._writer.submit(self._write, path, f"{head.seq} {head.hash} "
-                            f"{self.seal.mac(*head_parts(rollout_id, head))}\n")  # fmt: skip
+        self._writer.submit(self._write, self.path(rollout_id), self._line(rollout_id, head))
+
+    def write_now(self, rollout_id: str, head: Head) -> None:
+        """Write a new rollout's first head before its creation commits."""
+        self._write(self.path(rollout_id), self._line(rollout_id, head))
+        self._raise_failure()
+
+    def forget(self, rollout_id: str) -> None:
+        """Remove the head of a rollout whose creation did not commit."""
+        self.path(rollout_id).unlink(missing_ok=True)
+
+    def _line(self, rollout_id: str, head: Head) -> str:
+        return f"{head.seq} {head.hash} {self.seal.mac(*head_parts(rollout_id, head))}\n"
 
     def _write(self, path: Path, text: str) -> None:
         try:

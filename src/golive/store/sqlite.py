@@ -96,17 +96,23 @@ class SQLiteStore(GateRecords, LeaseRecords):
 
         def tx(db: sqlite3.Connection) -> T:
             db.execute("BEGIN IMMEDIATE")
+            first = False  # a new rollout's first head, written before it commits
             try:
                 before = None if fresh else journal.guard(db, self.seal, self.heads, rollout_id)
                 result = body(db)
                 sealed = fresh or before is not None
                 head = journal.reseal(db, self.seal, rollout_id) if sealed else None
+                if fresh and head is not None:  # no reader may see a sealed rollout headless
+                    first = True
+                    self.heads.write_now(rollout_id, head)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
+                if first:
+                    self.heads.forget(rollout_id)
                 raise
-            if head is not None and head != before:
+            if head is not None and head != before and not fresh:
                 self.heads.write(rollout_id, head)
             return result
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from golive.engine.state import CommandVerb, Confirmation, Event, Phase, RolloutId, RolloutState
-from golive.errors import TamperedError
+from golive.errors import StateError, TamperedError
 from golive.plan.model import Split
 from golive.store.audit import Verdict
 from golive.store.records import RolloutRecord
@@ -163,3 +163,16 @@ async def test_a_whole_second_timestamp_verifies_as_it_reads_back(tmp_path: Path
     await store.commit(st, [Event("a", "1")], 1, 2)  # an int, stored as REAL 2.0
     await store.add_command("svc-1", CommandVerb.PAUSE, "ann", "", 3)
     assert (await store.audit("svc-1")).verdict is Verdict.INTACT
+
+
+async def test_a_new_rollout_is_never_seen_without_its_head(tmp_path: Path) -> None:
+    store, st = await make(tmp_path)
+    # another process auditing right after the creation commits must find the head already
+    assert (tmp_path / "heads" / "svc-1").exists()
+    other = SQLiteStore(tmp_path / "g.db")
+    assert (await other.audit("svc-1")).verdict is Verdict.INTACT
+    with pytest.raises(StateError):  # the same id again: refused, the first head kept
+        await store.create(
+            RolloutRecord(st.id, "svc", "p.yaml", "", GOOD_PLAN, st, 1, 1.0, 1.0, None), [], 2.0
+        )
+    assert (await other.audit("svc-1")).verdict is Verdict.INTACT
