@@ -7,8 +7,9 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write to a temp file in the same directory, fsync, then rename into place.
+def write_atomically(path: Path, text: str, durable: bool = True) -> None:
+    """Write to a temp file in the same directory, fsync (unless not ``durable``: the caller
+    would rather lose the write on a power loss than wait for the disk), then rename.
 
     The file is 0600 (``mkstemp`` creates it so), like every file golive writes.
     """
@@ -17,7 +18,8 @@ def write_atomically(path: Path, text: str) -> None:
         with os.fdopen(fd, "w") as f:
             f.write(text)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -12,7 +12,8 @@ types, and the CLI turns any of them into a message and an exit code, never a tr
     ├── StateError           the durable record disagrees (conflict, lease lost, unknown id)
     │   ├── ConflictError    another writer committed first (optimistic version check)
     │   ├── LeaseError       another live controller owns the rollout
-    │   └── ActiveRolloutError  the service already has an active rollout
+    │   ├── ActiveRolloutError  the service already has an active rollout
+    │   └── TamperedError    the record fails its audit: edited, forged or cut (exit 5)
     ├── AuthorizationError   who is acting may not do this (no role, no token, not admin)
     └── NoData               a measurement is not available yet: "not yet known", never "failed"
 """
@@ -81,6 +82,10 @@ class ActiveRolloutError(StateError):
 
 class AuthorizationError(GoliveError):
     """The person acting is not allowed to: a missing role, token or permission."""
+
+
+class TamperedError(StateError):
+    """The record does not verify against its key: something edited it outside golive."""
 
 
 class NoData(GoliveError):

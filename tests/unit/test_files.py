@@ -76,9 +76,12 @@ def test_files_are_written_0600_and_an_old_0644_file_is_tightened(tmp_path: Path
 async def test_the_database_and_its_wal_and_shm_are_0600(tmp_path: Path) -> None:
     store, _ = await make(tmp_path)  # a rollout written: the -wal and -shm exist
     try:
-        files = sorted(p.name for p in tmp_path.iterdir())
+        files = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
         assert files == ["g.db", "g.db-shm", "g.db-wal", "g.db.lock"]
-        assert {p.name: mode(p) for p in tmp_path.iterdir()} == dict.fromkeys(files, 0o600)
+        assert {p: mode(tmp_path / p) for p in files} == dict.fromkeys(files, 0o600)
+        for sub in ("heads", "keys"):  # the journal's heads and its key: private as well
+            assert mode(tmp_path / sub) == 0o700
+            assert all(mode(f) == 0o600 for f in (tmp_path / sub).iterdir())
     finally:
         store.close()
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from golive.cli.down import down
 from golive.cli.readiness import gates_of, show_gates
@@ -22,8 +23,10 @@ from golive.cli.session import (
     EXIT_CODES,
     EXIT_FAILED,
     EXIT_ROLLED_BACK,
+    EXIT_TAMPERED,
     drive,
     finish_retirements,
+    head_line,
     open_store,
     output_mode,
     start_or_continue,
@@ -33,7 +36,9 @@ from golive.engine.state import CommandVerb, RolloutState
 from golive.errors import LeaseError, StateError
 from golive.identity import whoami
 from golive.operations import commands
+from golive.operations.trust import verified
 from golive.plan.loader import load_plan, plan_schema
+from golive.store.audit import Audit, Verdict
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
 from golive.traffic.base import Verification
@@ -56,16 +61,24 @@ async def cmd_run(args: argparse.Namespace) -> int:
             f"{plan.stable.version} -> {plan.canary.version}"
         )
     state = await drive(store, record, args.state_dir, mode)
+    audit = await store.audit(state.id)
     if mode != "json":
-        summary(state, console)
+        summary(state, console, audit)
     else:
-        print(json.dumps({"rollout": state.id, "phase": state.phase.value, "reason": state.reason}))
-    return EXIT_CODES[state.phase]
+        head = None if audit.head is None else {"seq": audit.head.seq, "hash": audit.head.hash}
+        print(
+            json.dumps(
+                {"rollout": state.id, "phase": state.phase.value, "reason": state.reason,
+                 "journal_head": head, "audit": audit.verdict.value}
+            )
+        )  # fmt: skip
+    return EXIT_TAMPERED if audit.verdict is Verdict.TAMPERED else EXIT_CODES[state.phase]
 
 
 async def _command(args: argparse.Namespace, verb: CommandVerb, take_over: bool) -> int:
     store = open_store(args.state_dir)
     record = await store.load(args.id)
+    await verified(store, record)  # a tampered record is never driven, nor commanded
     if verb is CommandVerb.RESUME and record.state.phase.terminal and record.state.retiring:
         left = ", ".join(r.value for r in record.state.retiring)
         console.print(f"rollout {record.id} ended ({record.state.phase.value}); retiring {left}")
@@ -79,7 +92,7 @@ async def _command(args: argparse.Namespace, verb: CommandVerb, take_over: bool)
     except commands.Unrecorded as exc:
         if verb not in (CommandVerb.ROLLBACK, CommandVerb.ABORT):
             raise
-        return await _unrecorded_rollback(exc, verb, args.state_dir)
+        return await _unrecorded_rollback(store, exc, verb, args.state_dir)
     record = asked.record
     if not take_over:
         console.print(f"{verb.value} requested for {record.id}; its controller applies it now")
@@ -101,13 +114,17 @@ async def _finish(
         if verb not in (CommandVerb.ROLLBACK, CommandVerb.ABORT):
             raise
         assert verb is not None
-        return await _unrecorded_rollback(commands.Unrecorded(record, exc), verb, args.state_dir)
-    summary(state, console)
+        return await _unrecorded_rollback(
+            store, commands.Unrecorded(record, exc), verb, args.state_dir
+        )
+    summary(state, console, await store.audit(state.id))
     return EXIT_CODES[state.phase]
 
 
-async def _unrecorded_rollback(exc: commands.Unrecorded, verb: CommandVerb, state_dir: Path) -> int:
-    verdict = await commands.roll_back_unrecorded(exc.record, verb, state_dir)
+async def _unrecorded_rollback(
+    store: SQLiteStore, exc: commands.Unrecorded, verb: CommandVerb, state_dir: Path
+) -> int:
+    verdict = await commands.roll_back_unrecorded(store, exc.record, verb, state_dir)
     safe = verdict is Verification.VERIFIED
     console.print(
         f"the store cannot record the rollback ({exc}); "
@@ -150,6 +167,9 @@ async def cmd_status(args: argparse.Namespace) -> int:
     store = open_store(args.state_dir)
     if args.id is None:
         records = await store.recent()
+        audits = {r.id: await store.audit(r.id) for r in records}
+        tampered = any(a.verdict is Verdict.TAMPERED for a in audits.values())
+        code = EXIT_TAMPERED if tampered else 0
         if args.json:
             print(
                 json.dumps(
@@ -161,29 +181,33 @@ async def cmd_status(args: argparse.Namespace) -> int:
                             "step": r.state.step,
                             "created_at": r.created_at,
                             "waiting_for": r.state.waiting_for,
+                            "audit": audits[r.id].verdict.value,
                         }
                         for r in records
                     ]
                 )
             )
-            return 0
+            return code
         table = Table()
         table.add_column("rollout", no_wrap=True)  # people copy it: never cut
         for name in ("service", "phase", "step", "canary %", "started", "waiting for"):
             table.add_column(name)
         for r in records:
+            bad = audits[r.id].verdict is Verdict.TAMPERED
             table.add_row(
                 r.id,
                 r.service,
-                r.state.phase.value,
+                f"[bold red]TAMPERED[/] ({r.state.phase.value})" if bad else r.state.phase.value,
                 str(r.state.step + 1),
                 f"{r.state.desired.canary_weight:g}",
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at)),
                 _waiting(r.state),
             )
         console.print(table if records else "no rollouts yet; start one with 'golive run PLAN'")
-        return 0
+        return code
     record = await store.load(args.id)
+    audit = await store.audit(record.id)  # before the rows it covers are read
+    code = EXIT_TAMPERED if audit.verdict is Verdict.TAMPERED else 0
     events = await store.events(record.id)
     s = record.state
     gates = await gates_of(store, record.id, events)
@@ -196,11 +220,13 @@ async def cmd_status(args: argparse.Namespace) -> int:
                     "state": s.to_json(),
                     **gates,
                     "events": [{"at": e.at, "kind": e.kind, "message": e.message} for e in events],
+                    "audit": audit_json(audit),
                 },
                 default=str,
             )
         )
-        return 0
+        return code
+    tampered_banner(audit)
     console.print(
         f"[bold]{record.id}[/] {record.service}: {s.phase.value}, step {s.step + 1}, "
         f"canary {s.desired.canary_weight:g}%"
@@ -216,7 +242,24 @@ async def cmd_status(args: argparse.Namespace) -> int:
     for e in events[-15:]:
         stamp = time.strftime("%H:%M:%S", time.localtime(e.at))
         console.print(f"  {stamp} {e.kind:<16} {e.message}", markup=False)
-    return 0
+    tampered_banner(audit)
+    if not code:
+        console.print(head_line(audit), markup=False)
+    return code
+
+
+def tampered_banner(audit: Audit) -> None:
+    if audit.verdict is Verdict.TAMPERED:
+        console.print(
+            Text.assemble((" TAMPERED ", "bold white on red"), f" {audit.problem}"),
+            "golive will not drive this rollout; 'golive audit verify' checks every record",
+            sep="\n",
+        )
+
+
+def audit_json(audit: Audit) -> dict[str, object]:
+    head = None if audit.head is None else {"seq": audit.head.seq, "hash": audit.head.hash}
+    return {"verdict": audit.verdict.value, "problem": audit.problem, "head": head}
 
 
 def _waiting(state: RolloutState) -> str:

@@ -1,8 +1,9 @@
 """``golive``: the entry point. Parses arguments, runs one verb, maps errors to exit codes.
 
 Exit codes: 0 promoted (or the verb succeeded, or pre-flight is GO), 3 rolled back or aborted,
-4 pre-flight NO-GO, 2 invalid plan or input, 1 any other failure, 130 interrupted. A traceback
-is never the interface.
+4 pre-flight NO-GO, 5 the record is tampered (it fails its audit: edited, forged or cut outside
+golive, which then refuses to drive it), 2 invalid plan or input, 1 any other failure,
+130 interrupted. A traceback is never the interface.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from rich.console import Console
 from rich.text import Text
 
 from golive import __version__
-from golive.cli import control, readiness, signoff
+from golive.cli import audit, control, readiness, signoff
 from golive.cli.init import TEMPLATES, cmd_init
-from golive.cli.session import EXIT_FAILED, EXIT_INVALID
-from golive.errors import GoliveError, PlanError
+from golive.cli.session import EXIT_FAILED, EXIT_INVALID, EXIT_TAMPERED
+from golive.errors import GoliveError, PlanError, TamperedError
 from golive.files import private_dir
 from golive.plan.values import parse_duration
 
@@ -109,6 +110,12 @@ def _parser() -> argparse.ArgumentParser:
     revoke = token_sub.add_parser("revoke", help="revoke a token by its id (needs an admin token)")
     revoke.add_argument("token_id", metavar="ID")
 
+    audit_ = sub.add_parser("audit", help="verify that the record was not edited outside golive")
+    audit_sub = audit_.add_subparsers(dest="audit_verb", required=True, metavar="verify")
+    verify = audit_sub.add_parser("verify", help="exit 0 intact, 5 tampered (names the entry)")
+    verify.add_argument("id", nargs="?", help="one rollout (default: all of them)")
+    verify.add_argument("--json", action="store_true")
+
     init = sub.add_parser("init", help="write a starter plan")
     init.add_argument("--template", choices=TEMPLATES, default="runbook")
     init.add_argument("--output", type=Path, default=Path("plan.yaml"), help="'-' for stdout")
@@ -144,6 +151,7 @@ VERBS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "approve": signoff.cmd_approve,
     "reject": signoff.cmd_reject,
     "token": signoff.cmd_token,
+    "audit": audit.cmd_audit,
     "init": cmd_init,
 }
 
@@ -176,6 +184,9 @@ def main(argv: list[str] | None = None) -> None:
             for issue in exc.issues:
                 err.print(f"  {issue}", markup=False)
         code = EXIT_INVALID
+    except TamperedError as exc:
+        err.print(Text.assemble(("error:", "bold red"), f" {exc}"))
+        code = EXIT_TAMPERED
     except GoliveError as exc:
         err.print(Text.assemble(("error:", "red"), f" {exc}"))
         code = EXIT_FAILED

@@ -83,12 +83,15 @@ async def cmd_confirm(args: argparse.Namespace) -> int:
 async def gates_of(
     store: SQLiteStore, rollout_id: str, events: list[StoredEvent]
 ) -> dict[str, object]:
-    """A rollout's latest scorecard, sign-offs and confirmations, as plain values."""
+    """A rollout's latest scorecard, sign-offs and confirmations, as plain values: as stored,
+    so a tampered record can still be shown (its audit says what is wrong)."""
     cards = [e.data for e in events if e.kind == "scorecard"]
+    signoffs = await store.signoffs(rollout_id, verify=False)
+    confirmations = await store.confirmations(rollout_id, verify=False)
     return {
         "scorecard": cards[-1] if cards else None,
-        "signoffs": [dataclasses.asdict(s) for s in await store.signoffs(rollout_id)],
-        "confirmations": [dataclasses.asdict(c) for c in await store.confirmations(rollout_id)],
+        "signoffs": [dataclasses.asdict(s) for s in signoffs],
+        "confirmations": [dataclasses.asdict(c) for c in confirmations],
     }
 
 

@@ -18,12 +18,14 @@ from golive.engine.state import Phase, RolloutState
 from golive.errors import LeaseError
 from golive.identity import whoami
 from golive.operations import rollouts
-from golive.plan.loader import parse_plan
+from golive.operations.trust import verified
 from golive.plan.model import Plan
+from golive.store.audit import Audit
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
 
 EXIT_PROMOTED, EXIT_FAILED, EXIT_INVALID, EXIT_ROLLED_BACK, EXIT_NO_GO = 0, 1, 2, 3, 4
+EXIT_TAMPERED = 5
 EXIT_CODES = {
     Phase.PROMOTED: EXIT_PROMOTED,
     Phase.ROLLED_BACK: EXIT_ROLLED_BACK,
@@ -34,6 +36,13 @@ EXIT_CODES = {
 
 def open_store(state_dir: Path) -> SQLiteStore:
     return SQLiteStore(state_dir / "golive.db")
+
+
+def head_line(audit: Audit) -> str:
+    """What to keep to prove this record later."""
+    if audit.head is None:
+        return f"journal: {audit.describe()}"
+    return f"journal head: {audit.head.short()} ({audit.verdict.value})"
 
 
 async def start_or_continue(
@@ -80,7 +89,7 @@ async def drive(
     extra: Callable[[PassView], None] | None = None,
 ) -> RolloutState:
     """Run the reconcile loop for ``record`` until it ends (or the user interrupts)."""
-    plan = parse_plan(record.plan_text, record.plan_path)
+    plan = await verified(store, record)
     providers = build_providers(plan, state_dir, record.id)
     view = choose_view(plan, record.id, mode)
 
@@ -99,9 +108,11 @@ async def drive(
         await providers.close()
 
 
-def summary(state: RolloutState, console: Console) -> None:
+def summary(state: RolloutState, console: Console, audit: Audit | None = None) -> None:
     style = "green" if state.phase is Phase.PROMOTED else "red"
     line = f"rollout {state.id}: {state.phase.value.replace('_', ' ')}"
     if state.reason:
         line += f" - {state.reason}"
     console.print(line, style=f"bold {style}", highlight=False, markup=False)
+    if audit is not None:
+        console.print(head_line(audit), highlight=False, markup=False)

@@ -90,11 +90,11 @@ def _commands(plan: Plan, state: RolloutState, obs: Observation) -> Decision | N
     events: list[Event] = []
     for cmd in obs.commands:
         who = cmd.by + (f" ({cmd.source})" if cmd.source else "")
-        events.append(
+        events.append(  # the request itself is in the journal since it was made
             Event(
-                "command",
-                f"{cmd.verb.value} requested by {who}" + (f": {cmd.reason}" if cmd.reason else ""),
-                {"verb": cmd.verb.value, "by": cmd.by, "source": cmd.source, "reason": cmd.reason},
+                "command_applied",
+                f"{cmd.verb.value} by {who} taken up",
+                {"verb": cmd.verb.value, "by": cmd.by, "source": cmd.source},
             )
         )
         if (
@@ -105,9 +105,19 @@ def _commands(plan: Plan, state: RolloutState, obs: Observation) -> Decision | N
             why = cmd.reason or f"{cmd.verb.value} requested by {cmd.by}"
             d = start_rollback(state, obs.now, why, end, consumed)
             return dataclasses.replace(d, events=(*events, *d.events))
+        before = state
         state, refused = _apply_command(plan, state, cmd, obs.now)
         if refused:
             events.append(Event("command_refused", refused, {"verb": cmd.verb.value}))
+        elif cmd.verb is CommandVerb.SKIP:
+            what = describe_step(current_step(plan, before))
+            events.append(
+                Event(
+                    "step_skipped",
+                    f"{what} skipped by {who}: {cmd.reason}",
+                    {"step": before.step, "by": cmd.by, "reason": cmd.reason},
+                )
+            )
     return Decision(state, reconcile(state, obs), tuple(events), consumed, again=True)
 
 

@@ -39,7 +39,14 @@ from golive.engine.state import (
     RolloutState,
     Signoff,
 )
-from golive.errors import GoliveError, NoData, PermanentError, ProviderError, StateError
+from golive.errors import (
+    GoliveError,
+    NoData,
+    PermanentError,
+    ProviderError,
+    StateError,
+    TamperedError,
+)
 from golive.plan.model import PREFLIGHT, ApproveStep, CheckStep, Plan, Revision, Split
 from golive.store.sqlite import SQLiteStore, owner_id
 from golive.traffic.base import Verification
@@ -130,7 +137,8 @@ class Runner:
             else f"the marker file could not be written either; after fixing the store, "
             f"check the router before 'golive resume {state.id}'"
         )
-        return StateError(f"the record of {state.id} cannot be written ({exc}): {safe}; {then}")
+        kind = TamperedError if isinstance(exc, TamperedError) else StateError  # exit 5 stays 5
+        return kind(f"the record of {state.id} cannot be written ({exc}): {safe}; {then}")
 
     async def _after_failsafe(self, state: RolloutState, version: int) -> tuple[RolloutState, int]:
         """A rollout whose controller failed safe resumes paused, never re-exposing the canary;

@@ -17,7 +17,7 @@ from golive.engine.providers import build_providers
 from golive.engine.state import CommandVerb, Phase
 from golive.errors import AuthorizationError, StateError
 from golive.identity import Identity
-from golive.plan.loader import parse_plan
+from golive.operations.trust import verified
 from golive.plan.model import AnalyzeStep, PauseStep, Split, describe_step
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
@@ -34,7 +34,7 @@ async def request(
     store: SQLiteStore, rollout_id: str, verb: CommandVerb, who: Identity, reason: str, now: float
 ) -> Requested:
     record = await store.load(rollout_id)
-    plan, state = parse_plan(record.plan_text, record.plan_path), record.state
+    plan, state = await verified(store, record), record.state
     if state.phase.terminal:
         raise StateError(f"rollout {record.id} already ended: {state.phase.value}")
     if verb is CommandVerb.RESUME and state.phase is not Phase.PAUSED:
@@ -75,12 +75,12 @@ class Unrecorded(StateError):
 
 
 async def roll_back_unrecorded(
-    record: RolloutRecord, verb: CommandVerb, state_dir: Path
+    store: SQLiteStore, record: RolloutRecord, verb: CommandVerb, state_dir: Path
 ) -> Verification:
     """Put 100% of traffic on stable straight through the router, when the store cannot record
     a rollback: traffic first, the record when it can be written (the controller that next
     takes the rollout finds the fail-safe marker and records the rollback)."""
-    plan = parse_plan(record.plan_text, record.plan_path)
+    plan = await verified(store, record)
     providers = build_providers(plan, state_dir, record.id)
     try:
         await providers.start(Split.all_stable())

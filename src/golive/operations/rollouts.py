@@ -16,6 +16,7 @@ from collections.abc import Callable
 from golive.engine.state import Event, Phase, RolloutId, RolloutState
 from golive.errors import AuthorizationError, StateError
 from golive.identity import Identity
+from golive.operations.trust import verified
 from golive.plan.model import Plan, Split, describe_step
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
@@ -49,7 +50,8 @@ async def start_or_continue(
     active = await store.active_for_service(plan.service)
     if active:
         record = active[0]
-        if record.plan_digest != plan.digest:
+        await verified(store, record)
+        if not store.plan_matches(record, plan.text):
             raise StateError(
                 f"{plan.service} already has an active rollout {record.id} "
                 f"({record.state.phase.value}) from a different plan; finish it with "
@@ -82,4 +84,4 @@ async def start_or_continue(
         ],
         now,
     )
-    return record
+    return await store.load(rid)  # as stored: its plan digest is the store's seal

@@ -16,7 +16,7 @@ from golive.engine.gates import bound, self_only
 from golive.engine.state import Confirmation, Event, Signoff
 from golive.errors import AuthorizationError, StateError
 from golive.identity import Identity
-from golive.plan.loader import parse_plan
+from golive.operations.trust import verified
 from golive.plan.model import ApprovalGate, ApproveStep, describe_step
 from golive.store.sqlite import SQLiteStore
 
@@ -33,7 +33,7 @@ async def sign(
     revision: str | None, who: Identity, now: float,
 ) -> Signed:  # fmt: skip
     record = await store.load(rollout_id)
-    plan, state = parse_plan(record.plan_text, record.plan_path), record.state
+    plan, state = await verified(store, record), record.state
     if state.phase.terminal:
         raise StateError(f"rollout {record.id} already ended: {state.phase.value}")
     step = current_step(plan, state)
@@ -94,7 +94,7 @@ async def confirm(
     now: float,
 ) -> str:  # fmt: skip
     record = await store.load(rollout_id)
-    plan = parse_plan(record.plan_text, record.plan_path)
+    plan = await verified(store, record)
     item = next((i for i in plan.checklist if i.id == item_id), None)
     if item is None:
         known = ", ".join(i.id for i in plan.checklist) or "none"

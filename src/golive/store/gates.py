@@ -1,8 +1,11 @@
-"""Sign-offs, checklist confirmations and API tokens: what people add to a rollout's record.
+"""Sign-offs, checklist confirmations, operator commands and API tokens: what people add to a
+rollout's record.
 
-A sign-off or a confirmation is written together with an event in the rollout's hash chain, in
-one transaction, so the journal shows who approved what and when. Sign-offs are append-only,
-and one per (rollout, step, revision, role): a second one for the same role is refused.
+A sign-off, a confirmation or a command is written together with an event in the rollout's
+keyed chain, in one transaction, the event carrying the row's MAC: the journal shows who
+approved or asked for what and when, and a row without its event (forged) or unlike it (edited)
+is refused when read (store/journal.py). Sign-offs are append-only, and one per (rollout, step,
+revision, role): a second one for the same role is refused.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from golive.engine.state import Confirmation, Event, Signoff
+from golive.engine.state import CommandVerb, Confirmation, Event, Signoff
 from golive.errors import StateError
-from golive.store.records import GENESIS, StoredEvent, chain_hash
+from golive.store import journal
+from golive.store.records import GENESIS, StoredEvent, event_parts
+from golive.store.seal import Seal
 from golive.store.sql import queries
 
 T = TypeVar("T")
@@ -27,37 +32,46 @@ def token_hash(token: str) -> str:
 
 
 class GateRecords:
-    """Mixed into the store: it provides ``_run`` and ``_append``."""
+    """Mixed into the store: it provides ``seal``, ``_run`` and ``_sealed``."""
+
+    seal: Seal
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         raise NotImplementedError
 
-    @staticmethod
-    def _append(db: sqlite3.Connection, rollout_id: str, events: list[Event], now: float) -> None:
+    async def _sealed(self, rollout_id: str, body: Callable[[sqlite3.Connection], T]) -> T:
         raise NotImplementedError
 
     async def _insert_with_event(
-        self, rollout_id: str, query: str, params: dict[str, object], event: Event, at: float,
+        self, rollout_id: str, table: str, params: dict[str, object], event: Event, at: float,
         duplicate: str, guard: Callable[[sqlite3.Connection], str | None] | None = None,
     ) -> None:  # fmt: skip
         """The row and its journal event in one transaction; a duplicate row is refused, and so
         is one ``guard`` objects to (read inside the same transaction: no race between them)."""
 
-        def tx(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
+        values = {"id": rollout_id, "at": at, **params}
+
+        def body(db: sqlite3.Connection) -> None:
             refusal = guard(db) if guard is not None else None
             if refusal is not None:
-                db.execute("ROLLBACK")
                 raise StateError(refusal)
             try:
-                db.execute(queries()[query], {"id": rollout_id, "at": at, **params})
+                cur = db.execute(queries()[f"insert_{table}"], values)
             except sqlite3.IntegrityError:
-                db.execute("ROLLBACK")
                 raise StateError(duplicate) from None
-            self._append(db, rollout_id, [event], at)
-            db.execute("COMMIT")
+            linked = journal.link(db, self.seal, table, int(cur.lastrowid or 0), event)
+            journal.append(db, self.seal, rollout_id, [linked], at)
 
-        await self._run(tx)
+        await self._sealed(rollout_id, body)
+
+    async def _rows(self, rollout_id: str, table: str, verify: bool) -> list[sqlite3.Row]:
+        """The rows, each proven by its journal event (a TamperedError if one is not), or as
+        stored when ``verify`` is False (to show a record that failed its audit)."""
+        if not verify:
+            return await self._run(
+                lambda db: db.execute(queries()[table], {"id": rollout_id}).fetchall()
+            )
+        return await self._run(lambda db: journal.verified_rows(db, self.seal, rollout_id, table))
 
     async def add_signoff(
         self, rollout_id: str, s: Signoff, event: Event,
@@ -74,31 +88,41 @@ class GateRecords:
         def check(db: sqlite3.Connection) -> str | None:
             if guard is None:
                 return None
-            rows = db.execute(queries()["signoffs"], {"id": rollout_id}).fetchall()
+            rows = journal.verified_rows(db, self.seal, rollout_id, "signoffs")
             return guard([_signoff(r) for r in rows])
 
-        await self._insert_with_event(
-            rollout_id, "insert_signoff", params, event, s.at, duplicate, check
-        )
+        await self._insert_with_event(rollout_id, "signoffs", params, event, s.at, duplicate, check)
 
-    async def signoffs(self, rollout_id: str) -> list[Signoff]:
-        rows = await self._run(
-            lambda db: db.execute(queries()["signoffs"], {"id": rollout_id}).fetchall()
-        )
-        return [_signoff(r) for r in rows]
+    async def signoffs(self, rollout_id: str, verify: bool = True) -> list[Signoff]:
+        return [_signoff(r) for r in await self._rows(rollout_id, "signoffs", verify)]
 
     async def add_confirmation(self, rollout_id: str, c: Confirmation, event: Event) -> None:
         params: dict[str, object] = {"item": c.item, "role": c.role, "by": c.by, "note": c.note}
         duplicate = f"{c.item!r} is already confirmed"
-        await self._insert_with_event(
-            rollout_id, "insert_confirmation", params, event, c.at, duplicate
-        )
+        await self._insert_with_event(rollout_id, "confirmations", params, event, c.at, duplicate)
 
-    async def confirmations(self, rollout_id: str) -> list[Confirmation]:
-        rows = await self._run(
-            lambda db: db.execute(queries()["confirmations"], {"id": rollout_id}).fetchall()
-        )
+    async def confirmations(self, rollout_id: str, verify: bool = True) -> list[Confirmation]:
+        rows = await self._rows(rollout_id, "confirmations", verify)
         return [Confirmation(r["item"], r["role"], r["by"], r["note"], r["at"]) for r in rows]
+
+    async def add_command(
+        self, rollout_id: str, verb: CommandVerb, by: str, reason: str, now: float,
+        source: str = "",
+    ) -> None:  # fmt: skip
+        """An operator command for the rollout's controller, recorded in its journal with who
+        asked, how they were identified and why."""
+        who = by + (f" ({source})" if source else "")
+        event = Event(
+            "command",
+            f"{verb.value} requested by {who}" + (f": {reason}" if reason else ""),
+            {"verb": verb.value, "by": by, "source": source, "reason": reason},
+        )
+        params: dict[str, object] = {
+            "verb": verb.value, "by": by, "reason": reason, "source": source,
+        }  # fmt: skip
+        await self._insert_with_event(
+            rollout_id, "commands", params, event, now, f"cannot record {verb.value}"
+        )
 
     async def add_token(
         self, token: str, user: str, roles: tuple[str, ...], now: float, event: Event,
@@ -113,7 +137,7 @@ class GateRecords:
         def tx(db: sqlite3.Connection) -> None:
             db.execute("BEGIN IMMEDIATE")
             db.execute(queries()["insert_token"], params)
-            _log(db, event, now)
+            _log(db, self.seal, event, now)
             db.execute("COMMIT")
 
         await self._run(tx)
@@ -132,7 +156,7 @@ class GateRecords:
                 db.execute("ROLLBACK")
                 return False
             db.execute(queries()["insert_token"], params)
-            _log(db, event, now)
+            _log(db, self.seal, event, now)
             db.execute("COMMIT")
             return True
 
@@ -159,7 +183,7 @@ class GateRecords:
                 found = "no token" if not rows else f"{len(rows)} tokens"
                 raise StateError(f"{found} with id {prefix!r}; 'golive token list' shows them")
             db.execute(queries()["revoke_token"], {"hash": rows[0]["hash"], "now": now})
-            _log(db, event, now)
+            _log(db, self.seal, event, now)
             db.execute("COMMIT")
             return _token(rows[0])
 
@@ -205,15 +229,15 @@ def _signoff(r: sqlite3.Row) -> Signoff:
     )  # fmt: skip
 
 
-def _log(db: sqlite3.Connection, event: Event, now: float) -> None:
+def _log(db: sqlite3.Connection, seal: Seal, event: Event, now: float) -> None:
+    """Append to the token log, chained and keyed like a rollout's journal."""
     q = queries()
     row = db.execute(q["last_token_hash"]).fetchone()
     prev = row["hash"] if row else GENESIS
+    data = json.dumps(event.data, sort_keys=True, default=str)
+    digest = seal.mac(*event_parts(prev, TOKEN_LOG, now, event.kind, event.message, data))
     db.execute(
         q["insert_token_log"],
-        {
-            "at": now, "kind": event.kind, "message": event.message,
-            "data": json.dumps(event.data, sort_keys=True, default=str), "prev_hash": prev,
-            "hash": chain_hash(prev, TOKEN_LOG, now, event),
-        },
+        {"at": now, "kind": event.kind, "message": event.message, "data": data,
+         "prev_hash": prev, "hash": digest},
     )  # fmt: skip

@@ -34,8 +34,14 @@ UPDATE rollouts SET lease_owner = :owner, lease_until = :until WHERE id = :id;
 -- name: release_lease
 UPDATE rollouts SET lease_owner = NULL, lease_until = NULL WHERE id = :id AND lease_owner = :owner;
 
+-- name: all_rollout_ids
+SELECT id FROM rollouts ORDER BY created_at, id;
+
+-- name: seal_rollout
+UPDATE rollouts SET seal = :seal WHERE id = :id;
+
 -- name: last_hash
-SELECT hash FROM events WHERE rollout_id = :id ORDER BY seq DESC LIMIT 1;
+SELECT seq, hash FROM events WHERE rollout_id = :id ORDER BY seq DESC LIMIT 1;
 
 -- name: insert_event
 INSERT INTO events (rollout_id, at, kind, message, data, prev_hash, hash)
@@ -44,6 +50,9 @@ VALUES (:id, :at, :kind, :message, :data, :prev_hash, :hash);
 -- name: events
 SELECT * FROM events WHERE rollout_id = :id AND seq > :after ORDER BY seq;
 
+-- name: events_of_kind
+SELECT * FROM events WHERE rollout_id = :id AND kind = :kind ORDER BY seq;
+
 -- name: insert_measurement
 INSERT INTO measurements (rollout_id, at, canary_weight, stable, canary)
 VALUES (:id, :at, :weight, :stable, :canary);
@@ -51,9 +60,15 @@ VALUES (:id, :at, :weight, :stable, :canary);
 -- name: measurements
 SELECT * FROM measurements WHERE rollout_id = :id ORDER BY at;
 
--- name: insert_command
+-- name: insert_commands
 INSERT INTO commands (rollout_id, at, verb, by, reason, source)
-VALUES (:id, :now, :verb, :by, :reason, :source);
+VALUES (:id, :at, :verb, :by, :reason, :source);
+
+-- name: commands
+SELECT * FROM commands WHERE rollout_id = :id ORDER BY id;
+
+-- name: commands_row
+SELECT * FROM commands WHERE id = :row_id;
 
 -- name: pending_commands
 SELECT * FROM commands WHERE rollout_id = :id AND consumed_at IS NULL ORDER BY id;
@@ -61,19 +76,25 @@ SELECT * FROM commands WHERE rollout_id = :id AND consumed_at IS NULL ORDER BY i
 -- name: consume_command
 UPDATE commands SET consumed_at = :now WHERE id = :command_id;
 
--- name: insert_signoff
+-- name: insert_signoffs
 INSERT INTO signoffs (rollout_id, at, step, revision, gate, role, by, decision, note, source)
 VALUES (:id, :at, :step, :revision, :gate, :role, :by, :decision, :note, :source);
 
 -- name: signoffs
 SELECT * FROM signoffs WHERE rollout_id = :id ORDER BY id;
 
--- name: insert_confirmation
+-- name: signoffs_row
+SELECT * FROM signoffs WHERE id = :row_id;
+
+-- name: insert_confirmations
 INSERT INTO confirmations (rollout_id, at, item, role, by, note)
 VALUES (:id, :at, :item, :role, :by, :note);
 
 -- name: confirmations
 SELECT * FROM confirmations WHERE rollout_id = :id ORDER BY id;
+
+-- name: confirmations_row
+SELECT * FROM confirmations WHERE id = :row_id;
 
 -- name: insert_token
 INSERT INTO tokens (hash, user, roles, created_at, admin, expires_at)

@@ -83,6 +83,11 @@ BEGIN SELECT RAISE(ABORT, 'sign-offs are append-only'); END;
 CREATE TRIGGER signoffs_append_only_delete BEFORE DELETE ON signoffs
 BEGIN SELECT RAISE(ABORT, 'sign-offs are append-only'); END;
 
+-- migration: 3
+-- The record proves itself (store/seal.py): the rollouts row carries an HMAC over its columns
+-- and its journal's head. NULL: written before golive 0.2.0, reported as unsealed.
+ALTER TABLE rollouts ADD COLUMN seal TEXT;
+
 -- migration: 4
 -- operator commands carry how their author was identified, and 'skip' is a verb
 CREATE TABLE commands_v4 (

@@ -2,7 +2,9 @@
 
 Blocking ``sqlite3`` calls run in a worker thread; one connection guarded by a lock. Commits of
 state, events and consumed commands happen in one transaction with an optimistic version
-check, so a controller that lost its lease cannot overwrite a newer record.
+check, so a controller that lost its lease cannot overwrite a newer record. Every write to a
+rollout is sealed (store/journal.py): its row is checked before and re-MACed after, and the
+journal's head is recorded outside the database; ``audit`` verifies it all (store/audit.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import asyncio
 import fcntl
 import json
 import os
-import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -20,33 +21,39 @@ from typing import TypeVar
 
 from golive.analysis.snapshot import Snapshot
 from golive.engine.state import Command, CommandVerb, Event, Phase, RolloutId, RolloutState
-from golive.errors import ActiveRolloutError, ConflictError, LeaseError, StateError
+from golive.errors import ActiveRolloutError, ConflictError, LeaseError, StateError, TamperedError
 from golive.files import append_private, make_private, private_dir
-from golive.processes import pid_alive
+from golive.plan.model import Plan
+from golive.store import journal
+from golive.store.audit import Audit, audit_all, audit_rollout
 from golive.store.gates import GateRecords
-from golive.store.records import GENESIS, RolloutRecord, StoredEvent, chain_hash
+from golive.store.leases import LeaseRecords, owner_id
+from golive.store.records import (
+    Head,
+    RolloutRecord,
+    StoredEvent,
+    load_plan,
+    plan_matches,
+    plan_parts,
+)
+from golive.store.seal import Seal
 from golive.store.sql import migrations, queries
+
+__all__ = ["Measurement", "SQLiteStore", "owner_id"]
 
 T = TypeVar("T")
 Measurement = tuple[float, float, Snapshot, Snapshot]  # at, canary weight, stable, canary
 
 
-def owner_id(pid: int) -> str:
-    return f"{socket.gethostname()}:{pid}"
-
-
-def _owner_dead(owner: str) -> bool:
-    host, _, pid = owner.rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
-
-
-class SQLiteStore(GateRecords):
-    def __init__(self, path: Path) -> None:
+class SQLiteStore(GateRecords, LeaseRecords):
+    def __init__(self, path: Path, seal: Seal | None = None) -> None:
         private_dir(path.parent)
         for suffix in ("", "-wal", "-shm"):  # SQLite gives new -wal and -shm the database's mode
             make_private(path.with_name(path.name + suffix))
         append_private(path).close()  # an empty file is an empty database, created 0600
         self.path = path
+        self.seal = seal if seal is not None else Seal.load(path.parent)
+        self.heads = journal.Heads(path.parent / "heads", self.seal)
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(
@@ -80,6 +87,7 @@ class SQLiteStore(GateRecords):
             os.close(fd)
 
     def close(self) -> None:
+        self.heads.close()
         self._db.close()
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -94,38 +102,76 @@ class SQLiteStore(GateRecords):
 
         return await asyncio.to_thread(locked)
 
+    async def _sealed(
+        self, rollout_id: str, body: Callable[[sqlite3.Connection], T], fresh: bool = False
+    ) -> T:
+        """``body`` in one write transaction on a rollout that still verifies; then its row is
+        re-MACed and, once committed, the journal's head recorded outside the database."""
+
+        def tx(db: sqlite3.Connection) -> T:
+            db.execute("BEGIN IMMEDIATE")
+            first = False  # a new rollout's first head, written before it commits
+            try:
+                before = None if fresh else journal.guard(db, self.seal, self.heads, rollout_id)
+                result = body(db)
+                sealed = fresh or before is not None
+                head = journal.reseal(db, self.seal, rollout_id) if sealed else None
+                if fresh and head is not None:  # no reader may see a sealed rollout headless
+                    first = True
+                    self.heads.write_now(rollout_id, head)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                if first:
+                    self.heads.forget(rollout_id)
+                raise
+            if head is not None and head != before and not fresh:
+                self.heads.write(rollout_id, head)
+            return result
+
+        return await self._run(tx)
+
     # -- rollouts ----------------------------------------------------------------------------
 
     async def create(self, record: RolloutRecord, events: Iterable[Event], now: float) -> None:
-        q = queries()
+        """Record a new rollout; its plan digest is the store's HMAC of ``record.plan_text``."""
 
-        def tx(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
-            active = db.execute(q["active_for_service"], {"service": record.service}).fetchone()
+        def body(db: sqlite3.Connection) -> None:
+            active = db.execute(
+                queries()["active_for_service"], {"service": record.service}
+            ).fetchone()
             if active is not None:
-                db.execute("ROLLBACK")
                 raise ActiveRolloutError(
                     f"{record.service} already has an active rollout {active['id']} "
                     f"({active['phase']}); finish it with 'golive resume {active['id']}' or "
                     f"'golive abort {active['id']}' first"
                 )
             db.execute(
-                q["insert_rollout"],
+                queries()["insert_rollout"],
                 {
                     "id": record.id,
                     "service": record.service,
                     "plan_path": record.plan_path,
-                    "plan_digest": record.plan_digest,
+                    "plan_digest": self.seal.mac(*plan_parts(record.plan_text)),
                     "plan_text": record.plan_text,
                     "phase": record.state.phase.value,
                     "state": json.dumps(record.state.to_json()),
                     "now": now,
                 },
             )
-            _append(db, record.id, events, now)
-            db.execute("COMMIT")
+            journal.append(db, self.seal, record.id, events, now)
 
-        await self._run(tx)
+        self.heads.path(record.id)  # an id that cannot name a head file is refused first
+        await self._sealed(record.id, body, fresh=True)
+
+    def plan_matches(self, record: RolloutRecord, plan_text: str) -> bool:
+        """Whether ``plan_text`` is the plan the rollout was sealed with."""
+        return plan_matches(self.seal, record, plan_text)
+
+    def load_plan(self, record: RolloutRecord) -> Plan:
+        """The rollout's stored plan, refused (TamperedError) if it was edited."""
+        return load_plan(self.seal, record)
 
     async def load(self, rollout_id: str) -> RolloutRecord:
         rows = await self._run(
@@ -172,11 +218,9 @@ class SQLiteStore(GateRecords):
         q = queries()
 
         def tx(db: sqlite3.Connection) -> int:
-            db.execute("BEGIN IMMEDIATE")
             if owner is not None:
                 row = db.execute(q["get_rollout"], {"id": state.id}).fetchone()
                 if row is not None and row["lease_owner"] not in (None, owner):
-                    db.execute("ROLLBACK")
                     raise LeaseError(f"rollout {state.id} is now driven by {row['lease_owner']}")
             cur = db.execute(
                 q["update_rollout"],
@@ -189,38 +233,13 @@ class SQLiteStore(GateRecords):
                 },
             )
             if cur.rowcount != 1:
-                db.execute("ROLLBACK")
                 raise ConflictError(f"rollout {state.id} changed since version {expected_version}")
-            _append(db, state.id, events, now)
+            journal.append(db, self.seal, state.id, events, now)
             for command_id in consumed:
                 db.execute(q["consume_command"], {"now": now, "command_id": command_id})
-            db.execute("COMMIT")
             return expected_version + 1
 
-        return await self._run(tx)
-
-    # -- leases ------------------------------------------------------------------------------
-
-    async def acquire_lease(self, rollout_id: str, owner: str, ttl: float, now: float) -> None:
-        """Own the rollout for ``ttl`` seconds; LeaseError if a live controller owns it."""
-        q = queries()
-
-        def tx(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute(q["get_rollout"], {"id": rollout_id}).fetchone()
-            held = row["lease_owner"]
-            if held and held != owner and (row["lease_until"] or 0) > now and not _owner_dead(held):
-                db.execute("ROLLBACK")
-                raise LeaseError(f"rollout {rollout_id} is driven by {held}")
-            db.execute(q["take_lease"], {"id": rollout_id, "owner": owner, "until": now + ttl})
-            db.execute("COMMIT")
-
-        await self._run(tx)
-
-    async def release_lease(self, rollout_id: str, owner: str) -> None:
-        await self._run(
-            lambda db: db.execute(queries()["release_lease"], {"id": rollout_id, "owner": owner})
-        )
+        return await self._sealed(state.id, tx)
 
     # -- journal, measurements, commands -----------------------------------------------------
 
@@ -273,53 +292,41 @@ class SQLiteStore(GateRecords):
             for r in rows
         ]
 
-    async def add_command(
-        self, rollout_id: str, verb: CommandVerb, by: str, reason: str, now: float, source: str = ""
-    ) -> None:
-        params = {
-            "id": rollout_id, "now": now, "verb": verb.value, "by": by, "reason": reason,
-            "source": source,
-        }  # fmt: skip
-        await self._run(lambda db: db.execute(queries()["insert_command"], params))
-
-    @staticmethod
-    def _append(db: sqlite3.Connection, rollout_id: str, events: list[Event], now: float) -> None:
-        _append(db, rollout_id, events, now)
-
     async def pending_commands(self, rollout_id: str) -> list[Command]:
         rows = await self._run(
-            lambda db: db.execute(queries()["pending_commands"], {"id": rollout_id}).fetchall()
+            lambda db: journal.verified_rows(db, self.seal, rollout_id, "commands")
         )
         return [
             Command(r["id"], CommandVerb(r["verb"]), r["by"], r["reason"], r["source"])
             for r in rows
+            if r["consumed_at"] is None
         ]
 
+    # -- audit -------------------------------------------------------------------------------
 
-def _append(db: sqlite3.Connection, rollout_id: str, events: Iterable[Event], now: float) -> None:
-    q = queries()
-    row = db.execute(q["last_hash"], {"id": rollout_id}).fetchone()
-    prev = row["hash"] if row else GENESIS
-    for event in events:
-        digest = chain_hash(prev, rollout_id, now, event)
-        db.execute(
-            q["insert_event"],
-            {
-                "id": rollout_id,
-                "at": now,
-                "kind": event.kind,
-                "message": event.message,
-                "data": json.dumps(event.data, sort_keys=True, default=str),
-                "prev_hash": prev,
-                "hash": digest,
-            },
-        )
-        prev = digest
+    async def audit(self, rollout_id: str) -> Audit:
+        """Does the rollout's record still verify against the key? (store/audit.py)"""
+        return await self._run(lambda db: audit_rollout(db, self.seal, self.heads, rollout_id))
+
+    async def audit_all(self) -> list[Audit]:
+        return await self._run(lambda db: audit_all(db, self.seal, self.heads))
+
+    def head(self, rollout_id: str) -> Head | None:
+        """The journal head recorded outside the database, as of the last commit."""
+        return self.heads.read(rollout_id)
 
 
 def _record(row: sqlite3.Row) -> RolloutRecord:
-    state = RolloutState.from_json(json.loads(row["state"]))
-    assert state.phase is Phase(row["phase"])
+    try:
+        state = RolloutState.from_json(json.loads(row["state"]))
+        readable = state.phase is Phase(row["phase"])
+    except (ValueError, KeyError, TypeError, AttributeError, AssertionError):
+        readable = False
+    if not readable:
+        raise TamperedError(
+            f"rollout {row['id']}: its stored state cannot be read (edited?); "
+            f"'golive audit verify {row['id']}'"
+        )
     return RolloutRecord(
         RolloutId(row["id"]),
         row["service"],
@@ -331,4 +338,5 @@ def _record(row: sqlite3.Row) -> RolloutRecord:
         row["created_at"],
         row["updated_at"],
         row["lease_owner"],
+        row["seal"] is not None,
     )

@@ -12,7 +12,8 @@ from golive.engine.state import CommandVerb, PauseKind, Phase, RolloutId, Rollou
 from golive.errors import StateError
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan, Revision, Split
-from golive.store.records import RolloutRecord, verify_chain
+from golive.store.audit import Verdict
+from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
 from golive.testing import FakeClock, FakeDeployer, FakeRouter, ScriptedMetrics, passing_check
 from tests.conftest import GOOD_PLAN
@@ -74,7 +75,7 @@ async def test_a_healthy_canary_is_promoted(tmp_path: Path) -> None:
     events = await store.events(rid)
     kinds = [e.kind for e in events]
     assert kinds.count("step_completed") == 6 and kinds[-1] == "promoted"
-    assert verify_chain(events) is None
+    assert (await store.audit(rid)).verdict is Verdict.INTACT
     assert len(await store.measurements(rid)) > 40
 
 
@@ -144,7 +145,7 @@ async def test_a_crash_at_any_pass_converges_to_the_same_end(
     final = await Runner(PLAN, store, providers, clock).run(rid)
     assert final.phase is Phase.PROMOTED
     assert router.served == Split(100.0)
-    assert verify_chain(await store.events(rid)) is None
+    assert (await store.audit(rid)).verdict is Verdict.INTACT
 
 
 async def test_an_unreachable_router_holds_the_step_and_raises_an_alarm(tmp_path: Path) -> None:

@@ -95,7 +95,7 @@ async def test_two_sign_offs_by_the_starter_at_once_never_both_count(tmp_path: P
         st = RolloutState(rid, Phase.PROGRESSING, 0, 1.0, Split.all_stable(), 1.0,
                           started_by="alice")  # fmt: skip
         record = RolloutRecord(rid, f"s{i}", "p", plan.digest, plan.text, st, 1, 1.0, 1.0, None)
-        await stores[0].create(record, [], 1.0)
+        await stores[0].create(record, [Event("rollout_started", "by alice")], 1.0)
 
         async def sign(store: SQLiteStore, role: str, rid: str = rid) -> str:
             try:

@@ -10,7 +10,8 @@ import pytest
 from golive.engine.state import CommandVerb, Event, Phase, RolloutId, RolloutState
 from golive.errors import ConflictError, LeaseError, StateError
 from golive.plan.model import Split
-from golive.store.records import RolloutRecord, verify_chain
+from golive.store.audit import Verdict
+from golive.store.records import RolloutRecord
 from golive.store.sql import migrations
 from golive.store.sqlite import SQLiteStore, owner_id
 
@@ -59,14 +60,15 @@ async def test_lease_is_exclusive_but_a_dead_owner_frees_it(tmp_path: Path) -> N
 async def test_events_are_hash_chained_and_append_only(tmp_path: Path) -> None:
     store, st = await make(tmp_path)
     await store.commit(st, [Event("x", "one"), Event("y", "two", {"k": 1})], 1, 2.0)
-    assert verify_chain(await store.events("svc-1")) is None
+    assert (await store.audit("svc-1")).verdict is Verdict.INTACT
     db = sqlite3.connect(tmp_path / "g.db")
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         db.execute("UPDATE events SET message = 'forged' WHERE kind = 'x'")
     db.execute("DROP TRIGGER events_append_only_update")
     db.execute("UPDATE events SET message = 'forged' WHERE kind = 'x'")
     db.commit()
-    assert verify_chain(await store.events("svc-1")) is not None
+    audit = await store.audit("svc-1")
+    assert audit.verdict is Verdict.TAMPERED and audit.problem.startswith("event 2: hash")
 
 
 async def test_commands_are_consumed_in_the_commit(tmp_path: Path) -> None:

@@ -1,0 +1,54 @@
+"""``golive audit verify [ID]``: does the record still prove itself?
+
+Exit 0 when every record verifies (or predates sealing: unsealed), 5 when one is tampered,
+naming the first bad entry. The same audit runs before ``status``, ``resume``, ``run`` (when it
+continues a rollout), ``approve`` and ``confirm``; this verb runs it on demand, for one rollout
+or all of them, e.g. from a cron job that keeps the heads it prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rich.console import Console
+from rich.text import Text
+
+from golive.cli.control import audit_json
+from golive.cli.session import EXIT_TAMPERED, open_store
+from golive.errors import StateError
+from golive.store.audit import Audit, Verdict
+
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+STYLE = {Verdict.INTACT: "green", Verdict.UNSEALED: "yellow", Verdict.TAMPERED: "bold red"}
+
+
+async def cmd_audit(args: argparse.Namespace) -> int:
+    store = open_store(args.state_dir)
+    if args.id is None:
+        audits = await store.audit_all()
+    elif args.id in store.heads.ids():  # exact id: also a rollout whose row is gone
+        audits = [await store.audit(args.id)]
+    else:
+        audits = [await store.audit((await store.load(args.id)).id)]
+    tampered = [a for a in audits if a.verdict is Verdict.TAMPERED]
+    if args.json:
+        print(json.dumps([{"rollout": a.rollout_id, **audit_json(a)} for a in audits]))
+        return EXIT_TAMPERED if tampered else 0
+    if not audits:
+        raise StateError("no rollouts to verify yet")
+    for a in audits:
+        console.print(line(a))
+    counts = {v: sum(a.verdict is v for a in audits) for v in Verdict}
+    told = ", ".join(f"{n} {v.value}" for v, n in counts.items() if n)
+    key = f" with the key {store.seal.path}" if store.seal.path else ""
+    console.print(f"{len(audits)} rollout{'s' if len(audits) != 1 else ''} verified{key}: {told}")
+    return EXIT_TAMPERED if tampered else 0
+
+
+def line(a: Audit) -> Text:
+    shown = Text(f"rollout {a.rollout_id}: ")
+    if a.verdict is Verdict.TAMPERED:
+        return shown.append("TAMPERED", STYLE[a.verdict]).append(f" - {a.problem}")
+    return shown.append(a.describe(), STYLE[a.verdict])
