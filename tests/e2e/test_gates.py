@@ -4,6 +4,7 @@ people use it: one terminal runs the rollout, others confirm, approve and reject
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sqlite3
@@ -347,3 +348,22 @@ def test_a_plan_with_gates_is_not_started_by_a_bare_login_name(
     assert started.returncode == 1
     assert "must be identified by a token" in started.stderr
     assert json.loads(golive("status", "--json", cwd=team).stdout) == []
+
+
+def test_a_token_written_into_the_database_by_hand_is_refused(team: Path) -> None:
+    """Issue #10.2: writing the database was enough to mint a token with any role."""
+    bob = mint(team, "bob", "tech-lead")
+    db = sqlite3.connect(team / ".golive" / "golive.db")
+    forged = "glv_forged-by-sql"
+    digest = hashlib.sha256(forged.encode()).hexdigest()
+    db.execute(
+        "INSERT INTO tokens (hash, user, roles, created_at, admin) VALUES (?, 'eve', "
+        '\'["release-manager", "security"]\', 1.0, 1)',
+        (digest,),
+    )
+    db.execute("UPDATE tokens SET roles = '[\"tech-lead\", \"security\"]' WHERE user = 'bob'")
+    db.commit()
+    used = golive("token", "list", cwd=team, token=forged)
+    assert used.returncode == 5 and "no entry in the token log" in used.stderr, used.stderr
+    edited = golive("approve", "x", "--as", "security", cwd=team, token=bob)
+    assert edited.returncode == 5 and "does not match its token log entry" in edited.stderr

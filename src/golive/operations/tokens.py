@@ -14,8 +14,8 @@ import secrets
 from golive.engine.state import Event
 from golive.errors import AuthorizationError, StateError
 from golive.identity import ROLE, Identity
-from golive.store.gates import TokenRecord, token_hash
 from golive.store.sqlite import SQLiteStore
+from golive.store.tokens import TokenRecord, token_hash
 
 USER_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 

@@ -10,25 +10,17 @@ revision, role): a second one for the same role is refused.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 from golive.engine.state import CommandVerb, Confirmation, Event, Signoff
 from golive.errors import StateError
 from golive.store import journal
-from golive.store.records import GENESIS, StoredEvent, event_parts
 from golive.store.seal import Seal
 from golive.store.sql import queries
 
 T = TypeVar("T")
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class GateRecords:
@@ -124,120 +116,9 @@ class GateRecords:
             rollout_id, "commands", params, event, now, f"cannot record {verb.value}"
         )
 
-    async def add_token(
-        self, token: str, user: str, roles: tuple[str, ...], now: float, event: Event,
-        admin: bool = False, expires_at: float | None = None,
-    ) -> None:  # fmt: skip
-        """A new token (only its SHA-256 is kept) and its entry in the token log, at once."""
-        params = {
-            "hash": token_hash(token), "user": user, "roles": json.dumps(roles), "now": now,
-            "admin": int(admin), "expires_at": expires_at,
-        }  # fmt: skip
-
-        def tx(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
-            db.execute(queries()["insert_token"], params)
-            _log(db, self.seal, event, now)
-            db.execute("COMMIT")
-
-        await self._run(tx)
-
-    async def bootstrap_token(self, token: str, user: str, now: float, event: Event) -> bool:
-        """The first admin token, only while no admin token exists (checked in the same
-        transaction); False when one already does."""
-        params = {
-            "hash": token_hash(token), "user": user, "roles": "[]", "now": now, "admin": 1,
-            "expires_at": None,
-        }  # fmt: skip
-
-        def tx(db: sqlite3.Connection) -> bool:
-            db.execute("BEGIN IMMEDIATE")
-            if db.execute(queries()["admin_tokens"]).fetchone()[0]:
-                db.execute("ROLLBACK")
-                return False
-            db.execute(queries()["insert_token"], params)
-            _log(db, self.seal, event, now)
-            db.execute("COMMIT")
-            return True
-
-        return await self._run(tx)
-
-    async def find_token(self, token: str) -> TokenRecord | None:
-        row = await self._run(
-            lambda db: db.execute(queries()["find_token"], {"hash": token_hash(token)}).fetchone()
-        )
-        return None if row is None else _token(row)
-
-    async def tokens(self) -> list[TokenRecord]:
-        rows = await self._run(lambda db: db.execute(queries()["list_tokens"]).fetchall())
-        return [_token(r) for r in rows]
-
-    async def revoke_token(self, prefix: str, now: float, event: Event) -> TokenRecord:
-        """Revoke the one token whose id starts with ``prefix``; StateError otherwise."""
-
-        def tx(db: sqlite3.Connection) -> TokenRecord:
-            db.execute("BEGIN IMMEDIATE")
-            rows = db.execute(queries()["tokens_by_prefix"], {"prefix": prefix}).fetchall()
-            if len(rows) != 1:
-                db.execute("ROLLBACK")
-                found = "no token" if not rows else f"{len(rows)} tokens"
-                raise StateError(f"{found} with id {prefix!r}; 'golive token list' shows them")
-            db.execute(queries()["revoke_token"], {"hash": rows[0]["hash"], "now": now})
-            _log(db, self.seal, event, now)
-            db.execute("COMMIT")
-            return _token(rows[0])
-
-        return await self._run(tx)
-
-    async def token_log(self) -> list[StoredEvent]:
-        rows = await self._run(lambda db: db.execute(queries()["token_log"]).fetchall())
-        return [
-            StoredEvent(r["seq"], TOKEN_LOG, r["at"], r["kind"], r["message"],
-                        json.loads(r["data"]), r["prev_hash"], r["hash"])
-            for r in rows
-        ]  # fmt: skip
-
-
-TOKEN_LOG = "tokens"  # noqa: S105 (a chain name: a rollout's chain has its id)
-
-
-@dataclass(frozen=True, slots=True)
-class TokenRecord:
-    id: str  # the first 12 hex digits of the token's hash: safe to show
-    user: str
-    roles: tuple[str, ...]
-    admin: bool
-    created_at: float
-    expires_at: float | None
-    revoked_at: float | None
-
-    def valid(self, now: float) -> bool:
-        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
-
-
-def _token(r: sqlite3.Row) -> TokenRecord:
-    return TokenRecord(
-        r["hash"][:12], r["user"], tuple(json.loads(r["roles"])), bool(r["admin"]),
-        r["created_at"], r["expires_at"], r["revoked_at"],
-    )  # fmt: skip
-
 
 def _signoff(r: sqlite3.Row) -> Signoff:
     return Signoff(
         r["step"], r["revision"], r["gate"], r["role"], r["by"], r["decision"] == "approve",
         r["note"], r["at"], r["source"],
-    )  # fmt: skip
-
-
-def _log(db: sqlite3.Connection, seal: Seal, event: Event, now: float) -> None:
-    """Append to the token log, chained and keyed like a rollout's journal."""
-    q = queries()
-    row = db.execute(q["last_token_hash"]).fetchone()
-    prev = row["hash"] if row else GENESIS
-    data = json.dumps(event.data, sort_keys=True, default=str)
-    digest = seal.mac(*event_parts(prev, TOKEN_LOG, now, event.kind, event.message, data))
-    db.execute(
-        q["insert_token_log"],
-        {"at": now, "kind": event.kind, "message": event.message, "data": data,
-         "prev_hash": prev, "hash": digest},
     )  # fmt: skip

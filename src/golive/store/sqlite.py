@@ -38,6 +38,7 @@ from golive.store.records import (
 )
 from golive.store.seal import Seal
 from golive.store.sql import migrations, queries
+from golive.store.tokens import TokenRecords
 
 __all__ = ["Measurement", "SQLiteStore", "owner_id"]
 
@@ -45,7 +46,7 @@ T = TypeVar("T")
 Measurement = tuple[float, float, Snapshot, Snapshot]  # at, canary weight, stable, canary
 
 
-class SQLiteStore(GateRecords, LeaseRecords):
+class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
     def __init__(self, path: Path, seal: Seal | None = None) -> None:
         private_dir(path.parent)
         for suffix in ("", "-wal", "-shm"):  # SQLite gives new -wal and -shm the database's mode
