@@ -367,3 +367,5 @@ def test_a_token_written_into_the_database_by_hand_is_refused(team: Path) -> Non
     assert used.returncode == 5 and "no entry in the token log" in used.stderr, used.stderr
     edited = golive("approve", "x", "--as", "security", cwd=team, token=bob)
     assert edited.returncode == 5 and "does not match its token log entry" in edited.stderr
+    audit = golive("audit", "verify", cwd=team)
+    assert audit.returncode == 5 and "token log: TAMPERED" in audit.stdout, audit.stdout

@@ -17,8 +17,9 @@ from rich.text import Text
 
 from golive.cli.control import audit_json
 from golive.cli.session import EXIT_TAMPERED, open_store
-from golive.errors import StateError
+from golive.errors import StateError, TamperedError
 from golive.store.audit import Audit, Verdict
+from golive.store.sqlite import SQLiteStore
 
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 STYLE = {Verdict.INTACT: "green", Verdict.UNSEALED: "yellow", Verdict.TAMPERED: "bold red"}
@@ -33,10 +34,15 @@ async def cmd_audit(args: argparse.Namespace) -> int:
     else:
         audits = [await store.audit((await store.load(args.id)).id)]
     tampered = [a for a in audits if a.verdict is Verdict.TAMPERED]
+    tokens = await _token_log(store) if args.id is None else None
     if args.json:
         print(json.dumps([{"rollout": a.rollout_id, **audit_json(a)} for a in audits]))
-        return EXIT_TAMPERED if tampered else 0
+        return EXIT_TAMPERED if tampered or tokens else 0
+    if tokens:
+        console.print(Text("token log: ").append("TAMPERED", "bold red").append(f" - {tokens}"))
     if not audits:
+        if tokens:
+            return EXIT_TAMPERED
         raise StateError("no rollouts to verify yet")
     for a in audits:
         console.print(line(a))
@@ -44,7 +50,16 @@ async def cmd_audit(args: argparse.Namespace) -> int:
     told = ", ".join(f"{n} {v.value}" for v, n in counts.items() if n)
     key = f" with the key {store.seal.path}" if store.seal.path else ""
     console.print(f"{len(audits)} rollout{'s' if len(audits) != 1 else ''} verified{key}: {told}")
-    return EXIT_TAMPERED if tampered else 0
+    return EXIT_TAMPERED if tampered or tokens else 0
+
+
+async def _token_log(store: SQLiteStore) -> str | None:
+    """Why the token log and the tokens do not verify; None when they do."""
+    try:
+        await store.tokens()
+    except TamperedError as exc:
+        return str(exc)
+    return None
 
 
 def line(a: Audit) -> Text:
