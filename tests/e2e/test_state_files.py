@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from golive.cli.main import write_crash_log
 from tests.e2e.test_cli import GOLIVE
 
 pytestmark = pytest.mark.e2e
@@ -90,36 +91,38 @@ def test_down_signals_nothing_for_pid_0_1_negative_or_garbage(tmp_path: Path) ->
 
 
 def broken_record(workdir: Path) -> None:
-    """A rollout row whose state cannot be read back: an internal error for 'golive status'
-    (test-only: golive itself never writes one)."""
+    """A rollout row whose state cannot be read back (test-only: golive never writes one)."""
     assert golive("status", cwd=workdir).returncode == 0  # creates the database
     with sqlite3.connect(workdir / ".golive" / "golive.db") as db:
         db.execute(
             "INSERT INTO rollouts VALUES ('r1', 'shop', 'p', 'd', 't', 'progressing', '{}', 1, "
-            "0, 0, NULL, NULL)"
+            "0, 0, NULL, NULL, NULL)"
         )
 
 
-def test_crash_log_is_not_written_through_a_symlink(tmp_path: Path) -> None:
+def test_a_row_that_cannot_be_read_is_reported_not_a_traceback(tmp_path: Path) -> None:
     broken_record(tmp_path)
+    result = golive("status", "r1", cwd=tmp_path)
+    assert result.returncode == 5, result.stderr
+    assert "its stored state cannot be read" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_crash_log_is_not_written_through_a_symlink(tmp_path: Path) -> None:
     target = tmp_path / "precious.txt"
     target.write_text("keep me\n")
-    crash = tmp_path / ".golive" / "crash.log"
+    crash = tmp_path / "state" / "crash.log"
+    crash.parent.mkdir(mode=0o700)
     crash.symlink_to(target)
-    result = golive("status", cwd=tmp_path)
-    assert result.returncode == 1
-    err = " ".join(result.stderr.split())
-    assert "internal error: KeyError" in err
-    assert ".golive/crash.log is a symbolic link, so the details were not written" in err
-    assert "Traceback" not in result.stdout + result.stderr
+    said = write_crash_log(crash, "Traceback ...")
+    assert said == f"{crash} is a symbolic link, so the details were not written"
     assert target.read_text() == "keep me\n" and crash.is_symlink()
 
 
 def test_crash_log_is_written_for_the_user_alone(tmp_path: Path) -> None:
-    broken_record(tmp_path)
-    result = golive("status", cwd=tmp_path)
-    assert result.returncode == 1
-    assert "details in .golive/crash.log" in " ".join(result.stderr.split())
-    crash = tmp_path / ".golive" / "crash.log"
+    crash = tmp_path / "state" / "crash.log"
+    said = write_crash_log(crash, "KeyError: 'desired'")
+    assert str(crash) in said
     assert crash.stat().st_mode & 0o777 == 0o600
+    assert crash.parent.stat().st_mode & 0o777 == 0o700
     assert "KeyError: 'desired'" in crash.read_text()

@@ -7,7 +7,7 @@ VALUES (:id, :service, :plan_path, :plan_digest, :plan_text, :phase, :state, 1, 
 SELECT * FROM rollouts WHERE id = :id;
 
 -- name: find_rollouts
-SELECT * FROM rollouts WHERE id LIKE :prefix || '%' ORDER BY created_at DESC;
+SELECT * FROM rollouts WHERE substr(id, 1, length(:prefix)) = :prefix ORDER BY created_at DESC;
 
 -- name: list_rollouts
 SELECT * FROM rollouts ORDER BY created_at DESC LIMIT :limit;

@@ -43,6 +43,7 @@ from golive.store.tokens import TokenRecords
 __all__ = ["Measurement", "SQLiteStore", "owner_id"]
 
 T = TypeVar("T")
+MIN_PREFIX = 4  # the shortest prefix of a rollout id that may select it
 Measurement = tuple[float, float, Snapshot, Snapshot]  # at, canary weight, stable, canary
 
 
@@ -175,16 +176,26 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
         return load_plan(self.seal, record)
 
     async def load(self, rollout_id: str) -> RolloutRecord:
+        """The rollout with this exact id, or the only one whose id starts with it (at least
+        MIN_PREFIX characters: an empty or one-letter id never selects a rollout)."""
         rows = await self._run(
             lambda db: db.execute(queries()["find_rollouts"], {"prefix": rollout_id}).fetchall()
         )
         exact = [r for r in rows if r["id"] == rollout_id]
         if exact:
-            rows = exact
+            return _record(exact[0])
+        if len(rollout_id) < MIN_PREFIX:
+            raise StateError(
+                f"no rollout {rollout_id!r} (give its id, or at least its first {MIN_PREFIX} "
+                "characters; 'golive status' lists them)"
+            )
         if not rows:
             raise StateError(f"no rollout {rollout_id!r}; 'golive status' lists them")
         if len(rows) > 1:
-            raise StateError(f"{rollout_id!r} matches {len(rows)} rollouts; give more of the id")
+            listed = ", ".join(r["id"] for r in rows[:10])
+            raise StateError(
+                f"{rollout_id!r} matches {len(rows)} rollouts ({listed}); give more of the id"
+            )
         return _record(rows[0])
 
     async def recent(self, limit: int = 20) -> list[RolloutRecord]:

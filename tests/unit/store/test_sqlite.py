@@ -40,7 +40,7 @@ async def test_commit_is_optimistic(tmp_path: Path) -> None:
 
 async def test_state_round_trips_and_ids_resolve_by_prefix(tmp_path: Path) -> None:
     store, st = await make(tmp_path)
-    assert (await store.load("svc")).state == st
+    assert (await store.load("svc-")).state == st
     with pytest.raises(StateError, match="no rollout 'zzz'"):
         await store.load("zzz")
 
@@ -87,3 +87,14 @@ async def test_schema_is_versioned_and_reopening_does_not_migrate_twice(tmp_path
     assert len(await again.recent()) == 1
     rows = sqlite3.connect(tmp_path / "g.db").execute("SELECT version FROM schema_version")
     assert [r[0] for r in rows] == [v for v, _ in migrations()]
+
+
+async def test_ids_match_exactly_or_by_a_prefix_of_four_characters_never_a_pattern(
+    tmp_path: Path,
+) -> None:
+    """Issue #12.5: `golive abort ""`, `%` and `_` selected a rollout (an unescaped LIKE)."""
+    store, _ = await make(tmp_path)
+    for given in ("", "%", "_", "s", "sv%", "svc_1", "%-1"):
+        with pytest.raises(StateError, match="no rollout"):
+            await store.load(given)
+    assert (await store.load("svc-")).id == "svc-1"
