@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from rich.console import Console
 from rich.text import Text
 
 from golive.cli.control import audit_json
 from golive.cli.session import EXIT_TAMPERED, open_store
+from golive.cli.terminal import Terminal
 from golive.errors import StateError, TamperedError
 from golive.store.audit import Audit, Verdict
 from golive.store.sqlite import SQLiteStore
 
-console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+console = Terminal()
 STYLE = {Verdict.INTACT: "green", Verdict.UNSEALED: "yellow", Verdict.TAMPERED: "bold red"}
 
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -32,6 +30,7 @@ from golive.cli.session import (
     start_or_continue,
     summary,
 )
+from golive.cli.terminal import Terminal, literal
 from golive.engine.state import CommandVerb, RolloutState
 from golive.errors import LeaseError, StateError
 from golive.identity import whoami
@@ -44,7 +43,7 @@ from golive.store.sqlite import SQLiteStore
 from golive.traffic.base import Verification
 from golive.traffic.listen import check_listen
 
-console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+console = Terminal()
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
@@ -57,8 +56,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
     record = await start_or_continue(store, plan, say)
     if mode != "json":
         console.print(
-            f"rollout [bold]{record.id}[/] of {plan.service}: "
-            f"{plan.stable.version} -> {plan.canary.version}"
+            f"rollout {record.id} of {plan.service}: {plan.stable.version} -> {plan.canary.version}"
         )
     state = await drive(store, record, args.state_dir, mode)
     audit = await store.audit(state.id)
@@ -197,11 +195,13 @@ async def cmd_status(args: argparse.Namespace) -> int:
             table.add_row(
                 r.id,
                 r.service,
-                f"[bold red]TAMPERED[/] ({r.state.phase.value})" if bad else r.state.phase.value,
+                Text(f"TAMPERED ({r.state.phase.value})", "bold red")
+                if bad
+                else r.state.phase.value,
                 str(r.state.step + 1),
                 f"{r.state.desired.canary_weight:g}",
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at)),
-                _waiting(r.state),
+                literal(_waiting(r.state)),
             )
         console.print(table if records else "no rollouts yet; start one with 'golive run PLAN'")
         return code
@@ -228,7 +228,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
         return code
     tampered_banner(audit)
     console.print(
-        f"[bold]{record.id}[/] {record.service}: {s.phase.value}, step {s.step + 1}, "
+        f"{record.id} {record.service}: {s.phase.value}, step {s.step + 1}, "
         f"canary {s.desired.canary_weight:g}%"
     )
     if s.reason:

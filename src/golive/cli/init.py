@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 from importlib import resources
 
-from rich.console import Console
-
+from golive.cli.terminal import Terminal
 from golive.errors import StateError
 
 TEMPLATES = ("runbook",)
-console = Console(highlight=False, soft_wrap=True)
+console = Terminal()
 
 
 def template_text(name: str) -> str:

@@ -20,13 +20,13 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.text import Text
 
 from golive import __version__
-from golive.cli import audit, control, readiness, signoff
+from golive.cli import audit, control, readiness, session, signoff
 from golive.cli.init import TEMPLATES, cmd_init
 from golive.cli.session import EXIT_FAILED, EXIT_INVALID, EXIT_TAMPERED
+from golive.cli.terminal import Terminal, visible
 from golive.errors import GoliveError, PlanError, TamperedError
 from golive.files import private_dir
 from golive.plan.values import parse_duration
@@ -170,40 +170,45 @@ def _dispatch(args: argparse.Namespace) -> Coroutine[Any, Any, int]:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    err = Console(stderr=True, highlight=False)
+    err = Terminal(stderr=True)
     try:
         code = asyncio.run(_dispatch(args))
     except PlanError as exc:
         if getattr(args, "json", False):
             print(json.dumps({"valid": False, "errors": [vars_of(i) for i in exc.issues]}))
         else:
-            err.print(
-                f"[red]invalid plan[/] ({len(exc.issues)} problem"
-                f"{'s' if len(exc.issues) != 1 else ''}):"
-            )
+            n = len(exc.issues)
+            err.print(Text.assemble(("invalid plan", "red"), f" ({n} problem{'s' * (n != 1)}):"))
             for issue in exc.issues:
-                err.print(f"  {issue}", markup=False)
+                err.print(f"  {issue}")
         code = EXIT_INVALID
     except TamperedError as exc:
-        err.print(Text.assemble(("error:", "bold red"), f" {exc}"))
+        err.print(Text.assemble(("error:", "bold red"), visible(f" {exc}")))
         code = EXIT_TAMPERED
     except GoliveError as exc:
-        err.print(Text.assemble(("error:", "red"), f" {exc}"))
+        err.print(Text.assemble(("error:", "red"), visible(f" {exc}")))
         code = EXIT_FAILED
     except KeyboardInterrupt:
+        again = session.driving or "ID"
         err.print(
             "interrupted: the rollout keeps its state and traffic stays where it is; "
-            "continue with 'golive resume ID' or roll back with 'golive rollback ID'"
+            f"continue with 'golive resume {again}' or roll back with 'golive rollback {again}'"
         )
         code = 130
     except Exception as exc:  # a bug must not print a traceback at the user
         crash = Path(getattr(args, "state_dir", ".golive")) / "crash.log"
         details = write_crash_log(crash, traceback.format_exc())
+        rid = session.driving
+        where = (
+            f"rollout {rid}'s record holds what was committed before it and traffic stays "
+            f"where it was ('golive status {rid}')"
+            if rid
+            else "nothing more was done after it"
+        )
         err.print(
             Text.assemble(
                 ("internal error:", "red"),
-                f" {type(exc).__name__}: {exc}. The rollout's record is intact and traffic "
-                f"stays where it is ('golive status'); {details}",
+                visible(f" {type(exc).__name__}: {exc}. {where}; {details}"),
             )
         )
         code = EXIT_FAILED

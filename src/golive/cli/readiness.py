@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 import time
 
 from rich.console import Console
@@ -16,6 +15,7 @@ from rich.text import Text
 from golive.analysis.scorecard import Scorecard
 from golive.checks.preflight import run_checks, scorecard
 from golive.cli.session import EXIT_NO_GO, open_store
+from golive.cli.terminal import Terminal, literal
 from golive.errors import StateError
 from golive.identity import whoami
 from golive.operations import signoffs
@@ -23,28 +23,30 @@ from golive.plan.loader import load_plan
 from golive.store.records import StoredEvent
 from golive.store.sqlite import SQLiteStore
 
-console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+console = Terminal()
 SHOWN = {
-    "pass": "[green]PASS[/]", "warn": "[yellow]WARN[/]", "fail": "[red]FAIL[/]",
-    "confirmed": "[green]CONFIRMED[/]", "pending": "[yellow]WAITING[/]",
+    "pass": ("PASS", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL", "red"),
+    "confirmed": ("CONFIRMED", "green"), "pending": ("WAITING", "yellow"),
 }  # fmt: skip
 
 
 def print_scorecard(card: Scorecard, out: Console = console) -> None:
     table = Table("category", "check", "result", "value", "reason", show_lines=False)
     for item in card.items:  # what checks measured is text, never markup
-        name = Text(item.name)
+        name = literal(item.name)
         if item.critical:
             name.append(" (critical)", style="bold")
-        outcome = Text.from_markup(SHOWN[item.outcome])
-        table.add_row(Text(item.category), name, outcome, Text(item.value), Text(item.reason))
+        outcome = Text(*SHOWN[item.outcome])
+        table.add_row(
+            literal(item.category), name, outcome, literal(item.value), literal(item.reason)
+        )
     out.print(table)
     for c in card.categories:
         out.print(
             f"  {c.name:<16} {c.score:5.2f}/10  ({c.passed} of {c.items} passed)", markup=False
         )
     style = "bold green" if card.go else "bold red"
-    out.print(f"[{style}]{card.headline()}[/] (GO at {card.go_at:g})")
+    out.print(Text.assemble((card.headline(), style), f" (GO at {card.go_at:g})"))
     for blocker in card.blockers:
         out.print(f"  - {blocker}", markup=False)
 

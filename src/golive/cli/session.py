@@ -24,6 +24,7 @@ from golive.store.audit import Audit
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
 
+driving: str | None = None  # the rollout this process drives, for messages on the way out
 EXIT_PROMOTED, EXIT_FAILED, EXIT_INVALID, EXIT_ROLLED_BACK, EXIT_NO_GO = 0, 1, 2, 3, 4
 EXIT_TAMPERED = 5
 EXIT_CODES = {
@@ -89,6 +90,8 @@ async def drive(
     extra: Callable[[PassView], None] | None = None,
 ) -> RolloutState:
     """Run the reconcile loop for ``record`` until it ends (or the user interrupts)."""
+    global driving
+    driving = record.id
     plan = await verified(store, record)
     providers = build_providers(plan, state_dir, record.id)
     view = choose_view(plan, record.id, mode)

@@ -6,15 +6,15 @@ from __future__ import annotations
 import argparse
 import time
 
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from golive.cli.session import open_store
+from golive.cli.terminal import Terminal
 from golive.identity import whoami
 from golive.operations import signoffs, tokens
 
-console = Console(highlight=False, soft_wrap=True)
+console = Terminal()
 
 
 async def _signoff(args: argparse.Namespace, approve: bool) -> int:

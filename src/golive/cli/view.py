@@ -19,6 +19,7 @@ from rich.text import Text
 from golive.analysis.judge import Status
 from golive.analysis.scorecard import Scorecard
 from golive.analysis.snapshot import Series, WindowStats
+from golive.cli.terminal import Terminal, literal, visible
 from golive.engine.decide import current_step
 from golive.engine.runner import PassView
 from golive.engine.state import Event, Phase
@@ -67,7 +68,7 @@ class LiveView:
 
     def __init__(self, plan: Plan, rollout_id: str, console: Console | None = None) -> None:
         self.plan, self.rollout_id = plan, rollout_id
-        self.console = console or Console()
+        self.console = console or Terminal()
         self.events: list[tuple[float, Event]] = []
         self.card: dict[str, object] | None = None  # the last scorecard recorded
         self.live = Live(console=self.console, refresh_per_second=4, transient=False)
@@ -103,8 +104,12 @@ class LiveView:
         current = current_step(self.plan, s)
         for i, step in enumerate(self.plan.steps):
             done = i < s.step or s.phase is Phase.PROMOTED
-            mark = "[green]✓[/]" if done else ("[cyan]▶[/]" if step is current else "[dim]·[/]")
-            steps.add_row(mark, describe_step(step))
+            mark = (
+                Text("✓", "green")
+                if done
+                else (Text("▶", "cyan") if step is current else Text("·", "dim"))
+            )
+            steps.add_row(mark, literal(describe_step(step)))
         table = Table(
             "revision",
             "version",
@@ -125,14 +130,14 @@ class LiveView:
                 style = {Status.OK: "green", Status.REGRESSED: "red"}.get(m.status, "yellow")
                 if judge:
                     judge.append("\n")
-                judge.append(f"{m.status.value:>13}  ", style=style).append(m.sentence)
-        waiting = Text(f"waiting for: {s.waiting_for}" if s.waiting_for else s.reason, style="dim")
+                judge.append(f"{m.status.value:>13}  ", style=style).append(visible(m.sentence))
+        waiting = literal(f"waiting for: {s.waiting_for}" if s.waiting_for else s.reason, "dim")
         if self.card is not None and not s.shifted:  # before traffic: readiness matters most
             waiting = Text("\n".join([*scorecard_lines(self.card), waiting.plain]), style="dim")
         recent = Text()
         for at, e in self.events[-6:]:
             recent.append(time.strftime("%H:%M:%S ", time.localtime(at)), style="dim")
-            recent.append(f"{e.message}\n")
+            recent.append(visible(e.message) + "\n")
         return Group(
             Panel(head),
             steps,
@@ -160,10 +165,10 @@ class LineView:
     def __call__(self, view: PassView) -> None:
         stamp = time.strftime("%H:%M:%S")
         for e in view.events:
-            print(f"{stamp} {e.kind:<16} {e.message}", file=self.out, flush=True)
+            print(f"{stamp} {e.kind:<16} {visible(e.message)}", file=self.out, flush=True)
             if e.kind == "scorecard":
                 for line in scorecard_lines(e.data):
-                    print(f"{stamp} {'':<16}   {line}", file=self.out, flush=True)
+                    print(f"{stamp} {'':<16}   {visible(line)}", file=self.out, flush=True)
         now = time.monotonic()
         if view.state.shifted and now - self._last >= self.every:
             self._last = now

@@ -16,8 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-from rich.console import Console
-
 from golive.cli.session import (
     EXIT_CODES,
     drive,
@@ -26,6 +24,7 @@ from golive.cli.session import (
     start_or_continue,
     summary,
 )
+from golive.cli.terminal import Terminal
 from golive.demo.app import free_port, start_sample_app
 from golive.demo.load import LoadGenerator
 from golive.deploy.ownership import owned_processes, stop
@@ -39,7 +38,7 @@ from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
 from golive.traffic.nginx import NginxRouter
 
-console = Console(highlight=False, soft_wrap=True)
+console = Terminal()
 RATE, BETA_RATE = 135.0, 15.0
 MAX_SECONDS = 150.0
 
