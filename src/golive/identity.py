@@ -23,6 +23,7 @@ import yaml
 
 from golive.errors import AuthorizationError, StateError
 from golive.store.sqlite import SQLiteStore
+from golive.textfile import TextFileError, read_text
 
 ROLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 USER = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,64}$")  # any printable name, compared as a person
@@ -53,9 +54,14 @@ def identity_file() -> Path:
 
 def _from_file(path: Path) -> Identity:
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise StateError(f"cannot read the identity file {path}: {exc}") from None
+        data = yaml.safe_load(read_text(path, 65_536))
+    except TextFileError as exc:
+        where = f":{exc.line}:{exc.column}" if exc.line else ""
+        raise StateError(f"cannot read the identity file {path}{where}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise StateError(f"the identity file {path} is not valid YAML: {exc}") from None
+    except RecursionError:
+        raise StateError(f"the identity file {path} is nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("user"), str) or not data["user"]:
         raise StateError(f"{path}: expected 'user: NAME' and 'roles: [ROLE, ...]'")
     if not USER.match(data["user"]):

@@ -22,14 +22,16 @@ pytestmark = pytest.mark.e2e
 GOLIVE = str(Path(sys.executable).parent / "golive")
 
 
-def golive(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def golive(
+    *args: str, cwd: Path, timeout: float = 180, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [GOLIVE, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
 
 

@@ -28,18 +28,17 @@ from golive.plan import spec as s
 from golive.plan.checks import DEFAULT_CATEGORY, DEFAULT_TIMEOUT
 from golive.plan.passwords import literal_passwords
 from golive.plan.rules import cross_checks, map_key, missing_latency
-from golive.plan.yamlsource import Located, Path, format_path, read_yaml
+from golive.plan.yamlsource import MAX_BYTES, Located, Path, format_path, read_yaml
+from golive.textfile import TextFileError, read_text
 
 
 def load_plan(path: str | FsPath) -> m.Plan:
     """Read and validate a plan file."""
     name = str(path)
     try:
-        text = FsPath(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PlanError([PlanIssue(name, 0, 0, "", "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError([PlanIssue(name, 0, 0, "", f"cannot read: {exc}")]) from None
+        text = read_text(FsPath(path), MAX_BYTES)
+    except TextFileError as exc:
+        raise PlanError([PlanIssue(name, exc.line, exc.column, "", str(exc))]) from None
     return parse_plan(text, name)
 
 

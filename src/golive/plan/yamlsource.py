@@ -16,6 +16,7 @@ from golive.errors import PlanError, PlanIssue
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 50_000
+MAX_DEPTH = 64  # lists and mappings inside each other; a plan needs a handful
 
 Path = tuple[str | int, ...]
 
@@ -73,6 +74,8 @@ class _Builder:
         )
 
     def build(self, node: yaml.Node, path: Path) -> object:
+        if len(path) > MAX_DEPTH:
+            raise self.fail(node, f"nested more than {MAX_DEPTH} levels deep", path[:3])
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise self.fail(
@@ -119,12 +122,34 @@ _SCALARS = {
 }
 
 
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
 def read_yaml(text: str, filename: str) -> Located:
     """Parse one YAML document safely into plain values with positions."""
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
         raise PlanError([PlanIssue(filename, 1, 1, "", f"file is larger than {MAX_BYTES} bytes")])
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses: where it is, in words
+        line, col = _position(text, exc.position)
+        what = f"U+{exc.character:04X}" if isinstance(exc.character, int) else "a byte"
+        raise PlanError(
+            [
+                PlanIssue(
+                    filename,
+                    line,
+                    col,
+                    "",
+                    f"invalid YAML: {what} is a control character, not allowed in a plan",
+                )
+            ]
+        ) from None
+    except RecursionError:  # the YAML parser recurses once per level of [ or {
+        message = f"nested too deeply (a plan needs a few levels; at most {MAX_DEPTH})"
+        raise PlanError([PlanIssue(filename, 1, 1, "", message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
