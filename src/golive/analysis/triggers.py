@@ -64,7 +64,10 @@ def parse_condition(text: str) -> tuple[str, str, float]:
     metric, op, raw = match.groups()
     if metric == "error_rate":
         return metric, op, parse_percent(raw)
-    if _LATENCY.match(metric):
+    quantile = _LATENCY.match(metric)
+    if quantile:
+        if not 0 < float(quantile.group(1)) < 100:
+            raise ValueError(f"{metric}: a percentile is between latency_p1 and latency_p99.9")
         return metric, op, parse_duration(raw) * 1000.0
     raise ValueError(f"unknown metric {metric!r}; expected {METRICS_HELP}")
 

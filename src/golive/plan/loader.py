@@ -148,8 +148,11 @@ def _message(err: typing.Mapping[str, typing.Any]) -> str:
         return "required field is missing"
     value = err.get("input")
     if err["type"] != "value_error" and isinstance(value, str | int | float | bool):
-        msg = f"{msg[:1].lower()}{msg[1:]}, got {json.dumps(value)}"
-    return msg
+        shown = json.dumps(value)
+        if len(shown) > 80:  # a 100 KB value is not repeated back at the terminal
+            shown = f"{shown[:60]}... ({len(shown)} characters)"
+        msg = f"{msg[:1].lower()}{msg[1:]}, got {shown}"
+    return msg[:1000]
 
 
 # -- spec -> frozen plan ---------------------------------------------------------------------

@@ -7,9 +7,12 @@ emits this schema as JSON Schema for editors.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -41,12 +44,37 @@ class ProcessSpec(Strict):
     adopt: bool = False  # a server already answering on `ready` is used as is, never stopped
 
 
-Url = Annotated[str, Field(pattern=r"^http://[^/:]+:\d{1,5}/?$")]
+def _version(value: object) -> object:
+    value = _text(value)
+    if isinstance(value, str) and not 0 < len(value) <= 128:
+        raise ValueError(f"a version is 1 to 128 characters, got {len(value)}")
+    return value
+
+
+def _url(value: object) -> object:
+    if isinstance(value, str) and not re.fullmatch(r"http://[^/:\s]+:\d{1,5}/?", value):
+        raise ValueError(
+            f"expected a server address like http://127.0.0.1:9001 (http, a host and a port, "
+            f"no path), got {value[:80]!r}"
+        )
+    return value
+
+
+Url = Annotated[str, BeforeValidator(_url)]
+
+
+def _urls(value: object) -> object:
+    """One server address, or a list of them: each checked with a sentence, not a regex."""
+    for one in value if isinstance(value, list) else [value]:
+        _url(one)
+    return value
 
 
 class RevisionSpec(Strict):
-    version: Annotated[str, BeforeValidator(_text), Field(min_length=1)]
-    url: Url | Annotated[list[Url], Field(min_length=1, max_length=64)]
+    version: Annotated[str, BeforeValidator(_version)]
+    url: Annotated[
+        str | Annotated[list[str], Field(min_length=1, max_length=64)], BeforeValidator(_urls)
+    ]
     process: ProcessSpec | None = None
 
 
@@ -108,7 +136,7 @@ class RouteSpec(Strict):
 
 class MetricsSpec(Strict):
     source: str = "router"
-    interval: Duration = 5.0
+    interval: Annotated[Duration, AfterValidator(_at_least(0.1, "100ms"))] = 5.0
     url: Annotated[str, Field(pattern=r"^https?://")] | None = None
     queries: dict[Literal["requests", "errors", "latency_buckets"], str] | None = None
 
@@ -247,8 +275,29 @@ class SegmentSpec(Strict):
         return self
 
 
+def _at_least(low: float, shown: str) -> Callable[[float], float]:
+    def check(value: float) -> float:
+        if value < low:
+            raise ValueError(f"at least {shown}: a shorter interval only spins the controller")
+        return value
+
+    return check
+
+
+def _weight(value: object) -> object:
+    """A canary weight: 5, 0.5 or '5%' (as every other percentage is written); never a bool."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a weight like 5 or 5%, got {value!r}")
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return float(value.strip()[:-1])
+        except ValueError:
+            raise ValueError(f"expected a weight like 5 or 5%, got {value!r}") from None
+    return value
+
+
 class ShiftSpec(Strict):
-    weight: Annotated[float, Field(ge=0, le=100)]
+    weight: Annotated[float, BeforeValidator(_weight), Field(ge=0, le=100, allow_inf_nan=False)]
     segment: SegmentSpec | None = None
 
 

@@ -19,6 +19,7 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
 
 DURATION_HELP = "a duration like 500ms, 30s, 15m or 2h"
+MAX_DURATION = 30 * 86400.0  # longer is a typo (9999999h), and not a number the clock can add
 PERCENT_HELP = "a percentage like 0.5% or 5%"
 
 
@@ -26,10 +27,18 @@ def parse_duration(text: object) -> float:
     """Return seconds for ``500ms | 30s | 15m | 2h``; raise ValueError naming the format."""
     if isinstance(text, bool) or not isinstance(text, str):
         raise ValueError(f"expected {DURATION_HELP}, got {text!r}")
-    match = _DURATION.match(text.strip())
+    match = _DURATION.match(text.strip()) if len(text) <= 32 else None
     if match is None:
-        raise ValueError(f"expected {DURATION_HELP}, got {text!r}")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        raise ValueError(f"expected {DURATION_HELP}, got {_short(text)}")
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_DURATION:
+        raise ValueError(f"{text} is longer than a plan can wait (at most 30 days)")
+    return seconds
+
+
+def _short(value: object) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else f"{shown[:40]}... ({len(shown)} characters)"
 
 
 def parse_percent(text: object) -> float:

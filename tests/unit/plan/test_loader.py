@@ -503,3 +503,32 @@ def test_a_canary_process_may_adopt_a_server_already_answering_and_a_bad_value_i
     assert parse_plan(adopt, "plan.yaml").canary.process.adopt is True  # type: ignore[union-attr]
     issues = issues_of(adopt.replace("adopt: true", "adopt: sometimes"))
     assert issues[0].startswith("plan.yaml:7:95: revisions.canary.process.adopt: input should be")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        ("shift: 50", "shift: true", "steps[4].shift.weight: expected a weight like 5 or 5%"),
+        ("analyze: 15s", "analyze: 99999999999999999h", "longer than a plan can wait"),
+        ("interval: 1s", "interval: 0s", "metrics.interval: at least 100ms"),
+        (
+            "version: 2.0.5",
+            "version: " + "9" * 200,
+            "revisions.stable.version: a version is 1 to 128 characters, got 200",
+        ),
+        ('"error_rate > 5%"', '"latency_p0 > 1s"', "between latency_p1 and latency_p99.9"),
+        ('url: "http://127.0.0.1:9001"', 'url: "http://127.0.0.1:9001/a b"', "expected a server"),
+    ],
+)
+def test_values_a_person_would_not_mean_are_refused_in_words(old: str, new: str, said: str) -> None:
+    """Issue #12.4: each was accepted (true as 1%, infinity, a busy loop) or said in regex."""
+    assert old in GOOD_PLAN
+    with pytest.raises(PlanError) as info:
+        parse_plan(GOOD_PLAN.replace(old, new), "plan.yaml")
+    assert said in str(info.value), str(info.value)
+    assert "constrained-str" not in str(info.value) and "pattern" not in str(info.value)
+
+
+def test_a_weight_is_written_as_a_number_or_a_percentage() -> None:
+    plan = parse_plan(GOOD_PLAN.replace("shift: 50", "shift: 50%"), "plan.yaml")
+    assert any(getattr(step, "weight", None) == 50.0 for step in plan.steps)
