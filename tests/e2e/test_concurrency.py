@@ -31,14 +31,25 @@ def together(*argvs: list[str], cwd: Path) -> list[subprocess.CompletedProcess[s
 
 
 def test_two_commands_on_a_fresh_state_directory_both_work(tmp_path: Path) -> None:
-    """Issue #10.4: 'table rollouts already exists' in 1 of 10 tries of two `golive status`."""
+    """Issue #10.4: 'table rollouts already exists' in 1 of 10 tries of two golive commands
+    creating the state database at once; and the first admin token is made once."""
     for i in range(10):
         cwd = tmp_path / f"try{i}"
         cwd.mkdir()
-        results = together(["status", "--json"], ["status", "--json"], cwd=cwd)
-        for r in results:
-            assert r.returncode == 0, r.stderr
-            assert json.loads(r.stdout) == []
+        results = together(["token", "init", "ann"], ["token", "init", "bob"], cwd=cwd)
+        assert sorted(r.returncode for r in results) == [0, 1], [r.stderr for r in results]
+        refused = next(r for r in results if r.returncode == 1)
+        assert "an admin token already exists" in refused.stderr, refused.stderr
+
+
+def test_a_read_only_verb_creates_nothing(tmp_path: Path) -> None:
+    """Issue #12.13: `golive status` created .golive/golive.db wherever it was run."""
+    listed = golive("status", "--json", cwd=tmp_path)
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+    assert golive("status", cwd=tmp_path).returncode == 0
+    assert golive("status", "shop-1", cwd=tmp_path).returncode == 1
+    assert golive("audit", "verify", cwd=tmp_path).returncode == 1
+    assert not (tmp_path / ".golive").exists()
 
 
 def test_two_runs_of_one_service_at_once_make_one_rollout(tmp_path: Path) -> None:

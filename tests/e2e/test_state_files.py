@@ -92,7 +92,7 @@ def test_down_signals_nothing_for_pid_0_1_negative_or_garbage(tmp_path: Path) ->
 
 def broken_record(workdir: Path) -> None:
     """A rollout row whose state cannot be read back (test-only: golive never writes one)."""
-    assert golive("status", cwd=workdir).returncode == 0  # creates the database
+    assert golive("token", "init", "admin", cwd=workdir).returncode == 0  # creates the database
     with sqlite3.connect(workdir / ".golive" / "golive.db") as db:
         db.execute(
             "INSERT INTO rollouts VALUES ('r1', 'shop', 'p', 'd', 't', 'progressing', '{}', 1, "

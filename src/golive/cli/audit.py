@@ -25,6 +25,8 @@ STYLE = {Verdict.INTACT: "green", Verdict.UNSEALED: "yellow", Verdict.TAMPERED: 
 
 
 async def cmd_audit(args: argparse.Namespace) -> int:
+    if not (args.state_dir / "golive.db").exists():  # a read-only verb creates nothing
+        raise StateError(f"no rollouts to verify yet: {args.state_dir} holds no record")
     store = open_store(args.state_dir)
     if args.id is None:
         audits = await store.audit_all()

@@ -44,6 +44,7 @@ from golive.traffic.base import Verification
 from golive.traffic.listen import check_listen
 
 console = Terminal()
+NO_ROLLOUTS = "no rollouts yet; start one with 'golive run PLAN'"
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
@@ -162,6 +163,14 @@ async def cmd_skip(args: argparse.Namespace) -> int:
 
 
 async def cmd_status(args: argparse.Namespace) -> int:
+    if not (Path(args.state_dir) / "golive.db").exists():  # a read-only verb creates nothing
+        if args.id is not None:
+            raise StateError(f"no rollout {args.id!r}: {args.state_dir} holds no rollouts")
+        if args.json:
+            print("[]")
+        else:
+            console.print(NO_ROLLOUTS)
+        return 0
     store = open_store(args.state_dir)
     if args.id is None:
         records = await store.recent()
@@ -203,7 +212,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at)),
                 literal(_waiting(r.state)),
             )
-        console.print(table if records else "no rollouts yet; start one with 'golive run PLAN'")
+        console.print(table if records else NO_ROLLOUTS)
         return code
     record = await store.load(args.id)
     audit = await store.audit(record.id)  # before the rows it covers are read
