@@ -250,8 +250,19 @@ def test_a_sign_off_given_while_no_controller_runs_counts_on_resume(
     (team / "plan.yaml").write_text(text)
     with run_as_alice(team) as run:
         rid = str(wait_for(team, "approval go-live")["id"])
+        running = golive("status", rid, cwd=team).stdout
+        assert "(running)" in " ".join(running.split()), running
         run.kill()  # the controller dies while the rollout waits for people
         run.wait(timeout=10)
+    shown = " ".join(golive("status", rid, cwd=team).stdout.split())
+    assert (
+        f"controller: none is running (the figures above are as last recorded); 'golive resume {rid}'"
+        in shown
+    )
+    assert (
+        json.loads(golive("status", rid, "--json", cwd=team).stdout)["controller"]["running"]
+        is False
+    )
     assert golive("approve", rid, "--as", "release-manager", cwd=team, who="alice").returncode == 0
     assert golive("approve", rid, "--as", "tech-lead", cwd=team, who="bob").returncode == 0
     resumed = golive("resume", rid, cwd=team, who="alice", timeout=90)

@@ -38,6 +38,7 @@ from golive.operations import commands
 from golive.operations.trust import verified
 from golive.plan.loader import load_plan, plan_schema
 from golive.store.audit import Audit, Verdict
+from golive.store.leases import controller_alive
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
 from golive.traffic.base import Verification
@@ -220,6 +221,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
     events = await store.events(record.id)
     s = record.state
     gates = await gates_of(store, record.id, events)
+    alive = controller_alive(record.lease_owner)
     if args.json:
         print(
             json.dumps(
@@ -228,6 +230,8 @@ async def cmd_status(args: argparse.Namespace) -> int:
                     "service": record.service,
                     "state": s.to_json(),
                     **gates,
+                    "step_number": s.step + 1,
+                    "controller": {"owner": record.lease_owner, "running": alive},
                     "events": [{"at": e.at, "kind": e.kind, "message": e.message} for e in events],
                     "audit": audit_json(audit),
                 },
@@ -247,14 +251,30 @@ async def cmd_status(args: argparse.Namespace) -> int:
     if s.retiring:
         left = ", ".join(r.value for r in s.retiring)
         console.print(f"still to retire: {left} ('golive resume {record.id}' finishes it)")
+    if not s.settled:
+        console.print(_controller(record.id, record.lease_owner, alive))
     show_gates(gates, console)
-    for e in events[-15:]:
+    shown = events if args.all else events[-15:]
+    if len(shown) < len(events):
+        console.print(f"  ({len(events) - len(shown)} earlier journal entries: --all shows them)")
+    for e in shown:
         stamp = time.strftime("%H:%M:%S", time.localtime(e.at))
-        console.print(f"  {stamp} {e.kind:<16} {e.message}", markup=False)
+        console.print(f"  {stamp} {e.kind:<16} {e.message}")
     tampered_banner(audit)
     if not code:
         console.print(head_line(audit), markup=False)
     return code
+
+
+def _controller(rollout_id: str, owner: str | None, alive: bool | None) -> str:
+    if alive:
+        return f"controller: {owner} (running)"
+    if alive is None:
+        return f"controller: {owner} (on another host)"
+    return (
+        f"controller: none is running (the figures above are as last recorded); "
+        f"'golive resume {rollout_id}' continues it"
+    )
 
 
 def tampered_banner(audit: Audit) -> None:

@@ -59,8 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", action="store_true", help="leave the proxy and the apps running")
 
     status = sub.add_parser("status", help="list rollouts, or show one")
-    status.add_argument("id", nargs="?")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("id", nargs="?", help="a rollout id (or its first characters)")
+    status.add_argument("--json", action="store_true", help="one JSON document")
+    status.add_argument("--all", action="store_true", help="every journal entry, not the last 15")
 
     for verb, text in (
         ("resume", "continue a paused or interrupted rollout"),

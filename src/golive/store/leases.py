@@ -22,6 +22,16 @@ def owner_id(pid: int) -> str:
     return f"{socket.gethostname()}:{pid}"
 
 
+def controller_alive(owner: str | None) -> bool | None:
+    """Whether the lease holder still runs: None when it is on another host (unknown)."""
+    if not owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname():
+        return None
+    return pid.isdigit() and pid_alive(int(pid))
+
+
 def _owner_dead(owner: str) -> bool:
     host, _, pid = owner.rpartition(":")
     return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
