@@ -241,8 +241,10 @@ def _rolling_back(state: RolloutState, obs: Observation) -> Decision:
         waiting_for="",
         retiring=retire_later(state, Revision.CANARY),
     )
-    event = Event(
-        end.value, f"{end.value.replace('_', ' ')}: {state.reason}", {"reason": state.reason}
+    event = Event(  # the reason was said when the rollback started; the data keeps it
+        end.value,
+        f"{end.value.replace('_', ' ')}: 100% of traffic is on stable",
+        {"reason": state.reason},
     )
     return Decision(nxt, (RetireRevision(Revision.CANARY),), (event,))
 
