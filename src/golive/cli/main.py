@@ -31,6 +31,17 @@ from golive.errors import GoliveError, PlanError, TamperedError
 from golive.files import private_dir
 from golive.plan.values import parse_duration
 
+EXIT_HELP = (
+    "exit codes: 0 promoted (pre-flight GO), 1 failed, 2 invalid plan or input, 3 rolled back "
+    "or aborted, 4 pre-flight NO-GO, 5 the record is tampered, 130 interrupted"
+)
+PERMISSIONS_HELP = "who may: the plan's permissions (docs/approvals.md); exit codes as for run"
+AS_HELP = "the role you sign as: the gate must ask for it and you must hold it"
+STATE_HELP = (
+    "where rollouts, proxies and process files live (default: $GOLIVE_HOME, else ./.golive, "
+    "relative to the current directory)"
+)
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="golive", description="Go-live as code: run a release plan.")
@@ -39,12 +50,14 @@ def _parser() -> argparse.ArgumentParser:
         "--state-dir",
         type=Path,
         default=Path(os.environ.get("GOLIVE_HOME", ".golive")),
-        help="where rollouts, Envoy and process files live (default: ./.golive)",
+        help=STATE_HELP,
     )
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    run = sub.add_parser("run", help="run a plan (or continue its active rollout)")
-    run.add_argument("plan", type=Path)
+    run = sub.add_parser(
+        "run", help="run a plan (or continue its active rollout)", epilog=EXIT_HELP
+    )
+    run.add_argument("plan", type=Path, help="the plan file (YAML)")
     run.add_argument("--json", action="store_true", help="JSON lines instead of a live view")
 
     demo = sub.add_parser("demo", help="a real canary through a real proxy with the sample app")
@@ -55,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         default="envoy",
         help="the proxy (default envoy)",
     )
-    demo.add_argument("--json", action="store_true")
+    demo.add_argument("--json", action="store_true", help="JSON lines instead of a live view")
     demo.add_argument("--keep", action="store_true", help="leave the proxy and the apps running")
 
     status = sub.add_parser("status", help="list rollouts, or show one")
@@ -71,40 +84,42 @@ def _parser() -> argparse.ArgumentParser:
         ("rollback", "roll back now"),
         ("skip", "complete the current analysis or pause step without it (--reason needed)"),
     ):
-        v = sub.add_parser(verb, help=text)
-        v.add_argument("id")
-        v.add_argument("--reason", default="")
-        v.add_argument("--json", action="store_true")
+        v = sub.add_parser(verb, help=text, description=text, epilog=PERMISSIONS_HELP)
+        v.add_argument("id", help="the rollout id (or its first characters)")
+        v.add_argument("--reason", default="", help="why: recorded in the journal with your name")
+        v.add_argument("--json", action="store_true", help="JSON lines while it drives the rollout")
 
-    check = sub.add_parser("check", help="run the plan's pre-flight alone: the scorecard")
-    check.add_argument("plan", type=Path)
-    check.add_argument("--json", action="store_true")
+    check = sub.add_parser(
+        "check", help="run the plan's pre-flight alone: the scorecard", epilog=EXIT_HELP
+    )
+    check.add_argument("plan", type=Path, help="the plan file (YAML)")
+    check.add_argument("--json", action="store_true", help="the scorecard as one JSON document")
 
     confirm = sub.add_parser("confirm", help="confirm a checklist item of a rollout")
-    confirm.add_argument("id")
-    confirm.add_argument("item")
-    confirm.add_argument("--as", dest="role", required=True, metavar="ROLE")
-    confirm.add_argument("--note", default="")
+    confirm.add_argument("id", help="the rollout id (or its first characters)")
+    confirm.add_argument("item", help="the checklist item's id, as the plan names it")
+    confirm.add_argument("--as", dest="role", required=True, metavar="ROLE", help=AS_HELP)
+    confirm.add_argument("--note", default="", help="recorded with the confirmation")
 
     approve = sub.add_parser("approve", help="sign off the approval a rollout waits for")
-    approve.add_argument("id")
-    approve.add_argument("--as", dest="role", required=True, metavar="ROLE")
-    approve.add_argument("--note", default="")
+    approve.add_argument("id", help="the rollout id (or its first characters)")
+    approve.add_argument("--as", dest="role", required=True, metavar="ROLE", help=AS_HELP)
+    approve.add_argument("--note", default="", help="recorded with the sign-off")
     approve.add_argument("--revision", help="refuse unless the rollout releases this version")
 
     reject = sub.add_parser("reject", help="reject the approval a rollout waits for (aborts it)")
-    reject.add_argument("id")
-    reject.add_argument("--as", dest="role", required=True, metavar="ROLE")
-    reject.add_argument("--reason", dest="note", required=True)
+    reject.add_argument("id", help="the rollout id (or its first characters)")
+    reject.add_argument("--as", dest="role", required=True, metavar="ROLE", help=AS_HELP)
+    reject.add_argument("--reason", dest="note", required=True, help="why: recorded and shown")
     reject.add_argument("--revision", help="refuse unless the rollout releases this version")
 
     token = sub.add_parser("token", help="API tokens: init, add, list, revoke")
     token_sub = token.add_subparsers(dest="action", required=True, metavar="init|add|list|revoke")
     first = token_sub.add_parser("init", help="the first admin token (once), printed once")
-    first.add_argument("user")
+    first.add_argument("user", help="the admin's name")
     add = token_sub.add_parser("add", help="a new token, printed once (needs an admin token)")
-    add.add_argument("user")
-    add.add_argument("--role", action="append", default=[])
+    add.add_argument("user", help="who the token identifies")
+    add.add_argument("--role", action="append", default=[], help="a role it holds (repeatable)")
     add.add_argument("--admin", action="store_true", help="may mint and revoke tokens")
     add.add_argument("--expires", type=_duration, help="e.g. 12h, 30d (default: never)")
     token_sub.add_parser("list", help="tokens: id, user, roles, expiry (needs an admin token)")
@@ -115,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     audit_sub = audit_.add_subparsers(dest="audit_verb", required=True, metavar="verify")
     verify = audit_sub.add_parser("verify", help="exit 0 intact, 5 tampered (names the entry)")
     verify.add_argument("id", nargs="?", help="one rollout (default: all of them)")
-    verify.add_argument("--json", action="store_true")
+    verify.add_argument("--json", action="store_true", help="one JSON document")
 
     init = sub.add_parser("init", help="write a starter plan")
     init.add_argument("--template", choices=TEMPLATES, default="runbook")
@@ -125,15 +140,27 @@ def _parser() -> argparse.ArgumentParser:
     down = sub.add_parser(
         "down", help="stop everything golive started (production included), saying what"
     )
-    down.add_argument("service", nargs="?")
+    down.add_argument("service", nargs="?", help="only this service's processes")
 
     plan = sub.add_parser("plan", help="check a plan, or print its JSON Schema")
     plan_sub = plan.add_subparsers(dest="plan_verb", required=True, metavar="check|schema")
     check = plan_sub.add_parser("check", help="validate a plan without running it")
-    check.add_argument("file", type=Path)
-    check.add_argument("--json", action="store_true")
+    check.add_argument("file", type=Path, help="the plan file (YAML)")
+    check.add_argument("--json", action="store_true", help="the result as one JSON document")
     plan_sub.add_parser("schema", help="the plan's JSON Schema, for editors")
+    for parser in _all(sub):  # --state-dir before or after the verb
+        parser.add_argument("--state-dir", type=Path, default=argparse.SUPPRESS, help=STATE_HELP)
     return p
+
+
+def _all(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:  # type: ignore[type-arg]
+    found = []
+    for parser in sub.choices.values():
+        found.append(parser)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                found += _all(action)
+    return found
 
 
 def _duration(text: str) -> float:

@@ -14,11 +14,11 @@ from pydantic import BeforeValidator, WithJsonSchema
 
 from golive.plan.passwords import ADVICE, password_in
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
 
-DURATION_HELP = "a duration like 500ms, 30s, 15m or 2h"
+DURATION_HELP = "a duration like 500ms, 30s, 15m, 2h or 2d"
 MAX_DURATION = 30 * 86400.0  # longer is a typo (9999999h), and not a number the clock can add
 PERCENT_HELP = "a percentage like 0.5% or 5%"
 
@@ -57,7 +57,7 @@ def parse_percent(text: object) -> float:
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?(ms|s|m|h)$"}),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?(ms|s|m|h|d)$"}),
 ]
 Percent = Annotated[
     float,
