@@ -80,7 +80,7 @@ async def test_envoys_admin_is_a_0600_unix_socket_and_no_tcp_port(envoy: EnvoyRo
     assert stat.S_ISSOCK(sock.lstat().st_mode) and stat.S_IMODE(sock.lstat().st_mode) == 0o600
     admin = json.loads(envoy.bootstrap_path.read_text())["admin"]
     assert admin == {"address": {"pipe": {"path": str(sock), "mode": 0o600}}}
-    pid = int(envoy.pid_path.read_text())
+    pid = json.loads(envoy.pid_path.read_text())["pid"]
     stats_port = int(envoy.stats_address.rsplit(":", 1)[1])
     assert listening_ports(pid) == {envoy.port, stats_port}  # traffic and read-only stats
     # golive reads routes, counters and stats through the socket

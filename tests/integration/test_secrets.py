@@ -168,7 +168,7 @@ async def test_a_canary_sees_what_the_plan_gives_it_and_not_golives_secrets(
         f"process: {{command: {json.dumps([sys.executable, '-c', DUMP, str(out)])}, "
         f'ready: "{ready}", env: {{LOG_LEVEL: info, DATABASE_URL: env:DATABASE_URL}}}}',
     )
-    deployer = ProcessDeployer(parse_plan(text, "plan.yaml"), tmp_path / "revisions")
+    deployer = ProcessDeployer(parse_plan(text, "plan.yaml"), tmp_path / "revisions", "r-1")
     try:
         await deployer.ensure(Revision.CANARY)
         assert_given_only(await read_json(out))

@@ -56,7 +56,7 @@ def test_good_plan_parses_into_frozen_values() -> None:
         (
             "analyze: 15s",
             "analyze: 5x",
-            "plan.yaml:19:14: steps[3].analyze.for: expected a duration like 500ms, 30s, 15m or 2h, "
+            "plan.yaml:19:14: steps[3].analyze.for: expected a duration like 500ms, 30s, 15m, 2h or 2d, "
             "got '5x'",
         ),
         (
@@ -77,7 +77,7 @@ def test_good_plan_parses_into_frozen_values() -> None:
         (
             "interval: 1s",
             "interval: 10",
-            "plan.yaml:9:37: metrics.interval: expected a duration like 500ms, 30s, 15m or 2h, "
+            "plan.yaml:9:37: metrics.interval: expected a duration like 500ms, 30s, 15m, 2h or 2d, "
             "got 10",
         ),
         (
