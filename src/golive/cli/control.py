@@ -61,8 +61,13 @@ async def cmd_run(args: argparse.Namespace) -> int:
             f"rollout {record.id} of {plan.service}: {plan.stable.version} -> {plan.canary.version}"
         )
     state = await drive(store, record, args.state_dir, mode)
+    return await _ended(store, state, mode == "json")
+
+
+async def _ended(store: SQLiteStore, state: RolloutState, as_json: bool) -> int:
+    """How the rollout ended, as a line (or one JSON document), and the exit code."""
     audit = await store.audit(state.id)
-    if mode != "json":
+    if not as_json:
         summary(state, console, audit)
     else:
         head = None if audit.head is None else {"seq": audit.head.seq, "hash": audit.head.hash}
@@ -95,7 +100,7 @@ async def _command(args: argparse.Namespace, verb: CommandVerb, take_over: bool)
         return await _unrecorded_rollback(store, exc, verb, args.state_dir)
     record = asked.record
     if not take_over:
-        console.print(f"{verb.value} requested for {record.id}; its controller applies it now")
+        _requested(args, record.id, verb.value, "its controller applies it now")
         return 0
     return await _finish(args, store, record, f"{verb.value} requested for {record.id}; ", verb)
 
@@ -108,7 +113,10 @@ async def _finish(
     try:
         state = await drive(store, record, args.state_dir, output_mode(args.json))
     except LeaseError as exc:
-        console.print(f"{prefix}{exc}, which applies it")
+        if prefix:
+            _requested(args, record.id, verb.value if verb else "", f"{exc}, which applies it")
+        else:
+            console.print(f"{exc}, which finishes it")
         return 0
     except StateError as exc:  # recorded, but the store fails while driving it: traffic first
         if verb not in (CommandVerb.ROLLBACK, CommandVerb.ABORT):
@@ -117,8 +125,14 @@ async def _finish(
         return await _unrecorded_rollback(
             store, commands.Unrecorded(record, exc), verb, args.state_dir
         )
-    summary(state, console, await store.audit(state.id))
-    return EXIT_CODES[state.phase]
+    return await _ended(store, state, args.json)
+
+
+def _requested(args: argparse.Namespace, rollout_id: str, verb: str, then: str) -> None:
+    if args.json:
+        print(json.dumps({"rollout": rollout_id, "requested": verb, "then": then}))
+    else:
+        console.print(f"{verb} requested for {rollout_id}; {then}")
 
 
 async def _unrecorded_rollback(
