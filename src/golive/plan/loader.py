@@ -175,6 +175,19 @@ def _check(name: str, spec: s.CheckSpec) -> m.Check:
     return m.Check(name, kind, options, category, spec.weight, spec.critical, timeout, spec.retries)
 
 
+def _kept(specs: list[s.StepSpec], steps: tuple[m.Step, ...]) -> tuple[m.Step, ...]:
+    """``segment: keep`` carries the previous shift's segment on (a shift without one ends it)."""
+    out: list[m.Step] = []
+    last: m.Segment | None = None
+    for spec, step in zip(specs, steps, strict=True):
+        if isinstance(step, m.ShiftStep):
+            if spec.shift is not None and spec.shift.segment == "keep":
+                step = m.ShiftStep(step.weight, last)
+            last = step.segment
+        out.append(step)
+    return tuple(out)
+
+
 def _step(step: s.StepSpec) -> m.Step:
     if step.deploy is not None:
         return m.DeployStep(m.Revision(step.deploy))
@@ -184,7 +197,9 @@ def _step(step: s.StepSpec) -> m.Step:
         return m.ApproveStep(step.approve)
     if step.shift is not None:
         seg = step.shift.segment
-        return m.ShiftStep(step.shift.weight, _segment(seg) if seg else None)
+        return m.ShiftStep(
+            step.shift.weight, _segment(seg) if isinstance(seg, s.SegmentSpec) else None
+        )
     if step.analyze is not None:
         a = step.analyze
         return m.AnalyzeStep(a.for_, a.timeout if a.timeout is not None else max(3 * a.for_, 60.0))
@@ -304,7 +319,7 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
         ),
         judge=judge,
         drain=m.Drain(spec.drain.grace, spec.drain.timeout),
-        steps=tuple(_step(step) for step in spec.steps),
+        steps=_kept(spec.steps, tuple(_step(step) for step in spec.steps)),
         checks=checks,
         preflight=preflight,
         checklist=checklist,

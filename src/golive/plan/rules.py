@@ -79,6 +79,7 @@ def cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.It
     if spec.drain.grace > spec.drain.timeout:
         yield issue(("drain", "grace"), "grace must not be longer than the drain timeout")
     last_weight = -1.0
+    segmented = False  # a shift before this one has a segment
     deployed = spec.revisions.canary.process is None
     for i, step in enumerate(spec.steps):
         if step.deploy == "canary":
@@ -106,6 +107,14 @@ def cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.It
                     f"follows {last_weight:g}",
                 )
             last_weight = step.shift.weight
+            if step.shift.segment == "keep" and not segmented:
+                yield issue(
+                    ("steps", i, "shift", "segment"),
+                    "'keep' keeps the segment of the shift before, and no shift before has one",
+                )
+            segmented = step.shift.segment is not None and (
+                segmented or step.shift.segment != "keep"
+            )
             if not deployed and step.shift.weight > 0:
                 yield issue(
                     ("steps", i, "shift"),
@@ -265,7 +274,7 @@ def _attached_haproxy_routing(
     maps = {map_key(k) for k in entry.maps or {}}
     for i, step in enumerate(spec.steps):
         seg = step.shift.segment if step.shift else None
-        if seg is None:
+        if not isinstance(seg, s.SegmentSpec):  # none, or kept: the earlier one is checked
             continue
         key = f"cookie:{seg.cookie}" if seg.cookie else f"header:{(seg.header or '').lower()}"
         if key not in maps:

@@ -298,7 +298,7 @@ def _weight(value: object) -> object:
 
 class ShiftSpec(Strict):
     weight: Annotated[float, BeforeValidator(_weight), Field(ge=0, le=100, allow_inf_nan=False)]
-    segment: SegmentSpec | None = None
+    segment: SegmentSpec | Literal["keep"] | None = None  # keep: the previous shift's segment
 
 
 class AnalyzeSpec(Strict):

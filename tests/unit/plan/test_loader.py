@@ -532,3 +532,17 @@ def test_values_a_person_would_not_mean_are_refused_in_words(old: str, new: str,
 def test_a_weight_is_written_as_a_number_or_a_percentage() -> None:
     plan = parse_plan(GOOD_PLAN.replace("shift: 50", "shift: 50%"), "plan.yaml")
     assert any(getattr(step, "weight", None) == 50.0 for step in plan.steps)
+
+
+def test_a_later_shift_keeps_the_segment_only_when_the_plan_says_so() -> None:
+    """Issue #12.11: a shift without a segment silently dropped the beta users' segment."""
+    text = GOOD_PLAN.replace("shift: 50", "shift: {weight: 50, segment: keep}")
+    shifts = [s for s in parse_plan(text, "plan.yaml").steps if isinstance(s, ShiftStep)]
+    assert shifts[0].segment is not None and shifts[1].segment == shifts[0].segment
+    dropped = [s for s in parse_plan(GOOD_PLAN, "plan.yaml").steps if isinstance(s, ShiftStep)]
+    assert dropped[1].segment is None
+    early = GOOD_PLAN.replace(
+        "shift: {weight: 1, segment: {header: x-beta-user}}", "shift: {weight: 1, segment: keep}"
+    )
+    with pytest.raises(PlanError, match="no shift before has one"):
+        parse_plan(early, "plan.yaml")
