@@ -227,3 +227,24 @@ def test_demo_through_nginx_rolls_back_a_bad_canary(workdir: Path) -> None:
     result = golive("demo", "--router", "nginx", "--bad", cwd=workdir)
     assert result.returncode == 3, result.stdout + result.stderr
     assert "rolled back" in result.stdout and "0 connection errors" in result.stdout
+
+
+def test_demo_keep_then_down_stops_everything_and_earlier_demos_are_kept(workdir: Path) -> None:
+    """Issue #12.13: after `demo --keep`, `golive down` said "nothing to stop" and left the
+    demo's stable app running; every demo wiped the earlier demo rollouts."""
+    first = golive("demo", "--json", cwd=workdir)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout.strip().splitlines()[-1])
+    assert summary["phase"] == "promoted" and summary["rollout"].startswith("demo-shop-")
+    kept = golive("demo", "--keep", cwd=workdir)
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    listed = json.loads(
+        golive("--state-dir", ".golive/demo", "status", "--json", cwd=workdir).stdout
+    )
+    assert len(listed) == 2, "the earlier demo rollout is kept"
+    down = golive("down", cwd=workdir)
+    said = " ".join(down.stdout.split())
+    # 2.0.0 was retired by the promotion itself (golive owned it); 2.1.0 now serves
+    assert "stopped demo-shop 2.1.0" in said and "stopped demo-shop envoy" in said, said
+    again = golive("down", cwd=workdir)
+    assert "stopped" not in again.stdout

@@ -312,7 +312,12 @@ def _waiting(state: RolloutState) -> str:
 
 
 async def cmd_down(args: argparse.Namespace) -> int:
-    return await down(args.state_dir, args.service, console)
+    code = await down(args.state_dir, args.service, console)
+    demo = Path(args.state_dir) / "demo"  # what 'golive demo --keep' left running
+    if args.service is None and (demo / "golive.db").exists():
+        console.print(f"the demo's ({demo}):")
+        code = max(code, await down(demo, None, console))
+    return code
 
 
 async def plan_command(args: argparse.Namespace) -> int:

@@ -69,7 +69,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the proxy (default envoy)",
     )
     demo.add_argument("--json", action="store_true", help="JSON lines instead of a live view")
-    demo.add_argument("--keep", action="store_true", help="leave the proxy and the apps running")
+    demo.add_argument(
+        "--keep", action="store_true", help="leave the proxy and the apps running ('golive down')"
+    )
+    demo.add_argument(
+        "--clean", action="store_true", help="forget earlier demo rollouts (kept by default)"
+    )
 
     status = sub.add_parser("status", help="list rollouts, or show one")
     status.add_argument("id", nargs="?", help="a rollout id (or its first characters)")

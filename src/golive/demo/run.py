@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 import sys
 import time
 from pathlib import Path
 
+from golive.cli.down import down
 from golive.cli.session import (
     EXIT_CODES,
     drive,
@@ -27,18 +29,19 @@ from golive.cli.session import (
 from golive.cli.terminal import Terminal
 from golive.demo.app import free_port, start_sample_app
 from golive.demo.load import LoadGenerator
-from golive.deploy.ownership import owned_processes, stop
+from golive.deploy.ownership import PID_FILE, Owner, owned_processes, stop, version_dir, write_owner
 from golive.engine.runner import PassView
 from golive.engine.state import RolloutState
 from golive.files import private_dir, write_private
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan
-from golive.processes import terminate
+from golive.processes import record_pid, terminate
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
 from golive.traffic.nginx import NginxRouter
 
 console = Terminal()
+SERVICE = "demo-shop"
 RATE, BETA_RATE = 135.0, 15.0
 MAX_SECONDS = 150.0
 
@@ -55,7 +58,7 @@ def demo_plan(
     )
     return f"""\
 # The golive demo plan (written by 'golive demo'; timings compressed to about a minute).
-service: demo-shop
+service: {SERVICE}
 revisions:
   stable: {{version: 2.0.0, url: "http://127.0.0.1:{stable_port}"}}
   canary:
@@ -99,10 +102,14 @@ steps:
 async def demo(args: argparse.Namespace) -> int:
     state_dir: Path = args.state_dir
     workdir = state_dir / "demo"
-    shutil.rmtree(workdir, ignore_errors=True)
+    if args.clean:
+        shutil.rmtree(workdir, ignore_errors=True)
     private_dir(state_dir)
     private_dir(workdir)
+    if (workdir / "golive.db").exists():  # an earlier 'demo --keep': its processes, not its record
+        await down(workdir, None, Terminal(quiet=True))
     stable, stable_port = await asyncio.to_thread(start_sample_app, "2.0.0", 0.002, 20.0)
+    _own_stable(workdir, stable.pid, stable_port)
     ports = [stable_port, free_port(), free_port()]
     plan_path = workdir / "plan.yaml"
     router = getattr(args, "router", "envoy")
@@ -115,7 +122,7 @@ async def demo(args: argparse.Namespace) -> int:
             console.print(text)
 
     say(f"golive demo{' --bad' if args.bad else ''}: plan written to {plan_path}")
-    store = open_store(workdir)  # each demo starts from a clean record in <state-dir>/demo
+    store = open_store(workdir)  # demo rollouts are kept in <state-dir>/demo (--clean forgets)
     url = f"http://127.0.0.1:{ports[2]}/"
     main_load = LoadGenerator(url, RATE, int(RATE * MAX_SECONDS), MAX_SECONDS)
     beta_load = LoadGenerator(
@@ -149,7 +156,26 @@ async def demo(args: argparse.Namespace) -> int:
             await _teardown(plan, workdir, stable.pid)
     if mode != "json":
         _report(state, main_load, beta_load, decided)
+    else:
+        total = [main_load.stats, beta_load.stats]
+        print(json.dumps({
+            "rollout": state.id, "phase": state.phase.value, "reason": state.reason,
+            "requests": sum(t.sent for t in total), "answered_5xx": sum(t.failed for t in total),
+            "connection_errors": sum(t.errors for t in total),
+            "traffic_safe_ms": decided.get("safe_ms"),
+        }))  # fmt: skip
     return EXIT_CODES[state.phase]
+
+
+def _own_stable(workdir: Path, pid: int, port: int) -> None:
+    """The demo's stable app is golive's: recorded like a process golive deployed, so that
+    'golive down' finds it after 'demo --keep'."""
+    directory = version_dir(workdir / "revisions" / SERVICE, "2.0.0")
+    directory.mkdir(parents=True, exist_ok=True)
+    write_owner(
+        directory, Owner("demo", "stable", "2.0.0", f"http://127.0.0.1:{port}", time.time())
+    )
+    record_pid(directory / PID_FILE, pid)
 
 
 async def _teardown(plan: Plan, state_dir: Path, stable_pid: int) -> None:
@@ -164,7 +190,7 @@ async def _teardown(plan: Plan, state_dir: Path, stable_pid: int) -> None:
     await router.aclose()
     for process in owned_processes(state_dir / "revisions", plan.service):
         await stop(process)
-    await terminate(stable_pid)
+    await terminate(stable_pid)  # recorded above too: already stopped unless its record failed
 
 
 def _report(
