@@ -248,3 +248,21 @@ def test_demo_keep_then_down_stops_everything_and_earlier_demos_are_kept(workdir
     assert "stopped demo-shop 2.1.0" in said and "stopped demo-shop envoy" in said, said
     again = golive("down", cwd=workdir)
     assert "stopped" not in again.stdout
+
+
+def test_load_sends_bounded_traffic_and_counts_versions(tmp_path: Path) -> None:
+    """Issue #12.14: a quiet service needs traffic for its canary to be judged."""
+    app, port = start_app("3.1.4", latency_ms=1)
+    try:
+        result = golive("load", f"http://127.0.0.1:{port}/", "--rps", "50", "--duration", "2s",
+                        "--json", cwd=tmp_path)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout)
+        assert 60 <= summary["sent"] <= 101 and summary["by_version"] == {"3.1.4": summary["sent"]}
+        bad = golive("load", "http://127.0.0.1:1/", "--rps", "0", cwd=tmp_path)
+        assert bad.returncode == 1 and "--rps is between" in bad.stderr
+        crlf = golive("load", f"http://127.0.0.1:{port}/", "--header", "x: a\rb", cwd=tmp_path)
+        assert crlf.returncode == 1 and "not a header" in crlf.stderr
+    finally:
+        app.terminate()
+        app.wait(10)

@@ -25,6 +25,7 @@ from rich.text import Text
 from golive import __version__
 from golive.cli import audit, control, readiness, session, signoff
 from golive.cli.init import TEMPLATES, cmd_init
+from golive.cli.load import cmd_load
 from golive.cli.session import EXIT_FAILED, EXIT_INVALID, EXIT_TAMPERED
 from golive.cli.terminal import Terminal, visible
 from golive.errors import GoliveError, PlanError, TamperedError
@@ -75,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--clean", action="store_true", help="forget earlier demo rollouts (kept by default)"
     )
+
+    load = sub.add_parser("load", help="steady, bounded traffic for a quiet service")
+    load.add_argument("url", help="http://HOST:PORT/PATH (your route's listen address)")
+    load.add_argument("--rps", type=float, default=20.0, help="requests per second (default 20)")
+    load.add_argument("--duration", type=_duration, default=60.0, help="e.g. 90s, 10m (default 1m)")
+    load.add_argument("--concurrency", type=int, default=4, help="connections (default 4)")
+    load.add_argument("--header", action="append", default=[], help="NAME: VALUE (repeatable)")
+    load.add_argument("--json", action="store_true", help="the summary as one JSON document")
 
     status = sub.add_parser("status", help="list rollouts, or show one")
     status.add_argument("id", nargs="?", help="a rollout id (or its first characters)")
@@ -186,6 +195,7 @@ VERBS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "token": signoff.cmd_token,
     "audit": audit.cmd_audit,
     "init": cmd_init,
+    "load": cmd_load,
 }
 
 

@@ -34,10 +34,16 @@ class LoadGenerator:
         max_seconds: float,
         concurrency: int = 8,
         headers: dict[str, str] | None = None,
+        loopback_only: bool = True,
     ) -> None:
         parts = urlsplit(url)
-        if parts.scheme != "http" or not (parts.hostname or "").startswith(("127.", "localhost")):
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"the load generator sends plain http:// requests, not {url!r}")
+        if loopback_only and not parts.hostname.startswith(("127.", "localhost")):
             raise ValueError("the load generator only targets http:// loopback addresses")
+        for k, v in (headers or {}).items():
+            if any(c in k + v for c in "\r\n") or not k:
+                raise ValueError(f"not a header: {k!r}: {v!r}")
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         self._request = (
