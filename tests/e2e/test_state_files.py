@@ -106,6 +106,9 @@ def test_a_row_that_cannot_be_read_is_reported_not_a_traceback(tmp_path: Path) -
     assert result.returncode == 5, result.stderr
     assert "its stored state cannot be read" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stdout + result.stderr
+    listed = golive("status", cwd=tmp_path)  # issue #12.6: one bad row hid every rollout
+    assert listed.returncode == 5, listed.stderr
+    assert "UNREADABLE rollout r1: its stored state cannot be read" in listed.stdout
 
 
 def test_crash_log_is_not_written_through_a_symlink(tmp_path: Path) -> None:

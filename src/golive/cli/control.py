@@ -12,11 +12,7 @@ import json
 import time
 from pathlib import Path
 
-from rich.table import Table
-from rich.text import Text
-
 from golive.cli.down import down
-from golive.cli.readiness import gates_of, show_gates
 from golive.cli.session import (
     EXIT_CODES,
     EXIT_FAILED,
@@ -24,28 +20,25 @@ from golive.cli.session import (
     EXIT_TAMPERED,
     drive,
     finish_retirements,
-    head_line,
     open_store,
     output_mode,
     start_or_continue,
     summary,
 )
-from golive.cli.terminal import Terminal, literal
+from golive.cli.terminal import Terminal
 from golive.engine.state import CommandVerb, RolloutState
 from golive.errors import LeaseError, StateError
 from golive.identity import whoami
 from golive.operations import commands
 from golive.operations.trust import verified
 from golive.plan.loader import load_plan, plan_schema
-from golive.store.audit import Audit, Verdict
-from golive.store.leases import controller_alive
+from golive.store.audit import Verdict
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
 from golive.traffic.base import Verification
 from golive.traffic.listen import check_listen
 
 console = Terminal()
-NO_ROLLOUTS = "no rollouts yet; start one with 'golive run PLAN'"
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
@@ -175,140 +168,6 @@ async def cmd_rollback(args: argparse.Namespace) -> int:
 
 async def cmd_skip(args: argparse.Namespace) -> int:
     return await _command(args, CommandVerb.SKIP, take_over=True)
-
-
-async def cmd_status(args: argparse.Namespace) -> int:
-    if not (Path(args.state_dir) / "golive.db").exists():  # a read-only verb creates nothing
-        if args.id is not None:
-            raise StateError(f"no rollout {args.id!r}: {args.state_dir} holds no rollouts")
-        if args.json:
-            print("[]")
-        else:
-            console.print(NO_ROLLOUTS)
-        return 0
-    store = open_store(args.state_dir)
-    if args.id is None:
-        records = await store.recent()
-        audits = {r.id: await store.audit(r.id) for r in records}
-        tampered = any(a.verdict is Verdict.TAMPERED for a in audits.values())
-        code = EXIT_TAMPERED if tampered else 0
-        if args.json:
-            print(
-                json.dumps(
-                    [
-                        {
-                            "id": r.id,
-                            "service": r.service,
-                            "phase": r.state.phase.value,
-                            "step": r.state.step,
-                            "created_at": r.created_at,
-                            "waiting_for": r.state.waiting_for,
-                            "audit": audits[r.id].verdict.value,
-                        }
-                        for r in records
-                    ]
-                )
-            )
-            return code
-        table = Table()
-        table.add_column("rollout", no_wrap=True)  # people copy it: never cut
-        for name in ("service", "phase", "step", "canary %", "started", "waiting for"):
-            table.add_column(name)
-        for r in records:
-            bad = audits[r.id].verdict is Verdict.TAMPERED
-            table.add_row(
-                r.id,
-                r.service,
-                Text(f"TAMPERED ({r.state.phase.value})", "bold red")
-                if bad
-                else r.state.phase.value,
-                str(r.state.step + 1),
-                f"{r.state.desired.canary_weight:g}",
-                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at)),
-                literal(_waiting(r.state)),
-            )
-        console.print(table if records else NO_ROLLOUTS)
-        return code
-    record = await store.load(args.id)
-    audit = await store.audit(record.id)  # before the rows it covers are read
-    code = EXIT_TAMPERED if audit.verdict is Verdict.TAMPERED else 0
-    events = await store.events(record.id)
-    s = record.state
-    gates = await gates_of(store, record.id, events)
-    alive = controller_alive(record.lease_owner)
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "id": record.id,
-                    "service": record.service,
-                    "state": s.to_json(),
-                    **gates,
-                    "step_number": s.step + 1,
-                    "controller": {"owner": record.lease_owner, "running": alive},
-                    "events": [{"at": e.at, "kind": e.kind, "message": e.message} for e in events],
-                    "audit": audit_json(audit),
-                },
-                default=str,
-            )
-        )
-        return code
-    tampered_banner(audit)
-    console.print(
-        f"{record.id} {record.service}: {s.phase.value}, step {s.step + 1}, "
-        f"canary {s.desired.canary_weight:g}%"
-    )
-    if s.reason:
-        console.print(f"reason: {s.reason}", markup=False)
-    if s.waiting_for:
-        console.print(f"waiting for: {s.waiting_for}", markup=False)
-    if s.retiring:
-        left = ", ".join(r.value for r in s.retiring)
-        console.print(f"still to retire: {left} ('golive resume {record.id}' finishes it)")
-    if not s.settled:
-        console.print(_controller(record.id, record.lease_owner, alive))
-    show_gates(gates, console)
-    shown = events if args.all else events[-15:]
-    if len(shown) < len(events):
-        console.print(f"  ({len(events) - len(shown)} earlier journal entries: --all shows them)")
-    for e in shown:
-        stamp = time.strftime("%H:%M:%S", time.localtime(e.at))
-        console.print(f"  {stamp} {e.kind:<16} {e.message}")
-    tampered_banner(audit)
-    if not code:
-        console.print(head_line(audit), markup=False)
-    return code
-
-
-def _controller(rollout_id: str, owner: str | None, alive: bool | None) -> str:
-    if alive:
-        return f"controller: {owner} (running)"
-    if alive is None:
-        return f"controller: {owner} (on another host)"
-    return (
-        f"controller: none is running (the figures above are as last recorded); "
-        f"'golive resume {rollout_id}' continues it"
-    )
-
-
-def tampered_banner(audit: Audit) -> None:
-    if audit.verdict is Verdict.TAMPERED:
-        console.print(
-            Text.assemble((" TAMPERED ", "bold white on red"), f" {audit.problem}"),
-            "golive will not drive this rollout; 'golive audit verify' checks every record",
-            sep="\n",
-        )
-
-
-def audit_json(audit: Audit) -> dict[str, object]:
-    head = None if audit.head is None else {"seq": audit.head.seq, "hash": audit.head.hash}
-    return {"verdict": audit.verdict.value, "problem": audit.problem, "head": head}
-
-
-def _waiting(state: RolloutState) -> str:
-    if state.retiring:
-        return "retirement of " + ", ".join(r.value for r in state.retiring)
-    return "" if state.phase.terminal else state.waiting_for
 
 
 async def cmd_down(args: argparse.Namespace) -> int:

@@ -94,7 +94,7 @@ async def _roles(store: SQLiteStore) -> dict[tuple[str, str], str]:
     roles: dict[tuple[str, str], str] = {}
     seen: set[str] = set()
     for record in await store.recent(limit=200):
-        if record.service in seen:
+        if not isinstance(record, RolloutRecord) or record.service in seen:
             continue
         seen.add(record.service)
         try:

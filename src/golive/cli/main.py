@@ -23,7 +23,7 @@ from typing import Any
 from rich.text import Text
 
 from golive import __version__
-from golive.cli import audit, control, readiness, session, signoff
+from golive.cli import audit, control, readiness, session, signoff, status
 from golive.cli.init import TEMPLATES, cmd_init
 from golive.cli.load import cmd_load
 from golive.cli.session import EXIT_FAILED, EXIT_INVALID, EXIT_TAMPERED
@@ -85,10 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--header", action="append", default=[], help="NAME: VALUE (repeatable)")
     load.add_argument("--json", action="store_true", help="the summary as one JSON document")
 
-    status = sub.add_parser("status", help="list rollouts, or show one")
-    status.add_argument("id", nargs="?", help="a rollout id (or its first characters)")
-    status.add_argument("--json", action="store_true", help="one JSON document")
-    status.add_argument("--all", action="store_true", help="every journal entry, not the last 15")
+    show = sub.add_parser("status", help="list rollouts, or show one")
+    show.add_argument("id", nargs="?", help="a rollout id (or its first characters)")
+    show.add_argument("--json", action="store_true", help="one JSON document")
+    show.add_argument("--all", action="store_true", help="every journal entry, not the last 15")
 
     for verb, text in (
         ("resume", "continue a paused or interrupted rollout"),
@@ -196,6 +196,7 @@ VERBS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "audit": audit.cmd_audit,
     "init": cmd_init,
     "load": cmd_load,
+    "status": status.cmd_status,
 }
 
 

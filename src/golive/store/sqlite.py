@@ -198,11 +198,19 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
             )
         return _record(rows[0])
 
-    async def recent(self, limit: int = 20) -> list[RolloutRecord]:
+    async def recent(self, limit: int = 20) -> list[RolloutRecord | TamperedError]:
+        """The latest rollouts; a row that cannot be read is its error, in its place (one bad
+        row never hides the others)."""
         rows = await self._run(
             lambda db: db.execute(queries()["list_rollouts"], {"limit": limit}).fetchall()
         )
-        return [_record(r) for r in rows]
+        found: list[RolloutRecord | TamperedError] = []
+        for r in rows:
+            try:
+                found.append(_record(r))
+            except TamperedError as exc:
+                found.append(exc)
+        return found
 
     async def active_for_service(self, service: str) -> list[RolloutRecord]:
         rows = await self._run(
