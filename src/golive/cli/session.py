@@ -13,8 +13,8 @@ from rich.console import Console
 from golive.cli.view import JsonView, LineView, LiveView
 from golive.engine.clock import SystemClock
 from golive.engine.providers import build_providers
-from golive.engine.runner import PassView, Runner
-from golive.engine.state import Phase, RolloutState
+from golive.engine.runner import Runner
+from golive.engine.state import PassView, Phase, RolloutState
 from golive.errors import LeaseError
 from golive.identity import whoami
 from golive.operations import rollouts

@@ -21,8 +21,7 @@ from golive.analysis.scorecard import Scorecard
 from golive.analysis.snapshot import Series, WindowStats
 from golive.cli.terminal import Terminal, literal, visible
 from golive.engine.decide import current_step
-from golive.engine.runner import PassView
-from golive.engine.state import Event, Phase
+from golive.engine.state import Event, PassView, Phase
 from golive.plan.model import Plan, describe_step
 
 WINDOW = 10.0

@@ -30,8 +30,7 @@ from golive.cli.terminal import Terminal
 from golive.demo.app import free_port, start_sample_app
 from golive.demo.load import LoadGenerator
 from golive.deploy.ownership import PID_FILE, Owner, owned_processes, stop, version_dir, write_owner
-from golive.engine.runner import PassView
-from golive.engine.state import RolloutState
+from golive.engine.state import PassView, RolloutState
 from golive.files import private_dir, write_private
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan

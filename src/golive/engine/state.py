@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import NewType
 
 from golive.analysis.judge import Verdict
+from golive.analysis.snapshot import Series
 from golive.checks.base import CheckResult, CheckStatus
 from golive.deploy.base import Health
 from golive.plan.model import Revision, Segment, Split
@@ -224,3 +225,15 @@ class Decision:
     events: tuple[Event, ...] = ()
     consumed: tuple[int, ...] = ()  # command ids handled by this pass
     again: bool = False  # run the next pass at once (a transition is in flight)
+
+
+@dataclass
+class PassView:
+    """What the terminal view shows after each pass."""
+
+    state: RolloutState
+    observation: Observation
+    decision: Decision
+    stable: Series
+    canary: Series
+    events: list[Event]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from golive.engine import runner
+from golive.engine import takeover as runner
 from golive.engine.runner import Runner
 from golive.engine.state import CommandVerb, Phase, RolloutId, RolloutState
 from golive.errors import PermanentError
