@@ -56,7 +56,7 @@ async def _versions(port: int, n: int, headers: dict[str, str] | None = None) ->
     return seen
 
 
-def _plan(servers: dict[str, int], route: str) -> str:
+def _plan(servers: dict[str, int], route: str, metrics: str = "") -> str:
     return f"""\
 service: shop
 revisions:
@@ -66,10 +66,12 @@ revisions:
   canary: {{version: 2, url: "http://127.0.0.1:{servers["2.0.0"]}"}}
 route:
 {textwrap.indent(textwrap.dedent(route), "  ")}
-steps:
+{metrics}steps:
   - shift: 50
 """
 
+
+NOT_JUDGED = "metrics: {latency: not judged}\n"  # no access_log given for their HAProxy
 
 # -- HAProxy -----------------------------------------------------------------------------------
 
@@ -129,7 +131,7 @@ def _haproxy_plan(servers: dict[str, int], sock: Path, port: int, canary: str = 
     listen: "127.0.0.1:{port}"
     attach: {{socket: "{sock}", backend: web, stable: [a1, a2], canary: [{canary}]}}
     """
-    return _plan(servers, route)
+    return _plan(servers, route, NOT_JUDGED)
 
 
 async def test_golive_drives_an_haproxy_it_did_not_start(
@@ -175,7 +177,9 @@ async def test_two_attached_haproxies_move_as_one_fleet(
     ):
         entry = '{{socket: "{}", backend: web, stable: [a1, a2], canary: [b1]}}'
         route = f"router: haproxy\nattach: [{entry.format(sock1)}, {entry.format(sock2)}]\n"
-        providers = build_providers(parse_plan(_plan(servers, route), "p.yaml"), tmp_path)
+        providers = build_providers(
+            parse_plan(_plan(servers, route, NOT_JUDGED), "p.yaml"), tmp_path
+        )
         fleet = providers.router
         assert isinstance(fleet, FleetRouter)
         assert await providers.start(Split.all_stable()) is False
@@ -223,7 +227,7 @@ async def test_segments_and_sticky_users_on_an_attached_haproxy(
           canary_backend: web_canary
           stable_backend: web_stable
         """
-        text = _plan(servers, route).replace(
+        text = _plan(servers, route, NOT_JUDGED).replace(
             "  - shift: 50", "  - shift: {weight: 25, segment: {header: x-beta-user}}"
         )
         providers = build_providers(parse_plan(text, "p.yaml"), tmp_path / "state")

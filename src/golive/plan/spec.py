@@ -111,6 +111,7 @@ class MetricsSpec(Strict):
     interval: Duration = 5.0
     url: Annotated[str, Field(pattern=r"^https?://")] | None = None
     queries: dict[Literal["requests", "errors", "latency_buckets"], str] | None = None
+    latency: Literal["not judged"] | None = None  # said explicitly when there is no source
 
 
 Role = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
