@@ -30,9 +30,11 @@ from tests.conftest import free_port, wait_verified
 pytestmark = pytest.mark.integration
 
 
-def _start(argv: list[str], ready: Path) -> subprocess.Popen[bytes]:
+def _start(argv: list[str], ready: Path, stdout: Path | None = None) -> subprocess.Popen[bytes]:
     """Start a proxy the way its owner would (not golive), and wait for ``ready`` to exist."""
-    proc = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL)
+    with contextlib.ExitStack() as stack:
+        out = None if stdout is None else stack.enter_context(stdout.open("ab"))
+        proc = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL, stdout=out)
     for _ in range(200):
         if ready.exists():
             return proc
@@ -78,11 +80,17 @@ NOT_JUDGED = "metrics: {latency: not judged}\n"  # no access_log given for their
 
 @contextlib.contextmanager
 def running_their_haproxy(
-    root: Path, servers: dict[str, int], name: str, routing: str = "", backends: str = ""
+    root: Path,
+    servers: dict[str, int],
+    name: str,
+    routing: str = "",
+    backends: str = "",
+    log: Path | None = None,
 ) -> Iterator[tuple[Path, int]]:
     """An HAProxy with its own names: backend ``web`` with servers a1 a2 (stable) and b1
     (canary); by default also another backend with a server called a1. ``routing`` (frontend
-    rules) and ``backends`` replace that."""
+    rules) and ``backends`` replace that. With ``log``, its request log goes there, in its own
+    format with golive's token added, as docs/providers/haproxy.md says."""
     port, sock = free_port(), root / f"{name}.sock"
     a, b, canary = (f"127.0.0.1:{servers[v]}" for v in ("1.0.0-a", "1.0.0-b", "2.0.0"))
     routing = routing or "use_backend other if { path_beg /other }"
@@ -100,6 +108,12 @@ def running_their_haproxy(
         frontend web_in
             bind 127.0.0.1:{port}
         """)
+        + (
+            "    log stdout format raw local0\n"
+            '    log-format "%ci [%tr] %ft %b/%s %ST %B %Ta golive=%b/%s/%ST/%Ta"\n'
+            if log
+            else ""
+        )
         + textwrap.indent(textwrap.dedent(routing).strip(), "    ")
         + textwrap.dedent(f"""
             default_backend web
@@ -112,7 +126,7 @@ def running_their_haproxy(
         + textwrap.dedent(backends).strip()
         + "\n"
     )
-    proc = _start([haproxy_binary(), "-f", str(config)], sock)
+    proc = _start([haproxy_binary(), "-f", str(config)], sock, log)
     try:
         yield sock, port
     finally:
@@ -155,6 +169,42 @@ async def test_golive_drives_an_haproxy_it_did_not_start(
     await router.stop()
     await providers.close()
     assert "Name: HAProxy" in await router.command("show info")  # still theirs, still running
+
+
+async def test_an_attached_haproxy_gives_latency_through_its_request_log(
+    tmp_path: Path, servers: dict[str, int]
+) -> None:
+    log = tmp_path / "their-requests.log"
+    with running_their_haproxy(tmp_path, servers, "their", log=log) as (sock, port):
+        route = f"""\
+        router: haproxy
+        listen: "127.0.0.1:{port}"
+        attach:
+          socket: "{sock}"
+          backend: web
+          stable: [a1, a2]
+          canary: [b1]
+          access_log: "{log}"
+        """
+        plan = parse_plan(_plan(servers, route), "p.yaml")  # no 'latency: not judged' needed
+        assert plan.judge.metrics == ("error_rate", "latency")
+        providers = build_providers(plan, tmp_path / "state")
+        await providers.start(Split.all_stable())
+        await providers.router.apply(Split(50.0))
+        await wait_verified(providers.router, Split(50.0))
+        await _versions(port, 40)
+        async with httpx.AsyncClient(trust_env=False) as client:
+            await client.get(f"http://127.0.0.1:{port}/other")  # their other backend's a1
+        for _ in range(100):  # HAProxy writes each line once the answer is sent
+            canary = await providers.metrics.sample(Revision.CANARY)
+            stable = await providers.metrics.sample(Revision.STABLE)
+            if canary.requests + stable.requests >= 40:
+                break
+            await asyncio.sleep(0.02)
+        assert (stable.requests, canary.requests) == (20, 20)
+        assert canary.latency_ms_buckets[float("inf")] == 20  # every request has its time
+        assert canary.latency_ms_buckets[1.0] < 20  # the app sleeps ~2 ms: not all under 1 ms
+        await providers.close()
 
 
 async def test_attaching_to_a_server_haproxy_does_not_have_is_refused(
