@@ -266,3 +266,71 @@ def test_load_sends_bounded_traffic_and_counts_versions(tmp_path: Path) -> None:
     finally:
         app.terminate()
         app.wait(10)
+
+
+def test_a_canary_200ms_slower_through_haproxy_is_rolled_back_by_the_judge_on_latency(
+    workdir: Path,
+) -> None:
+    """HAProxy's statistics have no latency histogram; golive's HAProxy logs every request to a
+    file golive reads, so a canary as correct as stable but 200 ms slower is not promoted."""
+    stable, stable_port = start_app("1.0.0", latency_ms=20)
+    canary, canary_port = start_app("2.0.0", latency_ms=220)
+    listen = free_port()
+    plan = workdir / "plan.yaml"
+    plan.write_text(f"""\
+service: shop
+revisions:
+  stable: {{version: 1.0.0, url: "http://127.0.0.1:{stable_port}"}}
+  canary: {{version: 2.0.0, url: "http://127.0.0.1:{canary_port}"}}
+route: {{router: haproxy, listen: "127.0.0.1:{listen}"}}
+metrics: {{interval: 500ms}}
+judge: {{min_requests: 20}}
+drain: {{grace: 1s, timeout: 10s}}
+steps:
+  - shift: 25
+  - analyze: 20s
+  - promote
+""")
+    checked = golive("plan", "check", str(plan), cwd=workdir)
+    assert checked.returncode == 0 and "warning" not in checked.stdout, checked.stdout
+    load = BackgroundLoad(f"http://127.0.0.1:{listen}/")
+    load.thread.start()
+    try:
+        result = golive("run", str(plan), cwd=workdir, timeout=120)
+    finally:
+        load.stop()
+        for proc in (stable, canary):
+            proc.terminate()
+            proc.wait(timeout=10)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "rolled back" in result.stdout
+    assert "slower than stable" in result.stdout, result.stdout
+    assert "latency not judged" not in result.stdout
+
+
+def test_plan_check_refuses_a_plan_without_latency_unless_it_says_so_then_warns(
+    workdir: Path,
+) -> None:
+    plan = workdir / "plan.yaml"
+    text = """\
+service: shop
+revisions:
+  stable: {version: 1, url: "http://127.0.0.1:9001"}
+  canary: {version: 2, url: "http://127.0.0.1:9002"}
+route:
+  router: haproxy
+  attach: {socket: /run/haproxy/admin.sock, backend: web, stable: [a1], canary: [b1]}
+metrics: {source: router}
+steps:
+  - shift: 10
+"""
+    plan.write_text(text)
+    refused = golive("plan", "check", str(plan), cwd=workdir)
+    assert refused.returncode == 2
+    assert f"{plan}:8:10: metrics: no latency source" in refused.stderr
+    plan.write_text(text.replace("{source: router}", "{source: router, latency: not judged}"))
+    said = golive("plan", "check", str(plan), cwd=workdir)
+    assert said.returncode == 0, said.stderr
+    assert "warning: latency not judged: HAProxy's statistics have no latency histogram" in (
+        said.stdout
+    )

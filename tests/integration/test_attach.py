@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import subprocess
 import textwrap
 from collections import Counter
@@ -19,6 +21,7 @@ from golive.errors import PermanentError
 from golive.plan.loader import parse_plan
 from golive.plan.model import Revision, Segment, Split
 from golive.processes import master_pid
+from golive.traffic.base import Verification
 from golive.traffic.fleet import FleetRouter
 from golive.traffic.haproxy import HAProxyRouter, haproxy_binary
 from golive.traffic.nginx import NginxRouter, nginx_binary
@@ -27,9 +30,11 @@ from tests.conftest import free_port, wait_verified
 pytestmark = pytest.mark.integration
 
 
-def _start(argv: list[str], ready: Path) -> subprocess.Popen[bytes]:
+def _start(argv: list[str], ready: Path, stdout: Path | None = None) -> subprocess.Popen[bytes]:
     """Start a proxy the way its owner would (not golive), and wait for ``ready`` to exist."""
-    proc = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL)
+    with contextlib.ExitStack() as stack:
+        out = None if stdout is None else stack.enter_context(stdout.open("ab"))
+        proc = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL, stdout=out)
     for _ in range(200):
         if ready.exists():
             return proc
@@ -53,7 +58,7 @@ async def _versions(port: int, n: int, headers: dict[str, str] | None = None) ->
     return seen
 
 
-def _plan(servers: dict[str, int], route: str) -> str:
+def _plan(servers: dict[str, int], route: str, metrics: str = "") -> str:
     return f"""\
 service: shop
 revisions:
@@ -63,21 +68,29 @@ revisions:
   canary: {{version: 2, url: "http://127.0.0.1:{servers["2.0.0"]}"}}
 route:
 {textwrap.indent(textwrap.dedent(route), "  ")}
-steps:
+{metrics}steps:
   - shift: 50
 """
 
+
+NOT_JUDGED = "metrics: {latency: not judged}\n"  # no access_log given for their HAProxy
 
 # -- HAProxy -----------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
 def running_their_haproxy(
-    root: Path, servers: dict[str, int], name: str, routing: str = "", backends: str = ""
+    root: Path,
+    servers: dict[str, int],
+    name: str,
+    routing: str = "",
+    backends: str = "",
+    log: Path | None = None,
 ) -> Iterator[tuple[Path, int]]:
     """An HAProxy with its own names: backend ``web`` with servers a1 a2 (stable) and b1
     (canary); by default also another backend with a server called a1. ``routing`` (frontend
-    rules) and ``backends`` replace that."""
+    rules) and ``backends`` replace that. With ``log``, its request log goes there, in its own
+    format with golive's token added, as docs/providers/haproxy.md says."""
     port, sock = free_port(), root / f"{name}.sock"
     a, b, canary = (f"127.0.0.1:{servers[v]}" for v in ("1.0.0-a", "1.0.0-b", "2.0.0"))
     routing = routing or "use_backend other if { path_beg /other }"
@@ -95,6 +108,12 @@ def running_their_haproxy(
         frontend web_in
             bind 127.0.0.1:{port}
         """)
+        + (
+            "    log stdout format raw local0\n"
+            '    log-format "%ci [%tr] %ft %b/%s %ST %B %Ta golive=%b/%s/%ST/%Ta"\n'
+            if log
+            else ""
+        )
         + textwrap.indent(textwrap.dedent(routing).strip(), "    ")
         + textwrap.dedent(f"""
             default_backend web
@@ -107,7 +126,7 @@ def running_their_haproxy(
         + textwrap.dedent(backends).strip()
         + "\n"
     )
-    proc = _start([haproxy_binary(), "-f", str(config)], sock)
+    proc = _start([haproxy_binary(), "-f", str(config)], sock, log)
     try:
         yield sock, port
     finally:
@@ -126,7 +145,7 @@ def _haproxy_plan(servers: dict[str, int], sock: Path, port: int, canary: str = 
     listen: "127.0.0.1:{port}"
     attach: {{socket: "{sock}", backend: web, stable: [a1, a2], canary: [{canary}]}}
     """
-    return _plan(servers, route)
+    return _plan(servers, route, NOT_JUDGED)
 
 
 async def test_golive_drives_an_haproxy_it_did_not_start(
@@ -152,6 +171,42 @@ async def test_golive_drives_an_haproxy_it_did_not_start(
     assert "Name: HAProxy" in await router.command("show info")  # still theirs, still running
 
 
+async def test_an_attached_haproxy_gives_latency_through_its_request_log(
+    tmp_path: Path, servers: dict[str, int]
+) -> None:
+    log = tmp_path / "their-requests.log"
+    with running_their_haproxy(tmp_path, servers, "their", log=log) as (sock, port):
+        route = f"""\
+        router: haproxy
+        listen: "127.0.0.1:{port}"
+        attach:
+          socket: "{sock}"
+          backend: web
+          stable: [a1, a2]
+          canary: [b1]
+          access_log: "{log}"
+        """
+        plan = parse_plan(_plan(servers, route), "p.yaml")  # no 'latency: not judged' needed
+        assert plan.judge.metrics == ("error_rate", "latency")
+        providers = build_providers(plan, tmp_path / "state")
+        await providers.start(Split.all_stable())
+        await providers.router.apply(Split(50.0))
+        await wait_verified(providers.router, Split(50.0))
+        await _versions(port, 40)
+        async with httpx.AsyncClient(trust_env=False) as client:
+            await client.get(f"http://127.0.0.1:{port}/other")  # their other backend's a1
+        for _ in range(100):  # HAProxy writes each line once the answer is sent
+            canary = await providers.metrics.sample(Revision.CANARY)
+            stable = await providers.metrics.sample(Revision.STABLE)
+            if canary.requests + stable.requests >= 40:
+                break
+            await asyncio.sleep(0.02)
+        assert (stable.requests, canary.requests) == (20, 20)
+        assert canary.latency_ms_buckets[float("inf")] == 20  # every request has its time
+        assert canary.latency_ms_buckets[1.0] < 20  # the app sleeps ~2 ms: not all under 1 ms
+        await providers.close()
+
+
 async def test_attaching_to_a_server_haproxy_does_not_have_is_refused(
     tmp_path: Path, servers: dict[str, int], their_haproxy: tuple[Path, int]
 ) -> None:
@@ -172,7 +227,9 @@ async def test_two_attached_haproxies_move_as_one_fleet(
     ):
         entry = '{{socket: "{}", backend: web, stable: [a1, a2], canary: [b1]}}'
         route = f"router: haproxy\nattach: [{entry.format(sock1)}, {entry.format(sock2)}]\n"
-        providers = build_providers(parse_plan(_plan(servers, route), "p.yaml"), tmp_path)
+        providers = build_providers(
+            parse_plan(_plan(servers, route, NOT_JUDGED), "p.yaml"), tmp_path
+        )
         fleet = providers.router
         assert isinstance(fleet, FleetRouter)
         assert await providers.start(Split.all_stable()) is False
@@ -220,7 +277,7 @@ async def test_segments_and_sticky_users_on_an_attached_haproxy(
           canary_backend: web_canary
           stable_backend: web_stable
         """
-        text = _plan(servers, route).replace(
+        text = _plan(servers, route, NOT_JUDGED).replace(
             "  - shift: 50", "  - shift: {weight: 25, segment: {header: x-beta-user}}"
         )
         providers = build_providers(parse_plan(text, "p.yaml"), tmp_path / "state")
@@ -264,11 +321,11 @@ async def test_segments_and_sticky_users_on_an_attached_haproxy(
 # -- nginx -------------------------------------------------------------------------------------
 
 
-def _nginx_config(root: Path, port: int, body: str) -> str:
+def _nginx_config(root: Path, port: int, body: str, workers: int = 2) -> str:
     scratch = root / "scratch"
     scratch.mkdir(exist_ok=True)
     return textwrap.dedent(f"""\
-    worker_processes 2;
+    worker_processes {workers};
     pid {root}/their-nginx.pid;
     error_log {root}/their-error.log warn;
     events {{ worker_connections 256; }}
@@ -284,6 +341,9 @@ def _nginx_config(root: Path, port: int, body: str) -> str:
             listen 127.0.0.1:{port};
             location / {{
                 proxy_pass http://$upstream_name;
+                proxy_http_version 1.1;          # golive's upstreams keep connections alive
+                proxy_set_header Connection "";
+                proxy_next_upstream off;
                 access_log {root}/web.log golive_web;
             }}
         }}
@@ -291,11 +351,14 @@ def _nginx_config(root: Path, port: int, body: str) -> str:
     """)
 
 
-async def test_golive_drives_an_nginx_it_did_not_start(
-    tmp_path: Path, servers: dict[str, int]
-) -> None:
-    port, config = free_port(), tmp_path / "their-nginx.conf"
-    include = tmp_path / "golive" / "web.conf"
+@contextlib.contextmanager
+def running_their_nginx(
+    root: Path, servers: dict[str, int]
+) -> Iterator[tuple[subprocess.Popen[bytes], Path, str]]:
+    """Their nginx, 2 workers, with their own upstream; yields it, its configuration file and
+    the plan's route that attaches golive to it."""
+    port, config = free_port(), root / "their-nginx.conf"
+    include = root / "golive" / "web.conf"
     include.parent.mkdir()
     # before golive: their own upstream (and a log format of the same name golive will define)
     before = f"""\
@@ -303,16 +366,16 @@ async def test_golive_drives_an_nginx_it_did_not_start(
     upstream web {{ server 127.0.0.1:{servers["1.0.0-a"]}; }}
     map $host $upstream_name {{ default web; }}
     """
-    config.write_text(_nginx_config(tmp_path, port, before))
-    pid_file = tmp_path / "their-nginx.pid"
+    config.write_text(_nginx_config(root, port, before))
+    pid_file = root / "their-nginx.pid"
     proc = _start(
-        [nginx_binary(), "-p", str(tmp_path), "-c", str(config), "-g", "daemon off;"], pid_file
+        [nginx_binary(), "-p", str(root), "-c", str(config), "-g", "daemon off;"], pid_file
     )
     try:
         # adopting golive: their upstream goes, golive's file is included, proxy_pass reads
         # golive's variable; nginx keeps running its old configuration until golive reloads it
         after = f"include {include};\nmap $host $upstream_name {{ default $golive_web; }}\n"
-        config.write_text(_nginx_config(tmp_path, port, after))
+        config.write_text(_nginx_config(root, port, after))
         route = f"""\
         router: nginx
         listen: "127.0.0.1:{port}"
@@ -321,19 +384,78 @@ async def test_golive_drives_an_nginx_it_did_not_start(
           pid: "{pid_file}"
           include: "{include}"
           upstream: web
-          access_log: "{tmp_path / "web.log"}"
+          access_log: "{root / "web.log"}"
         """
+        yield proc, config, route
+    finally:
+        _stop(proc)
+
+
+async def test_golive_drives_an_nginx_it_did_not_start(
+    tmp_path: Path, servers: dict[str, int]
+) -> None:
+    with running_their_nginx(tmp_path, servers) as (proc, _, route):
         plan = parse_plan(_plan(servers, route), "p.yaml")
         providers = build_providers(plan, tmp_path / "state")
         router = providers.router
         assert isinstance(router, NginxRouter)
         assert await providers.start(Split.all_stable()) is False
-        await _drive_attached_nginx(router, providers, port)
+        await _drive_attached_nginx(router, providers, int(router.port))
         await router.stop()
         await providers.close()
-        assert master_pid(pid_file, "nginx: master process") == proc.pid  # theirs, running
-    finally:
-        _stop(proc)
+        assert master_pid(tmp_path / "their-nginx.pid", "nginx: master process") == proc.pid
+
+
+async def test_a_split_is_verified_only_once_no_worker_of_the_old_configuration_accepts(
+    tmp_path: Path, servers: dict[str, int]
+) -> None:
+    """A worker of the old configuration that has not yet acted on the reload (here: stopped;
+    in life: busy, or not scheduled on a loaded machine) still takes connections, so the split
+    is not verified, however many workers nginx now runs (their tooling went from 2 to 1)."""
+    with running_their_nginx(tmp_path, servers) as (proc, config, route):
+        providers = build_providers(parse_plan(_plan(servers, route), "p.yaml"), tmp_path / "s")
+        router = providers.router
+        assert isinstance(router, NginxRouter)
+        await providers.start(Split.all_stable())
+        await wait_verified(router, Split.all_stable())
+        config.write_text(config.read_text().replace("worker_processes 2;", "worker_processes 1;"))
+        old = sorted(_workers_of(proc.pid))
+        busy, other = old
+        os.kill(busy, signal.SIGSTOP)
+        try:
+            await router.apply(Split(50.0))
+            for _ in range(400):  # until the other old worker has gone and the new one answers
+                if other not in _workers_of(proc.pid) and await router.observe() == Split(50.0):
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError("nginx did not reload")
+            assert await router.verify(Split(50.0)) is Verification.PENDING
+        finally:
+            os.kill(busy, signal.SIGCONT)
+        await wait_verified(router, Split(50.0))
+        assert busy not in _workers_of(proc.pid) or "shutting down" in _title(busy)
+        seen = await _versions(router.port, 100)
+        assert seen == Counter({"2.0.0": 50, "1.0.0-a": 25, "1.0.0-b": 25})
+        await providers.close()
+
+
+def _workers_of(master: int) -> set[int]:
+    found = set()
+    for task in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if task.name.isdigit() and (task / "stat").read_text().rsplit(")", 1)[1].split()[
+                1
+            ] == str(master):
+                found.add(int(task.name))
+    return found
+
+
+def _title(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 async def _drive_attached_nginx(router: NginxRouter, providers: Providers, port: int) -> None:

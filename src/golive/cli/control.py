@@ -184,11 +184,23 @@ async def plan_command(args: argparse.Namespace) -> int:
         print(json.dumps(plan_schema(), indent=2))
         return 0
     plan = load_plan(args.file)
+    warnings = list(plan.judge.notes)  # e.g. "latency not judged: ..."
     if getattr(args, "json", False):
-        print(json.dumps({"valid": True, "service": plan.service, "steps": len(plan.steps)}))
+        print(
+            json.dumps(
+                {
+                    "valid": True,
+                    "service": plan.service,
+                    "steps": len(plan.steps),
+                    "warnings": warnings,
+                }
+            )
+        )
     else:
         console.print(
             f"{args.file}: valid plan for {plan.service} "
             f"({plan.stable.version} -> {plan.canary.version}, {len(plan.steps)} steps)"
         )
+        for warning in warnings:
+            console.print(f"[yellow]warning[/]: {warning}")
     return 0

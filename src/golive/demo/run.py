@@ -50,11 +50,7 @@ def demo_plan(
 ) -> str:
     py = sys.executable
     errors, latency = ("0.15", "120") if bad else ("0.002", "20")
-    latency_trigger = (  # HAProxy's own statistics carry no latency histogram
-        ""
-        if router == "haproxy"
-        else '  - {when: "latency_p95 > 400ms", for: 3s, window: 10s, min_requests: 20}\n'
-    )
+    latency_trigger = '  - {when: "latency_p95 > 400ms", for: 3s, window: 10s, min_requests: 20}\n'
     return f"""\
 # The golive demo plan (written by 'golive demo'; timings compressed to about a minute).
 service: {SERVICE}

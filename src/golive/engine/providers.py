@@ -45,7 +45,11 @@ def _proxy(plan: Plan, state_dir: Path, index: int) -> tuple[Proxy, ProxyStats]:
     if plan.route.router == "haproxy":
         haproxy = HAProxyRouter.from_plan(plan, state_dir, index)
         backends = haproxy.attached.backends() if haproxy.attached else ()
-        return haproxy, HAProxyStats(haproxy.command, haproxy.servers, backends)
+        if haproxy.attached is None:
+            log: Path | None = haproxy.requests_log
+        else:
+            log = None if haproxy.attached.access_log is None else Path(haproxy.attached.access_log)
+        return haproxy, HAProxyStats(haproxy.command, haproxy.servers, backends, log)
     if plan.route.router == "nginx":
         nginx = NginxRouter.from_plan(plan, state_dir, index)
         addresses = {

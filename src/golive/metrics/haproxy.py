@@ -4,20 +4,28 @@ Requests and errors per revision are summed over the revision's servers in every
 runs (the weighted backend and the segment backends), or in the one backend of an HAProxy golive
 attached to. A request HAProxy could not deliver (a
 connection error, ``econ``, or a broken response, ``eresp``) is answered with a 5xx that the
-server's own ``hrsp_5xx`` does not count, so both are added as errors. HAProxy keeps response
-times only as averages, not as a histogram: this source has no latency buckets, and the plan
-loader says so when a plan asks for latency from it.
+server's own ``hrsp_5xx`` does not count, so both are added as errors.
+
+HAProxy keeps response times only as averages, not as a histogram. So golive's HAProxy also
+logs one line per request (``LOG_FORMAT``: backend, server, status, ``%Ta`` the active time in
+ms) to a file golive owns, and :class:`HAProxyLog` counts requests, errors and latency buckets
+from it, the shape the nginx access log gives. With a log, counters come from it; without one
+(an attached HAProxy whose log golive was not given), latency is not judged, and the plan must
+say so.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from golive.analysis.snapshot import Snapshot
+from golive.metrics.accesslog import AccessLog, Entry
 from golive.plan.model import Revision
-from golive.traffic.haproxy_config import MANAGED, Servers
+from golive.traffic.haproxy_config import LOG_MARK, MANAGED, Servers
 
 _RESPONSES = ("hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other")
 
@@ -41,16 +49,48 @@ def server_snapshot(rows: list[dict[str, str]], servers: tuple[str, ...]) -> Sna
     return Snapshot(answered + failed, errors)
 
 
+_TOKEN = re.compile(
+    re.escape(LOG_MARK)
+    + r"=(?P<backend>[^/\s]+)/(?P<server>[^/\s]+)/(?P<status>-?\d+)/(?P<ms>-?\d+)"
+)
+
+
+class HAProxyLog(AccessLog):
+    """Counters from HAProxy's per-request log: the ``golive=BACKEND/SERVER/STATUS/TA`` token
+    of each line (anywhere in it, so a syslog prefix or an operator's own fields around it do
+    not matter). A request HAProxy could not deliver is logged with the 5xx it answered."""
+
+    def __init__(self, path: Path, servers: Servers = MANAGED, backends: tuple[str, ...] = ()):
+        self._revisions = {
+            **{name: Revision.STABLE for name in servers.stable},
+            **{name: Revision.CANARY for name in servers.canary},
+        }
+        self._backends = backends
+        super().__init__(path, self._line)
+
+    def _line(self, line: str) -> Entry | None:
+        match = _TOKEN.search(line)
+        if match is None or (self._backends and match["backend"] not in self._backends):
+            return None
+        revision = self._revisions.get(match["server"])
+        if revision is None:
+            return None
+        ms = int(match["ms"])
+        return revision, int(match["status"]), float(ms) if ms >= 0 else None
+
+
 class HAProxyStats:
     def __init__(
         self,
         command: Callable[[str], Awaitable[str]],
         servers: Servers = MANAGED,
         backends: tuple[str, ...] = (),
+        log: Path | None = None,
     ) -> None:
         self._command = command
         self._servers = servers
         self._backends = backends  # someone else's HAProxy: only these; ours: every backend
+        self._log = None if log is None else HAProxyLog(log, servers, backends)
 
     async def _rows(self) -> list[dict[str, str]]:
         rows = parse_stat(await self._command("show stat"))
@@ -60,6 +100,8 @@ class HAProxyStats:
         return self._servers.stable if revision is Revision.STABLE else self._servers.canary
 
     async def sample(self, revision: Revision) -> Snapshot:
+        if self._log is not None:  # requests, errors and latency from one count
+            return await self._log.sample(revision)
         return server_snapshot(await self._rows(), self._names(revision))
 
     async def in_flight(self, revision: Revision) -> int:

@@ -27,7 +27,7 @@ from golive.plan import model as m
 from golive.plan import spec as s
 from golive.plan.checks import DEFAULT_CATEGORY, DEFAULT_TIMEOUT
 from golive.plan.passwords import literal_passwords
-from golive.plan.rules import cross_checks, map_key, missing_latency
+from golive.plan.rules import cross_checks, latency_not_judged, map_key
 from golive.plan.yamlsource import MAX_BYTES, Located, Path, format_path, read_yaml
 from golive.textfile import TextFileError, read_text
 
@@ -229,6 +229,7 @@ def _attach(spec: s.PlanSpec) -> tuple[m.HAProxyAttach | m.NginxAttach, ...]:
                     a.sticky_map,
                     a.canary_backend,
                     a.stable_backend,
+                    a.access_log,
                 )
             )
         else:
@@ -258,7 +259,7 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
     instances = tuple((h, int(p)) for h, _, p in (x.rpartition(":") for x in listens))
     host, port = instances[0]
     j = spec.judge
-    no_latency = missing_latency(spec)
+    no_latency = latency_not_judged(spec)
     judge = JudgeConfig(
         kind=j.kind,
         metrics=("error_rate",) if no_latency else ("error_rate", "latency"),

@@ -95,6 +95,7 @@ class HAProxyAttach:
     sticky_map: str | None = None
     canary_backend: str | None = None  # the backends its segment and sticky rules route to
     stable_backend: str | None = None
+    access_log: str | None = None  # its per-request log with golive's token (latency)
 
     def backends(self) -> tuple[str, ...]:
         extra = (self.canary_backend, self.stable_backend)

@@ -16,12 +16,31 @@ from golive.plan.values import port_problem
 from golive.plan.yamlsource import Located, Path, format_path
 
 ROUTERS = ("envoy", "haproxy", "nginx")
-NO_LATENCY = {"haproxy": "HAProxy's statistics have no latency histogram"}
+NOT_JUDGED = "not judged"
+
+
+def _attach_entries(spec: s.PlanSpec) -> list[s.AttachSpec]:
+    attach = spec.route.attach
+    return [] if attach is None else [attach] if isinstance(attach, s.AttachSpec) else attach
 
 
 def missing_latency(spec: s.PlanSpec) -> str | None:
-    """Why the plan's metric source has no latency, or None when it has."""
-    return NO_LATENCY.get(spec.route.router) if spec.metrics.source == "router" else None
+    """Why the plan's metric source has no latency, or None when it has.
+
+    golive's own HAProxy logs every request to a file golive reads; an attached one has
+    latency only when the plan names its log (``access_log``)."""
+    if spec.metrics.source != "router" or spec.route.router != "haproxy":
+        return None
+    if any(a.access_log is None for a in _attach_entries(spec)):
+        return "HAProxy's statistics have no latency histogram and the plan gives no access_log"
+    return None
+
+
+def latency_not_judged(spec: s.PlanSpec) -> str | None:
+    """Why latency is not judged: the plan says so, or (an error then) it has no source."""
+    if spec.metrics.latency == NOT_JUDGED:
+        return missing_latency(spec) or "the plan says so ('latency: not judged')"
+    return missing_latency(spec)
 
 
 METRIC_SOURCES = ("router", "prometheus")
@@ -61,7 +80,14 @@ def cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.It
             "the default Prometheus queries read golive's Envoy; give 'queries' "
             "(requests, errors, latency_buckets) for this router's exporter",
         )
-    why = missing_latency(spec)
+    why = latency_not_judged(spec)
+    if missing_latency(spec) and spec.metrics.latency != NOT_JUDGED:
+        yield issue(
+            ("metrics",),
+            f"no latency source: {missing_latency(spec)}; give the HAProxy's per-request log "
+            "(attach: access_log, see docs/providers/haproxy.md) or say 'latency: not judged' "
+            "under metrics",
+        )
     for i, t in enumerate(spec.triggers):
         if why and parse_condition(t.when)[0].startswith("latency"):
             yield issue(
@@ -135,7 +161,7 @@ Issue = typing.Callable[[Path, str], PlanIssue]
 ATTACH_FIELDS = {
     "haproxy": (
         ("socket", "backend", "stable", "canary"),
-        ("state_file", "maps", "sticky_map", "canary_backend", "stable_backend"),
+        ("state_file", "maps", "sticky_map", "canary_backend", "stable_backend", "access_log"),
     ),
     "nginx": (("config", "pid", "include", "upstream"), ("access_log",)),
 }

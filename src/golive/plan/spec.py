@@ -139,6 +139,7 @@ class MetricsSpec(Strict):
     interval: Annotated[Duration, AfterValidator(_at_least(0.1, "100ms"))] = 5.0
     url: Annotated[str, Field(pattern=r"^https?://")] | None = None
     queries: dict[Literal["requests", "errors", "latency_buckets"], str] | None = None
+    latency: Literal["not judged"] | None = None  # said explicitly when there is no source
 
 
 Role = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]

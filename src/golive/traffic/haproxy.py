@@ -60,6 +60,7 @@ class HAProxyRouter:
         self.config_path = workdir / "haproxy.cfg"
         self.pid_path = workdir / "haproxy.pid"
         self.log_path = workdir / "haproxy.log"
+        self.requests_log = workdir / "requests.log"  # one line per request (latency)
         self.sticky_map = workdir / "sticky.map"
         self._proc: asyncio.subprocess.Process | None = None
         self.maps = {k: str(workdir / f"segment-{k.replace(':', '-')}.map") for k in segment_keys}
@@ -142,10 +143,10 @@ class HAProxyRouter:
 
     async def _launch(self) -> None:
         self.socket_path.unlink(missing_ok=True)
-        with append_private(self.log_path) as log:
+        with append_private(self.log_path) as log, append_private(self.requests_log) as lines:
             proc = await asyncio.create_subprocess_exec(
                 haproxy_binary(), "-f", str(self.config_path),
-                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
+                stdin=asyncio.subprocess.DEVNULL, stdout=lines, stderr=log,
                 start_new_session=True, umask=PROXY_UMASK,
             )  # fmt: skip
         record_pid(self.pid_path, proc.pid)

@@ -24,6 +24,9 @@ CANARY_BACKEND = "golive_canary"
 STABLE_BACKEND = "golive_stable"
 MAX_WEIGHT = 256  # HAProxy's largest server weight
 CUT_TOTAL = 10_000  # sticky users: crc32(key) mod 10000 below the cut go to the canary
+# one log line per request, for latency: backend, server, status, active time in ms (%Ta)
+LOG_MARK = "golive"
+LOG_FORMAT = f"{LOG_MARK}=%b/%s/%ST/%Ta"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,9 @@ def render(
         "    timeout server 60s",
         "    timeout http-keep-alive 60s",
         "    load-server-state-from-file global",
+        # per-request log to stdout, a file golive owns (requests.log): latency buckets
+        "    log stdout format raw local0 info",
+        f'    log-format "{LOG_FORMAT}"',
         "",
         "frontend golive_in",
         f"    bind {host}:{port}",

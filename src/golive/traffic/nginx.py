@@ -33,12 +33,11 @@ from golive.traffic.base import Upstreams, Verification, server_urls
 from golive.traffic.fleet import instance_dir as _instance_dir
 
 START_TIMEOUT = 10.0
-WORKERS = 1  # worker_processes in the rendered configuration
 
 
-def _accepting_workers(master: int) -> int:
-    """Children of ``master`` that are workers not shutting down (Linux /proc)."""
-    count = 0
+def _children(master: int) -> dict[int, str]:
+    """The processes ``master`` forked, with their titles (Linux /proc)."""
+    found: dict[int, str] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -47,10 +46,15 @@ def _accepting_workers(master: int) -> int:
             title = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == master and "worker process" in title and "shutting down" not in title:
-            count += 1
-    return count
+        if int(stat.rsplit(")", 1)[1].split()[1]) == master:
+            found[int(entry)] = title.strip()
+    return found
+
+
+def accepting(title: str) -> bool:
+    """A worker still takes connections until it retitles itself "... is shutting down"; it
+    closes its listening sockets right after, in the same turn of its event loop."""
+    return "worker process" in title and "shutting down" not in title
 
 
 def nginx_binary() -> str:
@@ -84,7 +88,7 @@ class NginxRouter:
             self.log_path = Path(attach.access_log or self.workdir / "access.log")
         self._proc: asyncio.subprocess.Process | None = None
         self._version = 0
-        self._workers = WORKERS
+        self._old_workers: set[int] = set()  # forked before golive's latest reload
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -125,7 +129,6 @@ class NginxRouter:
         pid = self._pid()
         if pid is None:
             raise PermanentError(f"nginx is not running: no live process in {self.pid_path}")
-        self._workers = max(1, await asyncio.to_thread(_accepting_workers, pid))
         if self.status_port_path.exists() and self.include_path.exists():
             try:
                 self._version = (await self._served())[0]
@@ -261,20 +264,31 @@ class NginxRouter:
             pid = self._pid()
             if pid is None:
                 raise TransientError("nginx is not running")
+            # every worker alive now runs an older configuration; new ones are forked after
+            self._old_workers |= set(await asyncio.to_thread(_children, pid))
             os.kill(pid, signal.SIGHUP)  # graceful reload
 
     async def verify(self, split: Split) -> Verification:
-        """Verified when the new configuration answers *and* no old worker still accepts.
+        """Verified when the new configuration answers *and* every worker forked before golive's
+        reload has stopped accepting connections.
 
-        During a reload old and new workers both accept connections for a moment; an old one
-        stops once it is told to shut down, when its title becomes "... is shutting down".
+        During a reload old and new workers both accept for a while (the master starts the new
+        ones, waits, then tells the old ones to quit, and each old one acts on that when it next
+        runs). Counting workers by title is not enough: a new worker is titled only once it
+        runs, and nginx's worker count may change with the reload. So golive remembers which
+        workers existed when it sent ``SIGHUP``, and waits until each of them has exited or
+        retitled itself "worker process is shutting down".
         """
         version, served = await self._served()
         if version != self._version or served != split:
             return Verification.PENDING
         pid = self._pid()
-        if pid is not None and await asyncio.to_thread(_accepting_workers, pid) > self._workers:
-            return Verification.PENDING
+        if pid is not None and self._old_workers:
+            children = await asyncio.to_thread(_children, pid)
+            self._old_workers &= set(children)  # exited ones are done
+            if any(accepting(children[old]) for old in self._old_workers):
+                return Verification.PENDING
+        self._old_workers.clear()  # none will accept again; their pids may be reused later
         return Verification.VERIFIED
 
     async def reset(self) -> None:

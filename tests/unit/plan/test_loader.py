@@ -35,7 +35,7 @@ def test_good_plan_parses_into_frozen_values() -> None:
         (
             "interval: 1s}",
             "interval: 1s, colour: red}",
-            "plan.yaml:9:41: metrics.colour: unknown field 'colour'; expected one of: interval, queries, source, url",
+            "plan.yaml:9:41: metrics.colour: unknown field 'colour'; expected one of: interval, latency, queries, source, url",
         ),
         (
             "  - shift: 50\n",
@@ -227,21 +227,41 @@ def test_judge_defaults_to_sequential_and_every_kind_is_selectable() -> None:
     assert "judge.false_rollback_rate" in bad[0] and "greater than 0" in bad[0]
 
 
-def test_haproxy_router_judges_errors_only_and_refuses_latency_triggers() -> None:
-    text = GOOD_PLAN.replace("router: envoy", "router: haproxy")
-    plan = parse_plan(text, "plan.yaml")
+def test_golives_own_haproxy_judges_latency_from_its_request_log() -> None:
+    plan = parse_plan(GOOD_PLAN.replace("router: envoy", "router: haproxy"), "plan.yaml")
+    assert plan.judge.metrics == ("error_rate", "latency")
+    assert plan.judge.notes == ()
+
+
+def test_an_attached_haproxy_without_its_log_must_say_latency_is_not_judged() -> None:
+    text = GOOD_PLAN.replace('route: {router: envoy, listen: "127.0.0.1:8080"}', HAPROXY_ATTACH)
+    text = text.replace(", segment: {header: x-beta-user}", "")
+    assert issues_of(text) == [
+        "plan.yaml:9:10: metrics: no latency source: HAProxy's statistics have no latency "
+        "histogram and the plan gives no access_log; give the HAProxy's per-request log "
+        "(attach: access_log, see docs/providers/haproxy.md) or say 'latency: not judged' "
+        "under metrics"
+    ]
+    said = text.replace("{source: router, interval: 1s}", "{source: router, interval: 1s, "
+                        "latency: not judged}")  # fmt: skip
+    plan = parse_plan(said, "plan.yaml")
     assert plan.judge.metrics == ("error_rate",)
     assert plan.judge.notes == (
-        "latency not judged: HAProxy's statistics have no latency histogram",
+        "latency not judged: HAProxy's statistics have no latency histogram and the plan gives "
+        "no access_log",
     )
-    slow = text.replace(
+    slow = said.replace(
         '  - {when: "error_rate > 5%", for: 10s, then: rollback}\n',
         '  - {when: "error_rate > 5%", for: 10s, then: rollback}\n  - {when: "latency_p99 > 2s"}\n',
     )
-    assert issues_of(slow) == [
-        "plan.yaml:14:12: triggers[1].when: a latency trigger needs latency from the metric "
-        "source: HAProxy's statistics have no latency histogram"
+    assert [i.split(": ", 1)[1] for i in issues_of(slow)] == [
+        "triggers[1].when: a latency trigger needs latency from the metric source: HAProxy's "
+        "statistics have no latency histogram and the plan gives no access_log"
     ]
+    logged = text.replace("canary: [web3]}", "canary: [web3], access_log: /var/log/hap.log}")
+    assert parse_plan(logged, "plan.yaml").judge.metrics == ("error_rate", "latency")
+    typo = said.replace("latency: not judged", "latency: off")
+    assert "metrics.latency" in issues_of(typo)[0]
 
 
 def test_prometheus_metrics_need_a_url_and_queries_for_other_routers() -> None:
@@ -311,6 +331,7 @@ def test_a_revision_may_list_several_servers_but_one_process() -> None:
     assert "http://127.0.0.1:9001 is also a stable server" in issues_of(shared)[0]
 
 
+NOT_JUDGED = "interval: 1s, latency: not judged}"
 HAPROXY_ATTACH = (
     "route: {router: haproxy, attach: {socket: /run/haproxy/admin.sock, backend: web, "
     "stable: [web1, web2], canary: [web3]}}"
@@ -322,14 +343,14 @@ def test_attaching_to_haproxy_names_its_socket_backend_and_servers() -> None:
 
     text = GOOD_PLAN.replace('route: {router: envoy, listen: "127.0.0.1:8080"}', HAPROXY_ATTACH)
     text = text.replace(", segment: {header: x-beta-user}", "")
-    text = text.replace("max_latency: 500ms, ", "")
+    text = text.replace("max_latency: 500ms, ", "").replace("interval: 1s}", NOT_JUDGED)
     plan = parse_plan(text, "plan.yaml")
     assert plan.route.attach == (
         HAProxyAttach("/run/haproxy/admin.sock", "web", ("web1", "web2"), ("web3",)),
     )
     with_segment = GOOD_PLAN.replace(
         'route: {router: envoy, listen: "127.0.0.1:8080"}', HAPROXY_ATTACH
-    )
+    ).replace("interval: 1s}", NOT_JUDGED)
     assert issues_of(with_segment) == [
         "plan.yaml:18:33: steps[2].shift.segment: HAProxy at /run/haproxy/admin.sock has no map "
         "for header:x-beta-user: add 'maps: {header:x-beta-user: PATH}' to attach (see "
@@ -348,7 +369,7 @@ def test_attaching_to_haproxy_names_its_socket_backend_and_servers() -> None:
     assert issues_of(partial) == [
         "plan.yaml:8:113: route.attach.include: 'include' is not a haproxy field; attaching to "
         "haproxy takes socket, backend, stable, canary, state_file, maps, sticky_map, "
-        "canary_backend, stable_backend",
+        "canary_backend, stable_backend, access_log",
         "plan.yaml:8:34: route.attach: attaching to haproxy needs canary",
     ]
     envoy = text.replace("router: haproxy", "router: envoy")
@@ -487,6 +508,7 @@ def test_attach_may_list_several_proxies_each_checked() -> None:
     )
     text = GOOD_PLAN.replace('route: {router: envoy, listen: "127.0.0.1:8080"}', two)
     text = text.replace(", segment: {header: x-beta-user}", "").replace("max_latency: 500ms, ", "")
+    text = text.replace("interval: 1s}", NOT_JUDGED)
     assert [i.split(": ", 1)[1] for i in issues_of(text)] == [
         "route.attach[1]: attaching to haproxy needs canary"
     ]
