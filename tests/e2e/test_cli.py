@@ -163,6 +163,10 @@ def test_kill_9_during_analyze_then_resume_reaches_the_same_end(workdir: Path) -
         assert status["state"]["desired"]["canary_weight"] == 100.0
         kinds = [e["kind"] for e in status["events"]]
         assert "promoted" in kinds
+        judged = {m["metric"]: m["status"] for m in status["judge"]}  # rebuilt from measurements
+        assert judged and set(judged.values()) <= {"ok", "not yet known"}, judged
+        watched = golive("status", rid, "--watch", cwd=workdir, timeout=30)
+        assert watched.returncode == 0 and watched.stdout.rstrip().endswith(": promoted")
         assert load is not None
         stats = load.stop()
         load = None

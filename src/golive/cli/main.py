@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("status", help="list rollouts, or show one")
     show.add_argument("id", nargs="?", help="a rollout id (or its first characters)")
     show.add_argument("--json", action="store_true", help="one JSON document")
+    show.add_argument(
+        "--watch", action="store_true", help="follow the rollout's journal live (read-only)"
+    )
     show.add_argument("--all", action="store_true", help="every journal entry, not the last 15")
 
     for verb, text in (

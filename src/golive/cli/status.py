@@ -9,6 +9,7 @@ Its record is audited first: a tampered one is shown with TAMPERED and exits 5.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -16,13 +17,17 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
+from golive.analysis.judge import Judge, Status
+from golive.analysis.judge import Verdict as JudgeVerdict
 from golive.cli.readiness import gates_of, show_gates
 from golive.cli.session import EXIT_TAMPERED, head_line, open_store
 from golive.cli.terminal import Terminal, literal, visible
 from golive.engine.state import RolloutState
-from golive.errors import StateError, TamperedError
+from golive.errors import GoliveError, StateError, TamperedError
 from golive.store.audit import Audit, Verdict
 from golive.store.leases import controller_alive
+from golive.store.records import RolloutRecord
+from golive.store.sqlite import SQLiteStore
 
 console = Terminal()
 NO_ROLLOUTS = "no rollouts yet; start one with 'golive run PLAN'"
@@ -53,7 +58,9 @@ async def cmd_status(args: argparse.Namespace) -> int:
                             "id": r.id,
                             "service": r.service,
                             "phase": r.state.phase.value,
-                            "step": r.state.step,
+                            "step": r.state.step + 1,
+                            "canary_weight": r.state.desired.canary_weight,
+                            "versions": _versions(store, r),
                             "created_at": r.created_at,
                             "waiting_for": r.state.waiting_for,
                             "audit": audits[r.id].verdict.value,
@@ -85,12 +92,15 @@ async def cmd_status(args: argparse.Namespace) -> int:
             console.print(Text("UNREADABLE ", "bold red").append(visible(problem)))
         return code
     record = await store.load(args.id)
+    if getattr(args, "watch", False):
+        return await _watch(store, record.id)
     audit = await store.audit(record.id)  # before the rows it covers are read
     code = EXIT_TAMPERED if audit.verdict is Verdict.TAMPERED else 0
     events = await store.events(record.id)
     s = record.state
     gates = await gates_of(store, record.id, events)
     alive = controller_alive(record.lease_owner)
+    verdict = await _verdict(store, record) if code == 0 else None
     if args.json:
         print(
             json.dumps(
@@ -101,6 +111,18 @@ async def cmd_status(args: argparse.Namespace) -> int:
                     **gates,
                     "step_number": s.step + 1,
                     "controller": {"owner": record.lease_owner, "running": alive},
+                    "judge": None
+                    if verdict is None
+                    else [
+                        {
+                            "metric": m.metric,
+                            "stable": m.stable,
+                            "canary": m.canary,
+                            "status": m.status.value,
+                            "sentence": m.sentence,
+                        }
+                        for m in verdict.metrics
+                    ],
                     "events": [{"at": e.at, "kind": e.kind, "message": e.message} for e in events],
                     "audit": audit_json(audit),
                 },
@@ -122,6 +144,11 @@ async def cmd_status(args: argparse.Namespace) -> int:
         console.print(f"still to retire: {left} ('golive resume {record.id}' finishes it)")
     if not s.settled:
         console.print(_controller(record.id, record.lease_owner, alive))
+    if verdict is not None and verdict.metrics:
+        console.print("judge (from the recorded measurements):")
+        for m in verdict.metrics:
+            console.print(Text(f"  {m.status.value:>13}  ", _STATUS.get(m.status, "yellow"))
+                          .append(visible(m.sentence)))  # fmt: skip
     show_gates(gates, console)
     shown = events if args.all else events[-15:]
     if len(shown) < len(events):
@@ -133,6 +160,43 @@ async def cmd_status(args: argparse.Namespace) -> int:
     if not code:
         console.print(head_line(audit), markup=False)
     return code
+
+
+async def _watch(store: SQLiteStore, rollout_id: str, every: float = 1.0) -> int:
+    """Follow the rollout's journal as it grows, read-only, until it settles (at most a day)."""
+    seen = 0
+    for _ in range(int(86_400 / every)):
+        for e in await store.events(rollout_id, after=seen):
+            stamp = time.strftime("%H:%M:%S", time.localtime(e.at))
+            console.print(f"{stamp} {e.kind:<16} {e.message}")
+            seen = e.seq
+        record = await store.load(rollout_id)
+        if record.state.settled:
+            console.print(f"rollout {rollout_id}: {record.state.phase.value.replace('_', ' ')}")
+            return 0
+        await asyncio.sleep(every)
+    return 0
+
+
+def _versions(store: SQLiteStore, record: RolloutRecord) -> dict[str, str] | None:
+    try:
+        plan = store.load_plan(record)
+    except GoliveError:  # an edited plan: its versions are not to be believed
+        return None
+    return {"stable": plan.stable.version, "canary": plan.canary.version}
+
+
+_STATUS = {Status.OK: "green", Status.REGRESSED: "red"}
+
+
+async def _verdict(store: SQLiteStore, record: RolloutRecord) -> JudgeVerdict | None:
+    """The judge's verdict now, rebuilt from the recorded measurements as a controller would."""
+    plan = store.load_plan(record)
+    judge = Judge(plan.judge)
+    verdict = None
+    for at, weight, stable, canary in await store.measurements(record.id):
+        verdict = judge.update(at, stable, canary, weight / 100.0)
+    return verdict
 
 
 def _controller(rollout_id: str, owner: str | None, alive: bool | None) -> str:
