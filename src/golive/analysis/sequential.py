@@ -10,6 +10,10 @@ running e-processes, so it may decide at any look without inflating its error ra
   tolerance (at ``false_promotion_rate``) after ``min_exposure`` seconds of canary traffic;
 - otherwise continue. A metric is "not yet known" until the canary served ``min_requests``.
 
+``min_requests`` gates promotion and "not yet known", never a rollback: an e-process is valid
+at any sample size, so evidence that already reached ``1/alpha`` rolls back at once, however
+few requests the canary served (at 1% of little traffic, 50 requests can take minutes).
+
 Absolute limits (an error rate above 5%) are the job of triggers, not of this comparison.
 """
 
@@ -102,11 +106,11 @@ class SequentialJudge:
         s, c = self._total
         sr = s.errors / s.requests if s.requests else None
         cr = c.errors / c.requests if c.requests else None
-        if c.requests < self.config.min_requests:
-            return self._unknown("error_rate", sr, cr)
         test = self.errors
         ratio, interval = test.ratio(), test.interval()
         evidence = test.worse.log_value()
+        if c.requests < self.config.min_requests and evidence < self._log_rollback:
+            return self._unknown("error_rate", sr, cr)
         head = f"canary error rate {_pct(cr)} vs {_pct(sr)} on stable"
         if ratio is not None and interval is not None:
             head += f" (x{ratio:.2g}, 95% interval x{interval[0]:.2g}-x{interval[1]:.2g})"
@@ -135,14 +139,15 @@ class SequentialJudge:
         s, c = self._total
         sl, cl = quantile(s.latency_ms_buckets, q), quantile(c.latency_ms_buckets, q)
         test = self.latency
-        if c.requests < self.config.min_requests or cl is None:
+        evidence = test.log_worse()
+        few = c.requests < self.config.min_requests and evidence < self._log_rollback
+        if few or cl is None:
             return self._unknown(name, sl, cl)
         ratio = cl / sl if sl else None
         head = f"canary p{q * 100:g} latency {_ms(cl)} vs {_ms(sl)} on stable"
         if ratio is not None:
             head += f" (x{ratio:.2f})"
         tol = f"x{1 + self.config.latency_tolerance:g}"
-        evidence = test.log_worse()
         if evidence >= self._log_rollback:
             return MetricVerdict(
                 name, sl, cl, Status.REGRESSED,
