@@ -1,13 +1,15 @@
 """Canary judges side by side on simulated rollouts (``scripts/bench judge [--full]``).
 
 Every run simulates one rollout (5% for 10 min, 25% for 10 min, 50% for 10 min, a scrape every
-5 s; the last scenarios hold 1% or 5% for 30 min at 80 rps) and feeds the *same* counters to every judge (common random numbers). A judge's run ends
-at its first rollback; a promotion ends the analysis step early but the judge keeps watching
-the later steps, as in a real rollout ("promoted it": promoted while a regression ran).
+5 s; the scenarios "at 1%" and "at 5%" hold that weight for 30 min at 80 rps) and feeds the
+*same* counters to every judge (common random numbers). A judge's run ends at its first
+rollback; a promotion ends the analysis step early but the judge keeps watching the later
+steps, as in a real rollout ("promoted it": promoted while a regression ran).
 
 Printed per scenario and judge: false-rollback rate (nulls, with a 95% Wilson interval),
 detection rate, time to detect (median, p90), canary and bad requests served before the
-rollback, time to promote, and the median paired ratio of time to detect to the oracle's.
+rollback, time to promote, and the median paired ratios of bad requests served before the
+rollback and of time to detect to the oracle's.
 """
 
 from __future__ import annotations

@@ -111,26 +111,25 @@ class SequentialJudge:
         evidence = test.worse.log_value()
         if c.requests < self.config.min_requests and evidence < self._log_rollback:
             return self._unknown("error_rate", sr, cr)
-        head = f"canary error rate {_pct(cr)} vs {_pct(sr)} on stable"
-        if ratio is not None and interval is not None:
-            head += f" (x{ratio:.2g}, 95% interval x{interval[0]:.2g}-x{interval[1]:.2g})"
+        head = f"canary error rate {_pct(cr)} vs {_pct(sr)} on stable{_effect(ratio, interval)}"
         tol = f"x{test.null:g}"
         if evidence >= self._log_rollback:
             return MetricVerdict(
                 "error_rate", sr, cr, Status.REGRESSED,
                 f"{head}: regression beyond the {tol} tolerance, rolling back",
-                ratio, interval, math.exp(evidence), "regressed",
+                _finite(ratio), interval, math.exp(evidence), "regressed",
             )  # fmt: skip
         if test.better.log_value() >= self._log_promote and self._exposed(t):
             return MetricVerdict(
                 "error_rate", sr, cr, Status.OK,
                 f"{head}: not worse than stable beyond {tol}, proven",
-                ratio, interval, math.exp(evidence), "proven",
+                _finite(ratio), interval, math.exp(evidence), "proven",
             )  # fmt: skip
-        sentence = f"{head}: no regression found so far" if ratio else f"{head}: no errors yet"
+        found = "no errors yet" if ratio is None else "no regression found so far"
+        sentence = f"{head}: {found}"
         return MetricVerdict(
             "error_rate", sr, cr, Status.OK, sentence,
-            ratio, interval, math.exp(evidence), "watching",
+            _finite(ratio), interval, math.exp(evidence), "watching",
         )  # fmt: skip
 
     def _latency_verdict(self, t: float) -> MetricVerdict:
@@ -182,6 +181,26 @@ class SequentialJudge:
             f"{_pct(_above(c, best[0]))} of canary requests over {_ms(best[0])}"
             f" vs {_pct(_above(s, best[0]))} on stable"
         )
+
+
+def _effect(ratio: float | None, interval: tuple[float, float] | None) -> str:
+    """The ratio and its interval in words where a count is zero (no "x3" from no errors)."""
+    if ratio is None or interval is None:
+        return ""
+    low, high = interval
+    if math.isinf(ratio):
+        return f" (no errors on stable; 95% interval {_x(low)} or more)"
+    if ratio == 0:
+        return f" (no errors on canary; 95% interval up to {_x(high)})"
+    return f" ({_x(ratio)}, 95% interval {_x(low)}-{_x(high)})"
+
+
+def _x(ratio: float) -> str:
+    return f"x{ratio:.2g}" if ratio < 100 else f"x{ratio:,.0f}"
+
+
+def _finite(ratio: float | None) -> float | None:
+    return None if ratio is None or math.isinf(ratio) else ratio
 
 
 def _above(snap: Snapshot, bound: float) -> float | None:

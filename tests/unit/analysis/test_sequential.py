@@ -31,16 +31,6 @@ def test_rate_ratio_evidence_is_the_binomial_likelihood_ratio_mixture() -> None:
     assert math.isclose(test.worse.log_value(), math.log(math.exp(expected) + tail), rel_tol=1e-9)
 
 
-def test_mantel_haenszel_ratio_and_interval_for_one_stratum() -> None:
-    test = RateRatioTest()
-    test.add(20, 110, 1000, 9000)  # canary 2.0%, stable 1.0%
-    assert math.isclose(test.ratio() or 0, 2.0, rel_tol=1e-9)
-    lo, hi = test.interval() or (0, 0)
-    se = math.sqrt(1 / 20 + 1 / 90)  # the textbook variance of a log rate ratio
-    assert math.isclose(lo, 2.0 * math.exp(-1.959964 * se), rel_tol=1e-6)
-    assert math.isclose(hi, 2.0 * math.exp(1.959964 * se), rel_tol=1e-6)
-
-
 def test_tail_tilt_is_the_binomial_likelihood_ratio() -> None:
     test = ShiftTest()
     test.watch_tails([250.0])
