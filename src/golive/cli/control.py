@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -220,6 +221,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
                     "state": s.to_json(),
                     **gates,
                     "events": [{"at": e.at, "kind": e.kind, "message": e.message} for e in events],
+                    "split_alarms": sum(e.kind == "split_alarm" for e in events),
                     "audit": audit_json(audit),
                 },
                 default=str,
@@ -239,6 +241,13 @@ async def cmd_status(args: argparse.Namespace) -> int:
         left = ", ".join(r.value for r in s.retiring)
         console.print(f"still to retire: {left} ('golive resume {record.id}' finishes it)")
     show_gates(gates, console)
+    alarms = [e for e in events if e.kind == "split_alarm"]
+    if alarms:  # never scrolled out by later events: the proxy did not serve the set split
+        stamp = time.strftime("%H:%M:%S", time.localtime(alarms[-1].at))
+        console.print(
+            f"[bold red]split alarms: {len(alarms)}[/], the last at {stamp}: "
+            f"{escape(alarms[-1].message)}"
+        )
     for e in events[-15:]:
         stamp = time.strftime("%H:%M:%S", time.localtime(e.at))
         console.print(f"  {stamp} {e.kind:<16} {e.message}", markup=False)

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from golive.analysis.judge import Judge, JudgeImpl, Verdict
 from golive.analysis.snapshot import Series, Snapshot
+from golive.analysis.splitcheck import SplitFinding, SplitWatch
 from golive.analysis.triggers import DOWN, measure
 from golive.checks.preflight import Preflight
 from golive.engine import failsafe
@@ -85,6 +86,8 @@ class Runner:
         self.judge: JudgeImpl = Judge(plan.judge)
         self.stable, self.canary = Series(), Series()
         self.verdict: Verdict | None = None
+        self.split_watch = SplitWatch(plan.split_check.tolerance if plan.split_check else 0.0)
+        self._finding: SplitFinding | None = None
         self.last_sample = 0.0
         self._warned: set[str] = set()
         self._alarms: list[Event] = []
@@ -243,10 +246,20 @@ class Runner:
             self._feed(at, weight, stable, canary)
             self.last_sample = at
 
-    def _feed(self, at: float, weight: float, stable: Snapshot, canary: Snapshot) -> None:
+    def _feed(
+        self,
+        at: float,
+        weight: float,
+        stable: Snapshot,
+        canary: Snapshot,
+        split_known: bool = False,
+    ) -> SplitFinding | None:
+        """Feed one measurement to the series, the judge and the split check (whose finding
+        is only acted on live: a replayed interval's alarm is in the journal already)."""
         self.stable.push(at, stable)
         self.canary.push(at, canary)
         self.verdict = self.judge.update(at, stable, canary, weight / 100.0)
+        return self.split_watch.update(weight / 100.0, stable, canary, split_known)
 
     async def _pass(self, state: RolloutState, version: int) -> tuple[RolloutState, int, bool]:
         now = self.clock.now()
@@ -294,8 +307,9 @@ class Runner:
             down if t.metric == DOWN else measure(t, self.canary.window(t.window))
             for t in self.plan.triggers
         )
+        finding, self._finding = self._finding, None
         return Observation(
-            now, split, health, check, self.verdict, values, tuple(commands), signoffs
+            now, split, health, check, self.verdict, values, tuple(commands), signoffs, finding
         )
 
     async def _sample(self, state: RolloutState, now: float, split: Split | None) -> None:
@@ -307,7 +321,9 @@ class Runner:
         if stable is None or canary is None:
             return
         weight = (split or state.desired).canary_weight
-        self._feed(now, weight, stable, canary)
+        # a header segment or sticky users make the expected share unknown: not checked
+        known = split is not None and split.segment is None and self.plan.route.sticky is None
+        self._finding = self._feed(now, weight, stable, canary, known)
         self.last_sample = now
         await self.store.add_measurement(state.id, (now, weight, stable, canary))
 
