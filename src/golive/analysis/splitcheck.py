@@ -11,9 +11,10 @@ split exactly) and a p-value below ``LEVEL`` (one false alarm in a million inter
 over a day of 5 s scrapes). An interval in which stable served nothing is judged the same way:
 at 1% a handful of requests all on the canary is already far beyond chance.
 
-When the weight changed during the interval, any share between the old and the new weight is
-expected. With a header segment or sticky users the expected share is unknown (it depends on
-who sends what), so :func:`check` is not called for those intervals (the runner says so).
+When the weight changed during the interval, any share between the lowest and the highest weight
+the router read back during it is expected. With a header segment or sticky users the expected
+share is unknown (it depends on who sends what), and so it is for an interval that spans a
+controller's restart or a split that could not be read: those intervals are not checked.
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ class SplitFinding:
             what = f"stable served nothing: the canary served all {total} requests"
         else:
             what = (
-                f"the canary served {self.canary} of {total} requests ({self.share:.1%}), "
-                f"stable {self.stable}"
+                f"the canary served {self.canary} of {total} requests "
+                f"({self.share:.1%}; stable {self.stable})"
             )
         return (
             f"split alarm: {what} while {set_} was set, according to the proxy's counters "
@@ -144,16 +145,17 @@ class SplitWatch:
 
     def __init__(self, tolerance: float) -> None:
         self.tolerance = tolerance
-        self._prev: tuple[float, Snapshot, Snapshot] | None = None
+        self._prev: tuple[Snapshot, Snapshot] | None = None
 
     def update(
-        self, weight: float, stable: Snapshot, canary: Snapshot, checkable: bool = True
+        self, stable: Snapshot, canary: Snapshot, weights: tuple[float, float] | None
     ) -> SplitFinding | None:
-        """``weight`` is the canary share read back (a fraction); ``checkable`` is False while
-        the expected share is unknown (a header segment, sticky users, an unread split)."""
+        """``weights``: the lowest and highest canary share the router read back during the
+        interval (fractions), or None when the expected share is unknown (a header segment,
+        sticky users, a split that could not be read, an interval across a restart)."""
         prev = self._prev
-        self._prev = (weight, stable, canary)
-        if prev is None or not checkable:
+        self._prev = (stable, canary)
+        if prev is None or weights is None:
             return None
-        ds, dc = delta(prev[1], stable), delta(prev[2], canary)
-        return check(ds.requests, dc.requests, (prev[0], weight), self.tolerance)
+        ds, dc = delta(prev[0], stable), delta(prev[1], canary)
+        return check(ds.requests, dc.requests, weights, self.tolerance)

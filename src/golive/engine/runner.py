@@ -88,6 +88,9 @@ class Runner:
         self.verdict: Verdict | None = None
         self.split_watch = SplitWatch(plan.split_check.tolerance if plan.split_check else 0.0)
         self._finding: SplitFinding | None = None
+        # the canary shares read back since the last measurement; unknown across a restart
+        self._seen: tuple[float, float] | None = None
+        self._seen_ok = False
         self.last_sample = 0.0
         self._warned: set[str] = set()
         self._alarms: list[Event] = []
@@ -252,14 +255,14 @@ class Runner:
         weight: float,
         stable: Snapshot,
         canary: Snapshot,
-        split_known: bool = False,
+        weights: tuple[float, float] | None = None,
     ) -> SplitFinding | None:
         """Feed one measurement to the series, the judge and the split check (whose finding
         is only acted on live: a replayed interval's alarm is in the journal already)."""
         self.stable.push(at, stable)
         self.canary.push(at, canary)
         self.verdict = self.judge.update(at, stable, canary, weight / 100.0)
-        return self.split_watch.update(weight / 100.0, stable, canary, split_known)
+        return self.split_watch.update(stable, canary, weights)
 
     async def _pass(self, state: RolloutState, version: int) -> tuple[RolloutState, int, bool]:
         now = self.clock.now()
@@ -296,6 +299,7 @@ class Runner:
             self._check(state),
             self._signoffs(state),
         )
+        self._see(split)
         if now - self.last_sample >= self.plan.metrics.interval * 0.95:
             await self._sample(state, now, split)
         health = {
@@ -321,11 +325,23 @@ class Runner:
         if stable is None or canary is None:
             return
         weight = (split or state.desired).canary_weight
-        # a header segment or sticky users make the expected share unknown: not checked
-        known = split is not None and split.segment is None and self.plan.route.sticky is None
-        self._finding = self._feed(now, weight, stable, canary, known)
+        self._finding = self._feed(
+            now, weight, stable, canary, self._seen if self._seen_ok else None
+        )
+        self._seen, self._seen_ok = None, True  # the next interval starts at this split
+        self._see(split)
         self.last_sample = now
         await self.store.add_measurement(state.id, (now, weight, stable, canary))
+
+    def _see(self, split: Split | None) -> None:
+        """Widen the range of canary shares read back since the last measurement; a header
+        segment or sticky users make the expected share unknown, as does an unread split."""
+        if split is None or split.segment is not None or self.plan.route.sticky is not None:
+            self._seen_ok = False
+            return
+        w = split.canary_weight / 100.0
+        low, high = self._seen or (w, w)
+        self._seen = (min(low, w), max(high, w))
 
     async def _check(self, state: RolloutState) -> CheckResult | None:
         step = current_step(self.plan, state)
