@@ -26,6 +26,7 @@ from golive.engine.clock import Clock
 from golive.engine.decide import current_step, decide, without_router
 from golive.engine.drain import drain
 from golive.engine.providers import Providers
+from golive.engine.served import ServedSplits
 from golive.engine.state import (
     ApplySplit,
     CheckResult,
@@ -88,9 +89,7 @@ class Runner:
         self.verdict: Verdict | None = None
         self.split_watch = SplitWatch(plan.split_check.tolerance if plan.split_check else 0.0)
         self._finding: SplitFinding | None = None
-        # the canary shares read back since the last measurement; unknown across a restart
-        self._seen: tuple[float, float] | None = None
-        self._seen_ok = False
+        self.served = ServedSplits(plan.route.sticky is not None, plan.split_check is not None)
         self.last_sample = 0.0
         self._warned: set[str] = set()
         self._alarms: list[Event] = []
@@ -299,7 +298,9 @@ class Runner:
             self._check(state),
             self._signoffs(state),
         )
-        self._see(split)
+        note = self.served.see(split)
+        if note is not None:
+            self._alarms.append(note)
         if now - self.last_sample >= self.plan.metrics.interval * 0.95:
             await self._sample(state, now, split)
         health = {
@@ -325,23 +326,10 @@ class Runner:
         if stable is None or canary is None:
             return
         weight = (split or state.desired).canary_weight
-        self._finding = self._feed(
-            now, weight, stable, canary, self._seen if self._seen_ok else None
-        )
-        self._seen, self._seen_ok = None, True  # the next interval starts at this split
-        self._see(split)
+        shares = self.served.measured(split)
+        self._finding = self._feed(now, weight, stable, canary, shares)
         self.last_sample = now
         await self.store.add_measurement(state.id, (now, weight, stable, canary))
-
-    def _see(self, split: Split | None) -> None:
-        """Widen the range of canary shares read back since the last measurement; a header
-        segment or sticky users make the expected share unknown, as does an unread split."""
-        if split is None or split.segment is not None or self.plan.route.sticky is not None:
-            self._seen_ok = False
-            return
-        w = split.canary_weight / 100.0
-        low, high = self._seen or (w, w)
-        self._seen = (min(low, w), max(high, w))
 
     async def _check(self, state: RolloutState) -> CheckResult | None:
         step = current_step(self.plan, state)

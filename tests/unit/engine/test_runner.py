@@ -322,3 +322,8 @@ async def test_a_proxy_serving_another_split_than_the_one_set_is_an_alarm_and_a_
     alarm = events[kinds.index("split_alarm")].message
     assert alarm.startswith("split alarm: the canary served ") and "% was set" in alarm
     assert "split alarm" in final.reason
+    unchecked = [e.message for e in events if e.kind == "split_unchecked"]
+    assert unchecked == [
+        "split check: not done while a header segment is set (header x-beta-user): who is sent "
+        "to the canary depends on who sends what, so the share to expect is unknown"
+    ]
