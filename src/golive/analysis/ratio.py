@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 Stratum = tuple[float, float, float]  # canary's events x, all events s, exposure ratio r
 Z95 = 1.959964
-_LOG_LOW, _LOG_HIGH = math.log(1e-9), math.log(1e9)
+_LOG_LOW, _LOG_HIGH = math.log(1e-6), math.log(1e6)
 
 
 def _score(strata: Sequence[Stratum], rho: float) -> tuple[float, float]:
@@ -36,7 +36,7 @@ def _score(strata: Sequence[Stratum], rho: float) -> tuple[float, float]:
 def _root(falls: Callable[[float], float]) -> float:
     """The ``rho`` where a function decreasing in ``rho`` crosses zero (bisection in log)."""
     lo, hi = _LOG_LOW, _LOG_HIGH
-    for _ in range(90):
+    for _ in range(56):  # to 1e-15 of log(rho) over the bracket
         mid = (lo + hi) / 2
         if falls(math.exp(mid)) > 0:
             lo = mid

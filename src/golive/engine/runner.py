@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -89,7 +90,15 @@ class Runner:
         self.verdict: Verdict | None = None
         self.split_watch = SplitWatch(plan.split_check.tolerance if plan.split_check else 0.0)
         self._finding: SplitFinding | None = None
-        self.served = ServedSplits(plan.route.sticky is not None, plan.split_check is not None)
+        # counters may lag the read-back: by one interval, or by a minute through Prometheus
+        carry = (
+            1
+            if plan.metrics.source == "router"
+            else math.ceil(60 / max(1.0, plan.metrics.interval))
+        )
+        self.served = ServedSplits(
+            plan.route.sticky is not None, plan.split_check is not None, carry
+        )
         self.last_sample = 0.0
         self._warned: set[str] = set()
         self._alarms: list[Event] = []

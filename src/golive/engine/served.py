@@ -5,19 +5,29 @@ canary's share of an interval's requests is expected between the lowest and the 
 read back during it (:mod:`golive.analysis.splitcheck`). An interval is not checked when that is
 unknown: a header segment or sticky users (who is sent to the canary depends on who sends what),
 a split that could not be read, or the first interval after a (re)start, which may span a
-controller's absence. Pure: the runner feeds it.
+controller's absence.
+
+Counters may lag the read-back: a request counted at its end, nginx's old workers finishing, a
+Prometheus that scraped the proxy a while ago. So the shares read back during the ``carry``
+intervals before are expected too (one for the router's own counters, a minute's worth for
+Prometheus). Pure: the runner feeds it.
 """
 
 from __future__ import annotations
 
+from collections import deque
+
 from golive.engine.state import Event
 from golive.plan.model import Split
 
+Shares = tuple[float, float]
+
 
 class ServedSplits:
-    def __init__(self, sticky: bool, checked: bool) -> None:
+    def __init__(self, sticky: bool, checked: bool, carry: int = 1) -> None:
         self._sticky, self._checked = sticky, checked
-        self._range: tuple[float, float] | None = None
+        self._before: deque[Shares | None] = deque(maxlen=carry)
+        self._range: Shares | None = None
         self._known = False  # the first interval after a start may span a controller's absence
         self._said: set[str] = set()
 
@@ -38,10 +48,14 @@ class ServedSplits:
     def measured(self, split: Split | None) -> tuple[float, float] | None:
         """The range to check the interval that ends now against (None: not checked); the
         next interval starts at ``split``."""
-        shares = self._range if self._known else None
+        now = self._range if self._known else None
+        window = [now, *self._before]
+        self._before.appendleft(now)
         self._range, self._known = None, True
         self._widen(split)
-        return shares
+        if any(r is None for r in window):
+            return None
+        return min(r[0] for r in window if r), max(r[1] for r in window if r)
 
     def _unchecked(self, split: Split | None) -> Event | None:
         if (

@@ -7,7 +7,7 @@ from golive.plan.model import Segment, Split
 
 
 def test_the_first_interval_after_a_start_is_not_checked_then_each_spans_what_was_read() -> None:
-    served = ServedSplits(sticky=False, checked=True)
+    served = ServedSplits(sticky=False, checked=True, carry=0)
     served.see(Split(5.0))
     assert served.measured(Split(5.0)) is None  # it may span the controller's absence
     served.see(Split(5.0))
@@ -34,3 +34,18 @@ def test_sticky_users_are_never_checked() -> None:
     note = served.see(Split(10.0))
     assert note is not None and "users are sticky" in note.message
     assert served.measured(Split(10.0)) is None
+
+
+def test_counters_that_lag_are_expected_to_show_the_shares_read_back_just_before() -> None:
+    served = ServedSplits(sticky=False, checked=True, carry=1)
+
+    def measure(weight: float) -> tuple[float, float] | None:
+        served.see(Split(weight))  # the runner reads the split back, then measures
+        return served.measured(Split(weight))
+
+    measure(5.0)
+    assert measure(5.0) is None  # the window still reaches back to the start
+    assert measure(5.0) == (0.05, 0.05)
+    assert measure(25.0) == (0.05, 0.25)
+    assert measure(25.0) == (0.05, 0.25)  # counted late: still expected one interval on
+    assert measure(25.0) == (0.25, 0.25)
