@@ -1,13 +1,15 @@
 """Canary judges side by side on simulated rollouts (``scripts/bench judge [--full]``).
 
 Every run simulates one rollout (5% for 10 min, 25% for 10 min, 50% for 10 min, a scrape every
-5 s) and feeds the *same* counters to every judge (common random numbers). A judge's run ends
-at its first rollback; a promotion ends the analysis step early but the judge keeps watching
-the later steps, as in a real rollout ("promoted it": promoted while a regression ran).
+5 s; the scenarios "at 1%" and "at 5%" hold that weight for 30 min at 80 rps) and feeds the
+*same* counters to every judge (common random numbers). A judge's run ends at its first
+rollback; a promotion ends the analysis step early but the judge keeps watching the later
+steps, as in a real rollout ("promoted it": promoted while a regression ran).
 
 Printed per scenario and judge: false-rollback rate (nulls, with a 95% Wilson interval),
 detection rate, time to detect (median, p90), canary and bad requests served before the
-rollback, time to promote, and the median paired ratio of time to detect to the oracle's.
+rollback, time to promote, and the median paired ratios of bad requests served before the
+rollback and of time to detect to the oracle's.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def run_one(args: tuple[int, int]) -> dict[str, Outcome]:
     llr, threshold = 0.0, math.log(1 / ORACLE_ALPHA)
     served = bad = 0.0
     for judge in judges.values():  # the canary starts from zero; so do both counters here
-        judge.update(0.0, Snapshot.empty(), Snapshot.empty(), 0.05)
+        judge.update(0.0, Snapshot.empty(), Snapshot.empty(), s.schedule[0][1])
     for iv in simulate(s, seed):
         served += iv.n_canary
         bad += iv.n_canary * s.affected if iv.active else 0.0
@@ -141,9 +143,9 @@ def report(s: Scenario, runs: list[dict[str, Outcome]]) -> list[str]:
         return rows
     rows.append(
         "| judge | detected | promoted it | time to detect p50 / p90 | canary requests "
-        "before rollback | bad requests | x oracle (paired median) |"
+        "before rollback | bad requests | bad x oracle | time x oracle (paired medians) |"
     )
-    rows.append("|---|---|---|---|---|---|---|")
+    rows.append("|---|---|---|---|---|---|---|---|")
     for name in [*JUDGES, "oracle"]:
         hits = [r for r in runs if r[name].rollback is not None]
         times = [r[name].rollback for r in hits]
@@ -159,13 +161,21 @@ def report(s: Scenario, runs: list[dict[str, Outcome]]) -> list[str]:
             if r["oracle"].rollback
         ]
         ratio = "-" if not ratios or name == "oracle" else f"x{statistics.median(ratios):.2f}"
+        bad_ratios = [
+            r[name].bad_requests / r["oracle"].bad_requests
+            for r in hits
+            if r["oracle"].rollback and r["oracle"].bad_requests
+        ]
+        bad_ratio = (
+            "-" if not bad_ratios or name == "oracle" else f"x{statistics.median(bad_ratios):.2f}"
+        )
         canary = statistics.median([r[name].canary_requests for r in hits]) if hits else None
         badm = statistics.median([r[name].bad_requests for r in hits]) if hits else None
         rows.append(
             f"| {name} | {len(hits) / n:.0%} | {promoted / n:.0%} "
             f"| {_t(_q(times, 0.5))} / {_t(_q(times, 0.9))} "  # type: ignore[arg-type]
             f"| {'-' if canary is None else f'{canary:,.0f}'} "
-            f"| {'-' if badm is None else f'{badm:,.0f}'} | {ratio} |"
+            f"| {'-' if badm is None else f'{badm:,.0f}'} | {bad_ratio} | {ratio} |"
         )
     return rows
 

@@ -44,6 +44,11 @@ def scaled(cdf: Cdf, k: float) -> Cdf:
     return lambda x: cdf(x / k)
 
 
+def shifted(cdf: Cdf, ms: float) -> Cdf:
+    """Every request ``ms`` slower."""
+    return lambda x: cdf(x - ms) if x > ms else 0.0
+
+
 def tail_only(cdf: Cdf, share: float = 0.01, k: float = 3.0) -> Cdf:
     return lambda x: (1 - share) * cdf(x) + share * cdf(x / k)
 
@@ -66,6 +71,7 @@ class Scenario:
     onset: float = 0.0  # the canary's regression starts at this time
     affected: float = 0.0  # share of canary requests a regression harms (for "bad requests")
     kind: str = "errors"
+    schedule: tuple[tuple[float, float], ...] = SCHEDULE  # (from t, canary weight)
     probs: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
 
     def bucket_probs(self, revision: str, regressed: bool = True) -> np.ndarray:
@@ -83,8 +89,8 @@ class Scenario:
         return self.rps * m, self.stable_error * m, canary * m, active
 
 
-def weight_at(t: float) -> float:
-    return [w for start, w in SCHEDULE if t >= start][-1]
+def weight_at(t: float, schedule: tuple[tuple[float, float], ...] = SCHEDULE) -> float:
+    return [w for start, w in schedule if t >= start][-1]
 
 
 @dataclass
@@ -107,7 +113,7 @@ def simulate(s: Scenario, seed: int) -> Iterator[Interval]:
     while t < HORIZON:
         mid = t + SCRAPE / 2
         rate, p_s, p_c, active = s.rates(mid)
-        w = weight_at(t)
+        w = weight_at(t, s.schedule)
         n = int(rng.poisson(rate * SCRAPE))
         n_c = int(rng.binomial(n, w))
         counts = {"stable": n - n_c, "canary": n_c}
@@ -148,11 +154,13 @@ def nominal_quantile(cdf: Cdf, q: float) -> float:
 def scenarios() -> list[Scenario]:
     lat, heavy = lognormal_cdf, heavy_cdf
     slow = {"affected": 1.0, "kind": "latency"}
+    at_1 = ((0.0, 0.01),)
     return [
         Scenario("null: identical, 1000 rps", True),
         Scenario("null: diurnal drift on load and errors", True, drift=0.5),
         Scenario("null: 20 rps (1 rps canary)", True, rps=20.0),
         Scenario("null: heavy-tailed latency", True, stable_latency=heavy, canary_latency=heavy),
+        Scenario("null: 1% of 80 rps", True, rps=80.0, schedule=at_1),
         Scenario("null: canary better", True, canary_error=0.0025, canary_latency=scaled(lat, 0.9)),
         Scenario(
             "errors 0.1% -> 0.3%", False, stable_error=0.001, canary_error=0.003, affected=0.002
@@ -186,4 +194,24 @@ def scenarios() -> list[Scenario]:
         Scenario(
             "latency x1.2 at 20 rps", False, rps=20.0, canary_latency=scaled(lat, 1.2), **slow
         ),  # type: ignore[arg-type]
+        # issue 11, item 10: a +200 ms canary at a fixed low weight of 80 rps (1% is 0.8 rps)
+        *(
+            Scenario(
+                f"latency +200 ms at {w:.0%} of 80 rps",
+                False,
+                rps=80.0,
+                schedule=((0.0, w),),
+                canary_latency=shifted(lat, 200.0),
+                **slow,  # type: ignore[arg-type]
+            )
+            for w in (0.01, 0.05)
+        ),
+        Scenario(
+            "errors 0.5% -> 10% at 1% of 80 rps",
+            False,
+            rps=80.0,
+            schedule=at_1,
+            canary_error=0.10,
+            affected=0.095,
+        ),
     ]

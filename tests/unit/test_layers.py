@@ -14,6 +14,8 @@ PURE = [
     "golive.engine.decide",
     "golive.engine.steps",
     "golive.engine.gates",
+    "golive.engine.served",
+    "golive.analysis.splitcheck",
     "golive.analysis.scorecard",
     "golive.checks.base",
 ]

@@ -27,6 +27,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from golive.analysis import ratio as estimates
+
 MAX_STARTS = 6
 RATIO_GRID = (1.15, 1.4, 1.75, 2.2, 3.0, 4.5, 8.0)
 TILTS = (0.15, 0.3, 0.6, 1.2, 2.4)
@@ -83,10 +85,12 @@ class RateRatioTest:
         self.better = EProcess(len(RATIO_GRID), restartable=False)
         self.events = [0.0, 0.0]  # canary, stable
         self.exposure = [0.0, 0.0]
-        self._mh = [0.0, 0.0, 0.0]  # Mantel-Haenszel numerator, denominator, variance sum
+        self._runs: list[list[float]] = [[0.0, 0.0, 0.0, 0.0]]  # per weight: x, s, n_c, n_s
 
     def restart(self) -> None:
         self.worse.restart()
+        if self._runs[-1][2] > 0:
+            self._runs.append([0.0, 0.0, 0.0, 0.0])
 
     def add(self, x: float, s: float, n_c: float, n_s: float) -> None:
         """One interval: ``x`` of the ``s`` events were the canary's; exposures ``n_c``, ``n_s``."""
@@ -96,32 +100,27 @@ class RateRatioTest:
         self.events[1] += s - x
         self.exposure[0] += n_c
         self.exposure[1] += n_s
+        run = self._runs[-1]
+        for k, value in enumerate((x, s, n_c, n_s)):
+            run[k] += value
         if s <= 0:
             return
-        total = n_c + n_s
-        self._mh[0] += x * n_s / total
-        self._mh[1] += (s - x) * n_c / total
-        self._mh[2] += n_c * n_s * s / (total * total)
         r = n_c / n_s * self.null
         base = math.log1p(r)
         self.worse.add([x * lg - s * (math.log1p(r * g) - base) for g, lg in _ZIP])
         self.better.add([-x * lg - s * (math.log1p(r / g) - base) for g, lg in _ZIP])
 
-    def ratio(self) -> float | None:
-        """Mantel-Haenszel rate ratio across intervals (None before any event)."""
-        num, den, _ = self._mh
-        if num == 0 and den == 0:
-            return None
-        return (num + 0.5) / (den + 0.5) if num == 0 or den == 0 else num / den
+    def _strata(self) -> list[estimates.Stratum]:
+        return [(x, s, n_c / n_s) for x, s, n_c, n_s in self._runs if s > 0]
 
-    def interval(self, z: float = 1.959964) -> tuple[float, float] | None:
-        """Pointwise 95% interval of the ratio (Greenland-Robins variance)."""
-        num, den, var = self._mh
-        est = self.ratio()
-        if est is None:
-            return None
-        se = math.sqrt(var / (max(num, 0.5) * max(den, 0.5)))
-        return est * math.exp(-z * se), est * math.exp(z * se)
+    def ratio(self) -> float | None:
+        """Conditional maximum likelihood of the rate ratio (None before any error; 0 without
+        canary errors, ``inf`` without stable errors)."""
+        return estimates.estimate(self._strata())
+
+    def interval(self, z: float = estimates.Z95) -> tuple[float, float] | None:
+        """Pointwise 95% score interval of the ratio; open-ended without stable errors."""
+        return estimates.interval(self._strata(), z)
 
 
 _ZIP = tuple(zip(RATIO_GRID, _LOG_GRID, strict=True))

@@ -10,6 +10,10 @@ running e-processes, so it may decide at any look without inflating its error ra
   tolerance (at ``false_promotion_rate``) after ``min_exposure`` seconds of canary traffic;
 - otherwise continue. A metric is "not yet known" until the canary served ``min_requests``.
 
+``min_requests`` gates promotion and "not yet known", never a rollback: an e-process is valid
+at any sample size, so evidence that already reached ``1/alpha`` rolls back at once, however
+few requests the canary served (at 1% of little traffic, 50 requests can take minutes).
+
 Absolute limits (an error rate above 5%) are the job of triggers, not of this comparison.
 """
 
@@ -102,31 +106,30 @@ class SequentialJudge:
         s, c = self._total
         sr = s.errors / s.requests if s.requests else None
         cr = c.errors / c.requests if c.requests else None
-        if c.requests < self.config.min_requests:
-            return self._unknown("error_rate", sr, cr)
         test = self.errors
         ratio, interval = test.ratio(), test.interval()
         evidence = test.worse.log_value()
-        head = f"canary error rate {_pct(cr)} vs {_pct(sr)} on stable"
-        if ratio is not None and interval is not None:
-            head += f" (x{ratio:.2g}, 95% interval x{interval[0]:.2g}-x{interval[1]:.2g})"
+        if c.requests < self.config.min_requests and evidence < self._log_rollback:
+            return self._unknown("error_rate", sr, cr)
+        head = f"canary error rate {_pct(cr)} vs {_pct(sr)} on stable{_effect(ratio, interval)}"
         tol = f"x{test.null:g}"
         if evidence >= self._log_rollback:
             return MetricVerdict(
                 "error_rate", sr, cr, Status.REGRESSED,
                 f"{head}: regression beyond the {tol} tolerance, rolling back",
-                ratio, interval, math.exp(evidence), "regressed",
+                _finite(ratio), interval, math.exp(evidence), "regressed",
             )  # fmt: skip
         if test.better.log_value() >= self._log_promote and self._exposed(t):
             return MetricVerdict(
                 "error_rate", sr, cr, Status.OK,
                 f"{head}: not worse than stable beyond {tol}, proven",
-                ratio, interval, math.exp(evidence), "proven",
+                _finite(ratio), interval, math.exp(evidence), "proven",
             )  # fmt: skip
-        sentence = f"{head}: no regression found so far" if ratio else f"{head}: no errors yet"
+        found = "no errors yet" if ratio is None else "no regression found so far"
+        sentence = f"{head}: {found}"
         return MetricVerdict(
             "error_rate", sr, cr, Status.OK, sentence,
-            ratio, interval, math.exp(evidence), "watching",
+            _finite(ratio), interval, math.exp(evidence), "watching",
         )  # fmt: skip
 
     def _latency_verdict(self, t: float) -> MetricVerdict:
@@ -135,14 +138,15 @@ class SequentialJudge:
         s, c = self._total
         sl, cl = quantile(s.latency_ms_buckets, q), quantile(c.latency_ms_buckets, q)
         test = self.latency
-        if c.requests < self.config.min_requests or cl is None:
+        evidence = test.log_worse()
+        few = c.requests < self.config.min_requests and evidence < self._log_rollback
+        if few or cl is None:
             return self._unknown(name, sl, cl)
         ratio = cl / sl if sl else None
         head = f"canary p{q * 100:g} latency {_ms(cl)} vs {_ms(sl)} on stable"
         if ratio is not None:
             head += f" (x{ratio:.2f})"
         tol = f"x{1 + self.config.latency_tolerance:g}"
-        evidence = test.log_worse()
         if evidence >= self._log_rollback:
             return MetricVerdict(
                 name, sl, cl, Status.REGRESSED,
@@ -177,6 +181,26 @@ class SequentialJudge:
             f"{_pct(_above(c, best[0]))} of canary requests over {_ms(best[0])}"
             f" vs {_pct(_above(s, best[0]))} on stable"
         )
+
+
+def _effect(ratio: float | None, interval: tuple[float, float] | None) -> str:
+    """The ratio and its interval in words where a count is zero (no "x3" from no errors)."""
+    if ratio is None or interval is None:
+        return ""
+    low, high = interval
+    if math.isinf(ratio):
+        return f" (no errors on stable; 95% interval {_x(low)} or more)"
+    if ratio == 0:
+        return f" (no errors on canary; 95% interval up to {_x(high)})"
+    return f" ({_x(ratio)}, 95% interval {_x(low)}-{_x(high)})"
+
+
+def _x(ratio: float) -> str:
+    return f"x{ratio:.2g}" if ratio < 100 else f"x{ratio:,.0f}"
+
+
+def _finite(ratio: float | None) -> float | None:
+    return None if ratio is None or math.isinf(ratio) else ratio
 
 
 def _above(snap: Snapshot, bound: float) -> float | None:

@@ -124,6 +124,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
                         for m in verdict.metrics
                     ],
                     "events": [{"at": e.at, "kind": e.kind, "message": e.message} for e in events],
+                    "split_alarms": sum(e.kind == "split_alarm" for e in events),
                     "audit": audit_json(audit),
                 },
                 default=str,
@@ -150,6 +151,14 @@ async def cmd_status(args: argparse.Namespace) -> int:
             console.print(Text(f"  {m.status.value:>13}  ", _STATUS.get(m.status, "yellow"))
                           .append(visible(m.sentence)))  # fmt: skip
     show_gates(gates, console)
+    alarms = [e for e in events if e.kind == "split_alarm"]
+    if alarms:  # never scrolled out by later events: the proxy did not serve the set split
+        stamp = time.strftime("%H:%M:%S", time.localtime(alarms[-1].at))
+        console.print(
+            Text(f"split alarms: {len(alarms)}", "bold red").append(
+                visible(f", the last at {stamp}: {alarms[-1].message}")
+            )
+        )
     shown = events if args.all else events[-15:]
     if len(shown) < len(events):
         console.print(f"  ({len(events) - len(shown)} earlier journal entries: --all shows them)")

@@ -70,6 +70,7 @@ class LiveView:
         self.console = console or Terminal()
         self.events: list[tuple[float, Event]] = []
         self.card: dict[str, object] | None = None  # the last scorecard recorded
+        self.split_alarms: list[tuple[float, Event]] = []  # the measured split departed
         self.live = Live(console=self.console, refresh_per_second=4, transient=False)
 
     def __enter__(self) -> LiveView:
@@ -82,6 +83,7 @@ class LiveView:
     def __call__(self, view: PassView) -> None:
         now = time.time()
         self.events.extend((now, e) for e in view.events)
+        self.split_alarms.extend((now, e) for e in view.events if e.kind == "split_alarm")
         self.card = next(
             (e.data for e in reversed(view.events) if e.kind == "scorecard"), self.card
         )
@@ -130,6 +132,12 @@ class LiveView:
                 if judge:
                     judge.append("\n")
                 judge.append(f"{m.status.value:>13}  ", style=style).append(visible(m.sentence))
+        if self.split_alarms:  # stays on screen: the split served is not the one set
+            at, alarm = self.split_alarms[-1]
+            stamp = time.strftime("%H:%M:%S", time.localtime(at))
+            count = len(self.split_alarms)
+            judge.append("\n" if judge else "").append(f"{'split alarm':>13}  ", style="bold red")
+            judge.append(visible(f"{alarm.message} (at {stamp}; {count} so far)"))
         waiting = literal(f"waiting for: {s.waiting_for}" if s.waiting_for else s.reason, "dim")
         if self.card is not None and not s.shifted:  # before traffic: readiness matters most
             waiting = Text("\n".join([*scorecard_lines(self.card), waiting.plain]), style="dim")

@@ -51,8 +51,12 @@ def decide(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
     fired = _triggers(plan, state, obs)
     if fired is not None:
         return fired
+    stopped, alarms = _split_alarm(plan, state, obs)
+    if stopped is not None:
+        return stopped
     state = dataclasses.replace(state, trigger_since=_next_since(plan, state, obs))
     state, notes = _notify(plan, state, obs)
+    notes = (*alarms, *notes)
     if state.phase is Phase.ROLLING_BACK:
         d = _rolling_back(state, obs)
     elif state.phase is Phase.PAUSED:
@@ -206,6 +210,33 @@ def _triggers(plan: Plan, state: RolloutState, obs: Observation) -> Decision | N
             nxt = dataclasses.replace(nxt, trigger_since=_next_since(plan, state, obs))
             return Decision(nxt, (), (Event("trigger_fired", why, {"trigger": t.label}),))
     return None
+
+
+def _split_alarm(
+    plan: Plan, state: RolloutState, obs: Observation
+) -> tuple[Decision | None, tuple[Event, ...]]:
+    """The proxy's counters depart from the split golive set: one alarm per interval, and what
+    the plan's ``split_check`` says (by default a canary over-exposed is rolled back, one
+    under-exposed pauses the rollout); armed, as triggers are, from the first shift."""
+    finding, check = obs.split_finding, plan.split_check
+    if finding is None or check is None or not state.shifted:
+        return None, ()
+    if state.phase not in (Phase.PROGRESSING, Phase.PAUSED):
+        return None, ()
+    action, why = check.action(finding), finding.describe()
+    doing = {
+        trig.TriggerAction.ROLLBACK: "rolling back",
+        trig.TriggerAction.PAUSE: "pausing" if state.phase is Phase.PROGRESSING else "paused",
+        trig.TriggerAction.NOTIFY: "watching",
+    }[action]
+    event = Event("split_alarm", f"{why}; {doing}", {**finding.to_data(), "then": action.value})
+    if action is trig.TriggerAction.ROLLBACK:
+        d = start_rollback(state, obs.now, why, Phase.ROLLED_BACK)
+        return dataclasses.replace(d, events=(event, *d.events)), ()
+    if action is trig.TriggerAction.PAUSE and state.phase is Phase.PROGRESSING:
+        nxt = paused(state, obs.now, why, PauseKind.SPLIT, "golive resume (or rollback)")
+        return Decision(nxt, reconcile(state, obs), (event,)), ()
+    return None, (event,)
 
 
 def _notify(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -17,12 +18,14 @@ from typing import TypeVar
 
 from golive.analysis.judge import Judge, JudgeImpl, Verdict
 from golive.analysis.snapshot import Series, Snapshot
+from golive.analysis.splitcheck import SplitFinding, SplitWatch
 from golive.analysis.triggers import DOWN, measure
 from golive.checks.preflight import Preflight
 from golive.engine.clock import Clock
 from golive.engine.decide import current_step, decide
 from golive.engine.drain import drain
 from golive.engine.providers import Providers
+from golive.engine.served import ServedSplits
 from golive.engine.state import (
     ApplySplit,
     CheckResult,
@@ -68,6 +71,17 @@ class Runner(Takeover):
         self.judge: JudgeImpl = Judge(plan.judge)
         self.stable, self.canary = Series(), Series()
         self.verdict: Verdict | None = None
+        self.split_watch = SplitWatch(plan.split_check.tolerance if plan.split_check else 0.0)
+        self._finding: SplitFinding | None = None
+        # counters may lag the read-back: by one interval, or by a minute through Prometheus
+        carry = (
+            1
+            if plan.metrics.source == "router"
+            else math.ceil(60 / max(1.0, plan.metrics.interval))
+        )
+        self.served = ServedSplits(
+            plan.route.sticky is not None, plan.split_check is not None, carry
+        )
         self.last_sample = 0.0
         self._warned: set[str] = set()
         self._alarms: list[Event] = []
@@ -112,10 +126,20 @@ class Runner(Takeover):
             self._feed(at, weight, stable, canary)
             self.last_sample = at
 
-    def _feed(self, at: float, weight: float, stable: Snapshot, canary: Snapshot) -> None:
+    def _feed(
+        self,
+        at: float,
+        weight: float,
+        stable: Snapshot,
+        canary: Snapshot,
+        weights: tuple[float, float] | None = None,
+    ) -> SplitFinding | None:
+        """Feed one measurement to the series, the judge and the split check (whose finding
+        is only acted on live: a replayed interval's alarm is in the journal already)."""
         self.stable.push(at, stable)
         self.canary.push(at, canary)
         self.verdict = self.judge.update(at, stable, canary, weight / 100.0)
+        return self.split_watch.update(stable, canary, weights)
 
     async def _pass(self, state: RolloutState, version: int) -> tuple[RolloutState, int, bool]:
         now = self.clock.now()
@@ -152,6 +176,9 @@ class Runner(Takeover):
             self._check(state),
             self._signoffs(state),
         )
+        note = self.served.see(split)
+        if note is not None:
+            self._alarms.append(note)
         if now - self.last_sample >= self.plan.metrics.interval * 0.95:
             await self._sample(state, now, split)
         health = {
@@ -163,8 +190,9 @@ class Runner(Takeover):
             down if t.metric == DOWN else measure(t, self.canary.window(t.window))
             for t in self.plan.triggers
         )
+        finding, self._finding = self._finding, None
         return Observation(
-            now, split, health, check, self.verdict, values, tuple(commands), signoffs
+            now, split, health, check, self.verdict, values, tuple(commands), signoffs, finding
         )
 
     async def _sample(self, state: RolloutState, now: float, split: Split | None) -> None:
@@ -176,7 +204,8 @@ class Runner(Takeover):
         if stable is None or canary is None:
             return
         weight = (split or state.desired).canary_weight
-        self._feed(now, weight, stable, canary)
+        shares = self.served.measured(split)
+        self._finding = self._feed(now, weight, stable, canary, shares)
         self.last_sample = now
         await self.store.add_measurement(state.id, (now, weight, stable, canary))
 

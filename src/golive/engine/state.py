@@ -13,6 +13,7 @@ from typing import NewType
 
 from golive.analysis.judge import Verdict
 from golive.analysis.snapshot import Series
+from golive.analysis.splitcheck import SplitFinding
 from golive.checks.base import CheckResult, CheckStatus
 from golive.deploy.base import Health
 from golive.plan.model import Revision, Segment, Split
@@ -50,6 +51,7 @@ class PauseKind(StrEnum):
 
     OPERATOR = "operator"  # golive pause: resume continues the same step
     TRIGGER = "trigger"  # a ``then: pause`` trigger: resume continues the same step
+    SPLIT = "split"  # the measured split departed from the set one: resume continues the step
     PLAN = "plan"  # the plan's own ``pause`` step: resume completes that step
     INCONCLUSIVE = "inconclusive"  # an analysis without a verdict: resume runs it again
     FAILSAFE = "failsafe"  # the record could not be written: traffic was put back on stable
@@ -188,6 +190,7 @@ class Observation:
     trigger_values: tuple[float | None, ...] = ()
     commands: tuple[Command, ...] = ()
     signoffs: tuple[Signoff, ...] = ()
+    split_finding: SplitFinding | None = None  # the interval measured by this pass departs
 
 
 @dataclass(frozen=True, slots=True)

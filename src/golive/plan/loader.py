@@ -21,6 +21,7 @@ import pydantic
 from pydantic import BaseModel
 
 from golive.analysis.judge import JudgeConfig
+from golive.analysis.splitcheck import SplitCheck
 from golive.analysis.triggers import Trigger, TriggerAction, parse_condition
 from golive.errors import PlanError, PlanIssue
 from golive.plan import model as m
@@ -254,6 +255,12 @@ def _segment(seg: s.SegmentSpec) -> m.Segment:
     return m.Segment(seg.header.lower(), seg.value)
 
 
+def _split_check(spec: s.SplitCheckSpec | None) -> SplitCheck | None:
+    if spec is None:
+        return None
+    return SplitCheck(spec.tolerance, TriggerAction(spec.then), TriggerAction(spec.over))
+
+
 def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
     listens = [spec.route.listen] if isinstance(spec.route.listen, str) else spec.route.listen
     instances = tuple((h, int(p)) for h, _, p in (x.rpartition(":") for x in listens))
@@ -329,6 +336,7 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
         approvals=approvals,
         permissions={verb: tuple(who) for verb, who in spec.permissions.model_dump().items()},
         triggers=triggers,
+        split_check=_split_check(spec.split_check),
         source=filename,
         digest=digest,
     )

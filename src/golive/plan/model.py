@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from golive.analysis.judge import JudgeConfig
+from golive.analysis.splitcheck import SplitCheck
 from golive.analysis.triggers import Trigger
 from golive.plan.checks import Check, ChecklistItem
 from golive.plan.values import SecretRef
@@ -247,6 +248,7 @@ class Plan:
     approvals: dict[str, ApprovalGate] = field(default_factory=dict)
     permissions: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(PERMISSIONS))
     triggers: tuple[Trigger, ...] = ()
+    split_check: SplitCheck | None = field(default_factory=SplitCheck)  # None: turned off
     drain: Drain = Drain()
     source: str = ""
     digest: str = ""

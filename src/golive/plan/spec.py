@@ -260,6 +260,27 @@ class JudgeSpec(Strict):
     for_: Annotated[Duration, Field(alias="for")] = 0.0
 
 
+class SplitCheckSpec(Strict):
+    """The measured split checked against the set one; ``split_check: false`` turns it off."""
+
+    tolerance: Percent = 0.02
+    then: Literal["pause", "rollback", "notify"] = "pause"  # the canary served less than set
+    over: Literal["pause", "rollback", "notify"] = "rollback"  # the canary served more than set
+
+    @field_validator("tolerance")
+    @classmethod
+    def _at_most_half(cls, value: float) -> float:
+        if value > 0.5:
+            raise ValueError(
+                f"expected a tolerance of at most 50% (points of share), got {value:.0%}"
+            )
+        return value
+
+
+def _off(value: object) -> object:
+    return None if value is False or value == "off" else value
+
+
 def _judge_shorthand(value: object) -> object:
     return {"kind": value} if isinstance(value, str) else value
 
@@ -374,4 +395,5 @@ class PlanSpec(Strict):
     permissions: PermissionsSpec = PermissionsSpec()
     triggers: list[TriggerSpec] = []
     judge: Annotated[JudgeSpec, BeforeValidator(_judge_shorthand)] = JudgeSpec()
+    split_check: Annotated[SplitCheckSpec | None, BeforeValidator(_off)] = SplitCheckSpec()
     steps: Annotated[list[StepSpec], Field(min_length=1)]

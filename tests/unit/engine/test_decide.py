@@ -353,3 +353,56 @@ def test_a_port_answered_by_someone_else_fails_the_deploy_before_any_traffic() -
     assert d.state.phase is Phase.FAILED
     assert "already answers" in d.state.reason and "adopt: true" in d.state.reason
     assert d.state.desired == Split.all_stable()
+
+
+def _finding(stable: int, canary: int, w: float):  # type: ignore[no-untyped-def]
+    from golive.analysis.splitcheck import check
+
+    found = check(stable, canary, (w, w), 0.02)
+    assert found is not None
+    return found
+
+
+def test_a_canary_served_more_than_set_is_rolled_back_with_a_split_alarm() -> None:
+    s = state(step=5, shifted=True, desired=Split(50.0))
+    d = decide(PLAN, s, obs(split=Split(50.0), split_finding=_finding(5, 400, 0.5)))
+    assert d.state.phase is Phase.ROLLING_BACK
+    assert d.actions == (ApplySplit(Split.all_stable(), urgent=True),)
+    assert [e.kind for e in d.events] == ["split_alarm", "rollback_started"]
+    assert d.events[0].message.endswith("; rolling back")
+    assert d.events[0].data["departure"] == "over"
+
+
+def test_a_canary_served_less_than_set_pauses_and_resume_continues_the_step() -> None:
+    from golive.engine.state import PauseKind
+
+    s = state(step=5, shifted=True, desired=Split(50.0), step_started=T0 - 10)
+    d = decide(PLAN, s, obs(split=Split(50.0), split_finding=_finding(400, 0, 0.5)))
+    assert d.state.phase is Phase.PAUSED and d.state.pause_kind is PauseKind.SPLIT
+    assert "split alarm: the canary served 0 of 400 requests" in d.state.reason
+    assert [e.kind for e in d.events] == ["split_alarm"]
+    resumed = decide(
+        PLAN,
+        d.state,
+        obs(now=T0 + 5, split=Split(50.0), commands=(Command(1, CommandVerb.RESUME),)),
+    )
+    assert resumed.state.phase is Phase.PROGRESSING and resumed.state.step == 5
+
+
+def test_split_check_then_notify_records_the_alarm_and_goes_on() -> None:
+    plan = parse_plan(GOOD_PLAN + "split_check: {then: notify, over: notify}\n", "plan.yaml")
+    s = state(step=5, shifted=True, desired=Split(50.0))
+    d = decide(plan, s, obs(split=Split(50.0), split_finding=_finding(5, 400, 0.5)))
+    assert d.state.phase is Phase.PROGRESSING
+    assert [e.kind for e in d.events][:1] == ["split_alarm"]
+    assert d.events[0].message.endswith("; watching")
+
+
+def test_split_alarms_are_off_before_the_first_shift_and_when_the_plan_says_so() -> None:
+    finding = _finding(5, 400, 0.5)
+    d = decide(PLAN, state(step=1), obs(split_finding=finding))
+    assert "split_alarm" not in [e.kind for e in d.events]
+    off = parse_plan(GOOD_PLAN + "split_check: false\n", "plan.yaml")
+    s = state(step=5, shifted=True, desired=Split(50.0))
+    d = decide(off, s, obs(split=Split(50.0), split_finding=finding))
+    assert d.state.phase is Phase.PROGRESSING and not d.events

@@ -206,7 +206,7 @@ async def test_a_controller_that_cannot_record_puts_traffic_on_stable_then_resum
     def look(view: PassView) -> None:
         nonlocal passes
         passes += 1
-        assert view.state.phase is Phase.PAUSED
+        assert view.state.phase is Phase.PAUSED, [e.message for e in view.events]
         assert router.served == Split.all_stable(), "the canary was re-exposed on its own"
         if passes == 10:
             raise Crash
@@ -290,3 +290,40 @@ async def test_an_ended_rollout_whose_router_stays_unreadable_gives_its_retireme
         "canary not stopped: the router did not serve the final split within 120s; "
         "golive down stops it"
     )
+
+
+class FailedOver(ScriptedMetrics):
+    """A proxy that reads back 50% but sends nearly everything to the canary (nginx marking
+    the stable server down on its own): its counters say so, its configuration does not."""
+
+    def _tick(self) -> None:
+        dt = self.clock.now() - self._last
+        self._last = self.clock.now()
+        w = self.router.served.canary_weight / 100.0
+        w = 0.95 if w >= 0.5 and self.router.served.segment is None else w
+        for rev, share in ((Revision.STABLE, 1 - w), (Revision.CANARY, w)):
+            self.counts[rev][0] += self.rps * dt * share
+
+
+async def test_a_proxy_serving_another_split_than_the_one_set_is_an_alarm_and_a_rollback(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    store = SQLiteStore(tmp_path / "g.db")
+    router, deployer = FakeRouter(lag=1), FakeDeployer(ready_after=2)
+    metrics = FailedOver(clock, router, rps=200)
+    providers = Providers(router, metrics, deployer, passing_check, router.start, noop)
+    rid = await new_rollout(store, PLAN, clock)
+    final = await Runner(PLAN, store, providers, clock).run(rid)
+    assert final.phase is Phase.ROLLED_BACK and router.served == Split.all_stable()
+    events = await store.events(rid)
+    kinds = [e.kind for e in events]
+    assert kinds.index("split_alarm") < kinds.index("rollback_started")
+    alarm = events[kinds.index("split_alarm")].message
+    assert alarm.startswith("split alarm: the canary served ") and "% was set" in alarm
+    assert "split alarm" in final.reason
+    unchecked = [e.message for e in events if e.kind == "split_unchecked"]
+    assert unchecked == [
+        "split check: not done while a header segment is set (header x-beta-user): who is sent "
+        "to the canary depends on who sends what, so the share to expect is unknown"
+    ]

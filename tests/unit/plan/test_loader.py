@@ -196,6 +196,7 @@ _values = st.recursive(
             "checklist",
             "scorecard",
             "approvals",
+            "split_check",
         ]
     ),
     _values,
@@ -568,3 +569,28 @@ def test_a_later_shift_keeps_the_segment_only_when_the_plan_says_so() -> None:
     )
     with pytest.raises(PlanError, match="no shift before has one"):
         parse_plan(early, "plan.yaml")
+
+
+def test_split_check_defaults_to_pause_and_rollback_over_and_can_be_tuned_or_off() -> None:
+    from golive.analysis.splitcheck import SplitCheck
+    from golive.analysis.triggers import TriggerAction
+
+    assert parse_plan(GOOD_PLAN, "plan.yaml").split_check == SplitCheck(
+        0.02, TriggerAction.PAUSE, TriggerAction.ROLLBACK
+    )
+    tuned = parse_plan(GOOD_PLAN + "split_check: {tolerance: 5%, then: notify}\n", "plan.yaml")
+    assert tuned.split_check == SplitCheck(0.05, TriggerAction.NOTIFY, TriggerAction.ROLLBACK)
+    for off in ("false", "off"):
+        assert parse_plan(GOOD_PLAN + f"split_check: {off}\n", "plan.yaml").split_check is None
+
+
+def test_split_check_mistakes_point_at_the_line() -> None:
+    found = issues_of(GOOD_PLAN + "split_check:\n  then: stop\n  tolerance: 70%\n  when: x\n")
+    assert found == [
+        "plan.yaml:25:14: split_check.tolerance: expected a tolerance of at most 50% "
+        "(points of share), got 70%",
+        "plan.yaml:24:9: split_check.then: input should be 'pause', 'rollback' or 'notify', "
+        'got "stop"',
+        "plan.yaml:26:3: split_check.when: unknown field 'when'; expected one of: over, then, "
+        "tolerance",
+    ]
