@@ -1,7 +1,8 @@
 """nginx configuration golive generates, and the status line it reads back. Pure.
 
 OSS nginx has no API for upstream weights, so a split is a rendered configuration: weighted
-servers in one upstream (weight 0 is written as ``down``; a revision's servers share its weight),
+servers in one upstream (weight 0 is written as ``down``; a revision's servers share its weight;
+``max_fails=0``: nginx never takes a server out of the split on its own),
 a segment as a ``map`` from the header to the canary-only upstream. Attached to an nginx golive
 did not start, golive writes the same blocks to one file that nginx's ``http`` block includes.
 Every configuration also serves a status line on a second
@@ -21,6 +22,13 @@ from golive.errors import TransientError
 from golive.plan.model import Segment, Split, Sticky
 
 WEIGHT_TOTAL = 10_000  # hundredths of a percent
+# nginx's default, max_fails=1 fail_timeout=10s, takes a server out for 10 s after one error:
+# at 0% that leaves no live server (502 "no live upstreams" for everyone), at 1% it sends
+# everything to the canary. golive's split is golive's to change, never nginx's.
+NEVER_FAILED = "max_fails=0"
+# below the idle keep-alive of common application servers (gunicorn: 2 s), so nginx never
+# sends a request on a connection the server is closing
+UPSTREAM_IDLE = "1s"
 LOG_FORMAT = "$msec $upstream_addr $upstream_status $upstream_response_time"
 
 
@@ -37,7 +45,7 @@ def _servers(upstreams: Mapping[str, tuple[str, ...]], split: Split) -> list[str
     lines = []
     for revision, weight in (("stable", (WEIGHT_TOTAL - c) * nc), ("canary", c * ns)):
         for url in upstreams[revision]:
-            state = "down" if weight == 0 else f"weight={weight}"
+            state = "down" if weight == 0 else f"weight={weight} {NEVER_FAILED}"
             lines.append(f"        server {address(url)} {state};")
     return lines
 
@@ -119,7 +127,7 @@ def http_blocks(
     sticky_lines, default_backend = _sticky(sticky, split.canary_weight, name, var)
 
     def plain(revision: str) -> list[str]:
-        return [f"        server {address(url)};" for url in upstreams[revision]]
+        return [f"        server {address(url)} {NEVER_FAILED};" for url in upstreams[revision]]
 
     return [
         *sticky_lines,
@@ -127,14 +135,17 @@ def http_blocks(
         f"    upstream {name} {{",
         *_servers(upstreams, split),
         "        keepalive 32;",
+        f"        keepalive_timeout {UPSTREAM_IDLE};",
         "    }",
         f"    upstream {name}_stable {{",
         *plain("stable"),
         "        keepalive 8;",
+        f"        keepalive_timeout {UPSTREAM_IDLE};",
         "    }",
         f"    upstream {name}_canary {{",
         *plain("canary"),
         "        keepalive 8;",
+        f"        keepalive_timeout {UPSTREAM_IDLE};",
         "    }",
     ]
 
