@@ -112,6 +112,9 @@ def bootstrap(
                 {
                     "name": "ingress",
                     "address": {"socket_address": {"address": host, "port_value": port}},
+                    # the port is this Envoy's alone: with reuse (Envoy's default) a second
+                    # Envoy binds it too and the kernel splits new connections between them
+                    "enable_reuse_port": False,
                     "filter_chains": [
                         {
                             "filters": [

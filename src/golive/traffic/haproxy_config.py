@@ -113,6 +113,7 @@ def render(
         f"    stats socket {socket_path} mode 600 level admin",
         f"    server-state-file {state_path}",
         "    maxconn 4096",
+        "    noreuseport",  # the port is this HAProxy's alone: a second one fails to bind
         "",
         "defaults",
         "    mode http",
