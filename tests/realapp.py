@@ -109,9 +109,9 @@ class Gunicorn:
                 raise RuntimeError(f"gunicorn {self.version} exited ({self.proc.returncode})")
             try:
                 # a new connection each time: every worker must have come back
-                if httpx.get(self.url + "/status/200", timeout=1.0, trust_env=False).is_success:
-                    if len(self.workers()) >= 2:
-                        return
+                answer = httpx.get(self.url + "/status/200", timeout=1.0, trust_env=False)
+                if answer.is_success and len(self.workers()) >= 2:
+                    return
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)

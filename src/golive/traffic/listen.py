@@ -85,7 +85,8 @@ def _describe(pid: int) -> str | None:
             config = Path(words[i + 1])
             if word == flag and config.name == filename and config.parent.parent.name == router:
                 state_dir, service = config.parent.parent.parent, config.parent.name
-                return f"golive's {name} for service {service} (state directory {state_dir}, pid {pid})"
+                where = f"state directory {state_dir}, pid {pid}"
+                return f"golive's {name} for service {service} ({where})"
     return None
 
 
