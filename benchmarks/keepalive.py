@@ -25,12 +25,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from tests.realapp import gunicorn_apps
 
 from golive.demo.app import free_port
 from golive.plan.model import Split
 from golive.traffic import envoy_config
 from golive.traffic.envoy import EnvoyRouter
-from tests.realapp import gunicorn_apps
 
 
 @contextlib.contextmanager
@@ -99,12 +99,17 @@ async def run(load: str, legacy: bool) -> None:
             result = await (wrk(url) if load == "wrk" else paced(url))
             closed = sum(
                 [
-                    await router.admin.stat(f"cluster.{c}.upstream_cx_destroy_remote_with_active_rq")
+                    await router.admin.stat(
+                        f"cluster.{c}.upstream_cx_destroy_remote_with_active_rq"
+                    )
                     for c in ("stable", "canary")
                 ]
             )
             retries = sum(
-                [await router.admin.stat(f"cluster.{c}.upstream_rq_retry") for c in ("stable", "canary")]
+                [
+                    await router.admin.stat(f"cluster.{c}.upstream_rq_retry")
+                    for c in ("stable", "canary")
+                ]
             )
             label = "before (Envoy defaults)" if legacy else "after (golive)"
             print(f"{label:24} {result}; closed with a request on it {closed}, retried {retries}")

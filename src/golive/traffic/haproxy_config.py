@@ -121,6 +121,11 @@ def render(
         "    timeout client 60s",
         "    timeout server 60s",
         "    timeout http-keep-alive 60s",
+        # a refused connection is retried once, on the other revision: a dead canary's share
+        # is served by stable until golive writes 0% (HAProxy's default, 3 retries to the same
+        # server 1 s apart, held each request about 3 s and then answered 503)
+        "    retries 1",
+        "    option redispatch 1",
         "    load-server-state-from-file global",
         "",
         "frontend golive_in",
