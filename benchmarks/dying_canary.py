@@ -98,14 +98,14 @@ async def golive_rollback(router: object, probe_url: str, killed: float) -> floa
 
 
 async def trial(router_kind: str, legacy: bool) -> tuple[int, int, float]:
-    with gunicorn_apps("1.0.0", "2.0.0") as (stable, canary), tempfile.TemporaryDirectory() as tmp:
+    with (
+        as_on_main(router_kind) if legacy else contextlib.nullcontext(),
+        gunicorn_apps("1.0.0", "2.0.0") as (stable, canary),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         upstreams = {"stable": stable.url, "canary": canary.url}
-        with as_on_main(router_kind) if legacy else contextlib.nullcontext():
-            router = ROUTERS[router_kind](
-                Path(tmp) / router_kind, "127.0.0.1", free_port(), upstreams
-            )
-            await router.start(Split.all_stable())
-            await router.apply(Split(25.0))
+        router = ROUTERS[router_kind](Path(tmp) / router_kind, "127.0.0.1", free_port(), upstreams)
+        await router.start(Split.all_stable())
         try:
             await apply_verified(router, Split(25.0))
             log: list[tuple[float, bool]] = []
