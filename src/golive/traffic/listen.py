@@ -11,7 +11,9 @@ that both checked before either started cannot both listen.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import os
 import socket
 from pathlib import Path
 
@@ -83,6 +85,9 @@ def _describe(pid: int) -> str | None:
     for router, (name, flag, filename) in _PROXIES.items():
         for i, word in enumerate(words[:-1]):
             config = Path(words[i + 1])
+            if not config.is_absolute():  # started from a relative --state-dir: its cwd's
+                with contextlib.suppress(OSError):
+                    config = Path(os.readlink(f"/proc/{pid}/cwd")) / config
             if word == flag and config.name == filename and config.parent.parent.name == router:
                 state_dir, service = config.parent.parent.parent, config.parent.name
                 where = f"state directory {state_dir}, pid {pid}"
