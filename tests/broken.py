@@ -62,8 +62,9 @@ class ClosingKeepAlive:
     server's keep-alive timeout (gunicorn: 2 s) loses now and then, made certain.
     ``late`` counts the requests that arrived on such a connection."""
 
-    def __init__(self, idle: float) -> None:
+    def __init__(self, idle: float, version: str = "2.0.0") -> None:
         self.idle = idle
+        self.version = version
         self.late = 0
         self.answered = 0
 
@@ -84,7 +85,11 @@ class ClosingKeepAlive:
                         length = int(line.split(b":", 1)[1])
                 if length:
                     await reader.readexactly(length)
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-version: 2.0.0\r\n\r\nok")
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-version: "
+                    + self.version.encode()
+                    + b"\r\n\r\nok"
+                )
                 await writer.drain()
                 self.answered += 1
                 last = loop.time()
@@ -96,8 +101,10 @@ class ClosingKeepAlive:
 
 
 @contextlib.asynccontextmanager
-async def closing_keepalive(idle: float) -> AsyncIterator[tuple[int, ClosingKeepAlive]]:
-    upstream = ClosingKeepAlive(idle)
+async def closing_keepalive(
+    idle: float, version: str = "2.0.0"
+) -> AsyncIterator[tuple[int, ClosingKeepAlive]]:
+    upstream = ClosingKeepAlive(idle, version)
     server = await asyncio.start_server(upstream.handle, "127.0.0.1", 0)
     try:
         yield server.sockets[0].getsockname()[1], upstream

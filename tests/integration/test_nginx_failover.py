@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from golive.plan.model import Split
+from tests.broken import closing_keepalive
 from tests.conftest import running_nginx, wait_verified
 from tests.realapp import Gunicorn, gunicorn_apps
 
@@ -55,5 +56,34 @@ async def test_one_failed_request_on_stable_leaves_the_split_as_set(
                     resp = await client.get(url + "/get")
                     seen[f"{resp.status_code} {resp.headers.get('x-version', '-')}"] += 1
     # at 0% every answer comes from stable; at 1%, a handful at most from the canary
+    assert seen["200 1.0.0"] >= 90, seen
+    assert sum(n for key, n in seen.items() if not key.startswith("200")) == 0, seen
+
+
+@pytest.mark.parametrize("weight", [0.0, 1.0])
+async def test_a_keepalive_connection_stable_closes_under_a_request_leaves_the_split_as_set(
+    tmp_path: Path, weight: float
+) -> None:
+    """Stable closes a kept-alive connection just as nginx reuses it (made certain here: an
+    upstream that resets any connection idle for 0.3 s when the next request arrives)."""
+    with gunicorn_apps("2.0.0") as (canary,):
+        async with closing_keepalive(idle=0.3, version="1.0.0") as (stable_port, stable):
+            apps = {"stable": stable_port, "canary": canary.port}
+            async with running_nginx(tmp_path / "nginx", apps) as router:
+                await router.apply(Split(weight))
+                await wait_verified(router, Split(weight))
+                url = f"http://127.0.0.1:{router.port}/"
+                async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+                    await client.get(url)
+                    loop = asyncio.get_running_loop()
+                    deadline = loop.time() + 10
+                    while stable.late == 0:  # until one request met a closing connection
+                        assert loop.time() < deadline, "no request met a closing connection"
+                        await asyncio.sleep(0.5)
+                        await client.get(url)
+                    seen: Counter[str] = Counter()
+                    for _ in range(100):
+                        resp = await client.get(url)
+                        seen[f"{resp.status_code} {resp.headers.get('x-version', '-')}"] += 1
     assert seen["200 1.0.0"] >= 90, seen
     assert sum(n for key, n in seen.items() if not key.startswith("200")) == 0, seen
