@@ -248,6 +248,28 @@ def holds_listener(pid: int, port: int) -> bool:
     return False
 
 
+def listeners_of(port: int) -> list[int]:
+    """The processes holding a socket listening on TCP ``port`` that golive may inspect
+    (its user's, or all as root), lowest pid first (Linux /proc)."""
+    wanted = {f"socket:[{inode}]" for inode in _listening_inodes(port)}
+    found = []
+    for entry in os.listdir("/proc") if wanted else ():
+        if not entry.isdigit():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{entry}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{entry}/fd/{fd}") in wanted:
+                    found.append(int(entry))
+                    break
+            except OSError:
+                continue
+    return sorted(found)
+
+
 def _listening_inodes(port: int) -> set[str]:
     inodes: set[str] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):

@@ -161,3 +161,28 @@ def test_abort_ends_a_rollout_whose_router_cannot_start_and_the_service_runs_aga
     again = golive("run", str(plan), cwd=workdir, timeout=120)
     assert again.returncode == 0, again.stdout + again.stderr
     assert [r["phase"] for r in rollouts(workdir)] == ["promoted", "aborted"]
+
+
+def test_a_second_golive_from_another_state_directory_is_refused_naming_the_first(
+    tmp_path: Path, stable: int
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    listen = free_port()
+    steps = "  - deploy: canary\n  - pause\n  - shift: 50\n  - promote\n"
+    text = plan_text(stable, free_port(), listen, steps)
+    (first / "plan.yaml").write_text(text)
+    (second / "plan.yaml").write_text(text)
+    try:
+        run_until(first, first / "plan.yaml", "paused")  # its Envoy listens, relative state dir
+        again = golive("run", "plan.yaml", cwd=second, timeout=60)
+        assert again.returncode == 1, again.stdout + again.stderr
+        assert (
+            f"127.0.0.1:{listen} is held by golive's Envoy for service shop "
+            f"(state directory {first / '.golive'}, pid "
+        ) in again.stderr, again.stderr
+        assert "Traceback" not in again.stdout + again.stderr
+        assert rollouts(second) == []
+    finally:
+        golive("down", cwd=first, timeout=60)

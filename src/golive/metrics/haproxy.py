@@ -2,16 +2,19 @@
 
 Requests and errors per revision are summed over the revision's servers in every backend golive
 runs (the weighted backend and the segment backends), or in the one backend of an HAProxy golive
-attached to. A request HAProxy could not deliver (a
-connection error, ``econ``, or a broken response, ``eresp``) is answered with a 5xx that the
-server's own ``hrsp_5xx`` does not count, so both are added as errors.
+attached to. A request sent to a server is one ``stot`` (a session), plus one per retry
+(``wretr``), so requests are ``stot - wretr``. A request HAProxy could not deliver (a refused
+connection, a reset, a timeout) is answered with a 5xx that the server's ``hrsp_5xx`` does not
+count, and ``eresp`` counts a reset twice (measured on 2.6, ``benchmarks/error_counts.py``), so
+errors are the requests the server did not answer with a status below 500.
 
 HAProxy keeps response times only as averages, not as a histogram. So golive's HAProxy also
 logs one line per request (``LOG_FORMAT``: backend, server, status, ``%Ta`` the active time in
 ms) to a file golive owns, and :class:`HAProxyLog` counts requests, errors and latency buckets
-from it, the shape the nginx access log gives. With a log, counters come from it; without one
-(an attached HAProxy whose log golive was not given), latency is not judged, and the plan must
-say so.
+from it, the shape the nginx access log gives. With a log, counters come from it (a request
+the canary refused and ``option redispatch`` served from stable is logged once, under stable:
+a dead canary is caught by ``canary_down``); without one (an attached HAProxy whose log golive
+was not given), counters come from ``show stat`` and latency is not judged: the plan says so.
 """
 
 from __future__ import annotations
@@ -43,10 +46,10 @@ def _int(row: dict[str, str], key: str) -> int:
 
 def server_snapshot(rows: list[dict[str, str]], servers: tuple[str, ...]) -> Snapshot:
     mine = [r for r in rows if r.get("svname") in servers]
-    failed = sum(_int(r, "econ") + _int(r, "eresp") for r in mine)
     answered = sum(_int(r, key) for r in mine for key in _RESPONSES)
-    errors = sum(_int(r, "hrsp_5xx") for r in mine) + failed
-    return Snapshot(answered + failed, errors)
+    good = answered - sum(_int(r, "hrsp_5xx") for r in mine)
+    requests = max(sum(_int(r, "stot") - _int(r, "wretr") for r in mine), answered)
+    return Snapshot(requests, requests - good)
 
 
 _TOKEN = re.compile(

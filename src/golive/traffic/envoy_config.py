@@ -51,6 +51,17 @@ _HCM_TYPE = (
     "v3.HttpConnectionManager"
 )
 _ROUTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+_HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+_PREVIOUS_HOSTS = (
+    "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"
+)
+# Envoy keeps an idle upstream connection for an hour by default; application servers close
+# theirs much sooner (gunicorn: 2 s, uvicorn: 5 s, Node: 5 s) and a request Envoy sends on one
+# they are closing is answered 503. Closing first at 1 s avoids the race.
+UPSTREAM_IDLE = "1s"
+RETRIES = 1  # bounded: one retry per request
+IDEMPOTENT = "^(GET|HEAD|OPTIONS|PUT|DELETE|TRACE)$"
+IDEMPOTENT_ROUTE = "idempotent"  # the weighted route again, for idempotent methods
 
 
 def _cluster(name: str, urls: Sequence[str]) -> dict[str, object]:
@@ -68,6 +79,34 @@ def _cluster(name: str, urls: Sequence[str]) -> dict[str, object]:
         "type": "STATIC" if numeric else "STRICT_DNS",
         "connect_timeout": "1s",
         "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": endpoints}]},
+        "typed_extension_protocol_options": {
+            _HTTP_OPTIONS: {
+                "@type": f"type.googleapis.com/{_HTTP_OPTIONS}",
+                "common_http_protocol_options": {"idle_timeout": UPSTREAM_IDLE},
+                "explicit_http_config": {"http_protocol_options": {}},
+            }
+        },
+    }
+
+
+def retry_policy(idempotent: bool) -> dict[str, object]:
+    """One retry, on another server of the same revision when it has several (the cluster is
+    chosen once: a canary's request is never retried on stable). Any method: a refused
+    connection, or a reset before the request was sent. Idempotent methods also: a reset
+    before any byte of the response (the server closing a kept-alive connection as the request
+    arrived)."""
+    return {
+        "retry_on": "connect-failure,reset"
+        if idempotent
+        else "connect-failure,reset-before-request",
+        "num_retries": RETRIES,
+        "retry_host_predicate": [
+            {
+                "name": "envoy.retry_host_predicates.previous_hosts",
+                "typed_config": {"@type": _PREVIOUS_HOSTS},
+            }
+        ],
+        "host_selection_retry_max_attempts": 3,
     }
 
 
@@ -112,6 +151,9 @@ def bootstrap(
                 {
                     "name": "ingress",
                     "address": {"socket_address": {"address": host, "port_value": port}},
+                    # the port is this Envoy's alone: with reuse (Envoy's default) a second
+                    # Envoy binds it too and the kernel splits new connections between them
+                    "enable_reuse_port": False,
                     "filter_chains": [
                         {
                             "filters": [
@@ -211,19 +253,29 @@ def route_config(split: Split, version: int, sticky: bool = False) -> dict[str, 
         )
     if sticky:
         routes += sticky_routes(split.canary_weight)
+    weighted = {
+        "weighted_clusters": {
+            "clusters": [
+                {"name": "stable", "weight": TOTAL_WEIGHT - canary},
+                {"name": "canary", "weight": canary},
+            ]
+        }
+    }
+    method = {"name": ":method", "string_match": {"safe_regex": {"regex": IDEMPOTENT}}}
     routes.append(
         {
-            "match": {"prefix": "/"},
-            "route": {
-                "weighted_clusters": {
-                    "clusters": [
-                        {"name": "stable", "weight": TOTAL_WEIGHT - canary},
-                        {"name": "canary", "weight": canary},
-                    ]
-                }
-            },
+            "name": IDEMPOTENT_ROUTE,
+            "match": {"prefix": "/", "headers": [method]},
+            "route": {**weighted, "retry_policy": retry_policy(idempotent=True)},
         }
     )
+    routes.append({"match": {"prefix": "/"}, "route": weighted})
+    host = {
+        "name": "all",
+        "domains": ["*"],
+        "routes": routes,
+        "retry_policy": retry_policy(idempotent=False),
+    }
     return {
         "version_info": str(version),
         "resources": [
@@ -231,7 +283,7 @@ def route_config(split: Split, version: int, sticky: bool = False) -> dict[str, 
                 "@type": _ROUTE_TYPE,
                 "name": ROUTE_NAME,
                 "validate_clusters": True,
-                "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": routes}],
+                "virtual_hosts": [host],
             }
         ],
     }
@@ -281,7 +333,7 @@ def _split_of(route: Mapping[str, object]) -> Split:
     for r in routes:
         headers = r.get("match", {}).get("headers")
         action = r.get("route", {})
-        if str(r.get("name", "")).startswith("sticky:"):
+        if str(r.get("name", "")).startswith("sticky:") or r.get("name") == IDEMPOTENT_ROUTE:
             continue  # derived from the weight, which the weighted route carries
         if headers:
             h = headers[0]

@@ -116,6 +116,7 @@ def render(
         f"    stats socket {socket_path} mode 600 level admin",
         f"    server-state-file {state_path}",
         "    maxconn 4096",
+        "    noreuseport",  # the port is this HAProxy's alone: a second one fails to bind
         "",
         "defaults",
         "    mode http",
@@ -123,6 +124,11 @@ def render(
         "    timeout client 60s",
         "    timeout server 60s",
         "    timeout http-keep-alive 60s",
+        # a refused connection is retried once, on the other revision: a dead canary's share
+        # is served by stable until golive writes 0% (HAProxy's default, 3 retries to the same
+        # server 1 s apart, held each request about 3 s and then answered 503)
+        "    retries 1",
+        "    option redispatch 1",
         "    load-server-state-from-file global",
         # per-request log to stdout, a file golive owns (requests.log): latency buckets
         "    log stdout format raw local0 info",

@@ -3,19 +3,32 @@
 A proxy that cannot bind its port does not start, and a rollout created around it could not
 move traffic; so ``golive run`` asks first and refuses with the address to change. An address
 held by golive's own proxy for this service (a later run attaches to it by its pid file) is
-not busy: it is where that run will attach.
+not busy: it is where that run will attach. A port held by golive's proxy of another service
+or another state directory is named as such, so the person at the terminal knows which
+``golive down`` frees it. The proxies bind exclusively too (no ``SO_REUSEPORT``), so two runs
+that both checked before either started cannot both listen.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import os
 import socket
 from pathlib import Path
 
 from golive.errors import PermanentError
 from golive.plan.model import Plan
-from golive.processes import holds_listener, live_pid
+from golive.processes import holds_listener, listeners_of, live_pid
 from golive.traffic.fleet import instance_dir
+
+# how each golive proxy is started: its configuration file's flag and name, under
+# <state-dir>/<router>/<service>/
+_PROXIES = {
+    "envoy": ("Envoy", "-c", "bootstrap.json"),
+    "haproxy": ("HAProxy", "-f", "haproxy.cfg"),
+    "nginx": ("nginx", "-c", "nginx.conf"),
+}
 
 
 def proxy_pid_file(plan: Plan, state_dir: Path, index: int) -> Path:
@@ -45,6 +58,43 @@ def bind_problem(host: str, port: int) -> str | None:
     return None
 
 
+def golive_holder(port: int) -> str | None:
+    """``golive's Envoy for service S (state directory D, pid N)`` when a proxy golive started
+    (from any state directory) listens on ``port``; None for anyone else or nobody."""
+    for pid in listeners_of(port):
+        for candidate in (pid, _parent(pid)):
+            described = _describe(candidate)
+            if described is not None:
+                return described
+    return None
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _describe(pid: int) -> str | None:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return None
+    words = argv.replace("\0", " ").split()  # nginx's master rewrites its title with spaces
+    for router, (name, flag, filename) in _PROXIES.items():
+        for i, word in enumerate(words[:-1]):
+            config = Path(words[i + 1])
+            if not config.is_absolute():  # started from a relative --state-dir: its cwd's
+                with contextlib.suppress(OSError):
+                    config = Path(os.readlink(f"/proc/{pid}/cwd")) / config
+            if word == flag and config.name == filename and config.parent.parent.name == router:
+                state_dir, service = config.parent.parent.parent, config.parent.name
+                where = f"state directory {state_dir}, pid {pid}"
+                return f"golive's {name} for service {service} ({where})"
+    return None
+
+
 def check_listen(plan: Plan, state_dir: Path) -> None:
     """Raise, naming the address, when one of the route's proxies could not listen."""
     if plan.route.attach:
@@ -57,4 +107,7 @@ def check_listen(plan: Plan, state_dir: Path) -> None:
         ours = live_pid(proxy_pid_file(plan, state_dir, index))
         if ours is not None and holds_listener(ours, port):
             continue
+        holder = golive_holder(port)
+        if holder is not None:
+            problem = f"{host}:{port} is held by {holder}"
         raise PermanentError(f"{problem}; choose another route.listen")

@@ -1,7 +1,9 @@
 """nginx configuration golive generates, and the status line it reads back. Pure.
 
 OSS nginx has no API for upstream weights, so a split is a rendered configuration: weighted
-servers in one upstream (weight 0 is written as ``down``; a revision's servers share its weight),
+servers in one upstream (weight 0 is written as ``down``; a revision's servers share its weight;
+nginx never takes a stable server out of the split on its own, and a canary server only while
+stable can take its share),
 a segment as a ``map`` from the header to the canary-only upstream. Attached to an nginx golive
 did not start, golive writes the same blocks to one file that nginx's ``http`` block includes.
 Every configuration also serves a status line on a second
@@ -21,6 +23,17 @@ from golive.errors import TransientError
 from golive.plan.model import Segment, Split, Sticky
 
 WEIGHT_TOTAL = 10_000  # hundredths of a percent
+# nginx's default, max_fails=1 fail_timeout=10s, takes a server out for 10 s after one error:
+# at 0% that leaves no live server (502 "no live upstreams" for everyone), at 1% it sends
+# everything to the canary. A stable server is never taken out (max_fails=0); a canary server
+# is, while a stable one is in the split: its share then goes to stable, the safe direction (a
+# dying canary costs one request until golive writes 0%). With the canary alone in the split
+# (100%) it is never taken out either: there would be nothing left to serve.
+NEVER_FAILED = "max_fails=0"
+FALLS_BACK = "max_fails=1 fail_timeout=10s"
+# below the idle keep-alive of common application servers (gunicorn: 2 s), so nginx never
+# sends a request on a connection the server is closing
+UPSTREAM_IDLE = "1s"
 LOG_FORMAT = "$msec $upstream_addr $upstream_status $upstream_response_time"
 
 
@@ -35,9 +48,11 @@ def _servers(upstreams: Mapping[str, tuple[str, ...]], split: Split) -> list[str
     c = round(split.canary_weight * WEIGHT_TOTAL / 100)
     ns, nc = len(upstreams["stable"]), len(upstreams["canary"])
     lines = []
-    for revision, weight in (("stable", (WEIGHT_TOTAL - c) * nc), ("canary", c * ns)):
+    stable_weight = (WEIGHT_TOTAL - c) * nc
+    for revision, weight in (("stable", stable_weight), ("canary", c * ns)):
+        fails = FALLS_BACK if revision == "canary" and stable_weight > 0 else NEVER_FAILED
         for url in upstreams[revision]:
-            state = "down" if weight == 0 else f"weight={weight}"
+            state = "down" if weight == 0 else f"weight={weight} {fails}"
             lines.append(f"        server {address(url)} {state};")
     return lines
 
@@ -119,7 +134,7 @@ def http_blocks(
     sticky_lines, default_backend = _sticky(sticky, split.canary_weight, name, var)
 
     def plain(revision: str) -> list[str]:
-        return [f"        server {address(url)};" for url in upstreams[revision]]
+        return [f"        server {address(url)} {NEVER_FAILED};" for url in upstreams[revision]]
 
     return [
         *sticky_lines,
@@ -127,14 +142,17 @@ def http_blocks(
         f"    upstream {name} {{",
         *_servers(upstreams, split),
         "        keepalive 32;",
+        f"        keepalive_timeout {UPSTREAM_IDLE};",
         "    }",
         f"    upstream {name}_stable {{",
         *plain("stable"),
         "        keepalive 8;",
+        f"        keepalive_timeout {UPSTREAM_IDLE};",
         "    }",
         f"    upstream {name}_canary {{",
         *plain("canary"),
         "        keepalive 8;",
+        f"        keepalive_timeout {UPSTREAM_IDLE};",
         "    }",
     ]
 
