@@ -12,6 +12,8 @@ import json
 import time
 from pathlib import Path
 
+from rich.text import Text
+
 from golive.cli.down import down
 from golive.cli.session import (
     EXIT_CODES,
@@ -25,7 +27,7 @@ from golive.cli.session import (
     start_or_continue,
     summary,
 )
-from golive.cli.terminal import Terminal
+from golive.cli.terminal import Terminal, visible
 from golive.engine.state import CommandVerb, RolloutState
 from golive.errors import LeaseError, StateError
 from golive.identity import whoami
@@ -202,5 +204,5 @@ async def plan_command(args: argparse.Namespace) -> int:
             f"({plan.stable.version} -> {plan.canary.version}, {len(plan.steps)} steps)"
         )
         for warning in warnings:
-            console.print(f"[yellow]warning[/]: {warning}")
+            console.print(Text("warning", "yellow").append(visible(f": {warning}")))
     return 0
