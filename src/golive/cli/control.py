@@ -32,6 +32,7 @@ from golive.cli.session import (
     start_or_continue,
     summary,
 )
+from golive.cli.view import printable
 from golive.engine.state import CommandVerb, RolloutState
 from golive.errors import LeaseError, StateError
 from golive.identity import whoami
@@ -232,16 +233,16 @@ async def cmd_status(args: argparse.Namespace) -> int:
         f"canary {s.desired.canary_weight:g}%"
     )
     if s.reason:
-        console.print(f"reason: {s.reason}", markup=False)
+        console.print(f"reason: {printable(s.reason)}", markup=False)
     if s.waiting_for:
-        console.print(f"waiting for: {s.waiting_for}", markup=False)
+        console.print(f"waiting for: {printable(s.waiting_for)}", markup=False)
     if s.retiring:
         left = ", ".join(r.value for r in s.retiring)
         console.print(f"still to retire: {left} ('golive resume {record.id}' finishes it)")
     show_gates(gates, console)
     for e in events[-15:]:
         stamp = time.strftime("%H:%M:%S", time.localtime(e.at))
-        console.print(f"  {stamp} {e.kind:<16} {e.message}", markup=False)
+        console.print(f"  {stamp} {e.kind:<16} {printable(e.message)}", markup=False)
     tampered_banner(audit)
     if not code:
         console.print(head_line(audit), markup=False)

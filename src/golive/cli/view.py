@@ -6,6 +6,7 @@ The view is fed one :class:`PassView` per reconcile pass and never blocks the lo
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from typing import TextIO
@@ -25,6 +26,15 @@ from golive.engine.state import Event, Phase
 from golive.plan.model import Plan, describe_step
 
 WINDOW = 10.0
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text from the record as a terminal may show it: a control character (a newline that
+    would forge a journal line, an escape sequence, a bidirectional override) as its escape."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 _PHASE_STYLE = {
     Phase.PROGRESSING: "cyan",
     Phase.PAUSED: "yellow",
@@ -132,7 +142,7 @@ class LiveView:
         recent = Text()
         for at, e in self.events[-6:]:
             recent.append(time.strftime("%H:%M:%S ", time.localtime(at)), style="dim")
-            recent.append(f"{e.message}\n")
+            recent.append(f"{printable(e.message)}\n")
         return Group(
             Panel(head),
             steps,
@@ -160,7 +170,7 @@ class LineView:
     def __call__(self, view: PassView) -> None:
         stamp = time.strftime("%H:%M:%S")
         for e in view.events:
-            print(f"{stamp} {e.kind:<16} {e.message}", file=self.out, flush=True)
+            print(f"{stamp} {e.kind:<16} {printable(e.message)}", file=self.out, flush=True)
             if e.kind == "scorecard":
                 for line in scorecard_lines(e.data):
                     print(f"{stamp} {'':<16}   {line}", file=self.out, flush=True)

@@ -17,6 +17,7 @@ from golive.engine.providers import build_providers
 from golive.engine.state import CommandVerb, Phase
 from golive.errors import AuthorizationError, StateError
 from golive.identity import Identity
+from golive.operations.remarks import remark
 from golive.operations.trust import verified
 from golive.plan.model import AnalyzeStep, PauseStep, Split, describe_step
 from golive.store.records import RolloutRecord
@@ -33,6 +34,7 @@ class Requested:
 async def request(
     store: SQLiteStore, rollout_id: str, verb: CommandVerb, who: Identity, reason: str, now: float
 ) -> Requested:
+    reason = remark(reason, "--reason")
     record = await store.load(rollout_id)
     plan, state = await verified(store, record), record.state
     if state.phase.terminal:
