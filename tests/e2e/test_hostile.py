@@ -4,6 +4,7 @@ break that was found and fixed (or is marked xfail with why)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,40 @@ def test_a_reason_that_would_forge_journal_lines_or_rewrite_the_screen_is_refuse
         assert run.returncode == 0, out + err
     shown = golive("status", rid, cwd=team).stdout
     assert "resume requested by alice (identity file): [bold red]not markup[/]" in shown
+
+
+def test_editing_or_emptying_the_token_tables_never_reopens_token_init(tmp_path: Path) -> None:
+    """'token init' was allowed whenever the tokens table held no unrevoked admin row: marking
+    the admin's row revoked by SQL (or deleting it, or emptying the token log) let anyone mint
+    an admin token, then a token holding every role."""
+    made = golive("token", "init", "admin", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    admin = made.stdout.split()[-1]
+    db = sqlite3.connect(tmp_path / ".golive" / "golive.db")
+    db.execute("UPDATE tokens SET revoked_at = 1 WHERE admin = 1")
+    db.commit()
+    again = golive("token", "init", "mallory", cwd=tmp_path)
+    assert again.returncode == 1 and "an admin token already exists" in again.stderr
+    db.execute("DELETE FROM tokens")
+    db.commit()
+    again = golive("token", "init", "mallory", cwd=tmp_path)
+    assert again.returncode == 1 and "an admin token already exists" in again.stderr
+    db.execute("DROP TRIGGER token_log_append_only_delete")
+    db.execute("DELETE FROM token_log")
+    db.commit()
+    again = golive("token", "init", "mallory", cwd=tmp_path)
+    assert again.returncode == 5, again.stdout + again.stderr
+    assert "the token log lacks entry 1" in again.stderr and "rows deleted" in again.stderr
+    listed = golive("token", "list", cwd=tmp_path, token=admin)
+    assert listed.returncode == 5
+
+
+def test_token_init_works_again_only_once_the_log_shows_every_admin_revoked(
+    tmp_path: Path,
+) -> None:
+    admin = golive("token", "init", "admin", cwd=tmp_path).stdout.split()[-1]
+    listed = golive("token", "list", cwd=tmp_path, token=admin)
+    tid = next(line.split()[1] for line in listed.stdout.splitlines() if " yes " in line)
+    assert golive("token", "revoke", tid, cwd=tmp_path, token=admin).returncode == 0
+    again = golive("token", "init", "second", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr

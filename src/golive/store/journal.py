@@ -36,6 +36,7 @@ from golive.store.sql import queries
 
 ROW_KIND = {"signoffs": "signoff", "confirmations": "confirmed", "commands": "command"}
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}")
+TOKEN_LOG_HEAD = "_tokens"  # noqa: S105 (the token log's head; no rollout id starts with _)
 
 
 def last_head(db: sqlite3.Connection, rollout_id: str) -> Head:
@@ -153,7 +154,7 @@ class Heads:
         self._failed: StateError | None = None
 
     def path(self, rollout_id: str) -> Path:
-        if not _SAFE_ID.fullmatch(rollout_id):
+        if rollout_id != TOKEN_LOG_HEAD and not _SAFE_ID.fullmatch(rollout_id):
             raise TamperedError(f"{rollout_id!r} is not a rollout id golive writes")
         return self.directory / rollout_id
 

@@ -103,9 +103,6 @@ VALUES (:hash, :user, :roles, :now, :admin, :expires_at);
 -- name: find_token
 SELECT * FROM tokens WHERE hash = :hash;
 
--- name: admin_tokens
-SELECT count(*) FROM tokens WHERE admin = 1 AND revoked_at IS NULL;
-
 -- name: list_tokens
 SELECT * FROM tokens ORDER BY created_at;
 
