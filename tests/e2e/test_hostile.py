@@ -3,6 +3,7 @@ break that was found and fixed (or is marked xfail with why)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from pathlib import Path
@@ -83,3 +84,28 @@ def test_token_init_works_again_only_once_the_log_shows_every_admin_revoked(
     assert golive("token", "revoke", tid, cwd=tmp_path, token=admin).returncode == 0
     again = golive("token", "init", "second", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
+
+
+def test_removing_a_rollouts_seal_does_not_pass_it_off_as_an_old_unverifiable_one(
+    team: Path, apps: tuple[int, int]
+) -> None:
+    """With the seal set to NULL, the head file removed and the plan rewritten with an unkeyed
+    digest, the audit said "unsealed (written before golive 0.2.0)", exit 0, and 'golive
+    resume' ran the edited plan (its pause step gone: promoted)."""
+    (team / "plan.yaml").write_text(paused_plan(apps))
+    with run_as_alice(team) as run:
+        rid = str(wait_for(team, "golive resume")["id"])
+        run.kill()
+        run.wait(timeout=10)
+    db = sqlite3.connect(team / ".golive" / "golive.db")
+    [text] = db.execute("SELECT plan_text FROM rollouts").fetchone()
+    text = text.replace("  - pause\n", "")
+    digest = hashlib.sha256(text.encode()).hexdigest()  # the digest of a record before 0.2.0
+    db.execute("UPDATE rollouts SET plan_text = ?, plan_digest = ?, seal = NULL", (text, digest))
+    db.commit()
+    (team / ".golive" / "heads" / rid).unlink()
+    verify = golive("audit", "verify", cwd=team)
+    assert verify.returncode == 5, verify.stdout + verify.stderr
+    assert "its seal was removed" in verify.stdout
+    resumed = golive("resume", rid, cwd=team, who="alice")
+    assert resumed.returncode == 5 and "TAMPERED" in resumed.stderr, resumed.stdout

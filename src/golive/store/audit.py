@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from golive.errors import StateError, TamperedError
-from golive.store.journal import Heads, links, row_problem
+from golive.store.journal import Heads, links, row_problem, unsealed
 from golive.store.records import (
     GENESIS,
     ROW_COLUMNS,
@@ -86,7 +86,7 @@ def _audit(
     if row is None:
         return bad("its journal head exists but the rollout is gone from the database (deleted)")
     if row["seal"] is None:
-        if recorded is not None:
+        if recorded is not None or not unsealed(db, seal, rollout_id):
             return bad("rollout row edited (its seal was removed)")
         why = f"unsealed (written before golive {SEALED_SINCE}): cannot be verified"
         return Audit(rollout_id, Verdict.UNSEALED, why)

@@ -110,6 +110,17 @@ def verified_rows(db: sqlite3.Connection, seal: Seal, rollout_id: str,
     return rows
 
 
+def unsealed_parts(rollout_id: str) -> tuple[object, ...]:
+    return ("unsealed", rollout_id)
+
+
+def unsealed(db: sqlite3.Connection, seal: Seal, rollout_id: str) -> bool:
+    """Whether the rollout was written before golive sealed its records, as registered (with a
+    MAC) when the database was upgraded: a rollout whose seal was removed since is not."""
+    row = db.execute(queries()["unsealed_rollout"], {"id": rollout_id}).fetchone()
+    return row is not None and seal.check(row["mac"], *unsealed_parts(rollout_id))
+
+
 def guard(db: sqlite3.Connection, seal: Seal, heads: Heads, rollout_id: str) -> Head | None:
     """Before a write: the rollouts row must still verify. The journal's head, or None when
     the rollout was written before golive sealed its records (it stays unsealed)."""
@@ -117,7 +128,7 @@ def guard(db: sqlite3.Connection, seal: Seal, heads: Heads, rollout_id: str) -> 
     if row is None:
         raise StateError(f"no rollout {rollout_id!r}")
     if row["seal"] is None:
-        if heads.path(rollout_id).exists():
+        if heads.path(rollout_id).exists() or not unsealed(db, seal, rollout_id):
             raise TamperedError(f"rollout {rollout_id}: rollout row edited (its seal was removed)")
         return None
     head = last_head(db, rollout_id)

@@ -121,3 +121,7 @@ VALUES (:at, :kind, :message, :data, :prev_hash, :hash);
 
 -- name: token_log
 SELECT * FROM token_log ORDER BY seq;
+
+-- name: unsealed_rollout
+SELECT mac FROM unsealed_rollouts WHERE id = :id;
+

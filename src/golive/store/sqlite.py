@@ -75,6 +75,11 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            # migration 5 registers the rollouts written before records were sealed, by MAC
+            self._db.create_function(
+                "golive_unsealed_mac", 1,
+                lambda rid: self.seal.mac(*journal.unsealed_parts(str(rid))), deterministic=True,
+            )  # fmt: skip
             self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
             current = row[0] or 0
