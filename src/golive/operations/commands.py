@@ -62,7 +62,9 @@ async def request(
         if not reason.strip():
             raise StateError("say why the step is skipped: --reason TEXT (it is recorded)")
     try:
-        await store.add_command(record.id, verb, who.user, reason, now, who.kind)
+        await store.add_command(
+            record.id, verb, who.user, reason, now, who.kind, state.step, state.paused_at
+        )
     except StateError as exc:
         raise Unrecorded(record, exc) from exc
     return Requested(record, recorded=True)

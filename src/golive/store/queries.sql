@@ -61,8 +61,8 @@ VALUES (:id, :at, :weight, :stable, :canary);
 SELECT * FROM measurements WHERE rollout_id = :id ORDER BY at;
 
 -- name: insert_commands
-INSERT INTO commands (rollout_id, at, verb, by, reason, source)
-VALUES (:id, :at, :verb, :by, :reason, :source);
+INSERT INTO commands (rollout_id, at, verb, by, reason, source, step, paused_at)
+VALUES (:id, :at, :verb, :by, :reason, :source, :step, :paused_at);
 
 -- name: commands
 SELECT * FROM commands WHERE rollout_id = :id ORDER BY id;

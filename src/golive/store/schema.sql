@@ -137,3 +137,6 @@ CREATE TABLE unsealed_rollouts (
 );
 INSERT INTO unsealed_rollouts (id, mac)
     SELECT id, golive_unsealed_mac(id) FROM rollouts WHERE seal IS NULL;
+-- an operator command is bound to the step and the pause its author saw (engine/decide.py)
+ALTER TABLE commands ADD COLUMN step INTEGER;
+ALTER TABLE commands ADD COLUMN paused_at REAL;

@@ -303,7 +303,15 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
             lambda db: journal.verified_rows(db, self.seal, rollout_id, "commands")
         )
         return [
-            Command(r["id"], CommandVerb(r["verb"]), r["by"], r["reason"], r["source"])
+            Command(
+                r["id"],
+                CommandVerb(r["verb"]),
+                r["by"],
+                r["reason"],
+                r["source"],
+                r["step"],
+                r["paused_at"],
+            )
             for r in rows
             if r["consumed_at"] is None
         ]
