@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,31 @@ def test_removing_a_rollouts_seal_does_not_pass_it_off_as_an_old_unverifiable_on
     assert "its seal was removed" in verify.stdout
     resumed = golive("resume", rid, cwd=team, who="alice")
     assert resumed.returncode == 5 and "TAMPERED" in resumed.stderr, resumed.stdout
+
+
+def test_an_edited_measurement_is_named_by_the_audit_and_never_replayed_into_the_judge(
+    team: Path, apps: tuple[int, int]
+) -> None:
+    """Measurements were not sealed: the counters the judge replays on resume could be edited
+    (a bad canary's errors set to 0) with exit 0 from 'golive audit verify'."""
+    (team / "plan.yaml").write_text(paused_plan(apps))
+    with run_as_alice(team) as run:
+        rid = str(wait_for(team, "golive resume")["id"])
+        db = sqlite3.connect(team / ".golive" / "golive.db")
+        deadline = time.monotonic() + 30
+        while not db.execute("SELECT count(*) FROM measurements").fetchone()[0]:
+            assert time.monotonic() < deadline, "no measurement was recorded"
+            time.sleep(0.2)
+        run.kill()
+        run.wait(timeout=10)
+    assert golive("audit", "verify", cwd=team).returncode == 0
+    [(at, canary)] = db.execute("SELECT at, canary FROM measurements LIMIT 1").fetchall()
+    edited = json.loads(canary)
+    edited["requests"] = int(edited.get("requests", 0)) + 1000
+    db.execute("UPDATE measurements SET canary = ? WHERE at = ?", (json.dumps(edited), at))
+    db.commit()
+    verify = golive("audit", "verify", rid, cwd=team)
+    assert verify.returncode == 5, verify.stdout + verify.stderr
+    assert f"the measurement taken at {at:.3f} was edited or inserted by hand" in verify.stdout
+    resumed = golive("resume", rid, cwd=team, who="alice")
+    assert resumed.returncode == 5, resumed.stdout + resumed.stderr

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from golive.errors import StateError, TamperedError
-from golive.store.journal import Heads, links, row_problem, unsealed
+from golive.store.journal import Heads, links, measurement_problem, row_problem, unsealed
 from golive.store.records import (
     GENESIS,
     ROW_COLUMNS,
@@ -111,6 +111,9 @@ def _audit(
     if not seal.check(row["seal"], *rollout_parts(row, end)):
         return bad("rollout row edited")
     problem = _rows_problem(db, seal, rollout_id, events)
+    if problem is None:
+        measured = db.execute(q["measurements"], {"id": rollout_id}).fetchall()
+        problem = measurement_problem(seal, rollout_id, measured)
     if problem is not None:
         return bad(problem)
     return Audit(rollout_id, Verdict.INTACT, "", end, len(events))

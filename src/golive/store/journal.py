@@ -28,6 +28,7 @@ from golive.store.records import (
     Head,
     event_parts,
     head_parts,
+    measurement_parts,
     rollout_parts,
     row_parts,
 )
@@ -87,6 +88,15 @@ def row_problem(seal: Seal, table: str, rows: Iterable[sqlite3.Row],
             return f"{what} has no journal event (forged?)"
         if not seal.check(found[1], *row_parts(table, r)):
             return f"{what} does not match journal event {found[0]} (edited?)"
+    return None
+
+
+def measurement_problem(seal: Seal, rollout_id: str, rows: Iterable[sqlite3.Row]) -> str | None:
+    """The first measurement whose MAC does not match (edited, or inserted by hand)."""
+    for r in rows:
+        parts = measurement_parts(rollout_id, r["at"], r["canary_weight"], r["stable"], r["canary"])
+        if r["mac"] is None or not seal.check(r["mac"], *parts):
+            return f"the measurement taken at {r['at']:.3f} was edited or inserted by hand"
     return None
 
 

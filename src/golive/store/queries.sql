@@ -54,8 +54,8 @@ SELECT * FROM events WHERE rollout_id = :id AND seq > :after ORDER BY seq;
 SELECT * FROM events WHERE rollout_id = :id AND kind = :kind ORDER BY seq;
 
 -- name: insert_measurement
-INSERT INTO measurements (rollout_id, at, canary_weight, stable, canary)
-VALUES (:id, :at, :weight, :stable, :canary);
+INSERT INTO measurements (rollout_id, at, canary_weight, stable, canary, mac)
+VALUES (:id, :at, :weight, :stable, :canary, :mac);
 
 -- name: measurements
 SELECT * FROM measurements WHERE rollout_id = :id ORDER BY at;

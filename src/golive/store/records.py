@@ -89,6 +89,13 @@ def row_parts(table: str, row: sqlite3.Row) -> tuple[object, ...]:
     return parts
 
 
+def measurement_parts(
+    rollout_id: str, at: float, weight: float, stable: str, canary: str
+) -> tuple[object, ...]:
+    """A measurement's MAC covers these (the snapshots as stored): the judge replays them."""
+    return ("measurement", rollout_id, at, weight, stable, canary)
+
+
 def rollout_parts(row: sqlite3.Row, head: Head) -> tuple[object, ...]:
     """The rollouts row, bound to its journal's last entry: an old copy of the row put back
     over a longer journal does not verify."""

@@ -137,6 +137,11 @@ CREATE TABLE unsealed_rollouts (
 );
 INSERT INTO unsealed_rollouts (id, mac)
     SELECT id, golive_unsealed_mac(id) FROM rollouts WHERE seal IS NULL;
+-- measurements (what the judge replays on resume) carry a MAC: an edited counter is refused;
+-- those recorded before this migration are sealed as they stand
+ALTER TABLE measurements ADD COLUMN mac TEXT;
+UPDATE measurements
+    SET mac = golive_measurement_mac(rollout_id, at, canary_weight, stable, canary);
 -- an operator command is bound to the step and the pause its author saw (engine/decide.py)
 ALTER TABLE commands ADD COLUMN step INTEGER;
 ALTER TABLE commands ADD COLUMN paused_at REAL;
