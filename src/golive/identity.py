@@ -24,7 +24,7 @@ import yaml
 from golive.errors import AuthorizationError, StateError
 from golive.store.sqlite import SQLiteStore
 
-ROLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+ROLE = re.compile(r"^(?!(?:anyone|starter)$)[a-z0-9][a-z0-9_-]{0,62}$")  # not a permission word
 USER = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,64}$")  # any printable name, compared as a person
 
 
