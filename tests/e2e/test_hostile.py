@@ -6,15 +6,20 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port, start_app
+from tests.e2e.test_cli import GOLIVE
+from tests.e2e.test_failsafe import fill, small_disk, versions
+from tests.e2e.test_failsafe import plan as failsafe_plan
 from tests.e2e.test_gates import apps, golive, plan, run_as_alice, team, wait_for
 
 pytestmark = pytest.mark.e2e
-__all__ = ["apps", "team"]  # fixtures
+__all__ = ["apps", "small_disk", "team"]  # fixtures
 
 
 def paused_plan(apps: tuple[int, int]) -> str:
@@ -138,3 +143,54 @@ def test_an_edited_measurement_is_named_by_the_audit_and_never_replayed_into_the
     assert f"the measurement taken at {at:.3f} was edited or inserted by hand" in verify.stdout
     resumed = golive("resume", rid, cwd=team, who="alice")
     assert resumed.returncode == 5, resumed.stdout + resumed.stderr
+
+
+def test_after_a_full_disk_resume_comes_back_paused_on_stable_and_the_record_verifies(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    """The controller fails safe on a full disk; once space is freed, 'golive resume' must
+    record the interruption as a pause (traffic stays on stable until a person resumes), and
+    the record must not read as tampered."""
+    apps = [start_app("1.0.0", latency_ms=1), start_app("2.0.0", latency_ms=1)]
+    listen = free_port()
+    (tmp_path / "plan.yaml").write_text(failsafe_plan(apps[0][1], apps[1][1], listen))
+    (tmp_path / "alice.yaml").write_text("user: alice\nroles: []\n")
+    state = str(small_disk)
+    try:
+        with subprocess.Popen(
+            [GOLIVE, "--state-dir", state, "run", "plan.yaml", "--json"], cwd=tmp_path,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ) as run:  # fmt: skip
+            assert run.stdout is not None
+            for line in run.stdout:
+                if "serves 30%" in line:
+                    break
+            assert "2.0.0" in versions(listen, 60)
+            fill(small_disk)
+            out, err = run.communicate(timeout=60)
+        assert run.returncode == 1, out + err
+        assert versions(listen) == {"1.0.0"}
+        for filler in small_disk.glob("filler-*"):
+            filler.unlink()
+        rid = json.loads(golive("--state-dir", state, "status", "--json", cwd=tmp_path).stdout)[0]
+        with subprocess.Popen(
+            [GOLIVE, "--state-dir", state, "resume", rid["id"]], cwd=tmp_path,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ) as resumed:  # fmt: skip
+            deadline = time.monotonic() + 60
+            while True:
+                got = golive("--state-dir", state, "status", rid["id"], "--json", cwd=tmp_path)
+                status = json.loads(got.stdout)
+                if status["state"]["phase"] == "paused":
+                    break
+                assert time.monotonic() < deadline, status["state"]
+                time.sleep(0.3)
+            time.sleep(3)
+            assert versions(listen) == {"1.0.0"}, "the canary was re-exposed on its own"
+            assert status["state"]["pause_kind"] == "failsafe"
+            assert golive("--state-dir", state, "audit", "verify", cwd=tmp_path).returncode == 0
+            resumed.kill()
+    finally:
+        for proc, _ in apps:
+            proc.terminate()
+            proc.wait(timeout=10)
