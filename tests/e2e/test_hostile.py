@@ -194,3 +194,32 @@ def test_after_a_full_disk_resume_comes_back_paused_on_stable_and_the_record_ver
         for proc, _ in apps:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+def test_a_rollout_deleted_with_its_head_file_is_still_named_by_the_audit(
+    team: Path, apps: tuple[int, int]
+) -> None:
+    """Deleting a rollout's rows and its head file left no trace: 'golive audit verify' said
+    every remaining rollout was intact, exit 0, and the release had never happened."""
+    text = plan(apps).replace("  - check: preflight\n  - approve: go-live\n", "")
+    (team / "plan.yaml").write_text(text)
+    ids = []
+    for _ in range(2):
+        done = golive("run", "plan.yaml", "--json", cwd=team, who="alice")
+        assert done.returncode == 0, done.stdout + done.stderr
+        ids.append(json.loads(done.stdout.splitlines()[-1])["rollout"])
+    assert golive("audit", "verify", cwd=team).returncode == 0
+    db = sqlite3.connect(team / ".golive" / "golive.db")
+    db.execute("DROP TRIGGER events_append_only_delete")
+    for table in ("events", "measurements", "commands", "signoffs", "confirmations"):
+        db.execute(f"DELETE FROM {table} WHERE rollout_id = ?", (ids[0],))
+    db.execute("DELETE FROM rollouts WHERE id = ?", (ids[0],))
+    db.commit()
+    (team / ".golive" / "heads" / ids[0]).unlink()
+    verify = golive("audit", "verify", cwd=team)
+    assert verify.returncode == 5, verify.stdout + verify.stderr
+    assert f"rollout {ids[0]}: TAMPERED - listed in the rollout ledger" in verify.stdout
+    ledger = team / ".golive" / "heads" / "_ledger"
+    ledger.write_text(ledger.read_text().split("\n", 1)[1])  # and its line removed too
+    verify = golive("audit", "verify", cwd=team)
+    assert verify.returncode == 5 and "does not verify at line 1" in verify.stdout

@@ -69,6 +69,11 @@ def audit_all(db: sqlite3.Connection, seal: Seal, heads: Heads) -> list[Audit]:
     """Every rollout in the database, and every rollout whose head outlived its row."""
     ids = [r["id"] for r in db.execute(queries()["all_rollout_ids"])]
     ids += [i for i in heads.ids() if i not in set(ids)]
+    try:
+        ids += [i for i in heads.ledger.ids() if i not in set(ids)]
+    except TamperedError as exc:
+        return [*(audit_rollout(db, seal, heads, i) for i in ids),
+                Audit("ledger", Verdict.TAMPERED, str(exc))]  # fmt: skip
     return [audit_rollout(db, seal, heads, i) for i in ids]
 
 
@@ -82,6 +87,11 @@ def _audit(
         return Audit(rollout_id, Verdict.TAMPERED, problem)
 
     if row is None and recorded is None:
+        if rollout_id in heads.ledger.ids():
+            return bad(
+                "listed in the rollout ledger, but gone from the database and its journal head "
+                "removed (deleted)"
+            )
         raise StateError(f"no rollout {rollout_id!r}; 'golive status' lists them")
     if row is None:
         return bad("its journal head exists but the rollout is gone from the database (deleted)")

@@ -22,6 +22,7 @@ from pathlib import Path
 from golive.atomic import write_atomically
 from golive.engine.state import Event
 from golive.errors import StateError, TamperedError
+from golive.store.ledger import Ledger
 from golive.store.records import (
     GENESIS,
     ROW_LABEL,
@@ -171,6 +172,7 @@ class Heads:
 
     def __init__(self, directory: Path, seal: Seal) -> None:
         self.directory, self.seal = directory, seal
+        self.ledger = Ledger(directory, seal)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="golive-heads")
         self._failed: StateError | None = None
 

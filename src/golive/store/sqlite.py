@@ -10,6 +10,7 @@ journal's head is recorded outside the database; ``audit`` verifies it all (stor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import os
@@ -177,6 +178,8 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
 
         self.heads.path(record.id)  # an id that cannot name a head file is refused first
         await self._sealed(record.id, body, fresh=True)
+        with contextlib.suppress(OSError):  # not listed (a full disk): only less to compare
+            self.heads.ledger.add(record.id)
 
     def plan_matches(self, record: RolloutRecord, plan_text: str) -> bool:
         """Whether ``plan_text`` is the plan the rollout was sealed with."""
