@@ -16,7 +16,7 @@ from tests.conftest import free_port, start_app
 from tests.e2e.test_cli import GOLIVE
 from tests.e2e.test_failsafe import fill, small_disk, versions
 from tests.e2e.test_failsafe import plan as failsafe_plan
-from tests.e2e.test_gates import apps, golive, plan, run_as_alice, team, wait_for
+from tests.e2e.test_gates import apps, gated, golive, mint, plan, run_as_alice, team, wait_for
 
 pytestmark = pytest.mark.e2e
 __all__ = ["apps", "small_disk", "team"]  # fixtures
@@ -223,3 +223,20 @@ def test_a_rollout_deleted_with_its_head_file_is_still_named_by_the_audit(
     ledger.write_text(ledger.read_text().split("\n", 1)[1])  # and its line removed too
     verify = golive("audit", "verify", cwd=team)
     assert verify.returncode == 5 and "does not verify at line 1" in verify.stdout
+
+
+def test_on_a_token_only_plan_an_identity_file_cannot_move_the_rollout_forward(
+    team: Path, apps: tuple[int, int]
+) -> None:
+    """The gate took sign-offs from tokens only, yet anyone could write an identity file
+    claiming the operator role and promote or skip the analyses that follow it."""
+    (team / "plan.yaml").write_text(gated(apps))
+    (team / "olga.yaml").write_text("user: olga\nroles: [operator]\n")
+    with run_as_alice(team, mint(team, "alice", "release-manager")) as run:
+        rid = str(wait_for(team, "approval go-live")["id"])
+        for verb in ("promote", "skip"):
+            by_file = golive(verb, rid, "--reason", "trust me", cwd=team, who="olga")
+            assert by_file.returncode == 1, by_file.stdout
+            assert "needs a token too" in by_file.stderr, by_file.stderr
+        assert golive("abort", rid, "--reason", "over", cwd=team, who="olga").returncode in (0, 3)
+        run.communicate(timeout=60)

@@ -24,6 +24,10 @@ from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
 from golive.traffic.base import Verification
 
+# verbs that move a rollout forward or pass a condition: on a plan whose gates trust tokens
+# only, a self-asserted identity file (which may claim any role) must not use them either
+FORWARD = (CommandVerb.RESUME, CommandVerb.PROMOTE, CommandVerb.SKIP)
+
 
 @dataclass(frozen=True, slots=True)
 class Requested:
@@ -45,6 +49,13 @@ async def request(
         raise AuthorizationError(
             f"{who.user} ({who.kind}) may not {verb.value} rollout {record.id}: the plan allows "
             f"it to {describe_permission(plan, verb.value)} (permissions.{verb.value})"
+        )
+    tokens_only = [g.name for g in plan.approvals.values() if g.require_token]
+    if verb in FORWARD and tokens_only and who.kind != "token":
+        raise AuthorizationError(
+            f"approval {', '.join(tokens_only)} takes sign-offs from API tokens only, so what "
+            f"moves rollout {record.id} forward without them ({verb.value}) needs a token too "
+            f"(GOLIVE_TOKEN); {who.user} is identified by {who.source}"
         )
     if verb is CommandVerb.PAUSE and state.phase is not Phase.PROGRESSING:
         raise StateError(f"rollout {record.id} is {state.phase.value.replace('_', ' ')}")
