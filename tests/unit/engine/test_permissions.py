@@ -27,3 +27,13 @@ def test_an_identity_file_may_not_claim_a_permission_word_as_a_role(tmp_path: Pa
     path.write_text("user: mallory\nroles: [starter]\n")
     with pytest.raises(StateError, match="roles must be a list of names"):
         _from_file(path)
+
+
+@pytest.mark.parametrize("name", ['"alice\\n"', '"\\u202eecila"', '"bob\\x1b[2J"', '""'])
+def test_an_identity_file_name_is_one_printable_line(tmp_path: Path, name: str) -> None:
+    """A trailing newline passed the name check ('$' matches before it) and reached the
+    journal; a bidirectional override showed the name reversed."""
+    path = tmp_path / "id.yaml"
+    path.write_text(f"user: {name}\nroles: []\n")
+    with pytest.raises(StateError):
+        _from_file(path)
