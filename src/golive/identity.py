@@ -25,8 +25,10 @@ from golive.errors import AuthorizationError, StateError
 from golive.store.sqlite import SQLiteStore
 from golive.textfile import TextFileError, read_text
 
-ROLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-USER = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,64}$")  # any printable name, compared as a person
+ROLE = re.compile(r"^(?!(?:anyone|starter)$)[a-z0-9][a-z0-9_-]{0,62}$")  # not a permission word
+# any printable name, compared as a person: no control character (a trailing newline passed
+# '$'), no bidirectional override that would show the name in another order
+USER = re.compile(r"[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,7 @@ def _from_file(path: Path) -> Identity:
         raise StateError(f"the identity file {path} is nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("user"), str) or not data["user"]:
         raise StateError(f"{path}: expected 'user: NAME' and 'roles: [ROLE, ...]'")
-    if not USER.match(data["user"]):
+    if not USER.fullmatch(data["user"]):
         raise StateError(f"{path}: not a user name: {data['user']!r} (letters, digits, . _ @ -)")
     roles = data.get("roles") or []
     if not isinstance(roles, list) or not all(isinstance(r, str) and ROLE.match(r) for r in roles):

@@ -31,6 +31,7 @@ import re
 import shutil
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +98,10 @@ def record_pid(pid_path: Path, pid: int) -> None:
     """Write the pid file of a process golive has just started (its exec has happened:
     ``asyncio.create_subprocess_exec`` returns after it), with what identifies it."""
     found = identity(pid)
+    deadline = time.monotonic() + 1.0
+    while found is not None and not found.cmdline and time.monotonic() < deadline:
+        time.sleep(0.005)  # between an exec's steps (a wrapper exec'ing the real binary)
+        found = identity(pid)
     if found is None:  # it exited already: nothing to record, nothing to stop later
         pid_path.unlink(missing_ok=True)
         return
@@ -169,7 +174,9 @@ def _verify(pid_path: Path, text: str) -> PidCheck:
 
 
 def _same_command(found: Identity, cmdline: tuple[str, ...], exe: str) -> bool:
-    if found.cmdline == cmdline or not found.cmdline:  # none: between exec's steps, for a moment
+    # none (now, or when it was recorded): between an exec's steps, for a moment; the pid, boot
+    # and start time, already compared, are what identify the process then
+    if found.cmdline == cmdline or not found.cmdline or not cmdline:
         return True
     exec_by_wrapper = bool(found.cmdline) and cmdline[-len(found.cmdline) :] == found.cmdline
     retitled = bool(exe) and found.exe == exe  # nginx rewrites its command line, not its binary

@@ -127,21 +127,26 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if not self.values:
             return text
+        # in any case: a tool that prints its input upper-cased (or a server that lower-cases
+        # it) must not show the secret either
         for value in self.values:  # the whole value: say what it names instead
-            if value in text:
-                text = text.replace(value, describe_target(value) or MASK)
+            target = describe_target(value) or MASK
+            text = re.sub(re.escape(value), target.replace("\\", r"\\"), text, flags=re.I)
         for form in self.forms:
             if len(form) >= SHORT:
-                text = text.replace(form, MASK)
+                text = re.sub(re.escape(form), MASK, text, flags=re.IGNORECASE)
             else:
-                text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", MASK, text)
+                text = re.sub(
+                    rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", MASK, text,
+                    flags=re.IGNORECASE,
+                )  # fmt: skip
         return _WORD.sub(self._word, text)
 
     def _word(self, match: re.Match[str]) -> str:
-        word = match.group(0)
-        for form in self.forms:
+        word = match.group(0).casefold()
+        for form in (f.casefold() for f in self.forms):
             if len(form) >= WINDOW and any(
                 form[i : i + WINDOW] in word for i in range(len(form) - WINDOW + 1)
             ):
                 return MASK
-        return word
+        return match.group(0)

@@ -44,3 +44,29 @@ def test_no_content_makes_reading_a_pid_file_fail(tmp_path: Path, data: bytes) -
     path.write_bytes(data)
     check = check_pid_file(path)
     assert check.pid is None or check.pid not in (0, 1, os.getpid())
+
+
+def test_a_process_recorded_between_its_execs_steps_is_still_recognised(tmp_path: Path) -> None:
+    """Envoy's wrapper exec's the real binary; a record read in that instant had no command
+    line, and the next 'golive run' disowned golive's own Envoy ("now another process"), left
+    it running and found the listen port busy."""
+    import subprocess
+    import sys
+
+    from golive.processes import boot_id, identity
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        found = identity(child.pid)
+        assert found is not None
+        pid_file = tmp_path / "x.pid"
+        record = {"pid": child.pid, "start": found.start, "boot": boot_id(), "cmdline": [],
+                  "exe": ""}  # fmt: skip
+        pid_file.write_text(json.dumps(record))
+        assert check_pid_file(pid_file).pid == child.pid
+        other = {**record, "start": found.start + 1}  # another process under a reused pid
+        pid_file.write_text(json.dumps(other))
+        assert check_pid_file(pid_file).pid is None
+    finally:
+        child.kill()
+        child.wait()

@@ -71,3 +71,11 @@ def test_a_short_password_is_removed_only_as_a_whole_word() -> None:
 )
 def test_a_target_is_described_without_credentials(text: str, target: str) -> None:
     assert describe_target(text) == target
+
+
+def test_a_secret_printed_in_another_case_is_still_masked() -> None:
+    """A command check that printed its DSN upper-cased showed the password in the scorecard."""
+    redact = Redactor.of(["postgresql://app:s3cr3tPassw0rd@127.0.0.1:1/db"])
+    shown = redact("sh exited with 3: POSTGRESQL://APP:S3CR3TPASSW0RD@127.0.0.1:1/DB and s3cr3tp")
+    assert "S3CR3T" not in shown.upper(), shown
+    assert shown.startswith("sh exited with 3: postgresql://127.0.0.1:1/db and ***"), shown

@@ -21,7 +21,7 @@ from golive.analysis.judge import Judge, Status
 from golive.analysis.judge import Verdict as JudgeVerdict
 from golive.cli.readiness import gates_of, show_gates
 from golive.cli.session import EXIT_TAMPERED, head_line, open_store
-from golive.cli.terminal import Terminal, literal, visible
+from golive.cli.terminal import Terminal, literal, one_line, visible
 from golive.engine.state import RolloutState
 from golive.errors import GoliveError, StateError, TamperedError
 from golive.store.audit import Audit, Verdict
@@ -137,9 +137,9 @@ async def cmd_status(args: argparse.Namespace) -> int:
         f"canary {s.desired.canary_weight:g}%"
     )
     if s.reason:
-        console.print(f"reason: {s.reason}", markup=False)
+        console.print(f"reason: {one_line(s.reason)}")
     if s.waiting_for:
-        console.print(f"waiting for: {s.waiting_for}", markup=False)
+        console.print(f"waiting for: {one_line(s.waiting_for)}")
     if s.retiring:
         left = ", ".join(r.value for r in s.retiring)
         console.print(f"still to retire: {left} ('golive resume {record.id}' finishes it)")
@@ -164,7 +164,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
         console.print(f"  ({len(events) - len(shown)} earlier journal entries: --all shows them)")
     for e in shown:
         stamp = time.strftime("%H:%M:%S", time.localtime(e.at))
-        console.print(f"  {stamp} {e.kind:<16} {e.message}")
+        console.print(f"  {stamp} {e.kind:<16} {one_line(e.message)}")
     tampered_banner(audit)
     if not code:
         console.print(head_line(audit), markup=False)
@@ -177,7 +177,7 @@ async def _watch(store: SQLiteStore, rollout_id: str, every: float = 1.0) -> int
     for _ in range(int(86_400 / every)):
         for e in await store.events(rollout_id, after=seen):
             stamp = time.strftime("%H:%M:%S", time.localtime(e.at))
-            console.print(f"{stamp} {e.kind:<16} {e.message}")
+            console.print(f"{stamp} {e.kind:<16} {one_line(e.message)}")
             seen = e.seq
         record = await store.load(rollout_id)
         if record.state.settled:

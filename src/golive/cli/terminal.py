@@ -18,12 +18,24 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but \t and \n
+# control characters but \t and \n, and the bidirectional overrides that reorder what is shown
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_LINE = re.compile(r"[\n\r]")
 
 
 def visible(text: str) -> str:
     """``text`` with every control character shown as an escape (``\\x1b``), never sent."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _CONTROL.sub(_escape, text)
+
+
+def one_line(text: str) -> str:
+    """``visible``, and a newline shown too: a journal entry that cannot forge the next one."""
+    return _LINE.sub(_escape, visible(text))
+
+
+def _escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def literal(text: str, style: str = "") -> Text:

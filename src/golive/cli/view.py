@@ -19,7 +19,7 @@ from rich.text import Text
 from golive.analysis.judge import Status
 from golive.analysis.scorecard import Scorecard
 from golive.analysis.snapshot import Series, WindowStats
-from golive.cli.terminal import Terminal, literal, visible
+from golive.cli.terminal import Terminal, literal, one_line, visible
 from golive.engine.decide import current_step
 from golive.engine.state import Event, PassView, Phase
 from golive.plan.model import Plan, describe_step
@@ -144,7 +144,7 @@ class LiveView:
         recent = Text()
         for at, e in self.events[-6:]:
             recent.append(time.strftime("%H:%M:%S ", time.localtime(at)), style="dim")
-            recent.append(visible(e.message) + "\n")
+            recent.append(one_line(e.message) + "\n")
         return Group(
             Panel(head),
             steps,
@@ -172,7 +172,7 @@ class LineView:
     def __call__(self, view: PassView) -> None:
         stamp = time.strftime("%H:%M:%S")
         for e in view.events:
-            print(f"{stamp} {e.kind:<16} {visible(e.message)}", file=self.out, flush=True)
+            print(f"{stamp} {e.kind:<16} {one_line(e.message)}", file=self.out, flush=True)
             if e.kind == "scorecard":
                 for line in scorecard_lines(e.data):
                     print(f"{stamp} {'':<16}   {visible(line)}", file=self.out, flush=True)

@@ -130,6 +130,14 @@ def _apply_command(
 ) -> tuple[RolloutState, str]:
     """The state after one operator command, and why it changed nothing when it was refused."""
     verb, phase = cmd.verb, state.phase
+    if _stale(cmd, state):
+        assert cmd.step is not None
+        return state, (
+            f"{verb.value} refused: it was asked at step {cmd.step + 1}"
+            + (" while paused" if cmd.paused_at is not None else "")
+            + f"; the rollout has moved on since (step {state.step + 1}, "
+            f"{phase.value.replace('_', ' ')}): ask again if it still applies"
+        )
     if verb is CommandVerb.PAUSE and phase is Phase.PROGRESSING:
         why = f"paused by {cmd.by}" + (f": {cmd.reason}" if cmd.reason else "")
         return paused(state, now, why, PauseKind.OPERATOR, "golive resume"), ""
@@ -152,6 +160,14 @@ def _apply_command(
         )
         return _unpaused(nxt), ""
     return state, f"{verb.value} ignored: the rollout is {phase.value.replace('_', ' ')}"
+
+
+def _stale(cmd: Command, state: RolloutState) -> bool:
+    """A resume or skip that would apply to another step, or another pause, than the one its
+    author saw: applied, it would pass something nobody looked at."""
+    if cmd.verb not in (CommandVerb.RESUME, CommandVerb.SKIP) or cmd.step is None:
+        return False
+    return cmd.step != state.step or cmd.paused_at != state.paused_at
 
 
 def _unpaused(state: RolloutState) -> RolloutState:

@@ -64,6 +64,10 @@ class Command:
     by: str = "cli"
     reason: str = ""
     source: str = ""  # how ``by`` was identified: token, an identity file, a login name
+    # what the person saw when asking: the step and the pause it was asked for. A resume or skip
+    # applied after the rollout moved on would pass a step nobody looked at (None: not bound)
+    step: int | None = None
+    paused_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,16 @@ from golive.engine.providers import build_providers
 from golive.engine.state import CommandVerb, Phase
 from golive.errors import AuthorizationError, StateError
 from golive.identity import Identity
+from golive.operations.remarks import remark
 from golive.operations.trust import verified
 from golive.plan.model import AnalyzeStep, PauseStep, Split, describe_step
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
 from golive.traffic.base import Verification
+
+# verbs that move a rollout forward or pass a condition: on a plan whose gates trust tokens
+# only, a self-asserted identity file (which may claim any role) must not use them either
+FORWARD = (CommandVerb.RESUME, CommandVerb.PROMOTE, CommandVerb.SKIP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,7 @@ class Requested:
 async def request(
     store: SQLiteStore, rollout_id: str, verb: CommandVerb, who: Identity, reason: str, now: float
 ) -> Requested:
+    reason = remark(reason, "--reason")
     record = await store.load(rollout_id)
     plan, state = await verified(store, record), record.state
     if state.phase.terminal:
@@ -43,6 +49,13 @@ async def request(
         raise AuthorizationError(
             f"{who.user} ({who.kind}) may not {verb.value} rollout {record.id}: the plan allows "
             f"it to {describe_permission(plan, verb.value)} (permissions.{verb.value})"
+        )
+    tokens_only = [g.name for g in plan.approvals.values() if g.require_token]
+    if verb in FORWARD and tokens_only and who.kind != "token":
+        raise AuthorizationError(
+            f"approval {', '.join(tokens_only)} takes sign-offs from API tokens only, so what "
+            f"moves rollout {record.id} forward without them ({verb.value}) needs a token too "
+            f"(GOLIVE_TOKEN); {who.user} is identified by {who.source}"
         )
     if verb is CommandVerb.PAUSE and state.phase is not Phase.PROGRESSING:
         raise StateError(f"rollout {record.id} is {state.phase.value.replace('_', ' ')}")
@@ -60,7 +73,9 @@ async def request(
         if not reason.strip():
             raise StateError("say why the step is skipped: --reason TEXT (it is recorded)")
     try:
-        await store.add_command(record.id, verb, who.user, reason, now, who.kind)
+        await store.add_command(
+            record.id, verb, who.user, reason, now, who.kind, state.step, state.paused_at
+        )
     except StateError as exc:
         raise Unrecorded(record, exc) from exc
     return Requested(record, recorded=True)

@@ -16,6 +16,7 @@ from golive.engine.gates import bound, self_only
 from golive.engine.state import Confirmation, Event, Signoff
 from golive.errors import AuthorizationError, StateError
 from golive.identity import Identity
+from golive.operations.remarks import remark
 from golive.operations.trust import verified
 from golive.plan.model import ApprovalGate, ApproveStep, describe_step
 from golive.store.sqlite import SQLiteStore
@@ -32,6 +33,7 @@ async def sign(
     store: SQLiteStore, rollout_id: str, role: str, approve: bool, note: str,
     revision: str | None, who: Identity, now: float,
 ) -> Signed:  # fmt: skip
+    note = remark(note, "the note" if approve else "the reason", required=not approve)
     record = await store.load(rollout_id)
     plan, state = await verified(store, record), record.state
     if state.phase.terminal:
@@ -93,6 +95,7 @@ async def confirm(
     store: SQLiteStore, rollout_id: str, item_id: str, role: str, note: str, who: Identity,
     now: float,
 ) -> str:  # fmt: skip
+    note = remark(note, "the note")
     record = await store.load(rollout_id)
     plan = await verified(store, record)
     item = next((i for i in plan.checklist if i.id == item_id), None)

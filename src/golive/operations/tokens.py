@@ -57,7 +57,10 @@ async def add(
     _valid_user(user)
     bad = [r for r in roles if not ROLE.match(r)]
     if bad:
-        raise StateError(f"not a role name: {', '.join(bad)} (lowercase, digits, '-' and '_')")
+        raise StateError(
+            f"not a role name: {', '.join(bad)} (lowercase, digits, '-' and '_'; not 'anyone' "
+            "or 'starter', which name who may use a verb)"
+        )
     if expires_at is not None and expires_at <= now:
         raise StateError("a token must expire in the future")
     token = _new()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from golive.errors import StateError, TamperedError
-from golive.store.journal import Heads, links, row_problem
+from golive.store.journal import Heads, links, measurement_problem, row_problem, unsealed
 from golive.store.records import (
     GENESIS,
     ROW_COLUMNS,
@@ -69,6 +69,11 @@ def audit_all(db: sqlite3.Connection, seal: Seal, heads: Heads) -> list[Audit]:
     """Every rollout in the database, and every rollout whose head outlived its row."""
     ids = [r["id"] for r in db.execute(queries()["all_rollout_ids"])]
     ids += [i for i in heads.ids() if i not in set(ids)]
+    try:
+        ids += [i for i in heads.ledger.ids() if i not in set(ids)]
+    except TamperedError as exc:
+        return [*(audit_rollout(db, seal, heads, i) for i in ids),
+                Audit("ledger", Verdict.TAMPERED, str(exc))]  # fmt: skip
     return [audit_rollout(db, seal, heads, i) for i in ids]
 
 
@@ -82,11 +87,16 @@ def _audit(
         return Audit(rollout_id, Verdict.TAMPERED, problem)
 
     if row is None and recorded is None:
+        if rollout_id in heads.ledger.ids():
+            return bad(
+                "listed in the rollout ledger, but gone from the database and its journal head "
+                "removed (deleted)"
+            )
         raise StateError(f"no rollout {rollout_id!r}; 'golive status' lists them")
     if row is None:
         return bad("its journal head exists but the rollout is gone from the database (deleted)")
     if row["seal"] is None:
-        if recorded is not None:
+        if recorded is not None or not unsealed(db, seal, rollout_id):
             return bad("rollout row edited (its seal was removed)")
         why = f"unsealed (written before golive {SEALED_SINCE}): cannot be verified"
         return Audit(rollout_id, Verdict.UNSEALED, why)
@@ -111,6 +121,9 @@ def _audit(
     if not seal.check(row["seal"], *rollout_parts(row, end)):
         return bad("rollout row edited")
     problem = _rows_problem(db, seal, rollout_id, events)
+    if problem is None:
+        measured = db.execute(q["measurements"], {"id": rollout_id}).fetchall()
+        problem = measurement_problem(seal, rollout_id, measured)
     if problem is not None:
         return bad(problem)
     return Audit(rollout_id, Verdict.INTACT, "", end, len(events))

@@ -99,18 +99,19 @@ class GateRecords:
 
     async def add_command(
         self, rollout_id: str, verb: CommandVerb, by: str, reason: str, now: float,
-        source: str = "",
+        source: str = "", step: int | None = None, paused_at: float | None = None,
     ) -> None:  # fmt: skip
         """An operator command for the rollout's controller, recorded in its journal with who
-        asked, how they were identified and why."""
+        asked, how they were identified and why, and the step (and pause) they saw."""
         who = by + (f" ({source})" if source else "")
         event = Event(
             "command",
             f"{verb.value} requested by {who}" + (f": {reason}" if reason else ""),
-            {"verb": verb.value, "by": by, "source": source, "reason": reason},
+            {"verb": verb.value, "by": by, "source": source, "reason": reason, "step": step},
         )
         params: dict[str, object] = {
-            "verb": verb.value, "by": by, "reason": reason, "source": source,
+            "verb": verb.value, "by": by, "reason": reason, "source": source, "step": step,
+            "paused_at": paused_at,
         }  # fmt: skip
         await self._insert_with_event(
             rollout_id, "commands", params, event, now, f"cannot record {verb.value}"

@@ -22,12 +22,14 @@ from pathlib import Path
 from golive.atomic import write_atomically
 from golive.engine.state import Event
 from golive.errors import StateError, TamperedError
+from golive.store.ledger import Ledger
 from golive.store.records import (
     GENESIS,
     ROW_LABEL,
     Head,
     event_parts,
     head_parts,
+    measurement_parts,
     rollout_parts,
     row_parts,
 )
@@ -36,6 +38,7 @@ from golive.store.sql import queries
 
 ROW_KIND = {"signoffs": "signoff", "confirmations": "confirmed", "commands": "command"}
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}")
+TOKEN_LOG_HEAD = "_tokens"  # noqa: S105 (the token log's head; no rollout id starts with _)
 
 
 def last_head(db: sqlite3.Connection, rollout_id: str) -> Head:
@@ -89,6 +92,15 @@ def row_problem(seal: Seal, table: str, rows: Iterable[sqlite3.Row],
     return None
 
 
+def measurement_problem(seal: Seal, rollout_id: str, rows: Iterable[sqlite3.Row]) -> str | None:
+    """The first measurement whose MAC does not match (edited, or inserted by hand)."""
+    for r in rows:
+        parts = measurement_parts(rollout_id, r["at"], r["canary_weight"], r["stable"], r["canary"])
+        if r["mac"] is None or not seal.check(r["mac"], *parts):
+            return f"the measurement taken at {r['at']:.3f} was edited or inserted by hand"
+    return None
+
+
 def verified_rows(db: sqlite3.Connection, seal: Seal, rollout_id: str,
                   table: str) -> list[sqlite3.Row]:  # fmt: skip
     """The rollout's rows of ``table``, each proven by a genuine journal event; a forged or
@@ -109,6 +121,17 @@ def verified_rows(db: sqlite3.Connection, seal: Seal, rollout_id: str,
     return rows
 
 
+def unsealed_parts(rollout_id: str) -> tuple[object, ...]:
+    return ("unsealed", rollout_id)
+
+
+def unsealed(db: sqlite3.Connection, seal: Seal, rollout_id: str) -> bool:
+    """Whether the rollout was written before golive sealed its records, as registered (with a
+    MAC) when the database was upgraded: a rollout whose seal was removed since is not."""
+    row = db.execute(queries()["unsealed_rollout"], {"id": rollout_id}).fetchone()
+    return row is not None and seal.check(row["mac"], *unsealed_parts(rollout_id))
+
+
 def guard(db: sqlite3.Connection, seal: Seal, heads: Heads, rollout_id: str) -> Head | None:
     """Before a write: the rollouts row must still verify. The journal's head, or None when
     the rollout was written before golive sealed its records (it stays unsealed)."""
@@ -116,7 +139,7 @@ def guard(db: sqlite3.Connection, seal: Seal, heads: Heads, rollout_id: str) -> 
     if row is None:
         raise StateError(f"no rollout {rollout_id!r}")
     if row["seal"] is None:
-        if heads.path(rollout_id).exists():
+        if heads.path(rollout_id).exists() or not unsealed(db, seal, rollout_id):
             raise TamperedError(f"rollout {rollout_id}: rollout row edited (its seal was removed)")
         return None
     head = last_head(db, rollout_id)
@@ -149,11 +172,12 @@ class Heads:
 
     def __init__(self, directory: Path, seal: Seal) -> None:
         self.directory, self.seal = directory, seal
+        self.ledger = Ledger(directory, seal)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="golive-heads")
         self._failed: StateError | None = None
 
     def path(self, rollout_id: str) -> Path:
-        if not _SAFE_ID.fullmatch(rollout_id):
+        if rollout_id != TOKEN_LOG_HEAD and not _SAFE_ID.fullmatch(rollout_id):
             raise TamperedError(f"{rollout_id!r} is not a rollout id golive writes")
         return self.directory / rollout_id
 

@@ -54,15 +54,15 @@ SELECT * FROM events WHERE rollout_id = :id AND seq > :after ORDER BY seq;
 SELECT * FROM events WHERE rollout_id = :id AND kind = :kind ORDER BY seq;
 
 -- name: insert_measurement
-INSERT INTO measurements (rollout_id, at, canary_weight, stable, canary)
-VALUES (:id, :at, :weight, :stable, :canary);
+INSERT INTO measurements (rollout_id, at, canary_weight, stable, canary, mac)
+VALUES (:id, :at, :weight, :stable, :canary, :mac);
 
 -- name: measurements
 SELECT * FROM measurements WHERE rollout_id = :id ORDER BY at;
 
 -- name: insert_commands
-INSERT INTO commands (rollout_id, at, verb, by, reason, source)
-VALUES (:id, :at, :verb, :by, :reason, :source);
+INSERT INTO commands (rollout_id, at, verb, by, reason, source, step, paused_at)
+VALUES (:id, :at, :verb, :by, :reason, :source, :step, :paused_at);
 
 -- name: commands
 SELECT * FROM commands WHERE rollout_id = :id ORDER BY id;
@@ -103,9 +103,6 @@ VALUES (:hash, :user, :roles, :now, :admin, :expires_at);
 -- name: find_token
 SELECT * FROM tokens WHERE hash = :hash;
 
--- name: admin_tokens
-SELECT count(*) FROM tokens WHERE admin = 1 AND revoked_at IS NULL;
-
 -- name: list_tokens
 SELECT * FROM tokens ORDER BY created_at;
 
@@ -124,3 +121,7 @@ VALUES (:at, :kind, :message, :data, :prev_hash, :hash);
 
 -- name: token_log
 SELECT * FROM token_log ORDER BY seq;
+
+-- name: unsealed_rollout
+SELECT mac FROM unsealed_rollouts WHERE id = :id;
+

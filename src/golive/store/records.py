@@ -83,7 +83,17 @@ def plan_parts(plan_text: str) -> tuple[object, ...]:
 
 
 def row_parts(table: str, row: sqlite3.Row) -> tuple[object, ...]:
-    return (table, *(row[c] for c in ROW_COLUMNS[table]))
+    parts = (table, *(row[c] for c in ROW_COLUMNS[table]))
+    if table == "commands" and row["step"] is not None:  # bound commands (migration 5)
+        return (*parts, "seen", row["step"], row["paused_at"])
+    return parts
+
+
+def measurement_parts(
+    rollout_id: str, at: float, weight: float, stable: str, canary: str
+) -> tuple[object, ...]:
+    """A measurement's MAC covers these (the snapshots as stored): the judge replays them."""
+    return ("measurement", rollout_id, at, weight, stable, canary)
 
 
 def rollout_parts(row: sqlite3.Row, head: Head) -> tuple[object, ...]:

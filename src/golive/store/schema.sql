@@ -126,3 +126,22 @@ CREATE TRIGGER token_log_append_only_update BEFORE UPDATE ON token_log
 BEGIN SELECT RAISE(ABORT, 'the token log is append-only'); END;
 CREATE TRIGGER token_log_append_only_delete BEFORE DELETE ON token_log
 BEGIN SELECT RAISE(ABORT, 'the token log is append-only'); END;
+
+-- migration: 5
+-- The rollouts written before records were sealed, registered with a MAC (golive_unsealed_mac,
+-- store/sqlite.py) as this migration runs: one whose seal is removed later is not among them,
+-- so removing a seal (and its head file) cannot pass an edited rollout off as an old one.
+CREATE TABLE unsealed_rollouts (
+    id  TEXT PRIMARY KEY,
+    mac TEXT NOT NULL
+);
+INSERT INTO unsealed_rollouts (id, mac)
+    SELECT id, golive_unsealed_mac(id) FROM rollouts WHERE seal IS NULL;
+-- measurements (what the judge replays on resume) carry a MAC: an edited counter is refused;
+-- those recorded before this migration are sealed as they stand
+ALTER TABLE measurements ADD COLUMN mac TEXT;
+UPDATE measurements
+    SET mac = golive_measurement_mac(rollout_id, at, canary_weight, stable, canary);
+-- an operator command is bound to the step and the pause its author saw (engine/decide.py)
+ALTER TABLE commands ADD COLUMN step INTEGER;
+ALTER TABLE commands ADD COLUMN paused_at REAL;

@@ -10,6 +10,7 @@ journal's head is recorded outside the database; ``audit`` verifies it all (stor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import os
@@ -27,12 +28,14 @@ from golive.plan.model import Plan
 from golive.store import journal
 from golive.store.audit import Audit, audit_all, audit_rollout
 from golive.store.gates import GateRecords
+from golive.store.journal import measurement_problem
 from golive.store.leases import LeaseRecords, owner_id
 from golive.store.records import (
     Head,
     RolloutRecord,
     StoredEvent,
     load_plan,
+    measurement_parts,
     plan_matches,
     plan_parts,
 )
@@ -76,6 +79,16 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            # migration 5 registers the rollouts written before records were sealed, and seals
+            # the measurements recorded so far, by MAC
+            self._db.create_function(
+                "golive_unsealed_mac", 1,
+                lambda rid: self.seal.mac(*journal.unsealed_parts(str(rid))), deterministic=True,
+            )  # fmt: skip
+            self._db.create_function(
+                "golive_measurement_mac", 5,
+                lambda *parts: self.seal.mac(*measurement_parts(*parts)), deterministic=True,
+            )  # fmt: skip
             self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
             current = row[0] or 0
@@ -166,6 +179,8 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
 
         self.heads.path(record.id)  # an id that cannot name a head file is refused first
         await self._sealed(record.id, body, fresh=True)
+        with contextlib.suppress(OSError):  # not listed (a full disk): only less to compare
+            self.heads.ledger.add(record.id)
 
     def plan_matches(self, record: RolloutRecord, plan_text: str) -> bool:
         """Whether ``plan_text`` is the plan the rollout was sealed with."""
@@ -284,24 +299,27 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
         ]
 
     async def add_measurement(self, rollout_id: str, m: Measurement) -> None:
-        at, weight, stable, canary = m
-        await self._run(
-            lambda db: db.execute(
-                queries()["insert_measurement"],
-                {
-                    "id": rollout_id,
-                    "at": at,
-                    "weight": weight,
-                    "stable": json.dumps(stable.to_json()),
-                    "canary": json.dumps(canary.to_json()),
-                },
-            )
-        )
+        at, weight = float(m[0]), float(m[1])  # as the REAL columns give them back
+        stable, canary = json.dumps(m[2].to_json()), json.dumps(m[3].to_json())
+        mac = self.seal.mac(*measurement_parts(rollout_id, at, weight, stable, canary))
+        values = {"id": rollout_id, "at": at, "weight": weight, "stable": stable,
+                  "canary": canary, "mac": mac}  # fmt: skip
+        await self._run(lambda db: db.execute(queries()["insert_measurement"], values))
 
     async def measurements(self, rollout_id: str) -> list[Measurement]:
-        rows = await self._run(
-            lambda db: db.execute(queries()["measurements"], {"id": rollout_id}).fetchall()
-        )
+        """The counters recorded for the judge, each proven by its MAC: an edited one would
+        turn the replayed verdict (TamperedError)."""
+
+        def read(db: sqlite3.Connection) -> list[sqlite3.Row]:
+            rows: list[sqlite3.Row] = db.execute(
+                queries()["measurements"], {"id": rollout_id}
+            ).fetchall()
+            problem = measurement_problem(self.seal, rollout_id, rows)
+            if problem is not None:
+                raise TamperedError(f"rollout {rollout_id}: {problem}")
+            return rows
+
+        rows = await self._run(read)
         return [
             (
                 r["at"],
@@ -317,7 +335,15 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
             lambda db: journal.verified_rows(db, self.seal, rollout_id, "commands")
         )
         return [
-            Command(r["id"], CommandVerb(r["verb"]), r["by"], r["reason"], r["source"])
+            Command(
+                r["id"],
+                CommandVerb(r["verb"]),
+                r["by"],
+                r["reason"],
+                r["source"],
+                r["step"],
+                r["paused_at"],
+            )
             for r in rows
             if r["consumed_at"] is None
         ]

@@ -18,7 +18,8 @@ from typing import TypeVar
 
 from golive.engine.state import Event
 from golive.errors import StateError, TamperedError
-from golive.store.records import GENESIS, StoredEvent, event_parts
+from golive.store.journal import TOKEN_LOG_HEAD, Heads
+from golive.store.records import GENESIS, Head, StoredEvent, event_parts
 from golive.store.seal import Seal
 from golive.store.sql import queries
 
@@ -48,6 +49,7 @@ class TokenRecords:
     """Mixed into the store: it provides ``seal`` and ``_run``."""
 
     seal: Seal
+    heads: Heads
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         raise NotImplementedError
@@ -74,7 +76,7 @@ class TokenRecords:
         q = queries()
         db.execute("BEGIN IMMEDIATE")
         try:
-            if first and db.execute(q["admin_tokens"]).fetchone()[0]:
+            if first and _admin_in_log(_verified_log(db, self.seal, self.heads), now):
                 db.execute("ROLLBACK")
                 return False
             h = token_hash(token)
@@ -83,24 +85,27 @@ class TokenRecords:
                                            "expires_at": expires_at})  # fmt: skip
             row = db.execute(q["find_token"], {"hash": h}).fetchone()
             ref = {"hash": h, "mac": self.seal.mac(*_row_parts(row))}
-            _log(db, self.seal, Event(event.kind, event.message, {**event.data, "row": ref}), now)
+            event = Event(event.kind, event.message, {**event.data, "row": ref})
+            head = _log(db, self.seal, event, now)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        self.heads.write_now(TOKEN_LOG_HEAD, head)
         return True
 
     async def find_token(self, token: str) -> TokenRecord | None:
         def read(db: sqlite3.Connection) -> TokenRecord | None:
             row = db.execute(queries()["find_token"], {"hash": token_hash(token)}).fetchone()
-            return None if row is None else _proven(row, _verified_log(db, self.seal), self.seal)
+            log = _verified_log(db, self.seal, self.heads)
+            return None if row is None else _proven(row, log, self.seal)
 
         return await self._run(read)
 
     async def tokens(self) -> list[TokenRecord]:
         def read(db: sqlite3.Connection) -> list[TokenRecord]:
-            log = _verified_log(db, self.seal)
+            log = _verified_log(db, self.seal, self.heads)
             return [
                 _proven(r, log, self.seal) for r in db.execute(queries()["list_tokens"]).fetchall()
             ]
@@ -119,8 +124,10 @@ class TokenRecords:
                 raise StateError(f"{found} with id {prefix!r}; 'golive token list' shows them")
             h = rows[0]["hash"]
             db.execute(queries()["revoke_token"], {"hash": h, "now": now})
-            _log(db, self.seal, Event(event.kind, event.message, {**event.data, "hash": h}), now)
+            entry = Event(event.kind, event.message, {**event.data, "hash": h})
+            head = _log(db, self.seal, entry, now)
             db.execute("COMMIT")
+            self.heads.write_now(TOKEN_LOG_HEAD, head)
             return _token(rows[0])
 
         return await self._run(tx)
@@ -132,7 +139,7 @@ class TokenRecords:
             return [
                 StoredEvent(r["seq"], TOKEN_LOG, r["at"], r["kind"], r["message"],
                             json.loads(r["data"]), r["prev_hash"], r["hash"])
-                for r in _verified_log(db, self.seal)
+                for r in _verified_log(db, self.seal, self.heads)
             ]  # fmt: skip
 
         return await self._run(read)
@@ -143,9 +150,12 @@ def _row_parts(row: sqlite3.Row) -> tuple[object, ...]:
             row["created_at"])  # fmt: skip
 
 
-def _verified_log(db: sqlite3.Connection, seal: Seal) -> list[sqlite3.Row]:
+def _verified_log(db: sqlite3.Connection, seal: Seal, heads: Heads) -> list[sqlite3.Row]:
+    """The token log, its chain verified and as long as the head recorded outside the
+    database says (emptied or cut short, it would let 'golive token init' mint a new admin)."""
+    recorded = heads.read(TOKEN_LOG_HEAD)
     rows: list[sqlite3.Row] = db.execute(queries()["token_log"]).fetchall()
-    prev = GENESIS
+    prev, by_seq = GENESIS, {}
     for r in rows:
         parts = event_parts(prev, TOKEN_LOG, r["at"], r["kind"], r["message"], r["data"])
         if r["prev_hash"] != prev or not seal.check(r["hash"], *parts):
@@ -153,8 +163,29 @@ def _verified_log(db: sqlite3.Connection, seal: Seal) -> list[sqlite3.Row]:
                 f"the token log does not verify at entry {r['seq']} (edited or cut); "
                 "no token is trusted until it is restored ('golive audit verify')"
             )
-        prev = r["hash"]
+        prev = by_seq[r["seq"]] = r["hash"]
+    if recorded is not None and by_seq.get(recorded.seq) != recorded.hash:
+        raise TamperedError(
+            f"the token log lacks entry {recorded.seq}, which its head "
+            f"{heads.path(TOKEN_LOG_HEAD)} records (rows deleted); no token is trusted "
+            "until it is restored"
+        )
     return rows
+
+
+def _admin_in_log(log: list[sqlite3.Row], now: float) -> bool:
+    """Whether the token log proves an admin token that is neither revoked nor expired. The
+    log, not the tokens table: an admin row marked revoked, or deleted, by hand must not open
+    'golive token init' to whoever comes next."""
+    admins: dict[str, float | None] = {}
+    for entry in log:
+        data = json.loads(entry["data"])
+        ref = data.get("row")
+        if entry["kind"] == "token_created" and data.get("admin") and isinstance(ref, dict):
+            admins[str(ref.get("hash"))] = data.get("expires_at")
+        elif entry["kind"] == "token_revoked":
+            admins.pop(str(data.get("hash")), None)
+    return any(expires is None or now < float(expires) for expires in admins.values())
 
 
 def _proven(row: sqlite3.Row, log: list[sqlite3.Row], seal: Seal) -> TokenRecord:
@@ -186,7 +217,7 @@ def _token(r: sqlite3.Row) -> TokenRecord:
     )  # fmt: skip
 
 
-def _log(db: sqlite3.Connection, seal: Seal, event: Event, now: float) -> None:
+def _log(db: sqlite3.Connection, seal: Seal, event: Event, now: float) -> Head:
     """Append to the token log, chained and keyed like a rollout's journal."""
     q = queries()
     last = db.execute(q["last_token_hash"]).fetchone()
@@ -195,4 +226,5 @@ def _log(db: sqlite3.Connection, seal: Seal, event: Event, now: float) -> None:
     digest = seal.mac(*event_parts(prev, TOKEN_LOG, now, event.kind, event.message, data))
     entry = {"at": now, "kind": event.kind, "message": event.message, "data": data,
              "prev_hash": prev, "hash": digest}  # fmt: skip
-    db.execute(q["insert_token_log"], entry)
+    cur = db.execute(q["insert_token_log"], entry)
+    return Head(int(cur.lastrowid or 0), digest)

@@ -19,6 +19,7 @@ from golive.engine.state import (
     EnsureRevision,
     Health,
     Observation,
+    PauseKind,
     Phase,
     RetireRevision,
     RolloutId,
@@ -406,3 +407,26 @@ def test_split_alarms_are_off_before_the_first_shift_and_when_the_plan_says_so()
     s = state(step=5, shifted=True, desired=Split(50.0))
     d = decide(off, s, obs(split=Split(50.0), split_finding=finding))
     assert d.state.phase is Phase.PROGRESSING and not d.events
+
+
+def test_a_resume_or_skip_asked_before_the_rollout_moved_on_is_refused_as_stale() -> None:
+    """Two operators resume the same pause: the second resume, taken up once the rollout has
+    paused again at the next pause step, completed that one too, which nobody had looked at."""
+    s = state(step=5, desired=Split(10.0), shifted=True)
+    first = decide(GATED, s, obs(split=s.desired)).state  # the plan pauses at step 6
+    assert first.phase is Phase.PAUSED and first.paused_at is not None
+    seen = (first.step, first.paused_at)
+    resume = (Command(1, CommandVerb.RESUME, "alice", "", "token", *seen),)
+    resumed = decide(GATED, first, obs(now=T0 + 5, split=s.desired, commands=resume)).state
+    assert resumed.step == 6
+    again = dataclasses.replace(
+        resumed, phase=Phase.PAUSED, paused_at=T0 + 9, pause_kind=PauseKind.OPERATOR
+    )
+    late = (Command(2, CommandVerb.RESUME, "bob", "", "token", *seen),)
+    d = decide(GATED, again, obs(now=T0 + 10, split=s.desired, commands=late))
+    assert d.state.phase is Phase.PAUSED and d.state.step == 6
+    [refused] = [e for e in d.events if e.kind == "command_refused"]
+    assert "asked at step 6 while paused; the rollout has moved on" in refused.message
+    analysis = state(step=4, desired=Split(10.0), shifted=True)
+    skip = (Command(3, CommandVerb.SKIP, "carol", "quiet", "token", step=3),)
+    assert decide(GATED, analysis, obs(split=analysis.desired, commands=skip)).state.step == 4
