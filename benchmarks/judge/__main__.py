@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks.judge.sim import HORIZON, Scenario, nominal_quantile, scenarios, simulate
-from golive.analysis.judge import Decision, Judge, JudgeConfig, JudgeImpl
+from golive.analysis.judge import Call, Judge, JudgeConfig, JudgeImpl
 from golive.analysis.snapshot import Snapshot
 
 ORACLE_ALPHA = 0.01
@@ -77,9 +77,9 @@ def run_one(args: tuple[int, int]) -> dict[str, Outcome]:
         for name in list(judges):
             v = judges[name].update(iv.t, iv.stable, iv.canary, iv.weight)
             o = out[name]
-            if v.decision is Decision.PROMOTE and o.promote is None:
+            if v.decision is Call.PROMOTE and o.promote is None:
                 o.promote = iv.t  # the step ends early; the judge keeps watching later steps
-            if v.decision is Decision.ROLLBACK:
+            if v.decision is Call.ROLLBACK:
                 o.rollback = iv.t
                 o.canary_requests, o.bad_requests = int(served), bad
                 del judges[name]

@@ -1,7 +1,7 @@
 """Pure analysis: the judge contract, judges, window statistics, triggers. No I/O, no clock."""
 
 from golive.analysis.judge import (
-    Decision,
+    Call,
     Judge,
     JudgeConfig,
     MetricVerdict,
@@ -11,7 +11,7 @@ from golive.analysis.judge import (
 from golive.analysis.snapshot import Snapshot
 
 __all__ = [
-    "Decision",
+    "Call",
     "Judge",
     "JudgeConfig",
     "MetricVerdict",

@@ -18,7 +18,7 @@ from typing import Protocol
 from golive.analysis.snapshot import Snapshot
 
 
-class Decision(StrEnum):
+class Call(StrEnum):
     CONTINUE = "continue"
     ROLLBACK = "rollback"
     PROMOTE = "promote"
@@ -47,7 +47,7 @@ class MetricVerdict:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    decision: Decision
+    decision: Call
     metrics: tuple[MetricVerdict, ...] = ()
     notes: tuple[str, ...] = ()
 

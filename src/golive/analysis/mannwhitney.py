@@ -20,7 +20,7 @@ import math
 import statistics
 from collections.abc import Callable, Sequence
 
-from golive.analysis.judge import Decision, JudgeConfig, MetricVerdict, Status, Verdict, register
+from golive.analysis.judge import Call, JudgeConfig, MetricVerdict, Status, Verdict, register
 from golive.analysis.snapshot import Series, Snapshot, quantile
 
 TOLERANCE = 0.25
@@ -92,7 +92,7 @@ class MannWhitneyJudge:
         self._start: float | None = None
         self._next_minute = 0.0
         self._next_judgement = 0.0
-        self._last = Verdict(Decision.CONTINUE, ())
+        self._last = Verdict(Call.CONTINUE, ())
 
     def update(self, t: float, stable: Snapshot, canary: Snapshot, canary_weight: float) -> Verdict:
         self.stable.push(t, stable)
@@ -131,7 +131,7 @@ class MannWhitneyJudge:
         passed = sum(m.status is Status.OK for m in metrics)
         score = 100.0 * passed / len(metrics) if metrics else 100.0
         known = all(m.status is not Status.UNKNOWN for m in metrics)
-        decision = Decision.ROLLBACK if known and score < MARGINAL else Decision.CONTINUE
+        decision = Call.ROLLBACK if known and score < MARGINAL else Call.CONTINUE
         return Verdict(decision, tuple(metrics))
 
     def _metric(

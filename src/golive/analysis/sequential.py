@@ -23,7 +23,7 @@ import math
 
 from golive.analysis.evidence import RateRatioTest, ShiftTest
 from golive.analysis.histogram import aligned_counts, deflate, slower_share, tail_bounds
-from golive.analysis.judge import Decision, JudgeConfig, MetricVerdict, Status, Verdict, register
+from golive.analysis.judge import Call, JudgeConfig, MetricVerdict, Status, Verdict, register
 from golive.analysis.snapshot import Snapshot, add, delta, quantile
 
 MIN_REQUESTS_FOR_TAILS = 200
@@ -71,9 +71,9 @@ class SequentialJudge:
         if "latency" in self.config.metrics:
             metrics.append(self._latency_verdict(t))
         if any(m.status is Status.REGRESSED for m in metrics):
-            return Verdict(Decision.ROLLBACK, tuple(metrics))
+            return Verdict(Call.ROLLBACK, tuple(metrics))
         proven = all(m.rule == "proven" for m in metrics) and bool(metrics)
-        return Verdict(Decision.PROMOTE if proven else Decision.CONTINUE, tuple(metrics))
+        return Verdict(Call.PROMOTE if proven else Call.CONTINUE, tuple(metrics))
 
     def _feed_latency(self, ds: Snapshot, dc: Snapshot) -> None:
         if "latency" not in self.config.metrics:

@@ -18,7 +18,7 @@ failed measurements turn into a rollback depends on ``style``:
 from __future__ import annotations
 
 from golive.analysis.judge import (
-    Decision,
+    Call,
     JudgeConfig,
     MetricVerdict,
     Status,
@@ -45,7 +45,7 @@ class ThresholdJudge:
         self._failures: dict[str, int] = {}
         self._errors_in_row: dict[str, int] = {}
         self._next: float | None = None
-        self._last = Verdict(Decision.CONTINUE, ())
+        self._last = Verdict(Call.CONTINUE, ())
         self._min = 1 if config.style in ("argo", "flagger") else config.min_requests
 
     def update(self, t: float, stable: Snapshot, canary: Snapshot, canary_weight: float) -> Verdict:
@@ -72,15 +72,15 @@ class ThresholdJudge:
         self._last = Verdict(self._decide(t, metrics), tuple(metrics))
         return self._last
 
-    def _decide(self, t: float, metrics: list[MetricVerdict]) -> Decision:
+    def _decide(self, t: float, metrics: list[MetricVerdict]) -> Call:
         cfg = self.config
-        decision = Decision.CONTINUE
+        decision = Call.CONTINUE
         for m in metrics:
             if cfg.style == "golive":
                 if m.status is Status.REGRESSED:
                     since = self._breach_since.setdefault(m.metric, t)
                     if t - since >= cfg.hold:
-                        decision = Decision.ROLLBACK
+                        decision = Call.ROLLBACK
                 else:
                     self._breach_since.pop(m.metric, None)
                 continue
@@ -96,9 +96,9 @@ class ThresholdJudge:
             if cfg.style == "argo" and (
                 n > cfg.failure_limit or self._errors_in_row[m.metric] > cfg.consecutive_error_limit
             ):
-                decision = Decision.ROLLBACK
+                decision = Call.ROLLBACK
             if cfg.style == "flagger" and n >= max(1, cfg.failure_limit):
-                decision = Decision.ROLLBACK
+                decision = Call.ROLLBACK
         return decision
 
     def _unknown(self, metric: str, c: WindowStats) -> MetricVerdict:

@@ -82,7 +82,7 @@ def build_providers(plan: Plan, state_dir: Path, rollout: str = "") -> Providers
     if plan.metrics.source == "prometheus":
         assert plan.metrics.url is not None  # the loader requires it
         prometheus = PrometheusSource(plan.metrics.url, dict(plan.metrics.queries))
-        metrics = _Split(prometheus, own)
+        metrics = CountersAndInFlight(prometheus, own)
 
     async def close() -> None:
         for proxy, stats in proxies:
@@ -95,7 +95,7 @@ def build_providers(plan: Plan, state_dir: Path, rollout: str = "") -> Providers
     return Providers(router, metrics, deployer, step_check, start, close)
 
 
-class _Split:
+class CountersAndInFlight:
     """Counters from one source, requests in flight (for draining) from the router's own."""
 
     def __init__(self, counters: MetricSource, live: MetricSource) -> None:

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import assert_never
 
-from golive.analysis.judge import Decision as Call
-from golive.analysis.judge import Status
+from golive.analysis.judge import Call, Status
 from golive.engine.gates import describe_approvers, gate_status
 from golive.engine.state import (
     Action,
@@ -120,7 +120,8 @@ def progress(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
             return _pause(state, obs, step, elapsed)
         case PromoteStep():
             return _promote(state, obs, step, elapsed)
-    raise AssertionError(step)
+        case _:
+            assert_never(step)
 
 
 def advance(state: RolloutState, obs: Observation, message: str) -> Decision:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import assert_never
 
 from golive.analysis.judge import JudgeConfig
 from golive.analysis.splitcheck import SplitCheck
@@ -228,7 +229,8 @@ def describe_step(step: Step) -> str:
             return "pause" if d is None else f"pause {d:g}s"
         case PromoteStep():
             return "promote"
-    raise AssertionError(step)
+        case _:
+            assert_never(step)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from golive.analysis import Decision, Judge, JudgeConfig, Snapshot, Status
+from golive.analysis import Call, Judge, JudgeConfig, Snapshot, Status
 from golive.analysis.mannwhitney import classify, iqr_filter
 
 
@@ -12,7 +12,7 @@ def snap(requests: int, errors: int) -> Snapshot:
     return Snapshot(requests, errors, {100.0: requests, math.inf: requests})
 
 
-def feed(cfg: JudgeConfig, per_5s: list[tuple[int, int, int, int]]) -> list[Decision]:
+def feed(cfg: JudgeConfig, per_5s: list[tuple[int, int, int, int]]) -> list[Call]:
     judge = Judge(cfg)
     s = c = (0, 0)
     out = [judge.update(0, snap(0, 0), snap(0, 0), 0.1).decision]
@@ -40,10 +40,10 @@ def test_kayenta_iqr_detector_drops_far_outliers_only() -> None:
 def test_kayenta_judges_on_its_interval_and_never_promotes() -> None:
     bad = [(900, 9, 100, 10)] * 120  # canary 10% errors vs 1%
     decisions = feed(JudgeConfig(kind="mann-whitney", interval=300.0), bad)
-    first = decisions.index(Decision.ROLLBACK)
+    first = decisions.index(Call.ROLLBACK)
     assert first * 5 >= 300  # nothing before the first judgement at 5 minutes
     good = [(900, 9, 100, 1)] * 120
-    assert Decision.PROMOTE not in feed(JudgeConfig(kind="mann-whitney", interval=300.0), good)
+    assert Call.PROMOTE not in feed(JudgeConfig(kind="mann-whitney", interval=300.0), good)
 
 
 def test_argo_counts_failed_measurements_and_nan_fails() -> None:
@@ -52,7 +52,7 @@ def test_argo_counts_failed_measurements_and_nan_fails() -> None:
     )
     idle = [(1000, 10, 0, 0)] * 60  # no canary requests: NaN, so every measurement fails
     decisions = feed(cfg, [(1000, 10, 100, 1), *idle])
-    assert decisions.index(Decision.ROLLBACK) * 5 == 240  # NaN at 120, 180, 240: 3 > 2
+    assert decisions.index(Call.ROLLBACK) * 5 == 240  # NaN at 120, 180, 240: 3 > 2
 
 
 def test_argo_empty_error_series_is_an_error_not_a_failure() -> None:
@@ -61,7 +61,7 @@ def test_argo_empty_error_series_is_an_error_not_a_failure() -> None:
     )
     clean = [(1000, 0, 100, 0)] * 80  # the canary never failed: its error series does not exist
     decisions = feed(cfg, clean)
-    assert decisions.index(Decision.ROLLBACK) * 5 == 300  # the fifth error in a row
+    assert decisions.index(Call.ROLLBACK) * 5 == 300  # the fifth error in a row
 
 
 def test_flagger_rolls_back_when_failed_checks_reach_its_threshold() -> None:
@@ -69,7 +69,7 @@ def test_flagger_rolls_back_when_failed_checks_reach_its_threshold() -> None:
         kind="threshold", style="flagger", failure_limit=3, interval=60, max_error_rate=0.05
     )
     decisions = feed(cfg, [(1000, 10, 100, 10)] * 60)
-    assert decisions.index(Decision.ROLLBACK) * 5 == 180  # checks at 60, 120, 180
+    assert decisions.index(Call.ROLLBACK) * 5 == 180  # checks at 60, 120, 180
     verdict = Judge(cfg)
     verdict.update(0, snap(0, 0), snap(0, 0), 0.1)
     v = verdict.update(60, snap(100, 1), snap(0, 0), 0.1)

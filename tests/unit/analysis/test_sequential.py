@@ -7,7 +7,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from golive.analysis import Decision, Judge, JudgeConfig, Snapshot, Status
+from golive.analysis import Call, Judge, JudgeConfig, Snapshot, Status
 from golive.analysis.evidence import RATIO_GRID, TILTS, RateRatioTest, ShiftTest, logsumexp
 from golive.analysis.histogram import aligned_counts, deflate, tail_bounds
 
@@ -118,7 +118,7 @@ def run(
         v = judge.update(
             i * 5.0, *traffic.step(w, err if bad else (err[0],) * 2, lat if bad else (1, 1)), w
         )
-        if v.decision is Decision.ROLLBACK:
+        if v.decision is Call.ROLLBACK:
             return i, v
     return None, v
 
@@ -162,7 +162,7 @@ def test_counter_reset_is_a_restart_not_a_regression() -> None:
         stable, _ = traffic.step(0.1, (0.01, 0.01), (1, 1))
         _, canary = reset.step(0.1, (0.01, 0.01), (1, 1))
         v = judge.update(i * 5.0, stable, canary, 0.1)
-        assert v.decision is not Decision.ROLLBACK
+        assert v.decision is not Call.ROLLBACK
         assert all(m.stable is None or m.stable >= 0 for m in v.metrics)
 
 
@@ -171,7 +171,7 @@ def test_low_traffic_is_never_a_promotion() -> None:
     judge.update(0, Snapshot.empty(), Snapshot.empty(), 0.05)
     for i in range(1, 200):
         v = judge.update(i * 5.0, *traffic.step(0.05, (0.01, 0.01), (1, 1)), 0.05)
-        assert v.decision is Decision.CONTINUE  # never promoted on thin evidence
+        assert v.decision is Call.CONTINUE  # never promoted on thin evidence
         if i == 20:
             assert "not yet known (canary served" in v.reason and not v.known
 
@@ -181,7 +181,7 @@ def test_identical_revisions_at_volume_are_promoted_early() -> None:
     judge.update(0, Snapshot.empty(), Snapshot.empty(), 0.5)
     for i in range(1, 200):
         v = judge.update(i * 5.0, *traffic.step(0.5, (0.01, 0.01), (1, 1)), 0.5)
-        if v.decision is Decision.PROMOTE:
+        if v.decision is Call.PROMOTE:
             assert i * 5.0 >= 60  # min_exposure
             assert all("proven" in m.sentence for m in v.metrics)
             return
@@ -212,7 +212,7 @@ def test_missing_scrapes_only_make_an_interval_longer() -> None:
         if i % 3:  # two scrapes in three are lost
             continue
         v = judge.update(i * 5.0, stable, canary, 0.1)
-        if v.decision is Decision.ROLLBACK:
+        if v.decision is Call.ROLLBACK:
             assert v.metrics[0].status is Status.REGRESSED
             return
     raise AssertionError("a 3x error rate went unnoticed")
@@ -225,7 +225,7 @@ def test_a_clearly_slow_canary_at_one_percent_is_rolled_back_before_min_requests
     for i in range(1, 200):
         stable, canary = traffic.step(0.01, (0.01, 0.01), (1.0, 3.0))  # p50 100 ms -> 300 ms
         v = judge.update(i * 5.0, stable, canary, 0.01)
-        if v.decision is Decision.ROLLBACK:
+        if v.decision is Call.ROLLBACK:
             assert canary.requests < 25  # the evidence, not a request count, decided
             assert "slower than stable beyond x1.01" in v.reason
             return
@@ -237,5 +237,5 @@ def test_min_requests_still_holds_back_judging_a_canary_that_looks_fine() -> Non
     judge.update(0, Snapshot.empty(), Snapshot.empty(), 0.01)
     for i in range(1, 6):
         v = judge.update(i * 5.0, *traffic.step(0.01, (0.01, 0.01), (1.0, 1.0)), 0.01)
-        assert v.decision is Decision.CONTINUE and not v.known
+        assert v.decision is Call.CONTINUE and not v.known
         assert all(m.status is Status.UNKNOWN for m in v.metrics)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import math
 
-from golive.analysis import Decision, Judge, JudgeConfig, Snapshot, Status
+from golive.analysis import Call, Judge, JudgeConfig, Snapshot, Status
 
 
 def snap(requests: int, errors: int, slow_share: float = 0.0) -> Snapshot:
@@ -14,7 +14,7 @@ def test_low_traffic_is_not_yet_known_never_a_pass() -> None:
     judge = Judge(JudgeConfig(kind="threshold", min_requests=100))
     judge.update(0, snap(0, 0), snap(0, 0), 0.05)
     v = judge.update(10, snap(1000, 0), snap(40, 0), 0.05)
-    assert v.decision is Decision.CONTINUE
+    assert v.decision is Call.CONTINUE
     assert not v.known
     assert all(m.status is Status.UNKNOWN for m in v.metrics)
     assert "canary served 40 of 100 requests needed" in v.metrics[0].sentence
@@ -24,7 +24,7 @@ def test_error_rate_above_the_limit_rolls_back_with_an_explanation() -> None:
     judge = Judge(JudgeConfig(kind="threshold", max_error_rate=0.05, min_requests=50))
     judge.update(0, snap(0, 0), snap(0, 0), 0.1)
     v = judge.update(10, snap(900, 9), snap(100, 20), 0.1)
-    assert v.decision is Decision.ROLLBACK
+    assert v.decision is Call.ROLLBACK
     assert v.metrics[0].status is Status.REGRESSED
     assert v.reason == "canary error rate 20.00% vs 1.00% on stable: above the 5.00% limit"
 
@@ -34,9 +34,9 @@ def test_hold_requires_the_breach_to_last() -> None:
         JudgeConfig(kind="threshold", max_error_rate=0.05, min_requests=10, hold=5.0, window=100)
     )
     judge.update(0, snap(0, 0), snap(0, 0), 0.5)
-    assert judge.update(1, snap(100, 0), snap(100, 20), 0.5).decision is Decision.CONTINUE
-    assert judge.update(4, snap(200, 0), snap(200, 40), 0.5).decision is Decision.CONTINUE
-    assert judge.update(6, snap(300, 0), snap(300, 60), 0.5).decision is Decision.ROLLBACK
+    assert judge.update(1, snap(100, 0), snap(100, 20), 0.5).decision is Call.CONTINUE
+    assert judge.update(4, snap(200, 0), snap(200, 40), 0.5).decision is Call.CONTINUE
+    assert judge.update(6, snap(300, 0), snap(300, 60), 0.5).decision is Call.ROLLBACK
 
 
 def test_latency_ratio_and_limit() -> None:
@@ -48,13 +48,13 @@ def test_latency_ratio_and_limit() -> None:
     lat = v.metrics[1]
     assert lat.metric == "latency_p95"
     assert lat.status is Status.REGRESSED
-    assert v.decision is Decision.ROLLBACK
+    assert v.decision is Call.ROLLBACK
 
 
 def test_threshold_judge_never_promotes_and_unknown_kind_is_refused() -> None:
     judge = Judge(JudgeConfig(kind="threshold"))
     judge.update(0, snap(0, 0), snap(0, 0), 0.5)
-    assert judge.update(60, snap(10**6, 0), snap(10**6, 0), 0.5).decision is Decision.CONTINUE
+    assert judge.update(60, snap(10**6, 0), snap(10**6, 0), 0.5).decision is Call.CONTINUE
     try:
         Judge(JudgeConfig(kind="nope"))
     except ValueError as exc:

@@ -7,8 +7,7 @@ import dataclasses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from golive.analysis.judge import Decision as Call
-from golive.analysis.judge import MetricVerdict, Status, Verdict
+from golive.analysis.judge import Call, MetricVerdict, Status, Verdict
 from golive.engine.decide import decide
 from golive.engine.state import (
     ApplySplit,
