@@ -53,6 +53,20 @@ class Probe:
         return Probe(Outcome.FAIL, value, reason)
 
 
+VALUE_LIMIT = 200  # characters of a check's value: "200 in 35ms", a query's first value
+REASON_LIMIT = 500  # characters of a check's reason
+
+
+def bounded(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out: what a check reports
+    quotes what a server or a command sent (a JSON value, a query result), which can be
+    megabytes, and goes into the scorecard, the journal and every view of the rollout."""
+    if len(text) <= limit:
+        return text
+    keep = limit - 40  # room for the note below, whatever the count
+    return f"{text[:keep]}... ({len(text) - keep} more characters)"
+
+
 def _errno(exc: BaseException, depth: int = 0) -> int | None:
     """The first OS error number in ``exc``, its causes, or the group it wraps."""
     if depth > 8:

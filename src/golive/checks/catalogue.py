@@ -24,7 +24,16 @@ from golive.checks import (
     tcp,
     tls,
 )  # fmt: skip
-from golive.checks.base import CheckResult, CheckStatus, Outcome, Probe, one_line
+from golive.checks.base import (
+    REASON_LIMIT,
+    VALUE_LIMIT,
+    CheckResult,
+    CheckStatus,
+    Outcome,
+    Probe,
+    bounded,
+    one_line,
+)
 from golive.plan.checks import Check, secret_refs
 from golive.plan.values import reveal
 from golive.redaction import Redactor
@@ -73,11 +82,13 @@ def redactor(check: Check) -> Redactor:
 
 async def run_check(check: Check) -> tuple[Probe, float]:
     """Run one check of the plan within its timeout and retries; never raises. What it says
-    (value and reason: the scorecard, the journal, the terminal) holds none of its secrets."""
+    (value and reason: the scorecard, the journal, the terminal) holds none of its secrets and
+    is bounded (cut after redaction, so no cut can split a secret out of the redactor's reach)."""
     run = PROBES[check.kind]
     redact = redactor(check)
     probe, took = await attempt(lambda: run(check.options), check.timeout, check.retries)
-    return Probe(probe.outcome, redact(probe.value), redact(probe.reason)), took
+    value = bounded(redact(probe.value), VALUE_LIMIT)
+    return Probe(probe.outcome, value, bounded(redact(probe.reason), REASON_LIMIT)), took
 
 
 async def step_check(check: Check) -> CheckResult:

@@ -1,7 +1,8 @@
 """HTTP checks: status, body text, JSON values by path, a latency budget, security headers.
 
 A URL that carries a token comes from a secret reference; messages then name it without its
-userinfo and query.
+userinfo and query. Only the first :data:`BODY_LIMIT` bytes of a body are read (an endless or
+huge answer cannot fill memory); ``body_contains`` and ``json`` look at those.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from golive.checks.base import Probe, meets, ms, one_line, tls_context
 from golive.plan.checks import Http, describe_connection
 from golive.plan.values import SecretRef, reveal
 
+BODY_LIMIT = 1_048_576
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -45,13 +47,34 @@ def shown(value: SecretRef | str, url: str) -> str:
     return value if isinstance(value, str) else describe_connection(value, url)
 
 
+async def get(http: httpx.AsyncClient, url: str) -> tuple[httpx.Response, bytes]:
+    """The response and at most :data:`BODY_LIMIT` bytes of its body."""
+    body = bytearray()
+    async with http.stream("GET", url) as resp:
+        async for chunk in resp.aiter_bytes():  # decoded (gzip), chunk by chunk
+            body += chunk[: BODY_LIMIT - len(body)]
+            if len(body) >= BODY_LIMIT:
+                break
+    return resp, bytes(body)
+
+
+def body_json(resp: httpx.Response, body: bytes) -> object:
+    """The body as JSON; :class:`ValueError` saying why it is not."""
+    try:
+        return json.loads(body.decode(resp.encoding or "utf-8", errors="replace"))
+    except json.JSONDecodeError:
+        raise ValueError("the body is not JSON") from None
+    except RecursionError:
+        raise ValueError("the body is JSON nested too deeply to read") from None
+
+
 async def probe(o: Http) -> Probe:
     target = reveal(o.url)
     url = shown(o.url, target)
     async with client() as http:
         started = time.perf_counter()
         try:
-            resp = await http.get(target)
+            resp, body = await get(http, target)
         except (httpx.InvalidURL, ValueError):  # httpx quotes the part it could not read
             return Probe.failed("", f"GET {url}: invalid URL")
         except httpx.TransportError as exc:
@@ -60,13 +83,14 @@ async def probe(o: Http) -> Probe:
     value = f"{resp.status_code} in {ms(took)}"
     if resp.status_code != o.status:
         return Probe.failed(value, f"GET {url} answered {resp.status_code}, expected {o.status}")
-    if o.body_contains is not None and o.body_contains not in resp.text:
+    text = body.decode(resp.encoding or "utf-8", errors="replace")
+    if o.body_contains is not None and o.body_contains not in text:
         return Probe.failed(value, f"GET {url}: the body does not contain {o.body_contains!r}")
     if o.json:
         try:
-            document = resp.json()
-        except json.JSONDecodeError:
-            return Probe.failed(value, f"GET {url}: the body is not JSON")
+            document = body_json(resp, body)
+        except ValueError as exc:
+            return Probe.failed(value, f"GET {url}: {exc}")
         for path, expected in o.json.items():
             try:
                 found = json_path(document, path)
