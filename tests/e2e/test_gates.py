@@ -263,6 +263,11 @@ def test_a_sign_off_given_while_no_controller_runs_counts_on_resume(
         json.loads(golive("status", rid, "--json", cwd=team).stdout)["controller"]["running"]
         is False
     )
+    listed = json.loads(golive("status", "--json", cwd=team).stdout)
+    assert [(r["controller_running"], r["waiting_for"]) for r in listed] == [
+        (False, "golive resume (no controller is running)")
+    ], "the list still says the rollout waits for its approval as if a controller drove it"
+    assert "golive resume (no controller is running)" in golive("status", cwd=team).stdout
     assert golive("approve", rid, "--as", "release-manager", cwd=team, who="alice").returncode == 0
     assert golive("approve", rid, "--as", "tech-lead", cwd=team, who="bob").returncode == 0
     resumed = golive("resume", rid, cwd=team, who="alice", timeout=90)

@@ -22,7 +22,6 @@ from golive.analysis.judge import Verdict as JudgeVerdict
 from golive.cli.readiness import gates_of, show_gates
 from golive.cli.session import EXIT_TAMPERED, head_line, open_store
 from golive.cli.terminal import Terminal, literal, one_line, visible
-from golive.engine.state import RolloutState
 from golive.errors import GoliveError, StateError, TamperedError
 from golive.store.audit import Audit, Verdict
 from golive.store.leases import controller_alive
@@ -62,7 +61,8 @@ async def cmd_status(args: argparse.Namespace) -> int:
                             "canary_weight": r.state.desired.canary_weight,
                             "versions": _versions(store, r),
                             "created_at": r.created_at,
-                            "waiting_for": r.state.waiting_for,
+                            "waiting_for": _waiting(r),
+                            "controller_running": _running(r),
                             "audit": audits[r.id].verdict.value,
                         }
                         for r in records
@@ -85,7 +85,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
                 str(r.state.step + 1),
                 f"{r.state.desired.canary_weight:g}",
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at)),
-                literal(_waiting(r.state)),
+                literal(_waiting(r)),
             )
         console.print(table if records else NO_ROLLOUTS)
         for problem in unreadable:
@@ -233,7 +233,17 @@ def audit_json(audit: Audit) -> dict[str, object]:
     return {"verdict": audit.verdict.value, "problem": audit.problem, "head": head}
 
 
-def _waiting(state: RolloutState) -> str:
+def _running(record: RolloutRecord) -> bool | None:
+    """Whether a live controller drives it: None on another host or when nothing is left to do."""
+    return None if record.state.settled else controller_alive(record.lease_owner)
+
+
+def _waiting(record: RolloutRecord) -> str:
+    """What it waits for; with no controller running, only 'golive resume' moves it (a frozen
+    "analysis (117s left)" after a kill -9 would say something runs)."""
+    state = record.state
+    if _running(record) is False:
+        return "golive resume (no controller is running)"
     if state.retiring:
         return "retirement of " + ", ".join(r.value for r in state.retiring)
     return "" if state.phase.terminal else state.waiting_for
