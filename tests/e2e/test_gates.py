@@ -268,6 +268,11 @@ def test_a_sign_off_given_while_no_controller_runs_counts_on_resume(
         (False, "golive resume (no controller is running)")
     ], "the list still says the rollout waits for its approval as if a controller drove it"
     assert "golive resume (no controller is running)" in golive("status", cwd=team).stdout
+    with pytest.raises(subprocess.TimeoutExpired) as watching:  # it follows until resumed
+        golive("status", rid, "--watch", cwd=team, timeout=4)
+    out = watching.value.stdout or b""
+    watched = " ".join((out.decode() if isinstance(out, bytes) else out).split())
+    assert "controller: none is running" in watched and f"'golive resume {rid}'" in watched
     assert golive("approve", rid, "--as", "release-manager", cwd=team, who="alice").returncode == 0
     assert golive("approve", rid, "--as", "tech-lead", cwd=team, who="bob").returncode == 0
     resumed = golive("resume", rid, cwd=team, who="alice", timeout=90)

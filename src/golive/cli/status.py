@@ -172,8 +172,10 @@ async def cmd_status(args: argparse.Namespace) -> int:
 
 
 async def _watch(store: SQLiteStore, rollout_id: str, every: float = 1.0) -> int:
-    """Follow the rollout's journal as it grows, read-only, until it settles (at most a day)."""
-    seen = 0
+    """Follow the rollout's journal as it grows, read-only, until it settles (at most a day).
+    Whether a controller drives it is said when it changes: with none, nothing will move until
+    someone resumes it, and a silent watch would look like a rollout at work."""
+    seen, said = 0, ""
     for _ in range(int(86_400 / every)):
         for e in await store.events(rollout_id, after=seen):
             stamp = time.strftime("%H:%M:%S", time.localtime(e.at))
@@ -183,6 +185,11 @@ async def _watch(store: SQLiteStore, rollout_id: str, every: float = 1.0) -> int
         if record.state.settled:
             console.print(f"rollout {rollout_id}: {record.state.phase.value.replace('_', ' ')}")
             return 0
+        alive = controller_alive(record.lease_owner)
+        now = _controller(rollout_id, record.lease_owner, alive)
+        if now != said and (alive is False or said):
+            console.print(now)
+        said = now
         await asyncio.sleep(every)
     return 0
 
