@@ -23,7 +23,7 @@ from typing import Any
 from rich.text import Text
 
 from golive import __version__
-from golive.cli import audit, control, readiness, session, signoff, status
+from golive.cli import audit, control, outlet, readiness, session, signoff, status
 from golive.cli.init import TEMPLATES, cmd_init
 from golive.cli.load import cmd_load
 from golive.cli.session import EXIT_FAILED, EXIT_INVALID, EXIT_TAMPERED
@@ -216,6 +216,7 @@ def _dispatch(args: argparse.Namespace) -> Coroutine[Any, Any, int]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    outlet.install()
     args = _parser().parse_args(argv)
     err = Terminal(stderr=True)
     try:
