@@ -35,6 +35,7 @@ from golive.operations import commands
 from golive.operations.trust import verified
 from golive.plan.loader import load_plan, plan_schema
 from golive.store.audit import Verdict
+from golive.store.leases import controller_alive
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
 from golive.traffic.base import Verification
@@ -95,7 +96,12 @@ async def _command(args: argparse.Namespace, verb: CommandVerb, take_over: bool)
         return await _unrecorded_rollback(store, exc, verb, args.state_dir)
     record = asked.record
     if not take_over:
-        _requested(args, record.id, verb.value, "its controller applies it now")
+        then = (
+            f"no controller is running, so nothing moves until 'golive resume {record.id}'"
+            if controller_alive(record.lease_owner) is False
+            else "its controller applies it now"
+        )
+        _requested(args, record.id, verb.value, then)
         return 0
     return await _finish(args, store, record, f"{verb.value} requested for {record.id}; ", verb)
 
