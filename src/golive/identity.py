@@ -90,4 +90,10 @@ async def whoami(store: SQLiteStore, now: float | None = None) -> Identity:
     path = identity_file()
     if path.exists():
         return _from_file(path)
-    return Identity(getpass.getuser(), (), f"login name (no {path})")
+    login = getpass.getuser()  # $LOGNAME or $USER first: anyone's environment can set them
+    if not USER.fullmatch(login):
+        raise StateError(
+            f"the login name {login!r} is not a user name (no control characters or "
+            f"direction overrides, at most 64 characters); name yourself in {path}"
+        )
+    return Identity(login, (), f"login name (no {path})")

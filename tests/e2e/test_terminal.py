@@ -44,3 +44,22 @@ def test_an_error_on_line_100_reads_file_100_column(tmp_path: Path) -> None:
     result = golive("plan", "check", "plan.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert "plan.yaml:100:12:" in result.stderr and "💯" not in result.stderr, result.stderr
+
+
+def test_a_login_name_that_would_forge_journal_lines_is_refused_before_a_rollout(
+    tmp_path: Path,
+) -> None:
+    """$LOGNAME is anyone's to set; with no identity file it named who started the rollout,
+    newline and escapes included, in the journal."""
+    (tmp_path / "plan.yaml").write_text(plan('version: "2.1.0"'))
+    env = {
+        "GOLIVE_IDENTITY": str(tmp_path / "none.yaml"),
+        "LOGNAME": "ev\n12:00:00 promoted\x1b[2J",
+    }
+    try:
+        result = golive("run", "plan.yaml", cwd=tmp_path, env=env, timeout=60)
+    finally:
+        golive("down", cwd=tmp_path, timeout=60)  # had it started one, its Envoy goes
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "the login name 'ev\\n12:00:00 promoted\\x1b[2J' is not a user name" in result.stderr
+    assert golive("status", "--json", cwd=tmp_path).stdout.strip() == "[]"
