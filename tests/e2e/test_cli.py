@@ -263,8 +263,13 @@ def test_load_sends_bounded_traffic_and_counts_versions(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         summary = json.loads(result.stdout)
         assert 60 <= summary["sent"] <= 101 and summary["by_version"] == {"3.1.4": summary["sent"]}
-        bad = golive("load", "http://127.0.0.1:1/", "--rps", "0", cwd=tmp_path)
-        assert bad.returncode == 1 and "--rps is between" in bad.stderr
+        for flag, value, said in (("--rps", "0", "between 0 and 5000 requests/s, got 0"),
+                                  ("--rps", "nan", "between 0 and 5000 requests/s, got nan"),
+                                  ("--duration", "2h", "2h: between 1s and 1h"),
+                                  ("--concurrency", "65", "between 1 and 64 connections")):  # fmt: skip
+            bad = golive("load", "http://127.0.0.1:1/", flag, value, cwd=tmp_path)
+            assert bad.returncode == 2, "a bad argument is a usage error, as for every verb"
+            assert f"argument {flag}: {said}" in bad.stderr, bad.stderr
         crlf = golive("load", f"http://127.0.0.1:{port}/", "--header", "x: a\rb", cwd=tmp_path)
         assert crlf.returncode == 1 and "not a header" in crlf.stderr
     finally:

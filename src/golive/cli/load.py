@@ -14,18 +14,45 @@ import json
 from golive.cli.terminal import Terminal
 from golive.demo.load import LoadGenerator
 from golive.errors import StateError
+from golive.plan.values import parse_duration
 
 console = Terminal()
 MAX_RPS, MAX_SECONDS = 5_000.0, 3_600.0
 
 
+def rps(text: str) -> float:
+    """``--rps``: a usage error (exit 2, as every other bad argument) outside its bounds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= MAX_RPS:  # nan and inf fail this too
+        raise argparse.ArgumentTypeError(f"between 0 and {MAX_RPS:g} requests/s, got {text}")
+    return value
+
+
+def load_duration(text: str) -> float:
+    """``--duration``: one limit, said once (the plan's 30 days are not the load's)."""
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not 0 < seconds <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text}: between 1s and 1h")
+    return seconds
+
+
+def connections(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"between 1 and 64 connections, got {text}")
+    return value
+
+
 async def cmd_load(args: argparse.Namespace) -> int:
-    if not 0 < args.rps <= MAX_RPS:
-        raise StateError(f"--rps is between 1 and {MAX_RPS:g}, got {args.rps:g}")
-    if not 0 < args.duration <= MAX_SECONDS:
-        raise StateError("--duration is between 1s and 1h")
-    if not 1 <= args.concurrency <= 64:
-        raise StateError("--concurrency is between 1 and 64 connections")
     headers = dict(_header(h) for h in args.header)
     try:
         gen = LoadGenerator(

@@ -25,7 +25,7 @@ from rich.text import Text
 from golive import __version__
 from golive.cli import audit, control, outlet, readiness, session, signoff, status
 from golive.cli.init import TEMPLATES, cmd_init
-from golive.cli.load import cmd_load
+from golive.cli.load import cmd_load, connections, load_duration, rps
 from golive.cli.session import EXIT_FAILED, EXIT_INVALID, EXIT_TAMPERED
 from golive.cli.terminal import Terminal, visible
 from golive.errors import GoliveError, PlanError, TamperedError
@@ -79,9 +79,13 @@ def _parser() -> argparse.ArgumentParser:
 
     load = sub.add_parser("load", help="steady, bounded traffic for a quiet service")
     load.add_argument("url", help="http://HOST:PORT/PATH (your route's listen address)")
-    load.add_argument("--rps", type=float, default=20.0, help="requests per second (default 20)")
-    load.add_argument("--duration", type=_duration, default=60.0, help="e.g. 90s, 10m (default 1m)")
-    load.add_argument("--concurrency", type=int, default=4, help="connections (default 4)")
+    load.add_argument("--rps", type=rps, default=20.0, help="requests per second (default 20)")
+    load.add_argument(
+        "--duration", type=load_duration, default=60.0, help="90s, 10m (default 1m, at most 1h)"
+    )
+    load.add_argument(
+        "--concurrency", type=connections, default=4, help="connections (default 4, at most 64)"
+    )
     load.add_argument("--header", action="append", default=[], help="NAME: VALUE (repeatable)")
     load.add_argument("--json", action="store_true", help="the summary as one JSON document")
 
