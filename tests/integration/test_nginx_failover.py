@@ -50,7 +50,9 @@ async def test_one_failed_request_on_stable_leaves_the_split_as_set(
             await wait_verified(router, Split(weight))
             url = f"http://127.0.0.1:{router.port}"
             async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
-                assert await fail_one_stable_request(client, url, stable) == 502
+                failed = await fail_one_stable_request(client, url, stable)
+                # nginx may retry the GET on the other server of the split: the canary at 1%
+                assert failed == 502 or (weight > 0 and failed == 200), failed
                 seen: Counter[str] = Counter()
                 for _ in range(100):
                     resp = await client.get(url + "/get")
