@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 
 from golive.cli.terminal import Terminal
 from golive.demo.load import LoadGenerator
@@ -31,15 +32,24 @@ def rps(text: str) -> float:
     return value
 
 
-def load_duration(text: str) -> float:
-    """``--duration``: one limit, said once (the plan's 30 days are not the load's)."""
-    try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if not 0 < seconds <= MAX_SECONDS:
-        raise argparse.ArgumentTypeError(f"{text}: between 1s and 1h")
-    return seconds
+def duration_arg(most: float, said: str) -> Callable[[str], float]:
+    """An argparse type: a duration of at most ``most`` seconds (``said`` in words), a usage
+    error otherwise."""
+
+    def parse(text: str) -> float:
+        try:
+            seconds = parse_duration(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        if not 0 < seconds <= most:
+            raise argparse.ArgumentTypeError(f"{text}: between 1s and {said}")
+        return seconds
+
+    return parse
+
+
+# ``--duration``: one limit, said once (the plan's 30 days are not the load's)
+load_duration = duration_arg(MAX_SECONDS, "1h")
 
 
 def connections(text: str) -> int:

@@ -25,12 +25,11 @@ from rich.text import Text
 from golive import __version__
 from golive.cli import audit, control, outlet, readiness, session, signoff, status
 from golive.cli.init import TEMPLATES, cmd_init
-from golive.cli.load import cmd_load, connections, load_duration, rps
+from golive.cli.load import cmd_load, connections, duration_arg, load_duration, rps
 from golive.cli.session import EXIT_FAILED, EXIT_INVALID, EXIT_TAMPERED
 from golive.cli.terminal import Terminal, visible
 from golive.errors import GoliveError, PlanError, TamperedError
 from golive.files import private_dir
-from golive.plan.values import parse_duration
 
 EXIT_HELP = (
     "exit codes: 0 promoted (pre-flight GO), 1 failed, 2 invalid plan or input, 3 rolled back "
@@ -184,14 +183,7 @@ def _all(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:  # t
     return found
 
 
-def _duration(text: str) -> float:
-    try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if not 0 < seconds <= 10 * 365 * 86400:
-        raise argparse.ArgumentTypeError(f"{text}: between 1s and 10 years")
-    return seconds
+_duration = duration_arg(10 * 365 * 86400, "10 years")
 
 
 VERBS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {

@@ -7,10 +7,9 @@ import argparse
 import time
 
 from rich.table import Table
-from rich.text import Text
 
 from golive.cli.session import open_store
-from golive.cli.terminal import Terminal
+from golive.cli.terminal import Terminal, literal
 from golive.identity import whoami
 from golive.operations import signoffs, tokens
 
@@ -62,7 +61,7 @@ async def cmd_token(args: argparse.Namespace) -> int:
     for t in await tokens.listing(store, who):
         state = "revoked" if t.revoked_at else ("valid" if t.valid(now) else "expired")
         table.add_row(
-            t.id, Text(t.user), ", ".join(t.roles), "yes" if t.admin else "",
+            t.id, literal(t.user), ", ".join(t.roles), "yes" if t.admin else "",
             _when(t.created_at), _when(t.expires_at), state,
         )  # fmt: skip
     console.print(table)

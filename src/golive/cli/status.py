@@ -229,7 +229,7 @@ def _controller(rollout_id: str, owner: str | None, alive: bool | None) -> str:
 def tampered_banner(audit: Audit) -> None:
     if audit.verdict is Verdict.TAMPERED:
         console.print(
-            Text.assemble((" TAMPERED ", "bold white on red"), f" {audit.problem}"),
+            Text.assemble((" TAMPERED ", "bold white on red"), visible(f" {audit.problem}")),
             "golive will not drive this rollout; 'golive audit verify' checks every record",
             sep="\n",
         )

@@ -22,19 +22,25 @@ def owner_id(pid: int) -> str:
     return f"{socket.gethostname()}:{pid}"
 
 
+def _local_pid(owner: str) -> str | None:
+    """The pid part of ``host:pid`` when the owner runs on this host (None elsewhere)."""
+    host, _, pid = owner.rpartition(":")
+    return pid if host == socket.gethostname() else None
+
+
 def controller_alive(owner: str | None) -> bool | None:
     """Whether the lease holder still runs: None when it is on another host (unknown)."""
     if not owner:
         return False
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname():
+    pid = _local_pid(owner)
+    if pid is None:
         return None
     return pid.isdigit() and pid_alive(int(pid))
 
 
 def _owner_dead(owner: str) -> bool:
-    host, _, pid = owner.rpartition(":")
-    return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
+    pid = _local_pid(owner)
+    return pid is not None and pid.isdigit() and not pid_alive(int(pid))
 
 
 class LeaseRecords:
