@@ -65,7 +65,6 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
                 path, check_same_thread=False, isolation_level=None, timeout=10.0
             )
             self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
@@ -73,12 +72,14 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
             raise StateError(f"cannot open the state database {path}: {exc}") from exc
 
     def _migrate(self) -> None:
-        """Create or upgrade the schema under an exclusive file lock: two golive commands on a
-        fresh state directory never both create it."""
+        """Turn on WAL and create or upgrade the schema under an exclusive file lock: two golive
+        commands on a fresh state directory never both create it, and neither meets the other
+        switching the journal mode (SQLite answers that 'database is locked' without waiting)."""
         lock = self.path.with_name(self.path.name + ".lock")
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            self._db.execute("PRAGMA journal_mode=WAL")
             # migration 5 registers the rollouts written before records were sealed, and seals
             # the measurements recorded so far, by MAC
             self._db.create_function(
