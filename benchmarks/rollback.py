@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.harness import apply_verified, run, setup, summary
-from golive.engine.state import Phase, RolloutId, RolloutState
+from golive.core.state import Phase, RolloutId, RolloutState
 from golive.plan.model import Split
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore

@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
-from golive.plan.values import SecretRef, reveal
+from golive.plan.values import SecretRef
+from golive.secrets import reveal
 
 INHERITED = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from golive.deploy.base import Health
+from golive.core.results import Health
 from golive.deploy.ownership import owned_processes
 from golive.deploy.process import ProcessDeployer
 from golive.errors import PermanentError

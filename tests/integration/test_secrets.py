@@ -14,10 +14,10 @@ import pytest
 
 from golive.checks.base import Outcome
 from golive.checks.catalogue import run_check
+from golive.core.state import Phase
 from golive.deploy.process import ProcessDeployer
 from golive.engine.providers import Providers
 from golive.engine.runner import Runner
-from golive.engine.state import Phase
 from golive.plan import checks as c
 from golive.plan.loader import parse_plan
 from golive.plan.model import Revision

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from golive.analysis.snapshot import WindowStats
-from golive.plan.values import format_duration, parse_duration, parse_percent
+from golive.units import format_duration, parse_duration, parse_percent
 
 _CONDITION = re.compile(r"^\s*([a-z_0-9]+)\s*(>=|<=|>|<)\s*(\S+)\s*$")
 _OPS: dict[str, Callable[[float, float], bool]] = {

@@ -10,7 +10,7 @@ import aiormq.exceptions
 
 from golive.checks.base import Probe, one_line
 from golive.plan.checks import Amqp, describe_connection
-from golive.plan.values import reveal
+from golive.secrets import reveal
 
 
 async def probe(o: Amqp) -> Probe:

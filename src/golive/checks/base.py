@@ -16,18 +16,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
-class CheckStatus(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"
-    WAIT = "wait"
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    status: CheckStatus
-    message: str
-
-
 class Outcome(StrEnum):
     PASS = "pass"  # noqa: S105 (an outcome, not a password)
     WARN = "warn"

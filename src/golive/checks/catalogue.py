@@ -24,19 +24,11 @@ from golive.checks import (
     tcp,
     tls,
 )  # fmt: skip
-from golive.checks.base import (
-    REASON_LIMIT,
-    VALUE_LIMIT,
-    CheckResult,
-    CheckStatus,
-    Outcome,
-    Probe,
-    bounded,
-    one_line,
-)
+from golive.checks.base import REASON_LIMIT, VALUE_LIMIT, Outcome, Probe, bounded, one_line
+from golive.core.results import CheckResult, CheckStatus
 from golive.plan.checks import Check, secret_refs
-from golive.plan.values import reveal
 from golive.redaction import Redactor
+from golive.secrets import reveal
 
 PROBES: dict[str, Callable[[Any], Awaitable[Probe]]] = {
     "http": http.probe, "tcp": tcp.probe, "postgres": postgres.probe, "redis": redis.probe,

@@ -9,7 +9,7 @@ import time
 
 from golive.checks.base import Probe
 from golive.plan.checks import File
-from golive.plan.values import format_duration
+from golive.units import format_duration
 
 
 def _newest(pattern: str) -> tuple[str, float, int] | None:

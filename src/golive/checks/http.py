@@ -15,7 +15,8 @@ import httpx
 
 from golive.checks.base import Probe, meets, ms, one_line, tls_context
 from golive.plan.checks import Http, describe_connection
-from golive.plan.values import SecretRef, reveal
+from golive.plan.values import SecretRef
+from golive.secrets import reveal
 
 BODY_LIMIT = 1_048_576
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

@@ -11,7 +11,7 @@ import psycopg
 
 from golive.checks.base import Probe, meets, one_line
 from golive.plan.checks import Postgres, describe_connection
-from golive.plan.values import reveal
+from golive.secrets import reveal
 
 # On a replica: 0 when everything received is replayed, else the age of the last replayed
 # transaction. On a primary: the largest replay_lag of its replicas (NULL while idle = 0).

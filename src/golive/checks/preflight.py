@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Mapping
 
 from golive.analysis.scorecard import Item, Scorecard, score
-from golive.checks.base import CheckResult, CheckStatus
 from golive.checks.catalogue import run_check
-from golive.engine.state import Confirmation, Event
+from golive.core.results import CheckResult, CheckStatus
+from golive.core.state import Confirmation, Event
 from golive.plan.checks import Check
 from golive.plan.model import Plan
 

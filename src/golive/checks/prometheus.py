@@ -7,7 +7,7 @@ import httpx
 from golive.checks.base import Probe, meets, one_line
 from golive.checks.http import client, shown
 from golive.plan.checks import Prometheus
-from golive.plan.values import reveal
+from golive.secrets import reveal
 
 
 async def probe(o: Prometheus) -> Probe:

@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 
 from golive.checks.base import Probe, meets, one_line
 from golive.plan.checks import Redis, describe_connection
-from golive.plan.values import reveal
+from golive.secrets import reveal
 
 
 async def probe(o: Redis) -> Probe:

@@ -28,7 +28,7 @@ from golive.cli.session import (
     summary,
 )
 from golive.cli.terminal import Terminal, visible
-from golive.engine.state import CommandVerb, RolloutState
+from golive.core.state import CommandVerb, RolloutState
 from golive.errors import LeaseError, StateError
 from golive.identity import whoami
 from golive.operations import commands

@@ -15,9 +15,9 @@ from pathlib import Path
 from rich.console import Console
 
 from golive.cli.session import open_store
+from golive.core.state import Event, Phase
 from golive.deploy.ownership import OwnedProcess, owned_processes, stop
 from golive.deploy.process import ProcessDeployer
-from golive.engine.state import Event, Phase
 from golive.errors import GoliveError, LeaseError
 from golive.files import socket_path
 from golive.plan.loader import parse_plan

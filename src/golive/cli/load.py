@@ -15,7 +15,7 @@ from collections.abc import Callable
 from golive.cli.terminal import Terminal
 from golive.demo.load import LoadGenerator
 from golive.errors import StateError
-from golive.plan.values import parse_duration
+from golive.units import parse_duration
 
 console = Terminal()
 MAX_RPS, MAX_SECONDS = 5_000.0, 3_600.0

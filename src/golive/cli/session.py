@@ -11,10 +11,11 @@ from pathlib import Path
 from rich.console import Console
 
 from golive.cli.view import JsonView, LineView, LiveView
+from golive.core.actions import PassView
+from golive.core.state import Phase, RolloutState
 from golive.engine.clock import SystemClock
 from golive.engine.providers import build_providers
 from golive.engine.runner import Runner
-from golive.engine.state import PassView, Phase, RolloutState
 from golive.errors import LeaseError
 from golive.identity import whoami
 from golive.operations import rollouts

@@ -20,8 +20,9 @@ from golive.analysis.judge import Status
 from golive.analysis.scorecard import Scorecard
 from golive.analysis.snapshot import Series, WindowStats
 from golive.cli.terminal import Terminal, literal, one_line, visible
+from golive.core.actions import PassView
+from golive.core.state import Event, Phase
 from golive.engine.decide import current_step
-from golive.engine.state import Event, PassView, Phase
 from golive.plan.model import Plan, describe_step
 
 WINDOW = 10.0

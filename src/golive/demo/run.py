@@ -27,10 +27,11 @@ from golive.cli.session import (
     summary,
 )
 from golive.cli.terminal import Terminal
+from golive.core.actions import PassView
+from golive.core.state import RolloutState
 from golive.demo.app import free_port, start_sample_app
 from golive.demo.load import LoadGenerator
 from golive.deploy.ownership import PID_FILE, Owner, owned_processes, stop, version_dir, write_owner
-from golive.engine.state import PassView, RolloutState
 from golive.files import private_dir, write_private
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Protocol
 
+from golive.core.results import Health
 from golive.plan.model import Revision
-
-
-class Health(StrEnum):
-    READY = "ready"
-    STARTING = "starting"
-    ABSENT = "absent"
-    FAILED = "failed"
-    OCCUPIED = "occupied"  # its port already answers, and not from a process of this rollout
 
 
 class Deployer(Protocol):

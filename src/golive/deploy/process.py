@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from golive.childenv import child_environment
-from golive.deploy.base import Health
+from golive.core.results import Health
 from golive.deploy.ownership import (
     LOG_FILE,
     PID_FILE,

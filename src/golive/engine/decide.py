@@ -17,20 +17,9 @@ from __future__ import annotations
 import dataclasses
 
 from golive.analysis import triggers as trig
+from golive.core.actions import Action, ApplySplit, Decision, Observation, RetireRevision
+from golive.core.state import Command, CommandVerb, Event, PauseKind, Phase, RolloutState
 from golive.engine.permissions import unfinished_gate
-from golive.engine.state import (
-    Action,
-    ApplySplit,
-    Command,
-    CommandVerb,
-    Decision,
-    Event,
-    Observation,
-    PauseKind,
-    Phase,
-    RetireRevision,
-    RolloutState,
-)
 from golive.engine.steps import (
     current_step,
     paused,

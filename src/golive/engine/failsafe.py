@@ -16,7 +16,7 @@ import os
 import time
 from pathlib import Path
 
-from golive.engine.state import PauseKind, Phase, RolloutState
+from golive.core.state import PauseKind, Phase, RolloutState
 from golive.plan.model import Split
 from golive.traffic.base import Router, Verification
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from golive.core.state import RolloutState, Signoff
 from golive.engine.permissions import person
-from golive.engine.state import RolloutState, Signoff
 from golive.plan.model import ApprovalGate
 
 

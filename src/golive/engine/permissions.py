@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from golive.engine.state import RolloutState
+from golive.core.state import RolloutState
 from golive.plan.model import (
     ANYONE,
     STARTER,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from golive.analysis.snapshot import Snapshot
-from golive.checks.base import CheckResult
 from golive.checks.catalogue import step_check
+from golive.core.results import CheckResult
 from golive.deploy.base import Deployer
 from golive.deploy.process import ProcessDeployer
 from golive.metrics.base import MetricSource

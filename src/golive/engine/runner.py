@@ -21,24 +21,21 @@ from golive.analysis.snapshot import Series, Snapshot
 from golive.analysis.splitcheck import SplitFinding, SplitWatch
 from golive.analysis.triggers import DOWN, measure
 from golive.checks.preflight import Preflight
+from golive.core.actions import (
+    ApplySplit,
+    Decision,
+    EnsureRevision,
+    Observation,
+    PassView,
+    RetireRevision,
+)
+from golive.core.results import CheckResult, Health
+from golive.core.state import Event, RolloutState, Signoff
 from golive.engine.clock import Clock
 from golive.engine.decide import current_step, decide
 from golive.engine.drain import drain
 from golive.engine.providers import Providers
 from golive.engine.served import ServedSplits
-from golive.engine.state import (
-    ApplySplit,
-    CheckResult,
-    Decision,
-    EnsureRevision,
-    Event,
-    Health,
-    Observation,
-    PassView,
-    RetireRevision,
-    RolloutState,
-    Signoff,
-)
 from golive.engine.takeover import Takeover
 from golive.errors import (
     GoliveError,

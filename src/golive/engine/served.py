@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from golive.engine.state import Event
+from golive.core.state import Event
 from golive.plan.model import Split
 
 Shares = tuple[float, float]

@@ -7,21 +7,17 @@ import dataclasses
 from typing import assert_never
 
 from golive.analysis.judge import Call, Status
-from golive.engine.gates import describe_approvers, gate_status
-from golive.engine.state import (
+from golive.core.actions import (
     Action,
     ApplySplit,
-    CheckStatus,
     Decision,
     EnsureRevision,
-    Event,
-    Health,
     Observation,
-    PauseKind,
-    Phase,
     RetireRevision,
-    RolloutState,
 )
+from golive.core.results import CheckStatus, Health
+from golive.core.state import Event, PauseKind, Phase, RolloutState
+from golive.engine.gates import describe_approvers, gate_status
 from golive.plan.model import (
     PREFLIGHT,
     AnalyzeStep,

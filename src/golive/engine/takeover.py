@@ -15,19 +15,12 @@ from typing import TypeVar
 
 from golive.analysis.judge import Verdict
 from golive.analysis.snapshot import Series
+from golive.core.actions import Decision, Observation, PassView
+from golive.core.state import CommandVerb, Event, Phase, RolloutState
 from golive.engine import failsafe
 from golive.engine.clock import Clock
 from golive.engine.decide import without_router
 from golive.engine.providers import Providers
-from golive.engine.state import (
-    CommandVerb,
-    Decision,
-    Event,
-    Observation,
-    PassView,
-    Phase,
-    RolloutState,
-)
 from golive.errors import GoliveError, PermanentError, StateError, TamperedError
 from golive.plan.model import Plan, Revision
 from golive.store.sqlite import SQLiteStore

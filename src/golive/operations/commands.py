@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from golive.core.state import CommandVerb, Phase
 from golive.engine import failsafe
 from golive.engine.decide import current_step
 from golive.engine.permissions import describe_permission, permitted, unfinished_gate
 from golive.engine.providers import build_providers
-from golive.engine.state import CommandVerb, Phase
 from golive.errors import AuthorizationError, StateError
 from golive.identity import Identity
 from golive.operations.remarks import remark

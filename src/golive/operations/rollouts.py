@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Callable
 
-from golive.engine.state import Event, Phase, RolloutId, RolloutState
+from golive.core.state import Event, Phase, RolloutId, RolloutState
 from golive.errors import AuthorizationError, StateError
 from golive.identity import Identity
 from golive.operations.trust import verified

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from golive.core.state import Confirmation, Event, Signoff
 from golive.engine.decide import current_step
 from golive.engine.gates import bound, self_only
-from golive.engine.state import Confirmation, Event, Signoff
 from golive.errors import AuthorizationError, StateError
 from golive.identity import Identity
 from golive.operations.remarks import remark

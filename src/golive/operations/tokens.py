@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from golive.engine.state import Event
+from golive.core.state import Event
 from golive.errors import AuthorizationError, StateError
 from golive.identity import ROLE, Identity
 from golive.store.sqlite import SQLiteStore

@@ -12,8 +12,8 @@ from golive.analysis.judge import known_kinds
 from golive.analysis.triggers import parse_condition
 from golive.errors import PlanIssue
 from golive.plan import spec as s
-from golive.plan.values import port_problem
 from golive.plan.yamlsource import Located, Path, format_path
+from golive.units import port_problem
 
 ROUTERS = ("envoy", "haproxy", "nginx")
 NOT_JUDGED = "not judged"

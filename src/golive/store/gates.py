@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import TypeVar
 
-from golive.engine.state import CommandVerb, Confirmation, Event, Signoff
+from golive.core.state import CommandVerb, Confirmation, Event, Signoff
 from golive.errors import StateError
 from golive.store import journal
 from golive.store.seal import Seal

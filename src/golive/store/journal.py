@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from golive.atomic import write_atomically
-from golive.engine.state import Event
+from golive.core.state import Event
 from golive.errors import StateError, TamperedError
 from golive.store.ledger import Ledger
 from golive.store.records import (

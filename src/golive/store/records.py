@@ -11,7 +11,7 @@ import hashlib
 import sqlite3
 from dataclasses import dataclass
 
-from golive.engine.state import RolloutId, RolloutState
+from golive.core.state import RolloutId, RolloutState
 from golive.errors import TamperedError
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan

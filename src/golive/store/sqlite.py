@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from golive.analysis.snapshot import Snapshot
-from golive.engine.state import Command, CommandVerb, Event, Phase, RolloutId, RolloutState
+from golive.core.state import Command, CommandVerb, Event, Phase, RolloutId, RolloutState
 from golive.errors import ActiveRolloutError, ConflictError, LeaseError, StateError, TamperedError
 from golive.files import append_private, make_private, private_dir
 from golive.plan.model import Plan

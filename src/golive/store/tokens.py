@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from golive.engine.state import Event
+from golive.core.state import Event
 from golive.errors import StateError, TamperedError
 from golive.store.journal import TOKEN_LOG_HEAD, Heads
 from golive.store.records import GENESIS, Head, StoredEvent, event_parts

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from golive.analysis.snapshot import Snapshot
-from golive.checks.base import CheckResult, CheckStatus
-from golive.deploy.base import Health
+from golive.core.results import CheckResult, CheckStatus, Health
 from golive.errors import PermanentError, TransientError
 from golive.plan.model import Check, Revision, Split
 from golive.traffic.base import Verification

@@ -12,15 +12,8 @@ from rich.console import Console
 from golive.analysis.snapshot import Series
 from golive.cli.status import cmd_status
 from golive.cli.view import LiveView
-from golive.engine.state import (
-    Decision,
-    Event,
-    Observation,
-    PassView,
-    Phase,
-    RolloutId,
-    RolloutState,
-)
+from golive.core.actions import Decision, Observation, PassView
+from golive.core.state import Event, Phase, RolloutId, RolloutState
 from golive.plan.loader import parse_plan
 from golive.plan.model import Split
 from golive.store.sqlite import SQLiteStore

@@ -8,22 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from golive.analysis.judge import Call, MetricVerdict, Status, Verdict
+from golive.core.actions import ApplySplit, EnsureRevision, Observation, RetireRevision
+from golive.core.results import CheckResult, CheckStatus, Health
+from golive.core.state import Command, CommandVerb, PauseKind, Phase, RolloutId, RolloutState
 from golive.engine.decide import decide
-from golive.engine.state import (
-    ApplySplit,
-    CheckResult,
-    CheckStatus,
-    Command,
-    CommandVerb,
-    EnsureRevision,
-    Health,
-    Observation,
-    PauseKind,
-    Phase,
-    RetireRevision,
-    RolloutId,
-    RolloutState,
-)
 from golive.plan.loader import parse_plan
 from golive.plan.model import Revision, Segment, Split
 from tests.conftest import GOOD_PLAN
@@ -374,7 +362,7 @@ def test_a_canary_served_more_than_set_is_rolled_back_with_a_split_alarm() -> No
 
 
 def test_a_canary_served_less_than_set_pauses_and_resume_continues_the_step() -> None:
-    from golive.engine.state import PauseKind
+    from golive.core.state import PauseKind
 
     s = state(step=5, shifted=True, desired=Split(50.0), step_started=T0 - 10)
     d = decide(PLAN, s, obs(split=Split(50.0), split_finding=_finding(400, 0, 0.5)))

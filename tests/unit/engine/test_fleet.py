@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from golive.analysis.snapshot import Snapshot
+from golive.core.state import Phase
 from golive.engine.providers import Providers
 from golive.engine.runner import Runner
-from golive.engine.state import Phase
 from golive.errors import TransientError
 from golive.plan.model import Revision, Split
 from golive.store.sqlite import SQLiteStore

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from golive.core.actions import Observation, RetireRevision
+from golive.core.state import Phase, Signoff
 from golive.engine.decide import decide
-from golive.engine.state import Observation, Phase, RetireRevision, Signoff
 from golive.plan.loader import parse_plan
 from golive.plan.model import Split
 from tests.unit.engine.test_decide import T0, obs, state
@@ -126,7 +127,7 @@ def test_service_down_rolls_back_once_it_has_held() -> None:
 
 
 def test_the_preflight_waits_for_confirmations_only_as_long_as_the_plan_says() -> None:
-    from golive.engine.state import CheckResult, CheckStatus
+    from golive.core.results import CheckResult, CheckStatus
 
     text = PLAN_TEXT.replace("steps:\n", "checklist:\n  - {id: runbook, text: Runbook}\n"
                              "scorecard: {go_at: 9, confirm_within: 30m}\nsteps:\n  - check: preflight\n")  # fmt: skip

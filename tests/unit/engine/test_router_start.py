@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from golive.core.state import CommandVerb, Phase, RolloutId, RolloutState
 from golive.engine import takeover as runner
 from golive.engine.runner import Runner
-from golive.engine.state import CommandVerb, Phase, RolloutId, RolloutState
 from golive.errors import PermanentError
 from golive.plan.model import Revision, Split
 from golive.store.records import RolloutRecord

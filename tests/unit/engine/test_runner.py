@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from golive.core.actions import PassView
+from golive.core.state import CommandVerb, PauseKind, Phase, RolloutId, RolloutState
 from golive.engine.providers import Providers
 from golive.engine.runner import Runner
-from golive.engine.state import CommandVerb, PassView, PauseKind, Phase, RolloutId, RolloutState
 from golive.errors import StateError
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan, Revision, Split

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from golive.engine.state import CommandVerb, Confirmation, Event, Phase, RolloutId, RolloutState
+from golive.core.state import CommandVerb, Confirmation, Event, Phase, RolloutId, RolloutState
 from golive.errors import StateError, TamperedError
 from golive.plan.model import Split
 from golive.store.audit import Verdict

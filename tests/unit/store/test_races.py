@@ -7,7 +7,7 @@ import asyncio
 import multiprocessing as mp
 from pathlib import Path
 
-from golive.engine.state import Event, Phase, RolloutId, RolloutState
+from golive.core.state import Event, Phase, RolloutId, RolloutState
 from golive.errors import ActiveRolloutError, StateError
 from golive.identity import Identity
 from golive.operations import signoffs

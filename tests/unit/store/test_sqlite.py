@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from golive.engine.state import CommandVerb, Event, Phase, RolloutId, RolloutState
+from golive.core.state import CommandVerb, Event, Phase, RolloutId, RolloutState
 from golive.errors import ConflictError, LeaseError, StateError
 from golive.plan.model import Split
 from golive.store.audit import Verdict

@@ -1,7 +1,7 @@
-"""Values the reconcile loop passes around: rollout state, observations, actions, events.
+"""The rollout's vocabulary: its state, phases, operator commands, sign-offs and events.
 
-All frozen and JSON-serialisable (state round-trips through the store), so a pass can be
-replayed from the record and ``decide()`` is tested on plain values.
+Frozen and JSON-serialisable (state round-trips through the store), shared by the engine, the
+store, checks, the operations layer and every front end; nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -11,14 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NewType
 
-from golive.analysis.judge import Verdict
-from golive.analysis.snapshot import Series
-from golive.analysis.splitcheck import SplitFinding
-from golive.checks.base import CheckResult, CheckStatus
-from golive.deploy.base import Health
 from golive.plan.model import Revision, Segment, Split
-
-__all__ = ["CheckResult", "CheckStatus", "Health"]  # re-exported for the engine
 
 RolloutId = NewType("RolloutId", str)
 
@@ -183,64 +176,7 @@ class Confirmation:
 
 
 @dataclass(frozen=True, slots=True)
-class Observation:
-    """Everything one pass learned about the world, gathered concurrently before deciding."""
-
-    now: float
-    split: Split | None  # read back from the router; None when it could not be read
-    health: dict[Revision, Health] = field(default_factory=dict)
-    check: CheckResult | None = None
-    verdict: Verdict | None = None
-    trigger_values: tuple[float | None, ...] = ()
-    commands: tuple[Command, ...] = ()
-    signoffs: tuple[Signoff, ...] = ()
-    split_finding: SplitFinding | None = None  # the interval measured by this pass departs
-
-
-@dataclass(frozen=True, slots=True)
-class ApplySplit:
-    split: Split
-    urgent: bool = False  # a rollback: verify by read-back before anything else happens
-
-
-@dataclass(frozen=True, slots=True)
-class EnsureRevision:
-    revision: Revision
-
-
-@dataclass(frozen=True, slots=True)
-class RetireRevision:
-    revision: Revision
-
-
-Action = ApplySplit | EnsureRevision | RetireRevision
-
-
-@dataclass(frozen=True, slots=True)
 class Event:
     kind: str
     message: str
     data: dict[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """What ``decide()`` returns: the next state, actions in safe order, events to record."""
-
-    state: RolloutState
-    actions: tuple[Action, ...] = ()
-    events: tuple[Event, ...] = ()
-    consumed: tuple[int, ...] = ()  # command ids handled by this pass
-    again: bool = False  # run the next pass at once (a transition is in flight)
-
-
-@dataclass
-class PassView:
-    """What the terminal view shows after each pass."""
-
-    state: RolloutState
-    observation: Observation
-    decision: Decision
-    stable: Series
-    canary: Series
-    events: list[Event]

@@ -1,0 +1,1 @@
+"""The rollout's vocabulary, below the engine: state, events, results, actions."""

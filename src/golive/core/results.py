@@ -1,0 +1,26 @@
+"""What a check step and a revision's health report to the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class CheckStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    WAIT = "wait"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    status: CheckStatus
+    message: str
+
+
+class Health(StrEnum):
+    READY = "ready"
+    STARTING = "starting"
+    ABSENT = "absent"
+    FAILED = "failed"
+    OCCUPIED = "occupied"  # its port already answers, and not from a process of this rollout
