@@ -49,6 +49,23 @@ def test_a_pause_asked_of_a_rollout_nobody_drives_says_nothing_moves_until_resum
         run.wait(10)
         said = " ".join(golive("pause", rid, cwd=tmp_path).stdout.split())
         assert f"no controller is running, so nothing moves until 'golive resume {rid}'" in said
+        # ... and that resume moves it: it once took the rollout over, applied the pause and
+        # stopped there, asking for a second resume
+        run = subprocess.Popen(
+            [GOLIVE, "resume", rid], cwd=tmp_path,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            status = json.loads(golive("status", rid, "--json", cwd=tmp_path).stdout)
+            taken = [e["message"] for e in status["events"] if e["kind"] == "command_applied"]
+            if len(taken) == 2:
+                break
+            assert time.monotonic() < deadline, status["events"][-5:]
+            time.sleep(0.3)
+        assert [t.split(" by ")[0] for t in taken] == ["pause", "resume"]
+        assert status["state"]["phase"] == "progressing", status["state"]
+        assert "analysis" in status["state"]["waiting_for"]
     finally:
         if run.poll() is None:
             run.kill()

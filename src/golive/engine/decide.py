@@ -81,6 +81,7 @@ def _commands(plan: Plan, state: RolloutState, obs: Observation) -> Decision | N
         return None
     consumed = tuple(c.id for c in obs.commands)
     events: list[Event] = []
+    paused_here: float | None = None  # an operator pause applied by this batch of commands
     for cmd in obs.commands:
         who = cmd.by + (f" ({cmd.source})" if cmd.source else "")
         events.append(  # the request itself is in the journal since it was made
@@ -99,7 +100,9 @@ def _commands(plan: Plan, state: RolloutState, obs: Observation) -> Decision | N
             d = start_rollback(state, obs.now, why, end, consumed)
             return dataclasses.replace(d, events=(*events, *d.events))
         before = state
-        state, refused = _apply_command(plan, state, cmd, obs.now)
+        state, refused = _apply_command(plan, state, cmd, obs.now, paused_here)
+        if cmd.verb is CommandVerb.PAUSE and not refused:
+            paused_here = state.paused_at
         if refused:
             events.append(Event("command_refused", refused, {"verb": cmd.verb.value}))
         elif cmd.verb is CommandVerb.SKIP:
@@ -115,10 +118,12 @@ def _commands(plan: Plan, state: RolloutState, obs: Observation) -> Decision | N
 
 
 def _apply_command(
-    plan: Plan, state: RolloutState, cmd: Command, now: float
+    plan: Plan, state: RolloutState, cmd: Command, now: float, paused_here: float | None = None
 ) -> tuple[RolloutState, str]:
     """The state after one operator command, and why it changed nothing when it was refused."""
     verb, phase = cmd.verb, state.phase
+    if _withdraws(cmd, state, paused_here):  # resume asked after a pause nobody applied yet
+        return _resume(plan, state, now), ""
     if _stale(cmd, state):
         assert cmd.step is not None
         return state, (
@@ -157,6 +162,21 @@ def _stale(cmd: Command, state: RolloutState) -> bool:
     if cmd.verb not in (CommandVerb.RESUME, CommandVerb.SKIP) or cmd.step is None:
         return False
     return cmd.step != state.step or cmd.paused_at != state.paused_at
+
+
+def _withdraws(cmd: Command, state: RolloutState, paused_here: float | None) -> bool:
+    """A resume asked while the rollout was progressing, at this step, behind a pause no
+    controller had applied yet (nobody drove the rollout): taken up together, the pause is
+    applied and then lifted, both recorded. Only that operator pause: a pause of any other
+    kind, or one applied earlier, was never seen by the person who resumed."""
+    return (
+        cmd.verb is CommandVerb.RESUME
+        and cmd.step == state.step
+        and cmd.paused_at is None
+        and state.pause_kind is PauseKind.OPERATOR
+        and paused_here is not None
+        and state.paused_at == paused_here
+    )
 
 
 def _unpaused(state: RolloutState) -> RolloutState:

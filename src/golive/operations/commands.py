@@ -44,7 +44,11 @@ async def request(
     if state.phase.terminal:
         raise StateError(f"rollout {record.id} already ended: {state.phase.value}")
     if verb is CommandVerb.RESUME and state.phase is not Phase.PAUSED:
-        return Requested(record, recorded=False)  # continuing is taking over, not skipping
+        pending = await store.pending_commands(record.id)
+        if not any(c.verb is CommandVerb.PAUSE for c in pending):
+            return Requested(record, recorded=False)  # continuing is taking over, not skipping
+        # a pause asked while nobody drove the rollout: the resume is recorded behind it (the
+        # controller applies both, in order); taken over alone, the rollout would stop paused
     if not permitted(plan, verb.value, who.user, who.roles, state.started_by):
         raise AuthorizationError(
             f"{who.user} ({who.kind}) may not {verb.value} rollout {record.id}: the plan allows "

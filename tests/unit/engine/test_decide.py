@@ -417,3 +417,26 @@ def test_a_resume_or_skip_asked_before_the_rollout_moved_on_is_refused_as_stale(
     analysis = state(step=4, desired=Split(10.0), shifted=True)
     skip = (Command(3, CommandVerb.SKIP, "carol", "quiet", "token", step=3),)
     assert decide(GATED, analysis, obs(split=analysis.desired, commands=skip)).state.step == 4
+
+
+def test_a_resume_behind_a_pause_nobody_applied_lifts_that_pause_only() -> None:
+    """`golive pause` then `golive resume` with no controller running: the resume took the
+    rollout over, applied the pause and stopped there, asking for a second resume."""
+    s = state(step=4, desired=Split(10.0), shifted=True)
+    both = (
+        Command(1, CommandVerb.PAUSE, "ann", "look", "login name", step=4),
+        Command(2, CommandVerb.RESUME, "ann", "", "login name", step=4),
+    )
+    d = decide(GATED, s, obs(now=T0 + 5, split=s.desired, commands=both))
+    assert d.state.phase is Phase.PROGRESSING and d.state.step == 4
+    assert [e.message for e in d.events if e.kind == "command_applied"] == [
+        "pause by ann (login name) taken up",
+        "resume by ann (login name) taken up",
+    ]
+    assert not [e for e in d.events if e.kind == "command_refused"]
+    # a pause of another kind (here the plan's own) is never lifted by a resume asked before it
+    at_pause = state(step=5, desired=Split(10.0), shifted=True)
+    held = decide(GATED, at_pause, obs(split=at_pause.desired)).state
+    early = (Command(3, CommandVerb.RESUME, "ann", "", "login name", step=5),)
+    d = decide(GATED, held, obs(now=T0 + 9, split=at_pause.desired, commands=early))
+    assert d.state.phase is Phase.PAUSED
