@@ -15,6 +15,7 @@ Safety rules live in these two modules, once:
 from __future__ import annotations
 
 import dataclasses
+from typing import assert_never
 
 from golive.analysis import triggers as trig
 from golive.core.actions import Action, ApplySplit, Decision, Observation, RetireRevision
@@ -33,26 +34,37 @@ from golive.plan.model import AnalyzeStep, PauseStep, Plan, Revision, Split, des
 
 def decide(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
     if state.phase.terminal:
-        return Decision(state, _pending(state, obs), consumed=tuple(c.id for c in obs.commands))
+        return _by_phase(plan, state, obs)
     after_commands = _commands(plan, state, obs)
     if after_commands is not None:
         return after_commands
-    fired = _triggers(plan, state, obs)
+    values = obs.trigger_values if state.shifted else None  # armed from the first shift
+    checked = trig.evaluate(plan.triggers, state.trigger_since, state.notified, values, obs.now)
+    fired = _fired(state, obs, checked)
     if fired is not None:
         return fired
     stopped, alarms = _split_alarm(plan, state, obs)
     if stopped is not None:
         return stopped
-    state = dataclasses.replace(state, trigger_since=_next_since(plan, state, obs))
-    state, notes = _notify(plan, state, obs)
-    notes = (*alarms, *notes)
-    if state.phase is Phase.ROLLING_BACK:
-        d = _rolling_back(state, obs)
-    elif state.phase is Phase.PAUSED:
-        d = Decision(state, reconcile(state, obs))
-    else:
-        d = progress(plan, state, obs)
+    state = dataclasses.replace(state, trigger_since=checked.since, notified=checked.notified)
+    notes = (*alarms, *(_notice(f) for f in checked.notices))
+    d = _by_phase(plan, state, obs)
     return dataclasses.replace(d, events=(*notes, *d.events)) if notes else d
+
+
+def _by_phase(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
+    match state.phase:
+        case Phase.PROGRESSING:
+            return progress(plan, state, obs)
+        case Phase.PAUSED:
+            return Decision(state, reconcile(state, obs))
+        case Phase.ROLLING_BACK:
+            return _rolling_back(state, obs)
+        case Phase.PROMOTED | Phase.ROLLED_BACK | Phase.ABORTED | Phase.FAILED:
+            consumed = tuple(c.id for c in obs.commands)  # an ended rollout ignores commands
+            return Decision(state, _pending(state, obs), consumed=consumed)
+        case _:
+            assert_never(state.phase)
 
 
 def _pending(state: RolloutState, obs: Observation) -> tuple[Action, ...]:
@@ -180,41 +192,31 @@ def _resume(plan: Plan, state: RolloutState, now: float) -> RolloutState:
     return _unpaused(nxt)
 
 
-def _next_since(plan: Plan, state: RolloutState, obs: Observation) -> tuple[float | None, ...]:
-    if not state.shifted or len(obs.trigger_values) != len(plan.triggers):
-        return state.trigger_since or tuple(None for _ in plan.triggers)
-    since = state.trigger_since or tuple(None for _ in plan.triggers)
-    return tuple(
-        trig.advance(t, s, v, obs.now)[0]
-        for t, s, v in zip(plan.triggers, since, obs.trigger_values, strict=True)
-    )
-
-
-def _triggers(plan: Plan, state: RolloutState, obs: Observation) -> Decision | None:
-    if (
-        not state.shifted
-        or state.phase is Phase.ROLLING_BACK
-        or len(obs.trigger_values) != len(plan.triggers)
-    ):
+def _fired(state: RolloutState, obs: Observation, checked: trig.TriggerPass) -> Decision | None:
+    """The first trigger that fires and acts: a rollback, or a pause while progressing (a
+    rollout rolling back has nothing left for a trigger to do)."""
+    if state.phase is Phase.ROLLING_BACK:
         return None
-    since = state.trigger_since or tuple(None for _ in plan.triggers)
-    for t, s, v in zip(plan.triggers, since, obs.trigger_values, strict=True):
-        _, fired = trig.advance(t, s, v, obs.now)
-        if not fired:
-            continue
-        why = trig.describe(t, v)
-        if t.action is trig.TriggerAction.NOTIFY:
-            continue  # recorded by _notify, the rollout goes on
-        if t.action is trig.TriggerAction.ROLLBACK:
-            d = start_rollback(state, obs.now, why, Phase.ROLLED_BACK)
-            return dataclasses.replace(
-                d, events=(Event("trigger_fired", why, {"trigger": t.label}), *d.events)
-            )
-        if state.phase is Phase.PROGRESSING:
-            nxt = paused(state, obs.now, why, PauseKind.TRIGGER, "golive resume")
-            nxt = dataclasses.replace(nxt, trigger_since=_next_since(plan, state, obs))
-            return Decision(nxt, (), (Event("trigger_fired", why, {"trigger": t.label}),))
+    for f in checked.fired:
+        event = Event("trigger_fired", f.why, {"trigger": f.trigger.label})
+        match f.trigger.action:
+            case trig.TriggerAction.ROLLBACK:
+                d = start_rollback(state, obs.now, f.why, Phase.ROLLED_BACK)
+                return dataclasses.replace(d, events=(event, *d.events))
+            case trig.TriggerAction.PAUSE:
+                if state.phase is Phase.PROGRESSING:
+                    nxt = paused(state, obs.now, f.why, PauseKind.TRIGGER, "golive resume")
+                    nxt = dataclasses.replace(nxt, trigger_since=checked.since)
+                    return Decision(nxt, (), (event,))
+            case trig.TriggerAction.NOTIFY:
+                pass  # noted once per episode (``checked.notices``), the rollout goes on
+            case _:
+                assert_never(f.trigger.action)
     return None
+
+
+def _notice(f: trig.Firing) -> Event:
+    return Event("trigger_notified", f"{f.why}: watching", {"trigger": f.trigger.label})
 
 
 def _split_alarm(
@@ -229,11 +231,15 @@ def _split_alarm(
     if state.phase not in (Phase.PROGRESSING, Phase.PAUSED):
         return None, ()
     action, why = check.action(finding), finding.describe()
-    doing = {
-        trig.TriggerAction.ROLLBACK: "rolling back",
-        trig.TriggerAction.PAUSE: "pausing" if state.phase is Phase.PROGRESSING else "paused",
-        trig.TriggerAction.NOTIFY: "watching",
-    }[action]
+    match action:
+        case trig.TriggerAction.ROLLBACK:
+            doing = "rolling back"
+        case trig.TriggerAction.PAUSE:
+            doing = "pausing" if state.phase is Phase.PROGRESSING else "paused"
+        case trig.TriggerAction.NOTIFY:
+            doing = "watching"
+        case _:
+            assert_never(action)
     event = Event("split_alarm", f"{why}; {doing}", {**finding.to_data(), "then": action.value})
     if action is trig.TriggerAction.ROLLBACK:
         d = start_rollback(state, obs.now, why, Phase.ROLLED_BACK)
@@ -242,28 +248,6 @@ def _split_alarm(
         nxt = paused(state, obs.now, why, PauseKind.SPLIT, "golive resume (or rollback)")
         return Decision(nxt, reconcile(state, obs), (event,)), ()
     return None, (event,)
-
-
-def _notify(
-    plan: Plan, state: RolloutState, obs: Observation
-) -> tuple[RolloutState, tuple[Event, ...]]:
-    """``then: notify`` triggers: one recorded notification per episode (until it clears)."""
-    if not state.shifted or len(obs.trigger_values) != len(plan.triggers):
-        return state, ()
-    done = list(state.notified or (False,) * len(plan.triggers))
-    events: list[Event] = []
-    for i, (t, since, value) in enumerate(
-        zip(plan.triggers, state.trigger_since, obs.trigger_values, strict=True)
-    ):
-        if t.action is not trig.TriggerAction.NOTIFY:
-            continue
-        if since is None:
-            done[i] = False
-        elif obs.now - since >= t.hold and not done[i]:
-            done[i] = True
-            why = trig.describe(t, value)
-            events.append(Event("trigger_notified", f"{why}: watching", {"trigger": t.label}))
-    return dataclasses.replace(state, notified=tuple(done)), tuple(events)
 
 
 def _rolling_back(state: RolloutState, obs: Observation) -> Decision:
