@@ -27,9 +27,10 @@ from golive.engine.steps import (
     progress,
     reconcile,
     retire_later,
+    skippable,
     start_rollback,
 )
-from golive.plan.model import AnalyzeStep, PauseStep, Plan, Revision, Split, describe_step
+from golive.plan.model import PauseStep, Plan, Revision, Split, describe_step
 
 
 def decide(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
@@ -154,7 +155,7 @@ def _apply_command(
         return _unpaused(promoted), ""
     if verb is CommandVerb.SKIP and phase in (Phase.PROGRESSING, Phase.PAUSED):
         step = current_step(plan, state)
-        if not isinstance(step, AnalyzeStep | PauseStep) or state.force_promote:
+        if not skippable(step) or state.force_promote:
             return state, f"skip refused: {describe_step(step)} cannot be skipped"
         nxt = dataclasses.replace(
             state, phase=Phase.PROGRESSING, step=state.step + 1, step_started=now, reason=""
