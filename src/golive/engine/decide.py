@@ -232,23 +232,23 @@ def _split_alarm(
     if state.phase not in (Phase.PROGRESSING, Phase.PAUSED):
         return None, ()
     action, why = check.action(finding), finding.describe()
+
+    def alarm(doing: str) -> Event:
+        return Event("split_alarm", f"{why}; {doing}", {**finding.to_data(), "then": action.value})
+
     match action:
         case trig.TriggerAction.ROLLBACK:
-            doing = "rolling back"
+            d = start_rollback(state, obs.now, why, Phase.ROLLED_BACK)
+            return dataclasses.replace(d, events=(alarm("rolling back"), *d.events)), ()
+        case trig.TriggerAction.PAUSE if state.phase is Phase.PROGRESSING:
+            nxt = paused(state, obs.now, why, PauseKind.SPLIT, "golive resume (or rollback)")
+            return Decision(nxt, reconcile(state, obs), (alarm("pausing"),)), ()
         case trig.TriggerAction.PAUSE:
-            doing = "pausing" if state.phase is Phase.PROGRESSING else "paused"
+            return None, (alarm("paused"),)
         case trig.TriggerAction.NOTIFY:
-            doing = "watching"
+            return None, (alarm("watching"),)
         case _:
             assert_never(action)
-    event = Event("split_alarm", f"{why}; {doing}", {**finding.to_data(), "then": action.value})
-    if action is trig.TriggerAction.ROLLBACK:
-        d = start_rollback(state, obs.now, why, Phase.ROLLED_BACK)
-        return dataclasses.replace(d, events=(event, *d.events)), ()
-    if action is trig.TriggerAction.PAUSE and state.phase is Phase.PROGRESSING:
-        nxt = paused(state, obs.now, why, PauseKind.SPLIT, "golive resume (or rollback)")
-        return Decision(nxt, reconcile(state, obs), (event,)), ()
-    return None, (event,)
 
 
 def _rolling_back(state: RolloutState, obs: Observation) -> Decision:
