@@ -181,15 +181,23 @@ def _resume(plan: Plan, state: RolloutState, now: float) -> RolloutState:
     step is completed by resuming; an inconclusive analysis runs again from the start."""
     kind, step = state.pause_kind, current_step(plan, state)
     nxt = dataclasses.replace(state, phase=Phase.PROGRESSING, reason="")
-    if kind is PauseKind.PLAN or (kind is None and isinstance(step, PauseStep)):
-        nxt = dataclasses.replace(nxt, step=state.step + 1, step_started=now)
-    elif kind is PauseKind.INCONCLUSIVE:
-        nxt = dataclasses.replace(nxt, step_started=now)
-    else:  # the clock of the step stops while paused: a deploy or gate timeout is not eaten
-        paused_for = now - state.paused_at if state.paused_at is not None else 0.0
-        nxt = dataclasses.replace(nxt, step_started=state.step_started + max(0.0, paused_for))
-    if kind is PauseKind.FAILSAFE and state.held is not None:
-        nxt = dataclasses.replace(nxt, desired=state.held)
+    paused_for = now - state.paused_at if state.paused_at is not None else 0.0
+    # the clock of the step stops while paused: a deploy or gate timeout is not eaten
+    same_step = dataclasses.replace(nxt, step_started=state.step_started + max(0.0, paused_for))
+    match kind:
+        case PauseKind.PLAN:
+            nxt = dataclasses.replace(nxt, step=state.step + 1, step_started=now)
+        case None if isinstance(step, PauseStep):
+            nxt = dataclasses.replace(nxt, step=state.step + 1, step_started=now)
+        case PauseKind.INCONCLUSIVE:
+            nxt = dataclasses.replace(nxt, step_started=now)
+        case PauseKind.FAILSAFE:
+            held = state.held if state.held is not None else state.desired
+            nxt = dataclasses.replace(same_step, desired=held)
+        case PauseKind.OPERATOR | PauseKind.TRIGGER | PauseKind.SPLIT | None:
+            nxt = same_step
+        case _:
+            assert_never(kind)
     return _unpaused(nxt)
 
 
