@@ -1,7 +1,8 @@
 """The pure heart of the engine: ``decide(plan, state, observation) -> Decision``.
 
-No I/O and no clock: ``observation.now`` is the time. Operator commands, triggers and each
-phase are handled here; each step kind has one small function in :mod:`golive.engine.steps`.
+No I/O and no clock: ``observation.now`` is the time. Operator commands, triggers (evaluated
+once per pass by :func:`golive.analysis.triggers.evaluate`, acted on here) and each phase are
+handled here; each step kind has one small function in :mod:`golive.engine.steps`.
 Safety rules live in these two modules, once:
 
 * a rollback's first action is the router write that sends 100% to stable (``urgent``), and the
