@@ -25,8 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks.judge.sim import HORIZON, Scenario, nominal_quantile, scenarios, simulate
-from golive.analysis.judge import Call, Judge, JudgeConfig, JudgeImpl
+from golive.analysis.judge import Call, Judge, JudgeImpl
+from golive.analysis.mannwhitney import MannWhitneyConfig
+from golive.analysis.sequential import SequentialConfig
 from golive.analysis.snapshot import Snapshot
+from golive.analysis.threshold import ThresholdConfig
 
 ORACLE_ALPHA = 0.01
 ERR_TOL, LAT_TOL = 0.05, 0.01  # the defaults
@@ -36,10 +39,10 @@ JUDGES = ("golive", "kayenta", "argo", "flagger")
 def build(name: str, s: Scenario) -> JudgeImpl:
     """The judges as configured in the benchmark (see docs/benchmarks.md for the reasoning)."""
     if name == "golive":
-        cfg = JudgeConfig(kind="sequential", error_tolerance=ERR_TOL, latency_tolerance=LAT_TOL)
+        cfg = SequentialConfig(error_tolerance=ERR_TOL, latency_tolerance=LAT_TOL)
         return Judge(cfg)
     if name == "kayenta":
-        return Judge(JudgeConfig(kind="mann-whitney", interval=300.0, latency_quantile=0.99))
+        return Judge(MannWhitneyConfig(interval=300.0, latency_quantile=0.99))
     # Argo and Flagger: fixed limits a person would set from stable's normal behaviour:
     # 1.5 x its error rate, 1.1 x its p99 latency, measured over the last minute.
     limits = {
@@ -50,8 +53,8 @@ def build(name: str, s: Scenario) -> JudgeImpl:
         "interval": 60.0,
     }
     if name == "argo":
-        return Judge(JudgeConfig(kind="threshold", style="argo", failure_limit=3, **limits))  # type: ignore[arg-type]
-    return Judge(JudgeConfig(kind="threshold", style="flagger", failure_limit=5, **limits))  # type: ignore[arg-type]
+        return Judge(ThresholdConfig(style="argo", failure_limit=3, **limits))  # type: ignore[arg-type]
+    return Judge(ThresholdConfig(style="flagger", failure_limit=5, **limits))  # type: ignore[arg-type]
 
 
 @dataclass

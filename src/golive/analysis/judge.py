@@ -5,15 +5,17 @@ A judge sees cumulative :class:`Snapshot` counters of stable and canary once per
 explained line per metric. Judges are pure and deterministic: replaying the same updates gives
 the same verdicts, which is how a restarted controller rebuilds one from the durable record.
 
-``Judge(JudgeConfig(...))`` builds the judge the config's ``kind`` selects.
+``Judge(config)`` builds the judge a config is for: each judge kind has its own config class
+(``SequentialConfig(...)``); :func:`config_for` picks the class by kind name, as a plan does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from golive.analysis.snapshot import Snapshot
 
@@ -64,39 +66,16 @@ class Verdict:
         return "; ".join([*(m.sentence for m in self.metrics), *self.notes]) or "no metrics"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class JudgeConfig:
-    """Selects and tunes a judge. Fractions, not percentages (``0.01`` is 1%).
+    """What every judge's config has; each kind's class (``SequentialConfig``,
+    ``MannWhitneyConfig``, ``ThresholdConfig``, in the judge's own module) adds the fields that
+    kind reads, and nothing else, and names the kind. Fractions, not percentages (``0.01`` is
+    1%)."""
 
-    ``error_tolerance=0.2`` means the canary is regressed only if its error rate exceeds
-    1.2 x stable's; ``latency_tolerance`` likewise on latency. Absolute limits (``max_*``) are
-    SLOs that apply whatever stable does.
-
-    Which fields matter depends on ``kind``: ``sequential`` uses the rates, tolerances,
-    ``min_requests`` and ``min_exposure``; ``mann-whitney`` judges every ``interval`` (default
-    5 minutes); ``threshold`` measures every ``interval`` (default every update) over ``window``
-    and counts failures the way ``style`` (``golive``, ``argo`` or ``flagger``) does.
-    """
-
-    kind: str = "sequential"
-    false_rollback_rate: float = 0.01
-    false_promotion_rate: float = 0.05
-    min_exposure: float = 60.0
-    error_tolerance: float = 0.05
-    latency_tolerance: float = 0.01
-    max_error_rate: float | None = 0.05
-    max_latency_ms: float | None = None
-    max_error_ratio: float | None = None
-    max_latency_ratio: float | None = None
-    latency_quantile: float = 0.95
-    min_requests: int = 50
-    window: float = 60.0
-    hold: float = 0.0
-    interval: float = 0.0
-    style: str = "golive"
-    failure_limit: int = 0
-    consecutive_error_limit: int = 4
-    metrics: tuple[str, ...] = field(default=("error_rate", "latency"))
+    kind: ClassVar[str]
+    metrics: tuple[str, ...] = ("error_rate", "latency")
+    latency_quantile: float = 0.95  # shown by every judge; mann-whitney and threshold judge on it
     notes: tuple[str, ...] = ()  # said in every verdict (e.g. why a metric is not judged)
 
 
@@ -106,14 +85,17 @@ class JudgeImpl(Protocol):
     ) -> Verdict: ...
 
 
-_KINDS: dict[str, Callable[[JudgeConfig], JudgeImpl]] = {}
+_C = TypeVar("_C", bound=JudgeConfig)
+_KINDS: dict[str, tuple[type[JudgeConfig], Callable[[Any], JudgeImpl]]] = {}
 
 
 def register(
-    kind: str,
-) -> Callable[[Callable[[JudgeConfig], JudgeImpl]], Callable[[JudgeConfig], JudgeImpl]]:
-    def add(factory: Callable[[JudgeConfig], JudgeImpl]) -> Callable[[JudgeConfig], JudgeImpl]:
-        _KINDS[kind] = factory
+    config: type[_C],
+) -> Callable[[Callable[[_C], JudgeImpl]], Callable[[_C], JudgeImpl]]:
+    """Register the judge built from a ``config`` of this class (whose ``kind`` names it)."""
+
+    def add(factory: Callable[[_C], JudgeImpl]) -> Callable[[_C], JudgeImpl]:
+        _KINDS[config.kind] = (config, factory)
         return factory
 
     return add
@@ -124,14 +106,29 @@ def known_kinds() -> list[str]:
     return sorted(_KINDS)
 
 
+def config_for(kind: str, **settings: object) -> JudgeConfig:
+    """The config of judge ``kind``, from settings of any kind: it takes the ones its kind reads
+    (a plan's one ``judge`` mapping may hold others, ignored as they always were). An unknown
+    kind is a ValueError naming the known."""
+    config, _ = _registered(kind)
+    names = {f.name for f in dataclasses.fields(config)}
+    taken: dict[str, Any] = {k: v for k, v in settings.items() if k in names}
+    return config(**taken)
+
+
 def Judge(config: JudgeConfig) -> JudgeImpl:
-    """Build the judge ``config.kind`` selects; an unknown kind is a ValueError naming the known."""
-    _load_builtins()
-    factory = _KINDS.get(config.kind)
-    if factory is None:
-        raise ValueError(f"unknown judge {config.kind!r}; known: {', '.join(sorted(_KINDS))}")
+    """Build the judge ``config`` is for."""
+    _, factory = _registered(config.kind)
     judge = factory(config)
     return _Noted(judge, config.notes) if config.notes else judge
+
+
+def _registered(kind: str) -> tuple[type[JudgeConfig], Callable[[Any], JudgeImpl]]:
+    _load_builtins()
+    found = _KINDS.get(kind)
+    if found is None:
+        raise ValueError(f"unknown judge {kind!r}; known: {', '.join(sorted(_KINDS))}")
+    return found
 
 
 class _Noted:

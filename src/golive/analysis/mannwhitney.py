@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 from golive.analysis.judge import Call, JudgeConfig, MetricVerdict, Status, Verdict, register
 from golive.analysis.snapshot import Series, Snapshot, quantile
@@ -82,8 +84,14 @@ def classify(experiment: Sequence[float], control: Sequence[float]) -> tuple[str
     return "Pass", ratio
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MannWhitneyConfig(JudgeConfig):
+    kind: ClassVar[str] = "mann-whitney"
+    interval: float = 0.0  # how often it judges; 0 is Kayenta's 5 minutes (DEFAULT_INTERVAL)
+
+
 class MannWhitneyJudge:
-    def __init__(self, config: JudgeConfig) -> None:
+    def __init__(self, config: MannWhitneyConfig) -> None:
         self.config = config
         self.every = config.interval or DEFAULT_INTERVAL
         self.stable = Series(keep=math.inf)
@@ -173,6 +181,6 @@ def _latency(m: Snapshot, q: float) -> float:
     return 0.0 if v is None else v
 
 
-@register("mann-whitney")
-def _build(config: JudgeConfig) -> MannWhitneyJudge:
+@register(MannWhitneyConfig)
+def _build(config: MannWhitneyConfig) -> MannWhitneyJudge:
     return MannWhitneyJudge(config)

@@ -20,6 +20,8 @@ Absolute limits (an error rate above 5%) are the job of triggers, not of this co
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import ClassVar
 
 from golive.analysis.evidence import RateRatioTest, ShiftTest
 from golive.analysis.histogram import aligned_counts, deflate, slower_share, tail_bounds
@@ -38,8 +40,22 @@ def _ms(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.0f}ms"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SequentialConfig(JudgeConfig):
+    """``error_tolerance=0.05`` means the canary is regressed only if its error rate exceeds
+    1.05 x stable's; ``latency_tolerance`` likewise on latency."""
+
+    kind: ClassVar[str] = "sequential"
+    false_rollback_rate: float = 0.01
+    false_promotion_rate: float = 0.05
+    error_tolerance: float = 0.05
+    latency_tolerance: float = 0.01
+    min_exposure: float = 60.0
+    min_requests: int = 50
+
+
 class SequentialJudge:
-    def __init__(self, config: JudgeConfig) -> None:
+    def __init__(self, config: SequentialConfig) -> None:
         self.config = config
         n = max(1, len(config.metrics))
         self._log_rollback = math.log(n / config.false_rollback_rate)
@@ -212,6 +228,6 @@ def _above(snap: Snapshot, bound: float) -> float | None:
     return (total - at) / total if total else None
 
 
-@register("sequential")
-def _build(config: JudgeConfig) -> SequentialJudge:
+@register(SequentialConfig)
+def _build(config: SequentialConfig) -> SequentialJudge:
     return SequentialJudge(config)

@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-INF = math.inf
-
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:

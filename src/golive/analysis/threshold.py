@@ -17,6 +17,9 @@ failed measurements turn into a rollback depends on ``style``:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 from golive.analysis.judge import (
     Call,
     JudgeConfig,
@@ -36,8 +39,27 @@ def _ms(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.0f}ms"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThresholdConfig(JudgeConfig):
+    """Absolute limits (``max_*``) are SLOs that apply whatever stable does; the ratios bound
+    the canary to that many times stable."""
+
+    kind: ClassVar[str] = "threshold"
+    max_error_rate: float | None = 0.05
+    max_latency_ms: float | None = None
+    max_error_ratio: float | None = None
+    max_latency_ratio: float | None = None
+    min_requests: int = 50
+    window: float = 60.0
+    hold: float = 0.0
+    interval: float = 0.0
+    style: str = "golive"
+    failure_limit: int = 0
+    consecutive_error_limit: int = 4
+
+
 class ThresholdJudge:
-    def __init__(self, config: JudgeConfig) -> None:
+    def __init__(self, config: ThresholdConfig) -> None:
         self.config = config
         self.stable = Series(keep=config.window * 2 + 60)
         self.canary = Series(keep=config.window * 2 + 60)
@@ -193,6 +215,6 @@ def _as_error(m: MetricVerdict) -> MetricVerdict:
     return MetricVerdict(m.metric, m.stable, m.canary, Status.UNKNOWN, sentence, rule="error")
 
 
-@register("threshold")
-def _build(config: JudgeConfig) -> ThresholdJudge:
+@register(ThresholdConfig)
+def _build(config: ThresholdConfig) -> ThresholdJudge:
     return ThresholdJudge(config)

@@ -4,6 +4,9 @@ A trigger is evaluated on every measurement tick from the first shift to the end
 rollout, over the canary's last ``window`` seconds. It fires when its condition has held
 continuously for ``hold`` seconds. Too little traffic in the window is "not yet known": it
 neither starts nor clears the clock.
+
+:func:`evaluate` is the one pass over every trigger the engine makes per observation: since
+when each condition holds, which triggers fire, and which ``notify`` episodes start or clear.
 """
 
 from __future__ import annotations
@@ -95,6 +98,64 @@ def advance(
         return None, False
     start = now if since is None else since
     return start, now - start >= trigger.hold
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """A trigger whose condition has held for its ``hold``, with the value that shows it."""
+
+    trigger: Trigger
+    value: float | None
+
+    @property
+    def why(self) -> str:
+        return describe(self.trigger, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerPass:
+    """Every trigger evaluated on one observation."""
+
+    since: tuple[float | None, ...]  # per trigger: its condition holds since then
+    notified: tuple[bool, ...]  # per trigger: its notification for this episode is out
+    fired: tuple[Firing, ...]  # whatever the action, in the plan's order
+    notices: tuple[Firing, ...]  # ``notify`` triggers whose episode starts now
+
+
+def evaluate(
+    triggers: tuple[Trigger, ...],
+    since: tuple[float | None, ...],
+    notified: tuple[bool, ...],
+    values: tuple[float | None, ...] | None,
+    now: float,
+) -> TriggerPass:
+    """Advance every trigger's clock by one observation.
+
+    ``values`` are the triggers' metrics, in order (``None`` for one not yet known); without
+    them (triggers not armed yet, or not measured on this pass) nothing changes. A ``notify``
+    trigger notifies once per episode: when it fires, and again only after its condition
+    stopped holding.
+    """
+    held = since or (None,) * len(triggers)
+    if values is None or len(values) != len(triggers):
+        return TriggerPass(held, notified, (), ())
+    nxt: list[float | None] = []
+    out = list(notified or (False,) * len(triggers))
+    fired: list[Firing] = []
+    notices: list[Firing] = []
+    for i, (t, s, v) in enumerate(zip(triggers, held, values, strict=True)):
+        start, fires = advance(t, s, v, now)
+        nxt.append(start)
+        if fires:
+            fired.append(Firing(t, v))
+        if t.action is not TriggerAction.NOTIFY:
+            continue
+        if start is None:
+            out[i] = False
+        elif fires and not out[i]:
+            out[i] = True
+            notices.append(Firing(t, v))
+    return TriggerPass(tuple(nxt), tuple(out), tuple(fired), tuple(notices))
 
 
 def describe(trigger: Trigger, value: float | None) -> str:

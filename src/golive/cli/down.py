@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import assert_never
 
 from rich.console import Console
 
@@ -102,15 +103,20 @@ async def _roles(store: SQLiteStore) -> dict[tuple[str, str], str]:
         except GoliveError:
             continue
         s, key = record.state, record.service
-        if not s.phase.terminal:
-            w = s.desired.canary_weight
-            roles[key, plan.stable.version] = f"serving production: stable, {100 - w:g}%"
-            roles[key, plan.canary.version] = f"serving production: canary of {record.id}, {w:g}%"
-        elif s.phase is Phase.PROMOTED:
-            version = plan.canary.version
-            roles[key, version] = f"serving production: stable, promoted by {record.id}"
-        else:
-            roles[key, plan.stable.version] = "serving production: stable"
+        match s.phase:
+            case Phase.PROGRESSING | Phase.PAUSED | Phase.ROLLING_BACK:
+                w = s.desired.canary_weight
+                roles[key, plan.stable.version] = f"serving production: stable, {100 - w:g}%"
+                roles[key, plan.canary.version] = (
+                    f"serving production: canary of {record.id}, {w:g}%"
+                )
+            case Phase.PROMOTED:
+                version = plan.canary.version
+                roles[key, version] = f"serving production: stable, promoted by {record.id}"
+            case Phase.ROLLED_BACK | Phase.ABORTED | Phase.FAILED:
+                roles[key, plan.stable.version] = "serving production: stable"
+            case _:
+                assert_never(s.phase)
     return roles
 
 

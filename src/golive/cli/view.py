@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import TextIO
+from typing import TextIO, assert_never
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -26,15 +26,20 @@ from golive.engine.decide import current_step
 from golive.plan.model import Plan, describe_step
 
 WINDOW = 10.0
-_PHASE_STYLE = {
-    Phase.PROGRESSING: "cyan",
-    Phase.PAUSED: "yellow",
-    Phase.ROLLING_BACK: "red",
-    Phase.PROMOTED: "green",
-    Phase.ROLLED_BACK: "red",
-    Phase.ABORTED: "red",
-    Phase.FAILED: "red",
-}
+
+
+def _phase_style(phase: Phase) -> str:
+    match phase:
+        case Phase.PROGRESSING:
+            return "cyan"
+        case Phase.PAUSED:
+            return "yellow"
+        case Phase.PROMOTED:
+            return "green"
+        case Phase.ROLLING_BACK | Phase.ROLLED_BACK | Phase.ABORTED | Phase.FAILED:
+            return "red"
+        case _:
+            assert_never(phase)
 
 
 def _fmt_ms(x: float | None) -> str:
@@ -99,7 +104,7 @@ class LiveView:
         head = Text.assemble(
             (f"{self.plan.service} ", "bold"),
             (f"{self.rollout_id}  ", "dim"),
-            (s.phase.value.replace("_", " "), f"bold {_PHASE_STYLE[s.phase]}"),
+            (s.phase.value.replace("_", " "), f"bold {_phase_style(s.phase)}"),
             f"   canary serves {shown} (desired {s.desired.canary_weight:g}%)",
         )
         steps = Table.grid(padding=(0, 1))

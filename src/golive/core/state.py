@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NewType
+from typing import NewType, assert_never
 
 from golive.plan.model import Revision, Segment, Split
 
@@ -27,7 +27,13 @@ class Phase(StrEnum):
 
     @property
     def terminal(self) -> bool:
-        return self in (Phase.PROMOTED, Phase.ROLLED_BACK, Phase.ABORTED, Phase.FAILED)
+        match self:
+            case Phase.PROGRESSING | Phase.PAUSED | Phase.ROLLING_BACK:
+                return False
+            case Phase.PROMOTED | Phase.ROLLED_BACK | Phase.ABORTED | Phase.FAILED:
+                return True
+            case _:
+                assert_never(self)
 
 
 class CommandVerb(StrEnum):

@@ -1,7 +1,8 @@
 """The pure heart of the engine: ``decide(plan, state, observation) -> Decision``.
 
-No I/O and no clock: ``observation.now`` is the time. Operator commands, triggers and each
-phase are handled here; each step kind has one small function in :mod:`golive.engine.steps`.
+No I/O and no clock: ``observation.now`` is the time. Operator commands, triggers (evaluated
+once per pass by :func:`golive.analysis.triggers.evaluate`, acted on here) and each phase are
+handled here; each step kind has one small function in :mod:`golive.engine.steps`.
 Safety rules live in these two modules, once:
 
 * a rollback's first action is the router write that sends 100% to stable (``urgent``), and the
@@ -15,6 +16,7 @@ Safety rules live in these two modules, once:
 from __future__ import annotations
 
 import dataclasses
+from typing import assert_never
 
 from golive.analysis import triggers as trig
 from golive.core.actions import Action, ApplySplit, Decision, Observation, RetireRevision
@@ -26,33 +28,45 @@ from golive.engine.steps import (
     progress,
     reconcile,
     retire_later,
+    skippable,
     start_rollback,
 )
-from golive.plan.model import AnalyzeStep, PauseStep, Plan, Revision, Split, describe_step
+from golive.plan.model import PauseStep, Plan, Revision, Split, describe_step
 
 
 def decide(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
     if state.phase.terminal:
-        return Decision(state, _pending(state, obs), consumed=tuple(c.id for c in obs.commands))
+        return _by_phase(plan, state, obs)
     after_commands = _commands(plan, state, obs)
     if after_commands is not None:
         return after_commands
-    fired = _triggers(plan, state, obs)
+    values = obs.trigger_values if state.shifted else None  # armed from the first shift
+    checked = trig.evaluate(plan.triggers, state.trigger_since, state.notified, values, obs.now)
+    fired = _fired(state, obs, checked)
     if fired is not None:
         return fired
     stopped, alarms = _split_alarm(plan, state, obs)
     if stopped is not None:
         return stopped
-    state = dataclasses.replace(state, trigger_since=_next_since(plan, state, obs))
-    state, notes = _notify(plan, state, obs)
-    notes = (*alarms, *notes)
-    if state.phase is Phase.ROLLING_BACK:
-        d = _rolling_back(state, obs)
-    elif state.phase is Phase.PAUSED:
-        d = Decision(state, reconcile(state, obs))
-    else:
-        d = progress(plan, state, obs)
+    state = dataclasses.replace(state, trigger_since=checked.since, notified=checked.notified)
+    notes = (*alarms, *(_notice(f) for f in checked.notices))
+    d = _by_phase(plan, state, obs)
     return dataclasses.replace(d, events=(*notes, *d.events)) if notes else d
+
+
+def _by_phase(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
+    match state.phase:
+        case Phase.PROGRESSING:
+            return progress(plan, state, obs)
+        case Phase.PAUSED:
+            return Decision(state, reconcile(state, obs))
+        case Phase.ROLLING_BACK:
+            return _rolling_back(state, obs)
+        case Phase.PROMOTED | Phase.ROLLED_BACK | Phase.ABORTED | Phase.FAILED:
+            consumed = tuple(c.id for c in obs.commands)  # an ended rollout ignores commands
+            return Decision(state, _pending(state, obs), consumed=consumed)
+        case _:
+            assert_never(state.phase)
 
 
 def _pending(state: RolloutState, obs: Observation) -> tuple[Action, ...]:
@@ -147,7 +161,7 @@ def _apply_command(
         return _unpaused(promoted), ""
     if verb is CommandVerb.SKIP and phase in (Phase.PROGRESSING, Phase.PAUSED):
         step = current_step(plan, state)
-        if not isinstance(step, AnalyzeStep | PauseStep) or state.force_promote:
+        if not skippable(step) or state.force_promote:
             return state, f"skip refused: {describe_step(step)} cannot be skipped"
         nxt = dataclasses.replace(
             state, phase=Phase.PROGRESSING, step=state.step + 1, step_started=now, reason=""
@@ -188,53 +202,51 @@ def _resume(plan: Plan, state: RolloutState, now: float) -> RolloutState:
     step is completed by resuming; an inconclusive analysis runs again from the start."""
     kind, step = state.pause_kind, current_step(plan, state)
     nxt = dataclasses.replace(state, phase=Phase.PROGRESSING, reason="")
-    if kind is PauseKind.PLAN or (kind is None and isinstance(step, PauseStep)):
-        nxt = dataclasses.replace(nxt, step=state.step + 1, step_started=now)
-    elif kind is PauseKind.INCONCLUSIVE:
-        nxt = dataclasses.replace(nxt, step_started=now)
-    else:  # the clock of the step stops while paused: a deploy or gate timeout is not eaten
-        paused_for = now - state.paused_at if state.paused_at is not None else 0.0
-        nxt = dataclasses.replace(nxt, step_started=state.step_started + max(0.0, paused_for))
-    if kind is PauseKind.FAILSAFE and state.held is not None:
-        nxt = dataclasses.replace(nxt, desired=state.held)
+    paused_for = now - state.paused_at if state.paused_at is not None else 0.0
+    # the clock of the step stops while paused: a deploy or gate timeout is not eaten
+    same_step = dataclasses.replace(nxt, step_started=state.step_started + max(0.0, paused_for))
+    match kind:
+        case PauseKind.PLAN:
+            nxt = dataclasses.replace(nxt, step=state.step + 1, step_started=now)
+        case None if isinstance(step, PauseStep):
+            nxt = dataclasses.replace(nxt, step=state.step + 1, step_started=now)
+        case PauseKind.INCONCLUSIVE:
+            nxt = dataclasses.replace(nxt, step_started=now)
+        case PauseKind.FAILSAFE:
+            held = state.held if state.held is not None else state.desired
+            nxt = dataclasses.replace(same_step, desired=held)
+        case PauseKind.OPERATOR | PauseKind.TRIGGER | PauseKind.SPLIT | None:
+            nxt = same_step
+        case _:
+            assert_never(kind)
     return _unpaused(nxt)
 
 
-def _next_since(plan: Plan, state: RolloutState, obs: Observation) -> tuple[float | None, ...]:
-    if not state.shifted or len(obs.trigger_values) != len(plan.triggers):
-        return state.trigger_since or tuple(None for _ in plan.triggers)
-    since = state.trigger_since or tuple(None for _ in plan.triggers)
-    return tuple(
-        trig.advance(t, s, v, obs.now)[0]
-        for t, s, v in zip(plan.triggers, since, obs.trigger_values, strict=True)
-    )
-
-
-def _triggers(plan: Plan, state: RolloutState, obs: Observation) -> Decision | None:
-    if (
-        not state.shifted
-        or state.phase is Phase.ROLLING_BACK
-        or len(obs.trigger_values) != len(plan.triggers)
-    ):
+def _fired(state: RolloutState, obs: Observation, checked: trig.TriggerPass) -> Decision | None:
+    """The first trigger that fires and acts: a rollback, or a pause while progressing (a
+    rollout rolling back has nothing left for a trigger to do)."""
+    if state.phase is Phase.ROLLING_BACK:
         return None
-    since = state.trigger_since or tuple(None for _ in plan.triggers)
-    for t, s, v in zip(plan.triggers, since, obs.trigger_values, strict=True):
-        _, fired = trig.advance(t, s, v, obs.now)
-        if not fired:
-            continue
-        why = trig.describe(t, v)
-        if t.action is trig.TriggerAction.NOTIFY:
-            continue  # recorded by _notify, the rollout goes on
-        if t.action is trig.TriggerAction.ROLLBACK:
-            d = start_rollback(state, obs.now, why, Phase.ROLLED_BACK)
-            return dataclasses.replace(
-                d, events=(Event("trigger_fired", why, {"trigger": t.label}), *d.events)
-            )
-        if state.phase is Phase.PROGRESSING:
-            nxt = paused(state, obs.now, why, PauseKind.TRIGGER, "golive resume")
-            nxt = dataclasses.replace(nxt, trigger_since=_next_since(plan, state, obs))
-            return Decision(nxt, (), (Event("trigger_fired", why, {"trigger": t.label}),))
+    for f in checked.fired:
+        event = Event("trigger_fired", f.why, {"trigger": f.trigger.label})
+        match f.trigger.action:
+            case trig.TriggerAction.ROLLBACK:
+                d = start_rollback(state, obs.now, f.why, Phase.ROLLED_BACK)
+                return dataclasses.replace(d, events=(event, *d.events))
+            case trig.TriggerAction.PAUSE:
+                if state.phase is Phase.PROGRESSING:
+                    nxt = paused(state, obs.now, f.why, PauseKind.TRIGGER, "golive resume")
+                    nxt = dataclasses.replace(nxt, trigger_since=checked.since)
+                    return Decision(nxt, (), (event,))
+            case trig.TriggerAction.NOTIFY:
+                pass  # noted once per episode (``checked.notices``), the rollout goes on
+            case _:
+                assert_never(f.trigger.action)
     return None
+
+
+def _notice(f: trig.Firing) -> Event:
+    return Event("trigger_notified", f"{f.why}: watching", {"trigger": f.trigger.label})
 
 
 def _split_alarm(
@@ -249,41 +261,23 @@ def _split_alarm(
     if state.phase not in (Phase.PROGRESSING, Phase.PAUSED):
         return None, ()
     action, why = check.action(finding), finding.describe()
-    doing = {
-        trig.TriggerAction.ROLLBACK: "rolling back",
-        trig.TriggerAction.PAUSE: "pausing" if state.phase is Phase.PROGRESSING else "paused",
-        trig.TriggerAction.NOTIFY: "watching",
-    }[action]
-    event = Event("split_alarm", f"{why}; {doing}", {**finding.to_data(), "then": action.value})
-    if action is trig.TriggerAction.ROLLBACK:
-        d = start_rollback(state, obs.now, why, Phase.ROLLED_BACK)
-        return dataclasses.replace(d, events=(event, *d.events)), ()
-    if action is trig.TriggerAction.PAUSE and state.phase is Phase.PROGRESSING:
-        nxt = paused(state, obs.now, why, PauseKind.SPLIT, "golive resume (or rollback)")
-        return Decision(nxt, reconcile(state, obs), (event,)), ()
-    return None, (event,)
 
+    def alarm(doing: str) -> Event:
+        return Event("split_alarm", f"{why}; {doing}", {**finding.to_data(), "then": action.value})
 
-def _notify(
-    plan: Plan, state: RolloutState, obs: Observation
-) -> tuple[RolloutState, tuple[Event, ...]]:
-    """``then: notify`` triggers: one recorded notification per episode (until it clears)."""
-    if not state.shifted or len(obs.trigger_values) != len(plan.triggers):
-        return state, ()
-    done = list(state.notified or (False,) * len(plan.triggers))
-    events: list[Event] = []
-    for i, (t, since, value) in enumerate(
-        zip(plan.triggers, state.trigger_since, obs.trigger_values, strict=True)
-    ):
-        if t.action is not trig.TriggerAction.NOTIFY:
-            continue
-        if since is None:
-            done[i] = False
-        elif obs.now - since >= t.hold and not done[i]:
-            done[i] = True
-            why = trig.describe(t, value)
-            events.append(Event("trigger_notified", f"{why}: watching", {"trigger": t.label}))
-    return dataclasses.replace(state, notified=tuple(done)), tuple(events)
+    match action:
+        case trig.TriggerAction.ROLLBACK:
+            d = start_rollback(state, obs.now, why, Phase.ROLLED_BACK)
+            return dataclasses.replace(d, events=(alarm("rolling back"), *d.events)), ()
+        case trig.TriggerAction.PAUSE if state.phase is Phase.PROGRESSING:
+            nxt = paused(state, obs.now, why, PauseKind.SPLIT, "golive resume (or rollback)")
+            return Decision(nxt, reconcile(state, obs), (alarm("pausing"),)), ()
+        case trig.TriggerAction.PAUSE:
+            return None, (alarm("paused"),)
+        case trig.TriggerAction.NOTIFY:
+            return None, (alarm("watching"),)
+        case _:
+            assert_never(action)
 
 
 def _rolling_back(state: RolloutState, obs: Observation) -> Decision:

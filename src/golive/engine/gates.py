@@ -20,7 +20,6 @@ class GateStatus:
     passed: bool
     rejected: Signoff | None
     missing: tuple[str, ...]  # roles still to sign
-    self_only: bool  # every role signed, but only by the rollout's starter
     approvers: tuple[Signoff, ...]
 
     def waiting_for(self, gate: ApprovalGate, started_by: str) -> str:
@@ -53,7 +52,7 @@ def gate_status(
     missing = tuple(r for r in gate.roles if r not in signed)
     alone = not missing and self_only(approvers, state.started_by, gate)
     passed = rejected is None and not missing and not alone
-    return GateStatus(passed, rejected, missing, alone, tuple(approvers))
+    return GateStatus(passed, rejected, missing, tuple(approvers))
 
 
 def describe_approvers(approvers: tuple[Signoff, ...]) -> str:

@@ -5,15 +5,21 @@ compared as people (case and Unicode forms do not make a second person), and whi
 from __future__ import annotations
 
 import unicodedata
+from typing import assert_never
 
 from golive.core.state import RolloutState
 from golive.plan.model import (
     ANYONE,
     STARTER,
+    AnalyzeStep,
     ApproveStep,
     CheckStep,
     DeployStep,
+    PauseStep,
     Plan,
+    PromoteStep,
+    ShiftStep,
+    Step,
     describe_step,
 )
 
@@ -49,6 +55,16 @@ def unfinished_gate(plan: Plan, state: RolloutState) -> str | None:
     ``promote`` may never pass one. None when promotion skips only shifts, analyses, pauses."""
     for i in range(state.step, len(plan.steps)):
         step = plan.steps[i]
-        if isinstance(step, ApproveStep | CheckStep | DeployStep):
+        if _gates(step):
             return f"step {i + 1} ({describe_step(step)}) is not finished"
     return None
+
+
+def _gates(step: Step) -> bool:
+    match step:
+        case ApproveStep() | CheckStep() | DeployStep():
+            return True
+        case ShiftStep() | AnalyzeStep() | PauseStep() | PromoteStep():
+            return False
+        case _:
+            assert_never(step)

@@ -14,7 +14,7 @@ import math
 import os
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, assert_never
 
 from golive.analysis.judge import Judge, JudgeImpl, Verdict
 from golive.analysis.snapshot import Series, Snapshot
@@ -265,6 +265,8 @@ class Runner(Takeover):
                         case RetireRevision(revision=r):
                             events.extend(await self._retire(r, decision.state))
                             done.append(r)
+                        case _:
+                            assert_never(action)
             except (ProviderError, TimeoutError) as exc:
                 why = f"{_name(action)}: {exc or 'timed out'}"
                 events.append(Event("action_failed", why))

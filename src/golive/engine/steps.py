@@ -46,6 +46,18 @@ def current_step(plan: Plan, state: RolloutState) -> Step:
     return plan.steps[state.step]
 
 
+def skippable(step: Step) -> bool:
+    """Whether a person may complete ``step`` without its condition (``golive skip``): an
+    analysis or a pause only; every other step does something the rollout needs done."""
+    match step:
+        case AnalyzeStep() | PauseStep():
+            return True
+        case DeployStep() | CheckStep() | ApproveStep() | ShiftStep() | PromoteStep():
+            return False
+        case _:
+            assert_never(step)
+
+
 # -- transitions shared by every phase -------------------------------------------------------
 
 

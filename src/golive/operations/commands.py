@@ -15,11 +15,12 @@ from golive.engine import failsafe
 from golive.engine.decide import current_step
 from golive.engine.permissions import describe_permission, permitted, unfinished_gate
 from golive.engine.providers import build_providers
+from golive.engine.steps import skippable
 from golive.errors import AuthorizationError, StateError
 from golive.identity import Identity
 from golive.operations.remarks import remark
 from golive.operations.trust import verified
-from golive.plan.model import AnalyzeStep, PauseStep, Split, describe_step
+from golive.plan.model import Split, describe_step
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
 from golive.traffic.base import Verification
@@ -69,7 +70,7 @@ async def request(
             raise StateError(f"cannot promote rollout {record.id}: {blocked}")
     if verb is CommandVerb.SKIP:
         step = current_step(plan, state)
-        if not isinstance(step, AnalyzeStep | PauseStep) or state.force_promote:
+        if not skippable(step) or state.force_promote:
             raise StateError(
                 f"rollout {record.id} is at step {state.step + 1} ({describe_step(step)}); "
                 "only an analysis or a pause can be skipped"

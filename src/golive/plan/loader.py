@@ -20,7 +20,7 @@ from typing import get_args, get_origin
 import pydantic
 from pydantic import BaseModel
 
-from golive.analysis.judge import JudgeConfig
+from golive.analysis.judge import config_for
 from golive.analysis.splitcheck import SplitCheck
 from golive.analysis.triggers import Trigger, TriggerAction, parse_condition
 from golive.errors import PlanError, PlanIssue
@@ -267,8 +267,8 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
     host, port = instances[0]
     j = spec.judge
     no_latency = latency_not_judged(spec)
-    judge = JudgeConfig(
-        kind=j.kind,
+    judge = config_for(
+        j.kind,
         metrics=("error_rate",) if no_latency else ("error_rate", "latency"),
         notes=(f"latency not judged: {no_latency}",) if no_latency else (),
         false_rollback_rate=j.false_rollback_rate,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from golive.analysis.snapshot import Snapshot
 from golive.core.results import CheckResult, CheckStatus, Health
 from golive.errors import PermanentError, TransientError
@@ -70,9 +68,6 @@ class FakeRouter:
 
     async def start(self, initial: Split) -> bool:
         return False
-
-
-Traffic = Callable[[float, Split], tuple[Snapshot, Snapshot]]
 
 
 class ScriptedMetrics:

@@ -1,7 +1,8 @@
 """The router seam: four async, idempotent methods (Flagger's router is four too).
 
 ``observe`` reads the split the router is actually serving (not what we last wrote);
-``verify`` answers in three values, because "not yet applied" and "cannot tell" are different.
+``verify`` says whether the split is served yet: every router golive drives can read its split
+back, so there is no "cannot tell" to answer.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ def server_urls(upstreams: Upstreams) -> dict[str, tuple[str, ...]]:
 class Verification(StrEnum):
     VERIFIED = "verified"
     PENDING = "pending"
-    UNSUPPORTED = "unsupported"
 
 
 class Router(Protocol):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from golive.analysis import Call, Judge, JudgeConfig, Snapshot, Status
-from golive.analysis.mannwhitney import classify, iqr_filter
+from golive.analysis.mannwhitney import MannWhitneyConfig, classify, iqr_filter
+from golive.analysis.threshold import ThresholdConfig
 
 
 def snap(requests: int, errors: int) -> Snapshot:
@@ -39,16 +40,16 @@ def test_kayenta_iqr_detector_drops_far_outliers_only() -> None:
 
 def test_kayenta_judges_on_its_interval_and_never_promotes() -> None:
     bad = [(900, 9, 100, 10)] * 120  # canary 10% errors vs 1%
-    decisions = feed(JudgeConfig(kind="mann-whitney", interval=300.0), bad)
+    decisions = feed(MannWhitneyConfig(interval=300.0), bad)
     first = decisions.index(Call.ROLLBACK)
     assert first * 5 >= 300  # nothing before the first judgement at 5 minutes
     good = [(900, 9, 100, 1)] * 120
-    assert Call.PROMOTE not in feed(JudgeConfig(kind="mann-whitney", interval=300.0), good)
+    assert Call.PROMOTE not in feed(MannWhitneyConfig(interval=300.0), good)
 
 
 def test_argo_counts_failed_measurements_and_nan_fails() -> None:
-    cfg = JudgeConfig(
-        kind="threshold", style="argo", failure_limit=2, interval=60, window=60, max_error_rate=0.05
+    cfg = ThresholdConfig(
+        style="argo", failure_limit=2, interval=60, window=60, max_error_rate=0.05
     )
     idle = [(1000, 10, 0, 0)] * 60  # no canary requests: NaN, so every measurement fails
     decisions = feed(cfg, [(1000, 10, 100, 1), *idle])
@@ -56,18 +57,14 @@ def test_argo_counts_failed_measurements_and_nan_fails() -> None:
 
 
 def test_argo_empty_error_series_is_an_error_not_a_failure() -> None:
-    cfg = JudgeConfig(
-        kind="threshold", style="argo", failure_limit=0, consecutive_error_limit=4, interval=60
-    )
+    cfg = ThresholdConfig(style="argo", failure_limit=0, consecutive_error_limit=4, interval=60)
     clean = [(1000, 0, 100, 0)] * 80  # the canary never failed: its error series does not exist
     decisions = feed(cfg, clean)
     assert decisions.index(Call.ROLLBACK) * 5 == 300  # the fifth error in a row
 
 
 def test_flagger_rolls_back_when_failed_checks_reach_its_threshold() -> None:
-    cfg = JudgeConfig(
-        kind="threshold", style="flagger", failure_limit=3, interval=60, max_error_rate=0.05
-    )
+    cfg = ThresholdConfig(style="flagger", failure_limit=3, interval=60, max_error_rate=0.05)
     decisions = feed(cfg, [(1000, 10, 100, 10)] * 60)
     assert decisions.index(Call.ROLLBACK) * 5 == 180  # checks at 60, 120, 180
     verdict = Judge(cfg)

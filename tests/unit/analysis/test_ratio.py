@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from golive.analysis import Judge, JudgeConfig, Snapshot
+from golive.analysis import Judge, Snapshot
 from golive.analysis.evidence import RateRatioTest
+from golive.analysis.sequential import SequentialConfig
 
 
 def wilson_rho(x: int, s: int, r: float) -> tuple[float, float]:
@@ -69,7 +70,7 @@ def test_the_interval_covers_the_true_ratio_across_weights_with_rare_errors() ->
 
 
 def sentence(stable: tuple[int, int], canary: tuple[int, int]) -> str:
-    judge = Judge(JudgeConfig(metrics=("error_rate",), min_requests=50))
+    judge = Judge(SequentialConfig(metrics=("error_rate",), min_requests=50))
     judge.update(0.0, Snapshot.empty(), Snapshot.empty(), 0.5)
     v = judge.update(5.0, Snapshot(*stable), Snapshot(*canary), 0.5)
     return v.metrics[0].sentence

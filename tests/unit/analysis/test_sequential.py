@@ -7,9 +7,10 @@ import math
 import numpy as np
 from scipy import stats
 
-from golive.analysis import Call, Judge, JudgeConfig, Snapshot, Status
+from golive.analysis import Call, Judge, Snapshot, Status
 from golive.analysis.evidence import RATIO_GRID, TILTS, RateRatioTest, ShiftTest, logsumexp
 from golive.analysis.histogram import aligned_counts, deflate, tail_bounds
+from golive.analysis.sequential import SequentialConfig
 
 BOUNDS = (25.0, 50.0, 100.0, 250.0, 500.0, 1000.0)
 
@@ -107,7 +108,13 @@ class Traffic:
 
 
 def run(
-    seed: int, steps: int, cfg: JudgeConfig, err=(0.01, 0.01), lat=(1.0, 1.0), onset=0, weight=0.1
+    seed: int,
+    steps: int,
+    cfg: SequentialConfig,
+    err=(0.01, 0.01),
+    lat=(1.0, 1.0),
+    onset=0,
+    weight=0.1,
 ):  # type: ignore[no-untyped-def]
     judge, traffic = Judge(cfg), Traffic(seed)
     judge.update(0, Snapshot.empty(), Snapshot.empty(), weight)
@@ -124,13 +131,13 @@ def run(
 
 
 def test_calibration_identical_revisions_rarely_roll_back_however_often_we_look() -> None:
-    cfg = JudgeConfig(false_rollback_rate=0.1)
+    cfg = SequentialConfig(false_rollback_rate=0.1)
     rollbacks = sum(run(seed, 60, cfg)[0] is not None for seed in range(60))
     assert rollbacks <= 12  # 10% allowed; 12/60 leaves room for sampling noise (p ~ 0.04)
 
 
 def test_clear_regressions_are_caught_with_an_explanation() -> None:
-    cfg = JudgeConfig()
+    cfg = SequentialConfig()
     at, v = run(1, 120, cfg, err=(0.01, 0.03))
     assert at is not None and v is not None
     m = v.metrics[0]
@@ -147,12 +154,12 @@ def test_clear_regressions_are_caught_with_an_explanation() -> None:
 
 
 def test_late_onset_after_a_weight_step_is_caught() -> None:
-    at, _ = run(3, 240, JudgeConfig(), err=(0.01, 0.03), onset=130)
+    at, _ = run(3, 240, SequentialConfig(), err=(0.01, 0.03), onset=130)
     assert at is not None and 130 <= at <= 200
 
 
 def test_counter_reset_is_a_restart_not_a_regression() -> None:
-    judge, traffic = Judge(JudgeConfig()), Traffic(4)
+    judge, traffic = Judge(SequentialConfig()), Traffic(4)
     judge.update(0, Snapshot.empty(), Snapshot.empty(), 0.1)
     for i in range(1, 20):
         stable, canary = traffic.step(0.1, (0.01, 0.01), (1, 1))
@@ -167,7 +174,7 @@ def test_counter_reset_is_a_restart_not_a_regression() -> None:
 
 
 def test_low_traffic_is_never_a_promotion() -> None:
-    judge, traffic = Judge(JudgeConfig(min_requests=50)), Traffic(6, rps=2.0)
+    judge, traffic = Judge(SequentialConfig(min_requests=50)), Traffic(6, rps=2.0)
     judge.update(0, Snapshot.empty(), Snapshot.empty(), 0.05)
     for i in range(1, 200):
         v = judge.update(i * 5.0, *traffic.step(0.05, (0.01, 0.01), (1, 1)), 0.05)
@@ -177,7 +184,7 @@ def test_low_traffic_is_never_a_promotion() -> None:
 
 
 def test_identical_revisions_at_volume_are_promoted_early() -> None:
-    judge, traffic = Judge(JudgeConfig(error_tolerance=0.5, latency_tolerance=0.1)), Traffic(8)
+    judge, traffic = Judge(SequentialConfig(error_tolerance=0.5, latency_tolerance=0.1)), Traffic(8)
     judge.update(0, Snapshot.empty(), Snapshot.empty(), 0.5)
     for i in range(1, 200):
         v = judge.update(i * 5.0, *traffic.step(0.5, (0.01, 0.01), (1, 1)), 0.5)
@@ -205,7 +212,7 @@ def test_slower_share_is_the_mann_whitney_effect_on_bucketed_data() -> None:
 
 
 def test_missing_scrapes_only_make_an_interval_longer() -> None:
-    judge, traffic = Judge(JudgeConfig()), Traffic(12)
+    judge, traffic = Judge(SequentialConfig()), Traffic(12)
     judge.update(0, Snapshot.empty(), Snapshot.empty(), 0.1)
     for i in range(1, 120):
         stable, canary = traffic.step(0.1, (0.01, 0.03), (1, 1))
@@ -220,7 +227,7 @@ def test_missing_scrapes_only_make_an_interval_longer() -> None:
 
 def test_a_clearly_slow_canary_at_one_percent_is_rolled_back_before_min_requests() -> None:
     # issue 11, item 10: at 1% of 100 rps, +200 ms was rolled back only at the 50th request
-    judge, traffic = Judge(JudgeConfig(min_requests=50)), Traffic(21, rps=100.0)
+    judge, traffic = Judge(SequentialConfig(min_requests=50)), Traffic(21, rps=100.0)
     judge.update(0, Snapshot.empty(), Snapshot.empty(), 0.01)
     for i in range(1, 200):
         stable, canary = traffic.step(0.01, (0.01, 0.01), (1.0, 3.0))  # p50 100 ms -> 300 ms
@@ -233,7 +240,7 @@ def test_a_clearly_slow_canary_at_one_percent_is_rolled_back_before_min_requests
 
 
 def test_min_requests_still_holds_back_judging_a_canary_that_looks_fine() -> None:
-    judge, traffic = Judge(JudgeConfig(min_requests=50)), Traffic(22, rps=100.0)
+    judge, traffic = Judge(SequentialConfig(min_requests=50)), Traffic(22, rps=100.0)
     judge.update(0, Snapshot.empty(), Snapshot.empty(), 0.01)
     for i in range(1, 6):
         v = judge.update(i * 5.0, *traffic.step(0.01, (0.01, 0.01), (1.0, 1.0)), 0.01)

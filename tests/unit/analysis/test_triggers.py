@@ -8,15 +8,14 @@ from golive.analysis.triggers import (
     TriggerAction,
     advance,
     describe,
+    evaluate,
     measure,
     parse_condition,
 )
 
 
-def trigger(hold: float = 120.0) -> Trigger:
-    return Trigger(
-        "error_rate > 5%", "error_rate", ">", 0.05, hold, 30.0, 20, TriggerAction.ROLLBACK
-    )
+def trigger(hold: float = 120.0, action: TriggerAction = TriggerAction.ROLLBACK) -> Trigger:
+    return Trigger("error_rate > 5%", "error_rate", ">", 0.05, hold, 30.0, 20, action)
 
 
 def test_parse_condition() -> None:
@@ -50,3 +49,35 @@ def test_measure_needs_min_requests_and_describe_is_readable() -> None:
     assert (
         describe(t, value) == "trigger 'error_rate > 5% for 2m' fired: canary error_rate is 7.00%"
     )
+
+
+def test_one_pass_says_since_when_each_condition_holds_and_which_triggers_fire() -> None:
+    slow, fast = trigger(hold=60), trigger(hold=0, action=TriggerAction.PAUSE)
+    first = evaluate((slow, fast), (), (), (0.08, 0.09), now=10)
+    assert first.since == (10, 10)
+    assert [(f.trigger, f.value) for f in first.fired] == [(fast, 0.09)]
+    later = evaluate((slow, fast), first.since, first.notified, (None, 0.01), now=70)
+    assert later.since == (10, None)  # not yet known keeps the clock; a good reading clears it
+    assert [f.trigger for f in later.fired] == [slow]
+    assert later.fired[0].why == "trigger 'error_rate > 5% for 60s' fired: canary error_rate is n/a"
+
+
+def test_without_values_of_every_trigger_nothing_changes() -> None:
+    t = trigger(hold=0)
+    for values in (None, (), (0.5, 0.5)):
+        checked = evaluate((t,), (3.0,), (True,), values, now=100)
+        assert (checked.since, checked.notified, checked.fired) == ((3.0,), (True,), ())
+    assert evaluate((t,), (), (), None, now=100).since == (None,)
+
+
+def test_a_notify_trigger_notices_once_per_episode_until_its_condition_clears() -> None:
+    t = trigger(hold=5, action=TriggerAction.NOTIFY)
+    seen: list[float] = []
+    since: tuple[float | None, ...] = ()
+    notified: tuple[bool, ...] = ()
+    for now, value in [(0, 0.1), (5, 0.1), (6, 0.1), (7, None), (8, 0.0), (9, 0.1), (14, 0.1)]:
+        checked = evaluate((t,), since, notified, (value,), now)
+        since, notified = checked.since, checked.notified
+        seen += [now for f in checked.notices if f.trigger is t]
+    assert seen == [5, 14]
+    assert notified == (True,)

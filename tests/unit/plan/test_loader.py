@@ -4,6 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from golive.analysis.mannwhitney import MannWhitneyConfig
+from golive.analysis.sequential import SequentialConfig
+from golive.analysis.threshold import ThresholdConfig
 from golive.errors import PlanError
 from golive.plan.checks import KINDS
 from golive.plan.loader import load_plan, parse_plan, plan_schema
@@ -226,6 +229,21 @@ def test_judge_defaults_to_sequential_and_every_kind_is_selectable() -> None:
     assert parse_plan(bare + argo, "plan.yaml").judge.style == "argo"
     bad = issues_of(bare + "judge: {kind: sequential, false_rollback_rate: 0%}\n")
     assert "judge.false_rollback_rate" in bad[0] and "greater than 0" in bad[0]
+
+
+def test_each_judge_kind_gets_a_config_with_its_own_fields_only() -> None:
+    import re
+
+    bare = re.sub(r"^judge: .*\n", "", GOOD_PLAN, flags=re.M)
+    mixed = "judge: {kind: threshold, max_latency: 500ms, for: 2m, false_rollback_rate: 2%}\n"
+    judge = parse_plan(bare + mixed, "plan.yaml").judge
+    assert isinstance(judge, ThresholdConfig)
+    assert (judge.max_latency_ms, judge.hold) == (500.0, 120.0)
+    assert not hasattr(judge, "false_rollback_rate")  # the plan may say it; the kind ignores it
+    mw = parse_plan(bare + "judge: {kind: mann-whitney, quantile: 0.99}\n", "plan.yaml").judge
+    assert isinstance(mw, MannWhitneyConfig) and mw.latency_quantile == 0.99
+    assert not hasattr(mw, "min_requests")
+    assert isinstance(parse_plan(bare, "plan.yaml").judge, SequentialConfig)
 
 
 def test_golives_own_haproxy_judges_latency_from_its_request_log() -> None:
