@@ -94,7 +94,7 @@ revisions:
       ready: "http://127.0.0.1:{canary_port}/health"
 route: {{router: envoy, listen: "127.0.0.1:{listen}"}}
 metrics: {{interval: 500ms}}
-judge: {{min_requests: 20, window: 5s}}
+judge: {{min_requests: 20}}
 drain: {{grace: 1s, timeout: 10s}}
 steps:
   - deploy: canary

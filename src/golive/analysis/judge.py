@@ -106,6 +106,12 @@ def known_kinds() -> list[str]:
     return sorted(_KINDS)
 
 
+def settings_of(kind: str) -> frozenset[str]:
+    """The settings judge ``kind`` reads (its config's fields); ValueError for an unknown kind."""
+    config, _ = _registered(kind)
+    return frozenset(f.name for f in dataclasses.fields(config))
+
+
 def config_for(kind: str, **settings: object) -> JudgeConfig:
     """The config of judge ``kind``, from settings of any kind: it takes the ones its kind reads
     (a plan's one ``judge`` mapping may hold others, ignored as they always were). An unknown

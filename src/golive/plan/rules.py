@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 
-from golive.analysis.judge import known_kinds
+from golive.analysis.judge import known_kinds, settings_of
 from golive.analysis.triggers import parse_condition
 from golive.errors import PlanIssue
 from golive.plan import spec as s
@@ -99,6 +99,7 @@ def cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.It
     ):
         yield issue(("route", "listen"), "each proxy of a fleet needs its own address")
     yield from _port_issues(spec, issue)
+    yield from _judge_issues(spec, issue)
     yield from _revision_issues(spec, issue)
     yield from _preflight_issues(spec, issue)
     yield from _attach_issues(spec, issue)
@@ -194,6 +195,38 @@ def _addresses(spec: s.PlanSpec) -> typing.Iterator[tuple[Path, str]]:
                 "://" in value or (kind, option.name) == ("tls", "host")
             ):
                 yield (*where, kind, option.name), value
+
+
+# the plan's judge keys, by the name of the setting each becomes in the judge's config
+_JUDGE_SETTING = {"max_latency": "max_latency_ms", "quantile": "latency_quantile", "for_": "hold"}
+
+
+def _judge_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIssue]:
+    """A judge setting the plan's judge kind does not read is an error, not silently ignored
+    (``window: 5s`` under the sequential judge changed nothing)."""
+    kind = spec.judge.kind
+    if kind not in known_kinds():
+        return  # said once, at judge.kind
+    reads = settings_of(kind)
+    found = []
+    for name in spec.judge.model_fields_set - {"kind"}:
+        setting = _JUDGE_SETTING.get(name, name)
+        if setting in reads:
+            continue
+        key = "for" if name == "for_" else name
+        by = [k for k in known_kinds() if setting in settings_of(k)]
+        found.append(
+            issue(
+                ("judge", key),
+                f"the {kind} judge does not read {key}"
+                + (
+                    f" (the {' and '.join(by)} judge does): remove it or set kind: {by[0]}"
+                    if by
+                    else ""
+                ),
+            )
+        )
+    yield from sorted(found, key=lambda i: (i.line, i.column))
 
 
 def _port_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIssue]:

@@ -235,11 +235,11 @@ def test_each_judge_kind_gets_a_config_with_its_own_fields_only() -> None:
     import re
 
     bare = re.sub(r"^judge: .*\n", "", GOOD_PLAN, flags=re.M)
-    mixed = "judge: {kind: threshold, max_latency: 500ms, for: 2m, false_rollback_rate: 2%}\n"
+    mixed = "judge: {kind: threshold, max_latency: 500ms, for: 2m}\n"
     judge = parse_plan(bare + mixed, "plan.yaml").judge
     assert isinstance(judge, ThresholdConfig)
     assert (judge.max_latency_ms, judge.hold) == (500.0, 120.0)
-    assert not hasattr(judge, "false_rollback_rate")  # the plan may say it; the kind ignores it
+    assert not hasattr(judge, "false_rollback_rate")  # a plan saying it is refused (below)
     mw = parse_plan(bare + "judge: {kind: mann-whitney, quantile: 0.99}\n", "plan.yaml").judge
     assert isinstance(mw, MannWhitneyConfig) and mw.latency_quantile == 0.99
     assert not hasattr(mw, "min_requests")
@@ -612,3 +612,34 @@ def test_split_check_mistakes_point_at_the_line() -> None:
         "plan.yaml:26:3: split_check.when: unknown field 'when'; expected one of: over, then, "
         "tolerance",
     ]
+
+
+def test_a_judge_setting_its_kind_does_not_read_is_an_error_where_it_is_written() -> None:
+    """`judge: {window: 5s}` under the default sequential judge was accepted and changed
+    nothing: a person tuning the window believed it did."""
+    import re
+
+    bare = re.sub(r"^judge: .*\n", "", GOOD_PLAN, flags=re.M)
+    found = issues_of(bare + "judge:\n  min_requests: 20\n  window: 5s\n  for: 10s\n")
+    at = len(bare.splitlines())
+    assert found == [
+        f"plan.yaml:{at + 3}:11: judge.window: the sequential judge does not read window "
+        "(the threshold judge does): remove it or set kind: threshold",
+        f"plan.yaml:{at + 4}:8: judge.for: the sequential judge does not read for "
+        "(the threshold judge does): remove it or set kind: threshold",
+    ]
+    mixed = "judge: {kind: threshold, false_rollback_rate: 2%}\n"
+    assert issues_of_ok(bare + mixed) == [
+        f"plan.yaml:{at + 1}:47: judge.false_rollback_rate: the threshold judge does not read "
+        "false_rollback_rate (the sequential judge does): remove it or set kind: sequential"
+    ]
+    assert not issues_of_ok(bare + "judge: {kind: threshold, window: 5s, for: 10s}\n")
+    assert not issues_of_ok(bare + "judge: {kind: mann-whitney, interval: 5m, quantile: 0.9}\n")
+
+
+def issues_of_ok(text: str) -> list[str]:
+    try:
+        parse_plan(text, "plan.yaml")
+    except PlanError as exc:
+        return [str(i) for i in exc.issues]
+    return []
