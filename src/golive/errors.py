@@ -38,7 +38,8 @@ class PlanIssue:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
+        # line 0: about the file itself (missing, not a file), not a place in it
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
         return (
             f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
         )

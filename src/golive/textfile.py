@@ -32,12 +32,13 @@ def read_text(path: Path, limit: int) -> str:
         raise TextFileError(f"cannot read: {exc.strerror}") from None
     finally:
         os.close(fd)
-    if len(data) > limit:
+    return decode(data, limit)
+
+
+def decode(data: bytes, limit: int | None = None) -> str:
+    """UTF-8 text of at most ``limit`` bytes (``data`` read with one byte more, to tell)."""
+    if limit is not None and len(data) > limit:
         raise TextFileError(f"file is larger than {limit} bytes", 1, 1)
-    return decode(data)
-
-
-def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

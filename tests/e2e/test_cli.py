@@ -79,6 +79,25 @@ def test_an_invalid_plan_exits_2_with_file_line_column(workdir: Path) -> None:
     assert "Traceback" not in result.stderr
     result = golive("run", str(workdir / "missing.yaml"), cwd=workdir)
     assert result.returncode == 2 and "no such file" in result.stderr
+    assert f"{workdir / 'missing.yaml'}: no such file" in result.stderr  # not 'missing.yaml:0:0'
+
+
+def test_a_plan_is_read_from_standard_input_as_dash(tmp_path: Path) -> None:
+    """`golive plan check -` said '-:0:0: no such file'."""
+    text = (
+        "service: shop\nrevisions: {stable: {version: 1, url: 'http://127.0.0.1:1'},"
+        " canary: {version: 2, url: 'http://127.0.0.1:2'}}\nsteps:\n  - shift: 5\n"
+    )
+    ok = subprocess.run(
+        [GOLIVE, "plan", "check", "-"], input=text, capture_output=True, text=True,
+        cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert ok.returncode == 0 and "<stdin>: valid plan for shop" in ok.stdout, ok.stderr
+    bad = subprocess.run(
+        [GOLIVE, "plan", "check", "-"], input=text.replace("5", "500"), capture_output=True,
+        text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "<stdin>:4:12: steps[0].shift.weight" in bad.stderr
 
 
 def _plan(stable_port: int, canary_port: int, listen: int) -> str:

@@ -206,7 +206,7 @@ async def plan_command(args: argparse.Namespace) -> int:
         )
     else:
         console.print(
-            f"{args.file}: valid plan for {plan.service} "
+            f"{plan.source}: valid plan for {plan.service} "
             f"({plan.stable.version} -> {plan.canary.version}, {len(plan.steps)} steps)"
         )
         for warning in warnings:

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import types
+import sys
 import typing
 from pathlib import Path as FsPath
 from typing import get_args, get_origin
@@ -30,14 +31,21 @@ from golive.plan.checks import DEFAULT_CATEGORY, DEFAULT_TIMEOUT
 from golive.plan.passwords import literal_passwords
 from golive.plan.rules import cross_checks, latency_not_judged, map_key
 from golive.plan.yamlsource import MAX_BYTES, Located, Path, format_path, read_yaml
-from golive.textfile import TextFileError, read_text
+from golive.textfile import TextFileError, decode, read_text
+
+
+STDIN = "-"  # the plan path that reads the plan from standard input
 
 
 def load_plan(path: str | FsPath) -> m.Plan:
-    """Read and validate a plan file."""
+    """Read and validate a plan file (``-``: standard input, named ``<stdin>``)."""
     name = str(path)
     try:
-        text = read_text(FsPath(path), MAX_BYTES)
+        if name == STDIN:
+            name = "<stdin>"
+            text = decode(sys.stdin.buffer.read(MAX_BYTES + 1), MAX_BYTES)
+        else:
+            text = read_text(FsPath(path), MAX_BYTES)
     except TextFileError as exc:
         raise PlanError([PlanIssue(name, exc.line, exc.column, "", str(exc))]) from None
     return parse_plan(text, name)
