@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import types
 import sys
+import types
 import typing
 from pathlib import Path as FsPath
 from typing import get_args, get_origin
@@ -32,7 +32,6 @@ from golive.plan.passwords import literal_passwords
 from golive.plan.rules import cross_checks, latency_not_judged, map_key
 from golive.plan.yamlsource import MAX_BYTES, Located, Path, format_path, read_yaml
 from golive.textfile import TextFileError, decode, read_text
-
 
 STDIN = "-"  # the plan path that reads the plan from standard input
 
