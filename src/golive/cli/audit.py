@@ -14,9 +14,9 @@ import json
 from rich.text import Text
 
 from golive.cli.session import EXIT_TAMPERED, open_store
-from golive.cli.status import audit_json
 from golive.cli.terminal import Terminal
 from golive.errors import StateError, TamperedError
+from golive.operations.status import audit_json
 from golive.store.audit import Audit, Verdict
 from golive.store.sqlite import SQLiteStore
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 
@@ -20,8 +19,6 @@ from golive.errors import StateError
 from golive.identity import whoami
 from golive.operations import signoffs
 from golive.plan.loader import load_plan
-from golive.store.records import StoredEvent
-from golive.store.sqlite import SQLiteStore
 
 console = Terminal()
 SHOWN = {
@@ -80,21 +77,6 @@ async def cmd_confirm(args: argparse.Namespace) -> int:
     )
     console.print(text, markup=False)
     return 0
-
-
-async def gates_of(
-    store: SQLiteStore, rollout_id: str, events: list[StoredEvent]
-) -> dict[str, object]:
-    """A rollout's latest scorecard, sign-offs and confirmations, as plain values: as stored,
-    so a tampered record can still be shown (its audit says what is wrong)."""
-    cards = [e.data for e in events if e.kind == "scorecard"]
-    signoffs = await store.signoffs(rollout_id, verify=False)
-    confirmations = await store.confirmations(rollout_id, verify=False)
-    return {
-        "scorecard": cards[-1] if cards else None,
-        "signoffs": [dataclasses.asdict(s) for s in signoffs],
-        "confirmations": [dataclasses.asdict(c) for c in confirmations],
-    }
 
 
 def show_gates(gates: dict[str, object], out: Console) -> None:
