@@ -20,8 +20,8 @@ from golive.errors import StateError
 from golive.identity import whoami
 from golive.operations import signoffs
 from golive.plan.loader import load_plan
+from golive.store.base import Store
 from golive.store.records import StoredEvent
-from golive.store.sqlite import SQLiteStore
 
 console = Terminal()
 SHOWN = {
@@ -82,9 +82,7 @@ async def cmd_confirm(args: argparse.Namespace) -> int:
     return 0
 
 
-async def gates_of(
-    store: SQLiteStore, rollout_id: str, events: list[StoredEvent]
-) -> dict[str, object]:
+async def gates_of(store: Store, rollout_id: str, events: list[StoredEvent]) -> dict[str, object]:
     """A rollout's latest scorecard, sign-offs and confirmations, as plain values: as stored,
     so a tampered record can still be shown (its audit says what is wrong)."""
     cards = [e.data for e in events if e.kind == "scorecard"]

@@ -24,9 +24,9 @@ from golive.cli.session import EXIT_TAMPERED, head_line, open_store
 from golive.cli.terminal import Terminal, literal, one_line, visible
 from golive.errors import GoliveError, StateError, TamperedError
 from golive.store.audit import Audit, Verdict
+from golive.store.base import Store
 from golive.store.leases import controller_alive
 from golive.store.records import RolloutRecord
-from golive.store.sqlite import SQLiteStore
 
 console = Terminal()
 NO_ROLLOUTS = "no rollouts yet; start one with 'golive run PLAN'"
@@ -171,7 +171,7 @@ async def cmd_status(args: argparse.Namespace) -> int:
     return code
 
 
-async def _watch(store: SQLiteStore, rollout_id: str, every: float = 1.0) -> int:
+async def _watch(store: Store, rollout_id: str, every: float = 1.0) -> int:
     """Follow the rollout's journal as it grows, read-only, until it settles (at most a day).
     Whether a controller drives it is said when it changes: with none, nothing will move until
     someone resumes it, and a silent watch would look like a rollout at work."""
@@ -194,7 +194,7 @@ async def _watch(store: SQLiteStore, rollout_id: str, every: float = 1.0) -> int
     return 0
 
 
-def _versions(store: SQLiteStore, record: RolloutRecord) -> dict[str, str] | None:
+def _versions(store: Store, record: RolloutRecord) -> dict[str, str] | None:
     try:
         plan = store.load_plan(record)
     except GoliveError:  # an edited plan: its versions are not to be believed
@@ -205,7 +205,7 @@ def _versions(store: SQLiteStore, record: RolloutRecord) -> dict[str, str] | Non
 _STATUS = {Status.OK: "green", Status.REGRESSED: "red"}
 
 
-async def _verdict(store: SQLiteStore, record: RolloutRecord) -> JudgeVerdict | None:
+async def _verdict(store: Store, record: RolloutRecord) -> JudgeVerdict | None:
     """The judge's verdict now, rebuilt from the recorded measurements as a controller would."""
     plan = store.load_plan(record)
     judge = Judge(plan.judge)

@@ -14,6 +14,7 @@ import math
 import os
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 from golive.analysis.judge import Judge, JudgeImpl, Verdict
@@ -44,7 +45,9 @@ from golive.errors import (
     StateError,
 )
 from golive.plan.model import PREFLIGHT, ApproveStep, CheckStep, Plan, Revision, Split
-from golive.store.sqlite import SQLiteStore, owner_id
+from golive.store.base import Store
+from golive.store.leases import owner_id
+from golive.store.sqlite import SQLiteStore
 from golive.traffic.base import Verification
 
 T = TypeVar("T")
@@ -56,15 +59,16 @@ class Runner(Takeover):
     def __init__(
         self,
         plan: Plan,
-        store: SQLiteStore,
+        store: Store,
         providers: Providers,
         clock: Clock,
         on_pass: Callable[[PassView], None] = lambda view: None,
+        state_dir: Path | None = None,
     ) -> None:
         self.plan, self.store, self.p, self.clock = plan, store, providers, clock
         self.on_pass = on_pass
         self.owner = owner_id(os.getpid())
-        self.state_dir = store.path.parent
+        self.state_dir = state_dir if state_dir is not None else _beside(store)
         self.judge: JudgeImpl = Judge(plan.judge)
         self.stable, self.canary = Series(), Series()
         self.verdict: Verdict | None = None
@@ -351,6 +355,14 @@ class Runner(Takeover):
             f"canary {split.canary_weight:g}%: {verdict.value} in {ms:.0f} ms",
             data,
         )
+
+
+def _beside(store: Store) -> Path:
+    """Where fail-safe markers go when no state directory is given: beside the database (an
+    in-memory store has no such place, so whoever drives it says where)."""
+    if isinstance(store, SQLiteStore):
+        return store.path.parent
+    raise TypeError("Runner(state_dir=...) is needed with a store that has no database file")
 
 
 def _skipped(revision: Revision, why: str) -> Event:
