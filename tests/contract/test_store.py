@@ -25,6 +25,7 @@ from golive.core.state import (
     RolloutState,
     Signoff,
 )
+from golive.engine.runner import Runner
 from golive.errors import (
     ActiveRolloutError,
     AuthorizationError,
@@ -40,7 +41,9 @@ from golive.store.base import Store
 from golive.store.leases import owner_id
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
-from golive.testing import MemoryStore
+from golive.testing import FakeClock, MemoryStore
+from tests.unit.engine.test_runner import PLAN as RUNNER_PLAN
+from tests.unit.engine.test_runner import new_rollout, world
 
 PLAN = """\
 service: svc
@@ -306,3 +309,19 @@ async def test_an_expired_admin_token_opens_the_first_mint_again(store: Store) -
     with pytest.raises(AuthorizationError):
         await tokens.bootstrap(store, "root", 5.0)
     assert await tokens.bootstrap(store, "root", 11.0)
+
+
+# -- the engine on either store --------------------------------------------------------------
+
+
+async def test_the_engine_drives_a_rollout_to_its_end(store: Store, tmp_path: Path) -> None:
+    clock = FakeClock()
+    providers, router, _ = world(clock)
+    rid = await new_rollout(store, RUNNER_PLAN, clock)
+    runner = Runner(RUNNER_PLAN, store, providers, clock, state_dir=tmp_path)
+    final = await runner.run(rid)
+    assert final.phase is Phase.PROMOTED and router.served == Split(100.0)
+    kinds = [e.kind for e in await store.events(rid)]
+    assert kinds.count("step_completed") == 6 and kinds[-1] == "promoted"
+    assert len(await store.measurements(rid)) > 40
+    assert (await store.load(rid)).lease_owner is None  # released at the end

@@ -15,6 +15,7 @@ from golive.errors import StateError
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan, Revision, Split
 from golive.store.audit import Verdict
+from golive.store.base import Store
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
 from golive.testing import FakeClock, FakeDeployer, FakeRouter, ScriptedMetrics, passing_check
@@ -44,7 +45,7 @@ def world(
     return providers, router, deployer
 
 
-async def new_rollout(store: SQLiteStore, plan: Plan, clock: FakeClock) -> str:
+async def new_rollout(store: Store, plan: Plan, clock: FakeClock) -> str:
     now = clock.now()
     st = RolloutState(RolloutId("r1"), Phase.PROGRESSING, 0, now, Split.all_stable(), now)
     await store.create(
