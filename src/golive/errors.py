@@ -14,7 +14,8 @@ types, and the CLI turns any of them into a message and an exit code, never a tr
     │   ├── LeaseError       another live controller owns the rollout
     │   ├── ActiveRolloutError  the service already has an active rollout
     │   └── TamperedError    the record fails its audit: edited, forged or cut (exit 5)
-    ├── AuthorizationError   who is acting may not do this (no role, no token, not admin)
+    ├── AuthorizationError   who is acting may not do this (no role, no token, not admin,
+    │                        separation of duties): a server's 403, where a StateError is 409
     └── NoData               a measurement is not available yet: "not yet known", never "failed"
 """
 
@@ -82,7 +83,9 @@ class ActiveRolloutError(StateError):
 
 
 class AuthorizationError(GoliveError):
-    """The person acting is not allowed to: a missing role, token or permission."""
+    """The person acting is not allowed to: a missing role, token or permission, or separation
+    of duties. Not a StateError: asking again in another state will not help, another person
+    (or token) will."""
 
 
 class TamperedError(StateError):

@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from golive.errors import AuthorizationError, StateError
-from golive.store.sqlite import SQLiteStore
+from golive.store.base import Tokens
 from golive.textfile import TextFileError, read_text
 
 ROLE = re.compile(r"^(?!(?:anyone|starter)$)[a-z0-9][a-z0-9_-]{0,62}$")  # not a permission word
@@ -74,7 +74,7 @@ def _from_file(path: Path) -> Identity:
     return Identity(data["user"], tuple(roles), str(path))
 
 
-async def whoami(store: SQLiteStore, now: float | None = None) -> Identity:
+async def whoami(store: Tokens, now: float | None = None) -> Identity:
     token = os.environ.get("GOLIVE_TOKEN")
     if token:
         found = await store.find_token(token)

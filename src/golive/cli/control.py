@@ -35,9 +35,9 @@ from golive.operations import commands
 from golive.operations.trust import verified
 from golive.plan.loader import load_plan, plan_schema
 from golive.store.audit import Verdict
+from golive.store.base import Store
 from golive.store.leases import controller_alive
 from golive.store.records import RolloutRecord
-from golive.store.sqlite import SQLiteStore
 from golive.traffic.base import Verification
 from golive.traffic.listen import check_listen
 
@@ -60,7 +60,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
     return await _ended(store, state, mode == "json")
 
 
-async def _ended(store: SQLiteStore, state: RolloutState, as_json: bool) -> int:
+async def _ended(store: Store, state: RolloutState, as_json: bool) -> int:
     """How the rollout ended, as a line (or one JSON document), and the exit code."""
     audit = await store.audit(state.id)
     if not as_json:
@@ -107,7 +107,7 @@ async def _command(args: argparse.Namespace, verb: CommandVerb, take_over: bool)
 
 
 async def _finish(
-    args: argparse.Namespace, store: SQLiteStore, record: RolloutRecord, prefix: str = "",
+    args: argparse.Namespace, store: Store, record: RolloutRecord, prefix: str = "",
     verb: CommandVerb | None = None,
 ) -> int:  # fmt: skip
     """Become the rollout's controller and drive it to its end (retirements included)."""
@@ -137,7 +137,7 @@ def _requested(args: argparse.Namespace, rollout_id: str, verb: str, then: str) 
 
 
 async def _unrecorded_rollback(
-    store: SQLiteStore, exc: commands.Unrecorded, verb: CommandVerb, state_dir: Path
+    store: Store, exc: commands.Unrecorded, verb: CommandVerb, state_dir: Path
 ) -> int:
     verdict = await commands.roll_back_unrecorded(store, exc.record, verb, state_dir)
     safe = verdict is Verification.VERIFIED

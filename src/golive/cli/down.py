@@ -23,8 +23,9 @@ from golive.errors import GoliveError, LeaseError
 from golive.files import socket_path
 from golive.plan.loader import parse_plan
 from golive.processes import check_pid_file, stop_recorded
+from golive.store.base import Store
+from golive.store.leases import owner_id
 from golive.store.records import RolloutRecord
-from golive.store.sqlite import SQLiteStore, owner_id
 
 
 async def down(state_dir: Path, service: str | None, console: Console) -> int:
@@ -54,7 +55,7 @@ async def down(state_dir: Path, service: str | None, console: Console) -> int:
 
 
 async def _retire_pending(
-    store: SQLiteStore, record: RolloutRecord, state_dir: Path, console: Console
+    store: Store, record: RolloutRecord, state_dir: Path, console: Console
 ) -> int:
     """Stop what ``record`` still has to retire and record it done; the number stopped."""
     me = owner_id(os.getpid())
@@ -90,7 +91,7 @@ async def _retire_pending(
         await store.release_lease(record.id, me)
 
 
-async def _roles(store: SQLiteStore) -> dict[tuple[str, str], str]:
+async def _roles(store: Store) -> dict[tuple[str, str], str]:
     """(service, version) -> what it is now, from each service's latest rollout."""
     roles: dict[tuple[str, str], str] = {}
     seen: set[str] = set()

@@ -22,6 +22,7 @@ from golive.operations import rollouts
 from golive.operations.trust import verified
 from golive.plan.model import Plan
 from golive.store.audit import Audit
+from golive.store.base import Store
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
 
@@ -47,16 +48,14 @@ def head_line(audit: Audit) -> str:
     return f"journal head: {audit.head.short()} ({audit.verdict.value})"
 
 
-async def start_or_continue(
-    store: SQLiteStore, plan: Plan, say: Callable[[str], None]
-) -> RolloutRecord:
+async def start_or_continue(store: Store, plan: Plan, say: Callable[[str], None]) -> RolloutRecord:
     """The service's active rollout for this very plan, or a new one started by whoever runs
     this command (identified as for sign-offs)."""
     return await rollouts.start_or_continue(store, plan, await whoami(store), time.time(), say)
 
 
 async def finish_retirements(
-    store: SQLiteStore, service: str, state_dir: Path, mode: str, say: Callable[[str], None]
+    store: Store, service: str, state_dir: Path, mode: str, say: Callable[[str], None]
 ) -> None:
     """Complete what ended rollouts of ``service`` still have to retire (a controller died
     while draining), before anything new starts: retirement is a recorded pending action."""
@@ -84,7 +83,7 @@ def output_mode(json_flag: bool) -> str:
 
 
 async def drive(
-    store: SQLiteStore,
+    store: Store,
     record: RolloutRecord,
     state_dir: Path,
     mode: str,
@@ -102,7 +101,7 @@ async def drive(
         if extra is not None:
             extra(pv)
 
-    runner = Runner(plan, store, providers, SystemClock(), on_pass)
+    runner = Runner(plan, store, providers, SystemClock(), on_pass, state_dir=state_dir)
     try:
         if isinstance(view, LiveView):
             with view:

@@ -27,8 +27,8 @@ from golive.cli.terminal import Terminal, literal, one_line, visible
 from golive.errors import StateError
 from golive.operations import status
 from golive.store.audit import Audit, Verdict
+from golive.store.base import Store
 from golive.store.leases import controller_alive
-from golive.store.sqlite import SQLiteStore
 
 console = Terminal()
 NO_ROLLOUTS = "no rollouts yet; start one with 'golive run PLAN'"
@@ -124,7 +124,7 @@ def _print_status(st: status.Status, as_json: bool, everything: bool) -> int:
     return code
 
 
-async def _watch(store: SQLiteStore, rollout_id: str, every: float = 1.0) -> int:
+async def _watch(store: Store, rollout_id: str, every: float = 1.0) -> int:
     """Follow the rollout's journal as it grows, read-only, until it settles (at most a day).
     Whether a controller drives it is said when it changes: with none, nothing will move until
     someone resumes it, and a silent watch would look like a rollout at work."""

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 import os
+import random
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar, assert_never
 
 from golive.analysis.judge import Judge, JudgeImpl, Verdict
@@ -22,6 +25,7 @@ from golive.analysis.splitcheck import SplitFinding, SplitWatch
 from golive.analysis.triggers import DOWN, measure
 from golive.checks.preflight import Preflight
 from golive.core.actions import (
+    Action,
     ApplySplit,
     Decision,
     EnsureRevision,
@@ -30,21 +34,19 @@ from golive.core.actions import (
     RetireRevision,
 )
 from golive.core.results import CheckResult, Health
-from golive.core.state import Event, RolloutState, Signoff
+from golive.core.state import Event, Phase, RolloutState, Signoff
+from golive.engine.backoff import Backoff, Episodes, retry
 from golive.engine.clock import Clock
-from golive.engine.decide import current_step, decide
+from golive.engine.decide import current_step, decide, start_rollback
 from golive.engine.drain import drain
 from golive.engine.providers import Providers
 from golive.engine.served import ServedSplits
 from golive.engine.takeover import Takeover
-from golive.errors import (
-    GoliveError,
-    NoData,
-    ProviderError,
-    StateError,
-)
+from golive.errors import GoliveError, NoData, PermanentError, ProviderError, StateError
 from golive.plan.model import PREFLIGHT, ApproveStep, CheckStep, Plan, Revision, Split
-from golive.store.sqlite import SQLiteStore, owner_id
+from golive.store.base import Store
+from golive.store.leases import owner_id
+from golive.store.sqlite import SQLiteStore
 from golive.traffic.base import Verification
 
 T = TypeVar("T")
@@ -56,15 +58,16 @@ class Runner(Takeover):
     def __init__(
         self,
         plan: Plan,
-        store: SQLiteStore,
+        store: Store,
         providers: Providers,
         clock: Clock,
         on_pass: Callable[[PassView], None] = lambda view: None,
+        state_dir: Path | None = None,
     ) -> None:
         self.plan, self.store, self.p, self.clock = plan, store, providers, clock
         self.on_pass = on_pass
         self.owner = owner_id(os.getpid())
-        self.state_dir = store.path.parent
+        self.state_dir = state_dir if state_dir is not None else _beside(store)
         self.judge: JudgeImpl = Judge(plan.judge)
         self.stable, self.canary = Series(), Series()
         self.verdict: Verdict | None = None
@@ -84,6 +87,8 @@ class Runner(Takeover):
         self._alarms: list[Event] = []
         self._decided_at = 0.0
         self.preflight = Preflight(plan)
+        self.backoff, self.rng, self.episodes = Backoff(), random.Random(), Episodes()
+        self._broken: str | None = None  # a permanent failure that fails the step
 
     async def run(self, rollout_id: str) -> RolloutState:
         record = await self.store.load(rollout_id)
@@ -153,14 +158,18 @@ class Runner(Takeover):
         done, outcome = await self._act(decision)
         acted = [*self._alarms, *outcome]
         self._alarms.clear()
-        state = decision.state.retired(done)
+        state, again = decision.state.retired(done), decision.again
+        if self._broken is not None:  # a permanent failure: the step fails, traffic goes back
+            failed = start_rollback(state, self.clock.now(), self._broken, Phase.FAILED)
+            state, again, self._broken = failed.state, True, None
+            acted += failed.events
         if acted or done:
             version = await self.store.commit(
                 state, acted, version, self.clock.now(), owner=self.owner
             )
             events += acted
         self.on_pass(PassView(state, obs, decision, self.stable, self.canary, events))
-        return state, version, decision.again
+        return state, version, again
 
     # -- observe -----------------------------------------------------------------------------
 
@@ -248,33 +257,51 @@ class Runner(Takeover):
     # -- act ---------------------------------------------------------------------------------
 
     async def _act(self, decision: Decision) -> tuple[tuple[Revision, ...], list[Event]]:
-        """Act in order; the revisions whose retirement is done (or given up), and events."""
+        """Act in order; the revisions whose retirement is done (or given up), and events.
+        A transient failure is retried (engine/backoff.py); one that outlasts its retries, or
+        a permanent one, stops the actions after it (the safe order is kept)."""
         events: list[Event] = []
         done: list[Revision] = []
         for action in decision.actions:
-            limit = CALL_TIMEOUT + URGENT_VERIFY
-            if isinstance(action, RetireRevision):
-                limit += self.plan.drain.timeout
+            attempt = functools.partial(self._attempt, action, decision.state)
             try:
-                async with asyncio.timeout(limit):
-                    match action:
-                        case ApplySplit():
-                            events.append(await self._apply(action, decision.state))
-                        case EnsureRevision(revision=r):
-                            await self.p.deployer.ensure(r)
-                        case RetireRevision(revision=r):
-                            events.extend(await self._retire(r, decision.state))
-                            done.append(r)
-                        case _:
-                            assert_never(action)
-            except (ProviderError, TimeoutError) as exc:
-                why = f"{_name(action)}: {exc or 'timed out'}"
-                events.append(Event("action_failed", why))
+                outcome, errors = await retry(attempt, self.clock, self.backoff, self.rng)
+            except ProviderError as exc:
+                events.extend(self._failed(action, exc, decision.state))
                 if isinstance(action, RetireRevision):  # given up, with the reason recorded
                     done.append(action.revision)
-                    events.append(_skipped(action.revision, why))
-                break  # keep the safe order: nothing after a failed action
+                    events.append(_skipped(action.revision, f"{_name(action)}: {exc}"))
+                break
+            events.extend(self.episodes.succeeded(action, errors))
+            events.extend(outcome)
+            if isinstance(action, RetireRevision):
+                done.append(action.revision)
         return tuple(done), events
+
+    async def _attempt(self, action: Action, state: RolloutState) -> list[Event]:
+        limit = CALL_TIMEOUT + URGENT_VERIFY
+        if isinstance(action, RetireRevision):
+            limit += self.plan.drain.timeout
+        async with asyncio.timeout(limit):
+            match action:
+                case ApplySplit():
+                    return [await self._apply(action, state)]
+                case EnsureRevision(revision=r):
+                    await self.p.deployer.ensure(r)
+                    return []
+                case RetireRevision(revision=r):
+                    return await self._retire(r, state)
+                case _:
+                    assert_never(action)
+
+    def _failed(self, action: Action, exc: ProviderError, state: RolloutState) -> list[Event]:
+        """A permanent failure of what takes the rollout forward fails its step (``_pass``
+        rolls back); one of a rollback's write is retried by the passes that follow."""
+        urgent = isinstance(action, ApplySplit) and action.urgent
+        forward = state.phase in (Phase.PROGRESSING, Phase.PAUSED)
+        if isinstance(exc, PermanentError) and forward and not urgent:
+            self._broken = f"{_name(action)}: {exc}"
+        return self.episodes.failed(action, exc)
 
     async def _retire(self, r: Revision, state: RolloutState) -> list[Event]:
         """Drain, then stop ``r`` if golive owns it; anything else is left alone, silently."""
@@ -353,6 +380,14 @@ class Runner(Takeover):
             f"canary {split.canary_weight:g}%: {verdict.value} in {ms:.0f} ms",
             data,
         )
+
+
+def _beside(store: Store) -> Path:
+    """Where fail-safe markers go when no state directory is given: beside the database (an
+    in-memory store has no such place, so whoever drives it says where)."""
+    if isinstance(store, SQLiteStore):
+        return store.path.parent
+    raise TypeError("Runner(state_dir=...) is needed with a store that has no database file")
 
 
 def _skipped(revision: Revision, why: str) -> Event:

@@ -23,7 +23,7 @@ from golive.engine.decide import without_router
 from golive.engine.providers import Providers
 from golive.errors import GoliveError, PermanentError, StateError, TamperedError
 from golive.plan.model import Plan, Revision
-from golive.store.sqlite import SQLiteStore
+from golive.store.base import Store
 from golive.traffic.base import Verification
 
 T = TypeVar("T")
@@ -34,7 +34,7 @@ class Takeover:
     """Mixed into the Runner, which provides what is declared here."""
 
     plan: Plan
-    store: SQLiteStore
+    store: Store
     p: Providers
     clock: Clock
     owner: str

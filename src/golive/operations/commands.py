@@ -21,8 +21,8 @@ from golive.identity import Identity
 from golive.operations.remarks import remark
 from golive.operations.trust import verified
 from golive.plan.model import Split, describe_step
+from golive.store.base import Store
 from golive.store.records import RolloutRecord
-from golive.store.sqlite import SQLiteStore
 from golive.traffic.base import Verification
 
 # verbs that move a rollout forward or pass a condition: on a plan whose gates trust tokens
@@ -37,7 +37,7 @@ class Requested:
 
 
 async def request(
-    store: SQLiteStore, rollout_id: str, verb: CommandVerb, who: Identity, reason: str, now: float
+    store: Store, rollout_id: str, verb: CommandVerb, who: Identity, reason: str, now: float
 ) -> Requested:
     reason = remark(reason, "--reason")
     record = await store.load(rollout_id)
@@ -95,7 +95,7 @@ class Unrecorded(StateError):
 
 
 async def roll_back_unrecorded(
-    store: SQLiteStore, record: RolloutRecord, verb: CommandVerb, state_dir: Path
+    store: Store, record: RolloutRecord, verb: CommandVerb, state_dir: Path
 ) -> Verification:
     """Put 100% of traffic on stable straight through the router, when the store cannot record
     a rollback: traffic first, the record when it can be written (the controller that next

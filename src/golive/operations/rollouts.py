@@ -18,8 +18,8 @@ from golive.errors import AuthorizationError, StateError
 from golive.identity import Identity
 from golive.operations.trust import verified
 from golive.plan.model import Plan, Split, describe_step
+from golive.store.base import Store
 from golive.store.records import RolloutRecord
-from golive.store.sqlite import SQLiteStore
 
 
 def new_rollout_id(service: str) -> RolloutId:
@@ -44,7 +44,7 @@ def may_start(plan: Plan, who: Identity) -> None:
 
 
 async def start_or_continue(
-    store: SQLiteStore, plan: Plan, who: Identity, now: float, say: Callable[[str], None]
+    store: Store, plan: Plan, who: Identity, now: float, say: Callable[[str], None]
 ) -> RolloutRecord:
     """The service's active rollout for this very plan, or a new one."""
     active = await store.active_for_service(plan.service)

@@ -19,7 +19,7 @@ from golive.identity import Identity
 from golive.operations.remarks import remark
 from golive.operations.trust import verified
 from golive.plan.model import ApprovalGate, ApproveStep, describe_step
-from golive.store.sqlite import SQLiteStore
+from golive.store.base import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,7 @@ class Signed:
 
 
 async def sign(
-    store: SQLiteStore, rollout_id: str, role: str, approve: bool, note: str,
+    store: Store, rollout_id: str, role: str, approve: bool, note: str,
     revision: str | None, who: Identity, now: float,
 ) -> Signed:  # fmt: skip
     note = remark(note, "the note" if approve else "the reason", required=not approve)
@@ -68,9 +68,11 @@ async def sign(
          "revision": version, "source": who.kind},
     )  # fmt: skip
 
-    def duties(recorded: list[Signoff]) -> str | None:
-        return _separation(gate, signoff, bound(tuple(recorded), state.step, version),
-                           state.started_by, record.id)  # fmt: skip
+    def duties(recorded: list[Signoff]) -> None:
+        refusal = _separation(gate, signoff, bound(tuple(recorded), state.step, version),
+                              state.started_by, record.id)  # fmt: skip
+        if refusal is not None:
+            raise AuthorizationError(refusal)
 
     await store.add_signoff(record.id, signoff, event, duties)
     done = {s.role for s in bound(tuple(await store.signoffs(record.id)), state.step, version)}
@@ -92,7 +94,7 @@ def _separation(
 
 
 async def confirm(
-    store: SQLiteStore, rollout_id: str, item_id: str, role: str, note: str, who: Identity,
+    store: Store, rollout_id: str, item_id: str, role: str, note: str, who: Identity,
     now: float,
 ) -> str:  # fmt: skip
     note = remark(note, "the note")

@@ -17,9 +17,9 @@ from golive.core.state import RolloutId
 from golive.errors import GoliveError, TamperedError
 from golive.store.audit import Audit
 from golive.store.audit import Verdict as AuditVerdict
+from golive.store.base import Store
 from golive.store.leases import controller_alive
 from golive.store.records import RolloutRecord, StoredEvent
-from golive.store.sqlite import SQLiteStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +101,7 @@ class Status:
         }
 
 
-async def listing(store: SQLiteStore, limit: int = 20) -> Listing:
+async def listing(store: Store, limit: int = 20) -> Listing:
     listed = await store.recent(limit)
     records = [r for r in listed if not isinstance(r, TamperedError)]
     unreadable = [str(r) for r in listed if isinstance(r, TamperedError)]
@@ -110,7 +110,7 @@ async def listing(store: SQLiteStore, limit: int = 20) -> Listing:
     return Listing(records, audits, unreadable, versions)
 
 
-async def status(store: SQLiteStore, rollout_id: str) -> Status:
+async def status(store: Store, rollout_id: str) -> Status:
     record = await store.load(rollout_id)
     audit = await store.audit(record.id)  # before the rows it covers are read
     events = await store.events(record.id)
@@ -121,7 +121,7 @@ async def status(store: SQLiteStore, rollout_id: str) -> Status:
     return Status(record, audit, events, gates, alive, verdict)
 
 
-async def judged(store: SQLiteStore, record: RolloutRecord) -> Verdict | None:
+async def judged(store: Store, record: RolloutRecord) -> Verdict | None:
     """The judge's verdict now, rebuilt from the recorded measurements as a controller would."""
     plan = store.load_plan(record)
     judge = Judge(plan.judge)
@@ -132,7 +132,7 @@ async def judged(store: SQLiteStore, record: RolloutRecord) -> Verdict | None:
 
 
 async def gates_of(
-    store: SQLiteStore, rollout_id: str, events: list[StoredEvent]
+    store: Store, rollout_id: str, events: list[StoredEvent]
 ) -> dict[str, object]:
     """A rollout's latest scorecard, sign-offs and confirmations, as plain values: as stored,
     so a tampered record can still be shown (its audit says what is wrong)."""
@@ -166,7 +166,7 @@ def waiting(record: RolloutRecord) -> str:
     return "" if state.phase.terminal else state.waiting_for
 
 
-def _versions(store: SQLiteStore, record: RolloutRecord) -> dict[str, str] | None:
+def _versions(store: Store, record: RolloutRecord) -> dict[str, str] | None:
     try:
         plan = store.load_plan(record)
     except GoliveError:  # an edited plan: its versions are not to be believed

@@ -14,7 +14,7 @@ import secrets
 from golive.core.state import Event
 from golive.errors import AuthorizationError, StateError
 from golive.identity import ROLE, Identity
-from golive.store.sqlite import SQLiteStore
+from golive.store.base import Tokens
 from golive.store.tokens import TokenRecord, token_hash
 
 USER_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
@@ -32,7 +32,7 @@ def _admin(who: Identity, what: str) -> None:
         )
 
 
-async def bootstrap(store: SQLiteStore, user: str, now: float) -> str:
+async def bootstrap(store: Tokens, user: str, now: float) -> str:
     """The first admin token: allowed once, while no admin token exists."""
     _valid_user(user)
     token = _new()
@@ -50,7 +50,7 @@ async def bootstrap(store: SQLiteStore, user: str, now: float) -> str:
 
 
 async def add(
-    store: SQLiteStore, who: Identity, user: str, roles: tuple[str, ...], admin: bool,
+    store: Tokens, who: Identity, user: str, roles: tuple[str, ...], admin: bool,
     expires_at: float | None, now: float,
 ) -> str:  # fmt: skip
     _admin(who, "creating a token")
@@ -76,12 +76,12 @@ async def add(
     return token
 
 
-async def listing(store: SQLiteStore, who: Identity) -> list[TokenRecord]:
+async def listing(store: Tokens, who: Identity) -> list[TokenRecord]:
     _admin(who, "listing tokens")
     return await store.tokens()
 
 
-async def revoke(store: SQLiteStore, who: Identity, token_id: str, now: float) -> TokenRecord:
+async def revoke(store: Tokens, who: Identity, token_id: str, now: float) -> TokenRecord:
     _admin(who, "revoking a token")
     if not re.fullmatch(r"[0-9a-f]{4,64}", token_id):
         raise StateError(f"not a token id: {token_id!r} ('golive token list' shows them)")

@@ -7,11 +7,11 @@ from __future__ import annotations
 from golive.errors import TamperedError
 from golive.plan.model import Plan
 from golive.store.audit import Verdict
+from golive.store.base import Rollouts
 from golive.store.records import RolloutRecord
-from golive.store.sqlite import SQLiteStore
 
 
-async def verified(store: SQLiteStore, record: RolloutRecord) -> Plan:
+async def verified(store: Rollouts, record: RolloutRecord) -> Plan:
     """The rollout's plan, once its whole record has passed the audit (TamperedError, exit 5,
     otherwise)."""
     audit = await store.audit(record.id)

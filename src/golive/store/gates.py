@@ -17,6 +17,7 @@ from typing import TypeVar
 from golive.core.state import CommandVerb, Confirmation, Event, Signoff
 from golive.errors import StateError
 from golive.store import journal
+from golive.store.base import SignoffGuard
 from golive.store.seal import Seal
 from golive.store.sql import queries
 
@@ -36,17 +37,16 @@ class GateRecords:
 
     async def _insert_with_event(
         self, rollout_id: str, table: str, params: dict[str, object], event: Event, at: float,
-        duplicate: str, guard: Callable[[sqlite3.Connection], str | None] | None = None,
+        duplicate: str, guard: Callable[[sqlite3.Connection], None] | None = None,
     ) -> None:  # fmt: skip
         """The row and its journal event in one transaction; a duplicate row is refused, and so
-        is one ``guard`` objects to (read inside the same transaction: no race between them)."""
+        is one ``guard`` raises on (read inside the same transaction: no race between them)."""
 
         values = {"id": rollout_id, "at": at, **params}
 
         def body(db: sqlite3.Connection) -> None:
-            refusal = guard(db) if guard is not None else None
-            if refusal is not None:
-                raise StateError(refusal)
+            if guard is not None:
+                guard(db)
             try:
                 cur = db.execute(queries()[f"insert_{table}"], values)
             except sqlite3.IntegrityError:
@@ -66,22 +66,20 @@ class GateRecords:
         return await self._run(lambda db: journal.verified_rows(db, self.seal, rollout_id, table))
 
     async def add_signoff(
-        self, rollout_id: str, s: Signoff, event: Event,
-        guard: Callable[[list[Signoff]], str | None] | None = None,
-    ) -> None:  # fmt: skip
+        self, rollout_id: str, s: Signoff, event: Event, guard: SignoffGuard | None = None
+    ) -> None:
         """Record a sign-off; ``guard`` sees the sign-offs already recorded, in the same
-        transaction, and refuses with a reason (separation of duties cannot be raced)."""
+        transaction, and refuses by raising (separation of duties cannot be raced)."""
         params: dict[str, object] = {
             "step": s.step, "revision": s.revision, "gate": s.gate, "role": s.role, "by": s.by,
             "decision": "approve" if s.approve else "reject", "note": s.note, "source": s.source,
         }  # fmt: skip
         duplicate = f"the {s.role} sign-off for this step is already recorded"
 
-        def check(db: sqlite3.Connection) -> str | None:
-            if guard is None:
-                return None
-            rows = journal.verified_rows(db, self.seal, rollout_id, "signoffs")
-            return guard([_signoff(r) for r in rows])
+        def check(db: sqlite3.Connection) -> None:
+            if guard is not None:
+                guard([_signoff(r) for r in journal.verified_rows(db, self.seal, rollout_id,
+                                                                  "signoffs")])  # fmt: skip
 
         await self._insert_with_event(rollout_id, "signoffs", params, event, s.at, duplicate, check)
 

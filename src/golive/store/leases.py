@@ -38,7 +38,8 @@ def controller_alive(owner: str | None) -> bool | None:
     return pid.isdigit() and pid_alive(int(pid))
 
 
-def _owner_dead(owner: str) -> bool:
+def owner_dead(owner: str) -> bool:
+    """Whether the lease holder is a process of this host that no longer runs."""
     pid = _local_pid(owner)
     return pid is not None and pid.isdigit() and not pid_alive(int(pid))
 
@@ -57,7 +58,7 @@ class LeaseRecords:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute(q["get_rollout"], {"id": rollout_id}).fetchone()
             held = row["lease_owner"]
-            if held and held != owner and (row["lease_until"] or 0) > now and not _owner_dead(held):
+            if held and held != owner and (row["lease_until"] or 0) > now and not owner_dead(held):
                 db.execute("ROLLBACK")
                 raise LeaseError(f"rollout {rollout_id} is driven by {held}")
             db.execute(q["take_lease"], {"id": rollout_id, "owner": owner, "until": now + ttl})

@@ -27,6 +27,7 @@ from golive.files import append_private, make_private, private_dir
 from golive.plan.model import Plan
 from golive.store import journal
 from golive.store.audit import Audit, audit_all, audit_rollout
+from golive.store.base import MIN_PREFIX, Measurement
 from golive.store.gates import GateRecords
 from golive.store.journal import measurement_problem
 from golive.store.leases import LeaseRecords, owner_id
@@ -46,11 +47,11 @@ from golive.store.tokens import TokenRecords
 __all__ = ["Measurement", "SQLiteStore", "owner_id"]
 
 T = TypeVar("T")
-MIN_PREFIX = 4  # the shortest prefix of a rollout id that may select it
-Measurement = tuple[float, float, Snapshot, Snapshot]  # at, canary weight, stable, canary
 
 
 class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
+    """The durable :class:`~golive.store.base.Store`, sealed and audited."""
+
     def __init__(self, path: Path, seal: Seal | None = None) -> None:
         private_dir(path.parent)
         for suffix in ("", "-wal", "-shm"):  # SQLite gives new -wal and -shm the database's mode

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 from golive.analysis.snapshot import Snapshot, add, delta
-from golive.errors import TransientError
+from golive.errors import PermanentError, TransientError
 from golive.metrics.base import MetricSource
 from golive.plan.model import Revision, Split
 from golive.traffic.base import Router, Verification
@@ -52,7 +52,10 @@ class FleetRouter:
             if isinstance(result, BaseException)
         ]
         if failed:
-            raise TransientError("not applied on every proxy: " + "; ".join(failed))
+            # a proxy that refused the split will refuse it again: retrying the fleet won't help
+            refused = any(isinstance(r, PermanentError) for r in results)
+            kind = PermanentError if refused else TransientError
+            raise kind("not applied on every proxy: " + "; ".join(failed))
 
     async def verify(self, split: Split) -> Verification:
         results = await asyncio.gather(*(r.verify(split) for r in self.routers))

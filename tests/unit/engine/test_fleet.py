@@ -10,7 +10,7 @@ from golive.analysis.snapshot import Snapshot
 from golive.core.state import Phase
 from golive.engine.providers import Providers
 from golive.engine.runner import Runner
-from golive.errors import TransientError
+from golive.errors import PermanentError, TransientError
 from golive.plan.model import Revision, Split
 from golive.store.sqlite import SQLiteStore
 from golive.testing import FakeClock, FakeDeployer, FakeRouter, ScriptedMetrics, passing_check
@@ -32,6 +32,13 @@ async def test_a_split_is_served_only_when_every_proxy_serves_it() -> None:
         await fleet.observe()
     with pytest.raises(TransientError, match="not applied on every proxy: b"):
         await fleet.apply(Split(25.0))
+
+
+async def test_a_split_one_proxy_refuses_is_a_permanent_failure_of_the_fleet() -> None:
+    a, b = FakeRouter(), FakeRouter()
+    b.refusing = True
+    with pytest.raises(PermanentError, match="not applied on every proxy: b: fake router refused"):
+        await FleetRouter([a, b], ["a", "b"]).apply(Split(25.0))
 
 
 class Counting:
@@ -61,12 +68,12 @@ async def test_an_unreachable_proxy_holds_the_rollout_then_it_completes(tmp_path
     metrics = ScriptedMetrics(clock, a, rps=200, stable_error=0.01)
     providers = Providers(fleet, metrics, FakeDeployer(ready_after=2), passing_check, a.start, noop)
     rid = await new_rollout(store, PLAN, clock)
-    passes = 0
+    start = clock.now()
 
     def outage(view: object) -> None:
-        nonlocal passes
-        passes += 1
-        b.unreachable = 8 <= passes < 30  # proxy b is down for a while, mid-rollout
+        # proxy b is down for 22s, mid-rollout: less than a shift may take (in time, not in
+        # passes: a pass that retries a write with backoff lasts longer than one that does not)
+        b.unreachable = 4 <= clock.now() - start < 26
 
     final = await Runner(PLAN, store, providers, clock, on_pass=outage).run(rid)
     assert final.phase is Phase.PROMOTED
