@@ -131,9 +131,7 @@ async def judged(store: Store, record: RolloutRecord) -> Verdict | None:
     return verdict
 
 
-async def gates_of(
-    store: Store, rollout_id: str, events: list[StoredEvent]
-) -> dict[str, object]:
+async def gates_of(store: Store, rollout_id: str, events: list[StoredEvent]) -> dict[str, object]:
     """A rollout's latest scorecard, sign-offs and confirmations, as plain values: as stored,
     so a tampered record can still be shown (its audit says what is wrong)."""
     cards = [e.data for e in events if e.kind == "scorecard"]
