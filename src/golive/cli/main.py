@@ -205,7 +205,7 @@ def _dispatch(args: argparse.Namespace) -> Coroutine[Any, Any, int]:
     if args.verb in VERBS:
         return VERBS[args.verb](args)
     if args.verb == "demo":
-        from golive.demo.run import demo
+        from golive.cli.demo import demo  # the demo's imports only when it is asked for
 
         return demo(args)
     return getattr(control, f"cmd_{args.verb}")(args)  # type: ignore[no-any-return]

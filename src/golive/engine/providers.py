@@ -14,16 +14,17 @@ from golive.deploy.base import Deployer
 from golive.deploy.process import ProcessDeployer
 from golive.metrics.base import MetricSource
 from golive.metrics.envoy import EnvoyStats
+from golive.metrics.fleet import FleetStats
 from golive.metrics.haproxy import HAProxyStats
 from golive.metrics.nginx import NginxLog
 from golive.metrics.prometheus import PrometheusSource
 from golive.plan.model import Check, Plan, Revision, Split
+from golive.proxy.nginx_config import address
 from golive.traffic.base import Router
 from golive.traffic.envoy import EnvoyRouter
-from golive.traffic.fleet import FleetRouter, FleetStats, start_all
+from golive.traffic.fleet import FleetRouter, start_all
 from golive.traffic.haproxy import HAProxyRouter
 from golive.traffic.nginx import NginxRouter
-from golive.traffic.nginx_config import address
 
 
 @dataclass

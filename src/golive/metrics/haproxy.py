@@ -28,7 +28,7 @@ from pathlib import Path
 from golive.analysis.snapshot import Snapshot
 from golive.metrics.accesslog import AccessLog, Entry
 from golive.plan.model import Revision
-from golive.traffic.haproxy_config import LOG_MARK, MANAGED, Servers
+from golive.proxy.haproxy_config import LOG_MARK, MANAGED, Servers
 
 _RESPONSES = ("hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other")
 

@@ -6,18 +6,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Protocol
 
 from golive.plan.model import Split
+from golive.proxy.upstreams import Upstreams, server_urls
 
-Upstreams = Mapping[str, str | Sequence[str]]  # "stable"/"canary" -> its server url(s)
-
-
-def server_urls(upstreams: Upstreams) -> dict[str, tuple[str, ...]]:
-    """Every revision's servers as a tuple of urls (a single url is a one-server revision)."""
-    return {k: (v,) if isinstance(v, str) else tuple(v) for k, v in upstreams.items()}
+__all__ = ["Router", "Upstreams", "Verification", "server_urls"]
 
 
 class Verification(StrEnum):

@@ -27,12 +27,12 @@ from golive.files import (
     socket_path,
     write_private,
 )
-from golive.metrics.envoy import EnvoyAdmin
 from golive.plan.model import Plan, Split, Sticky
 from golive.processes import live_pid, record_pid, stop_recorded
-from golive.traffic import envoy_config
+from golive.proxy import envoy_config
+from golive.proxy.envoy_admin import EnvoyAdmin
+from golive.proxy.layout import instance_dir as _instance_dir
 from golive.traffic.base import Upstreams, Verification
-from golive.traffic.fleet import instance_dir as _instance_dir
 
 START_TIMEOUT = 15.0
 

@@ -18,10 +18,10 @@ from golive.errors import PermanentError, TransientError
 from golive.files import PROXY_UMASK, append_private, private_dir, socket_dir, write_private
 from golive.plan.model import HAProxyAttach, Plan, Segment, ShiftStep, Split, Sticky
 from golive.processes import live_pid, record_pid, stop_recorded, system_binary
-from golive.traffic import haproxy_config as hc
+from golive.proxy import haproxy_config as hc
+from golive.proxy.haproxy_api import RuntimeAPI, socket_path
+from golive.proxy.layout import instance_dir
 from golive.traffic.base import Upstreams, Verification, server_urls
-from golive.traffic.fleet import instance_dir
-from golive.traffic.haproxy_api import RuntimeAPI, socket_path
 
 START_TIMEOUT = 10.0
 

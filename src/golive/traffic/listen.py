@@ -20,7 +20,7 @@ from pathlib import Path
 from golive.errors import PermanentError
 from golive.plan.model import Plan
 from golive.processes import holds_listener, listeners_of, live_pid
-from golive.traffic.fleet import instance_dir
+from golive.proxy.layout import instance_dir
 
 # how each golive proxy is started: its configuration file's flag and name, under
 # <state-dir>/<router>/<service>/

@@ -23,14 +23,14 @@ from pathlib import Path
 import httpx
 
 from golive.atomic import write_atomically
-from golive.demo.app import free_port
 from golive.errors import PermanentError, TransientError
 from golive.files import PROXY_UMASK, append_private, private_dir, write_private
 from golive.plan.model import NginxAttach, Plan, Split, Sticky
 from golive.processes import live_pid, master_pid, record_pid, stop_recorded, system_binary
-from golive.traffic import nginx_config as nc
+from golive.proxy import nginx_config as nc
+from golive.proxy.layout import instance_dir as _instance_dir
+from golive.proxy.ports import free_port
 from golive.traffic.base import Upstreams, Verification, server_urls
-from golive.traffic.fleet import instance_dir as _instance_dir
 
 START_TIMEOUT = 10.0
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from golive import files
 from golive.errors import PermanentError, TransientError
-from golive.traffic.haproxy_config import Servers
+from golive.proxy.haproxy_config import Servers
 
 
 def socket_path(workdir: Path) -> Path:

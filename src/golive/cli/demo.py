@@ -29,13 +29,14 @@ from golive.cli.session import (
 from golive.cli.terminal import Terminal
 from golive.core.actions import PassView
 from golive.core.state import RolloutState
-from golive.demo.app import free_port, start_sample_app
+from golive.demo.app import start_sample_app
 from golive.demo.load import LoadGenerator
 from golive.deploy.ownership import PID_FILE, Owner, owned_processes, stop, version_dir, write_owner
 from golive.files import private_dir, write_private
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan
 from golive.processes import record_pid, terminate
+from golive.proxy.ports import free_port
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
 from golive.traffic.nginx import NginxRouter
