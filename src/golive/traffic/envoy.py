@@ -20,18 +20,16 @@ from pathlib import Path
 from golive.atomic import write_atomically
 from golive.errors import PermanentError, TransientError
 from golive.files import (
-    PROXY_UMASK,
-    append_private,
     private_dir,
     socket_dir,
     socket_path,
     write_private,
 )
 from golive.plan.model import Plan, Split, Sticky
-from golive.processes import live_pid, record_pid, stop_recorded
 from golive.proxy import envoy_config
 from golive.proxy.envoy_admin import EnvoyAdmin
 from golive.proxy.layout import instance_dir as _instance_dir
+from golive.proxy.lifecycle import ProxyProcess
 from golive.traffic.base import Upstreams, Verification
 
 START_TIMEOUT = 15.0
@@ -75,7 +73,7 @@ class EnvoyRouter:
         # Envoy's count of refused route files as of the last one it refused (or our start):
         # accepted files leave it alone, so apply never has to read it before its write
         self._rejected: int | None = None
-        self._proc: asyncio.subprocess.Process | None = None
+        self.process = ProxyProcess("Envoy", self.pid_path)
 
     @classmethod
     def from_plan(cls, plan: Plan, state_dir: Path, index: int = 0) -> EnvoyRouter:
@@ -128,28 +126,12 @@ class EnvoyRouter:
             "--log-level",
             "warning",
         ]
-        with append_private(self.log_path) as log:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-                umask=PROXY_UMASK,
-            )
-        record_pid(self.pid_path, proc.pid)
-        self._proc = proc
-        deadline = asyncio.get_running_loop().time() + START_TIMEOUT
-        while asyncio.get_running_loop().time() < deadline:
-            if proc.returncode is not None:
-                break
-            if await self._attach():
-                return
-            await asyncio.sleep(0.05)
-        tail = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
-        await self.stop()
-        raise PermanentError(
-            f"Envoy did not start on {self.host}:{self.port}: " + (" | ".join(tail) or "no output")
+        await self.process.launch(
+            argv,
+            log=self.log_path,
+            ready=self._attach,
+            within=START_TIMEOUT,
+            where=f"{self.host}:{self.port}",
         )
 
     async def _attach(self) -> bool:
@@ -167,15 +149,14 @@ class EnvoyRouter:
     async def stop(self) -> None:
         """Stop our Envoy by its pid (SIGTERM, then SIGKILL after 5 s); Envoy leaves its admin
         socket behind, golive removes it."""
-        await stop_recorded(self.pid_path, self._proc)
-        self._proc = None
+        await self.process.stop()
         self.admin_socket.unlink(missing_ok=True)
 
     async def aclose(self) -> None:
         await self.admin.aclose()
 
     def _pid(self) -> int | None:
-        return live_pid(self.pid_path)
+        return self.process.pid()
 
     def _same_bootstrap(self, rendered: str) -> bool:
         try:

@@ -15,12 +15,13 @@ from pathlib import Path
 
 from golive.atomic import write_atomically
 from golive.errors import PermanentError, TransientError
-from golive.files import PROXY_UMASK, append_private, private_dir, socket_dir, write_private
+from golive.files import private_dir, socket_dir, write_private
 from golive.plan.model import HAProxyAttach, Plan, Segment, ShiftStep, Split, Sticky
-from golive.processes import live_pid, record_pid, stop_recorded, system_binary
+from golive.processes import system_binary
 from golive.proxy import haproxy_config as hc
 from golive.proxy.haproxy_api import RuntimeAPI, socket_path
 from golive.proxy.layout import instance_dir
+from golive.proxy.lifecycle import ProxyProcess
 from golive.traffic.base import Upstreams, Verification, server_urls
 
 START_TIMEOUT = 10.0
@@ -62,7 +63,7 @@ class HAProxyRouter:
         self.log_path = workdir / "haproxy.log"
         self.requests_log = workdir / "requests.log"  # one line per request (latency)
         self.sticky_map = workdir / "sticky.map"
-        self._proc: asyncio.subprocess.Process | None = None
+        self.process = ProxyProcess("HAProxy", self.pid_path)
         self.maps = {k: str(workdir / f"segment-{k.replace(':', '-')}.map") for k in segment_keys}
         if attach is not None:  # its own map files, which its configuration routes by
             self.maps = dict(attach.maps)
@@ -143,37 +144,25 @@ class HAProxyRouter:
 
     async def _launch(self) -> None:
         self.socket_path.unlink(missing_ok=True)
-        with append_private(self.log_path) as log, append_private(self.requests_log) as lines:
-            proc = await asyncio.create_subprocess_exec(
-                haproxy_binary(), "-f", str(self.config_path),
-                stdin=asyncio.subprocess.DEVNULL, stdout=lines, stderr=log,
-                start_new_session=True, umask=PROXY_UMASK,
-            )  # fmt: skip
-        record_pid(self.pid_path, proc.pid)
-        self._proc = proc
-        deadline = asyncio.get_running_loop().time() + START_TIMEOUT
-        while asyncio.get_running_loop().time() < deadline and proc.returncode is None:
-            if await self.api.alive():
-                return
-            await asyncio.sleep(0.05)
-        tail = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
-        await self.stop()
-        raise PermanentError(
-            f"HAProxy did not start on {self.host}:{self.port}: "
-            + (" | ".join(tail) or "no output")
+        await self.process.launch(
+            [haproxy_binary(), "-f", str(self.config_path)],
+            log=self.log_path,
+            stdout=self.requests_log,  # one line per request: the latency golive judges
+            ready=self.api.alive,
+            within=START_TIMEOUT,
+            where=f"{self.host}:{self.port}",
         )
 
     async def stop(self) -> None:
         if self.attached is not None:
             return  # never stop a proxy golive did not start
-        await stop_recorded(self.pid_path, self._proc)
-        self._proc = None
+        await self.process.stop()
 
     async def aclose(self) -> None:
         return None
 
     def _pid(self) -> int | None:
-        return live_pid(self.pid_path)
+        return self.process.pid()
 
     def _same_config(self, rendered: str) -> bool:
         try:

@@ -24,11 +24,12 @@ import httpx
 
 from golive.atomic import write_atomically
 from golive.errors import PermanentError, TransientError
-from golive.files import PROXY_UMASK, append_private, private_dir, write_private
+from golive.files import PROXY_UMASK, private_dir, write_private
 from golive.plan.model import NginxAttach, Plan, Split, Sticky
-from golive.processes import live_pid, master_pid, record_pid, stop_recorded, system_binary
+from golive.processes import master_pid, system_binary
 from golive.proxy import nginx_config as nc
 from golive.proxy.layout import instance_dir as _instance_dir
+from golive.proxy.lifecycle import ProxyProcess, log_tail
 from golive.proxy.ports import free_port
 from golive.traffic.base import Upstreams, Verification, server_urls
 
@@ -86,7 +87,7 @@ class NginxRouter:
             self.pid_path = Path(attach.pid)
             self.include_path = Path(attach.include)
             self.log_path = Path(attach.access_log or self.workdir / "access.log")
-        self._proc: asyncio.subprocess.Process | None = None
+        self.process = ProxyProcess("nginx", self.pid_path)
         self._version = 0
         self._old_workers: set[int] = set()  # forked before golive's latest reload
         self._lock = asyncio.Lock()
@@ -151,40 +152,29 @@ class NginxRouter:
         )
 
     async def _launch(self) -> None:
-        with append_private(self.workdir / "nginx.out") as out:
-            proc = await asyncio.create_subprocess_exec(
-                nginx_binary(), "-p", str(self.workdir), "-c", str(self.config_path),
-                "-g", "daemon off;",
-                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
-                start_new_session=True, umask=PROXY_UMASK,
-            )  # fmt: skip
-        self._proc = proc
-        deadline = asyncio.get_running_loop().time() + START_TIMEOUT
-        while asyncio.get_running_loop().time() < deadline and proc.returncode is None:
-            try:
-                await self._served()
-                record_pid(self.pid_path, proc.pid)  # the master, as golive started it
-                return
-            except TransientError:
-                await asyncio.sleep(0.05)
-        await self.stop()
-        raise PermanentError(
-            f"nginx did not start on {self.host}:{self.port}: {self._error_tail()}"
-        )
+        out = self.workdir / "nginx.out"
+        await self.process.launch(
+            [nginx_binary(), "-p", str(self.workdir), "-c", str(self.config_path),
+             "-g", "daemon off;"],
+            log=out,
+            ready=self._answers,
+            within=START_TIMEOUT,
+            where=f"{self.host}:{self.port}",
+            tail=lambda: log_tail(self.workdir / "error.log", out, lines=2),
+            record_when_ready=True,  # the master, as golive started it
+        )  # fmt: skip
 
-    def _error_tail(self) -> str:
-        lines: list[str] = []
-        for name in ("error.log", "nginx.out"):
-            path = self.workdir / name
-            if path.exists():
-                lines += path.read_text(errors="replace").strip().splitlines()[-2:]
-        return " | ".join(lines) or "no output"
+    async def _answers(self) -> bool:
+        try:
+            await self._served()
+        except TransientError:
+            return False
+        return True
 
     async def stop(self) -> None:
         if self.attached is not None:
             return  # never stop a proxy golive did not start
-        await stop_recorded(self.pid_path, self._proc)
-        self._proc = None
+        await self.process.stop()
 
     async def aclose(self) -> None:
         return None
@@ -192,7 +182,7 @@ class NginxRouter:
     def _pid(self) -> int | None:
         if self.attached is not None:  # their pid file, written by nginx: a bare number
             return master_pid(self.pid_path, "nginx: master process")
-        return live_pid(self.pid_path)
+        return self.process.pid()
 
     async def _install(self, split: Split) -> None:
         """Render ``split``, test it with ``nginx -t``, and move it into place."""
