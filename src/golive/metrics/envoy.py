@@ -18,8 +18,9 @@ from pathlib import Path
 
 from golive.analysis.snapshot import Snapshot
 from golive.errors import NoData
-from golive.plan.model import Revision
-from golive.proxy.envoy_admin import EnvoyAdmin
+from golive.plan.model import Plan, Revision
+from golive.proxy.envoy_admin import EnvoyAdmin, admin_socket
+from golive.proxy.layout import proxy_dir
 
 __all__ = ["EnvoyAdmin", "EnvoyStats", "parse_cluster"]
 
@@ -71,3 +72,8 @@ class EnvoyStats:
 
     async def aclose(self) -> None:
         await self.admin.aclose()
+
+
+def router_stats(plan: Plan, state_dir: Path, index: int) -> EnvoyStats:
+    """The statistics of the route's ``index``-th Envoy (``metrics: {source: router}``)."""
+    return EnvoyStats(admin_socket(proxy_dir(state_dir, "envoy", plan.service, index)))

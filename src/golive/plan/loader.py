@@ -27,8 +27,9 @@ from golive.errors import PlanError, PlanIssue
 from golive.plan import model as m
 from golive.plan import spec as s
 from golive.plan.checks import DEFAULT_CATEGORY, DEFAULT_TIMEOUT
+from golive.plan.kinds import ROUTERS
 from golive.plan.passwords import literal_passwords
-from golive.plan.rules import cross_checks, latency_not_judged, map_key
+from golive.plan.rules import cross_checks, latency_not_judged
 from golive.plan.yamlsource import MAX_BYTES, Located, Path, format_path, read_yaml
 from golive.textfile import TextFileError, read_text
 
@@ -210,33 +211,14 @@ def _step(step: s.StepSpec) -> m.Step:
     return m.PromoteStep(step.promote.retire_stable)
 
 
-def _attach(spec: s.PlanSpec) -> tuple[m.HAProxyAttach | m.NginxAttach, ...]:
-    """The proxies golive attaches to; the rules have checked each router's fields are there."""
+def _attach(spec: s.PlanSpec) -> tuple[m.AttachedProxy, ...]:
+    """The proxies golive attaches to, as the router kind builds them (the rules have checked
+    that the kind attaches and that each entry has its fields)."""
     given = spec.route.attach
     entries = [] if given is None else [given] if isinstance(given, s.AttachSpec) else given
-    out: list[m.HAProxyAttach | m.NginxAttach] = []
-    for a in entries:
-        if spec.route.router == "haproxy":
-            assert a.socket and a.backend and a.stable and a.canary
-            maps = tuple(sorted((map_key(k), v) for k, v in (a.maps or {}).items()))
-            out.append(
-                m.HAProxyAttach(
-                    a.socket,
-                    a.backend,
-                    tuple(a.stable),
-                    tuple(a.canary),
-                    a.state_file,
-                    maps,
-                    a.sticky_map,
-                    a.canary_backend,
-                    a.stable_backend,
-                    a.access_log,
-                )
-            )
-        else:
-            assert a.config and a.pid and a.include and a.upstream
-            out.append(m.NginxAttach(a.config, a.pid, a.include, a.upstream, a.access_log))
-    return tuple(out)
+    attach = ROUTERS.get(spec.route.router).attach
+    assert attach is not None or not entries
+    return tuple(attach.build(a) for a in entries) if attach else ()
 
 
 def _sticky(sticky: s.StickySpec | None) -> m.Sticky | None:

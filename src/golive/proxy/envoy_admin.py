@@ -9,6 +9,13 @@ from pathlib import Path
 import httpx
 
 from golive.errors import TransientError
+from golive.files import socket_path
+
+
+def admin_socket(workdir: Path) -> Path:
+    """Where golive's Envoy in ``workdir`` has its admin interface (in the temp dir when the
+    path would be too long for a unix socket)."""
+    return socket_path(workdir, "admin.sock")
 
 
 class EnvoyAdmin:

@@ -9,6 +9,8 @@ from golive import files
 from golive.errors import PermanentError, TransientError
 from golive.proxy.haproxy_config import Servers
 
+REQUESTS_LOG = "requests.log"  # golive's HAProxy logs one line per request there (latency)
+
 
 def socket_path(workdir: Path) -> Path:
     """A unix socket path must fit in 108 bytes; long state dirs get one in the temp dir."""

@@ -10,9 +10,10 @@ from enum import StrEnum
 from typing import Protocol
 
 from golive.plan.model import Split
+from golive.proxy.lifecycle import ProxyLifecycle
 from golive.proxy.upstreams import Upstreams, server_urls
 
-__all__ = ["Router", "Upstreams", "Verification", "server_urls"]
+__all__ = ["Proxy", "Router", "Upstreams", "Verification", "server_urls"]
 
 
 class Verification(StrEnum):
@@ -37,3 +38,8 @@ class Router(Protocol):
     async def reset(self) -> None:
         """Send everything to stable (the safe state)."""
         ...
+
+
+class Proxy(Router, ProxyLifecycle, Protocol):
+    """What a router kind's factory builds: a router that golive also starts (or attaches to)
+    and stops (:class:`golive.plan.registry.RouterKind`)."""

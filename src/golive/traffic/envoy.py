@@ -22,13 +22,12 @@ from golive.errors import PermanentError, TransientError
 from golive.files import (
     private_dir,
     socket_dir,
-    socket_path,
     write_private,
 )
 from golive.plan.model import Plan, Split, Sticky
 from golive.proxy import envoy_config
-from golive.proxy.envoy_admin import EnvoyAdmin
-from golive.proxy.layout import instance_dir as _instance_dir
+from golive.proxy.envoy_admin import EnvoyAdmin, admin_socket
+from golive.proxy.layout import proxy_dir
 from golive.proxy.lifecycle import ProxyProcess
 from golive.traffic.base import Upstreams, Verification
 
@@ -64,7 +63,7 @@ class EnvoyRouter:
         self.routes_path = workdir / "routes.json"
         self.safe_path = workdir / "routes.stable.json"  # 100% stable, written ahead of need
         self.pid_path = workdir / "envoy.pid"
-        self.admin_socket = socket_path(workdir, "admin.sock")
+        self.admin_socket = admin_socket(workdir)
         self.log_path = workdir / "envoy.log"
         self.stats_path = workdir / "stats.txt"  # for Prometheus: the stats listener's address
         self.admin = EnvoyAdmin(self.admin_socket)
@@ -79,7 +78,7 @@ class EnvoyRouter:
     def from_plan(cls, plan: Plan, state_dir: Path, index: int = 0) -> EnvoyRouter:
         upstreams = {"stable": plan.stable.urls, "canary": plan.canary.urls}
         host, port = plan.route.instance(index)
-        workdir = state_dir / "envoy" / _instance_dir(plan.service, index)
+        workdir = proxy_dir(state_dir, "envoy", plan.service, index)
         return cls(workdir, host, port, upstreams, plan.route.sticky)
 
     # -- lifecycle (not part of the Router protocol) -----------------------------------------

@@ -19,8 +19,8 @@ from golive.files import private_dir, socket_dir, write_private
 from golive.plan.model import HAProxyAttach, Plan, Segment, ShiftStep, Split, Sticky
 from golive.processes import system_binary
 from golive.proxy import haproxy_config as hc
-from golive.proxy.haproxy_api import RuntimeAPI, socket_path
-from golive.proxy.layout import instance_dir
+from golive.proxy.haproxy_api import REQUESTS_LOG, RuntimeAPI, socket_path
+from golive.proxy.layout import proxy_dir
 from golive.proxy.lifecycle import ProxyProcess
 from golive.traffic.base import Upstreams, Verification, server_urls
 
@@ -61,7 +61,7 @@ class HAProxyRouter:
         self.config_path = workdir / "haproxy.cfg"
         self.pid_path = workdir / "haproxy.pid"
         self.log_path = workdir / "haproxy.log"
-        self.requests_log = workdir / "requests.log"  # one line per request (latency)
+        self.requests_log = workdir / REQUESTS_LOG  # one line per request (latency)
         self.sticky_map = workdir / "sticky.map"
         self.process = ProxyProcess("HAProxy", self.pid_path)
         self.maps = {k: str(workdir / f"segment-{k.replace(':', '-')}.map") for k in segment_keys}
@@ -79,7 +79,7 @@ class HAProxyRouter:
             }
         )
         upstreams = {"stable": plan.stable.urls, "canary": plan.canary.urls}
-        workdir = state_dir / "haproxy" / instance_dir(plan.service, index)
+        workdir = proxy_dir(state_dir, "haproxy", plan.service, index)
         host, port = plan.route.instance(index)
         given = plan.route.attach[index] if plan.route.attach else None
         attach = given if isinstance(given, HAProxyAttach) else None

@@ -18,24 +18,17 @@ import socket
 from pathlib import Path
 
 from golive.errors import PermanentError
+from golive.plan.kinds import ROUTERS
 from golive.plan.model import Plan
 from golive.processes import holds_listener, listeners_of, live_pid
-from golive.proxy.layout import instance_dir
-
-# how each golive proxy is started: its configuration file's flag and name, under
-# <state-dir>/<router>/<service>/
-_PROXIES = {
-    "envoy": ("Envoy", "-c", "bootstrap.json"),
-    "haproxy": ("HAProxy", "-f", "haproxy.cfg"),
-    "nginx": ("nginx", "-c", "nginx.conf"),
-}
+from golive.proxy.layout import proxy_dir
 
 
 def proxy_pid_file(plan: Plan, state_dir: Path, index: int) -> Path:
     """Where golive's own proxy for the ``index``-th listen address records its pid (each
     router's ``from_plan``: ``<state-dir>/<router>/<service>/<router>.pid``)."""
     router = plan.route.router
-    return state_dir / router / instance_dir(plan.service, index) / f"{router}.pid"
+    return proxy_dir(state_dir, router, plan.service, index) / f"{router}.pid"
 
 
 def bind_problem(host: str, port: int) -> str | None:
@@ -82,7 +75,12 @@ def _describe(pid: int) -> str | None:
     except OSError:
         return None
     words = argv.replace("\0", " ").split()  # nginx's master rewrites its title with spaces
-    for router, (name, flag, filename) in _PROXIES.items():
+    # how each golive proxy is started (its router kind's Launch): its configuration file's
+    # flag and name, under <state-dir>/<router>/<service>/
+    for kind in ROUTERS.kinds():
+        if kind.launch is None:
+            continue
+        router, name, flag, filename = kind.name, kind.label, kind.launch.flag, kind.launch.config
         for i, word in enumerate(words[:-1]):
             config = Path(words[i + 1])
             if not config.is_absolute():  # started from a relative --state-dir: its cwd's

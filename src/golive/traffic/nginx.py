@@ -28,7 +28,7 @@ from golive.files import PROXY_UMASK, private_dir, write_private
 from golive.plan.model import NginxAttach, Plan, Split, Sticky
 from golive.processes import master_pid, system_binary
 from golive.proxy import nginx_config as nc
-from golive.proxy.layout import instance_dir as _instance_dir
+from golive.proxy.layout import proxy_dir
 from golive.proxy.lifecycle import ProxyProcess, log_tail
 from golive.proxy.ports import free_port
 from golive.traffic.base import Upstreams, Verification, server_urls
@@ -81,12 +81,12 @@ class NginxRouter:
         if attach is None:
             self.config_path = self.workdir / "nginx.conf"
             self.pid_path = self.workdir / "nginx.pid"
-            self.log_path = self.workdir / "access.log"
+            self.log_path = self.workdir / nc.ACCESS_LOG
         else:
             self.config_path = Path(attach.config)
             self.pid_path = Path(attach.pid)
             self.include_path = Path(attach.include)
-            self.log_path = Path(attach.access_log or self.workdir / "access.log")
+            self.log_path = Path(attach.access_log or self.workdir / nc.ACCESS_LOG)
         self.process = ProxyProcess("nginx", self.pid_path)
         self._version = 0
         self._old_workers: set[int] = set()  # forked before golive's latest reload
@@ -96,7 +96,7 @@ class NginxRouter:
     def from_plan(cls, plan: Plan, state_dir: Path, index: int = 0) -> NginxRouter:
         upstreams = {"stable": plan.stable.urls, "canary": plan.canary.urls}
         host, port = plan.route.instance(index)
-        workdir = state_dir / "nginx" / _instance_dir(plan.service, index)
+        workdir = proxy_dir(state_dir, "nginx", plan.service, index)
         given = plan.route.attach[index] if plan.route.attach else None
         attach = given if isinstance(given, NginxAttach) else None
         return cls(workdir, host, port, upstreams, plan.route.sticky, attach)
