@@ -81,7 +81,8 @@ def _haproxy_routing(
     """Segments and sticky users on someone else's HAProxy need its maps and backends."""
     maps = {map_key(k) for k in entry.maps or {}}
     for i, step in enumerate(spec.steps):
-        seg = step.shift.segment if step.shift else None
+        shift = step.get("shift")
+        seg = shift.segment if shift else None
         if not isinstance(seg, s.SegmentSpec):  # none, or kept: the earlier one is checked
             continue
         key = f"cookie:{seg.cookie}" if seg.cookie else f"header:{(seg.header or '').lower()}"

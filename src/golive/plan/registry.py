@@ -17,15 +17,18 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from golive.errors import PlanIssue
-from golive.plan import spec as s
-from golive.plan.model import AttachedProxy
 from golive.plan.yamlsource import Path as SpecPath
 
+if TYPE_CHECKING:  # the schema is built from the step registry, which reads Issue from here
+    from golive.plan import spec as s
+    from golive.plan.model import AttachedProxy
+
+    PlanRules = Callable[[s.PlanSpec, "Issue"], Iterator[PlanIssue]]
+
 Issue = Callable[[SpecPath, str], PlanIssue]  # a problem at a field's position in the file
-PlanRules = Callable[[s.PlanSpec, Issue], Iterator[PlanIssue]]
 
 
 @dataclass(frozen=True, slots=True)

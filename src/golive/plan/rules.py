@@ -83,57 +83,8 @@ def cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.It
     yield from _attach_issues(spec, issue)
     if spec.drain.grace > spec.drain.timeout:
         yield issue(("drain", "grace"), "grace must not be longer than the drain timeout")
-    last_weight = -1.0
-    segmented = False  # a shift before this one has a segment
-    deployed = spec.revisions.canary.process is None
-    for i, step in enumerate(spec.steps):
-        if step.deploy == "canary":
-            deployed = True
-        if step.check == "preflight" and not (spec.preflight or spec.checklist):
-            yield issue(
-                ("steps", i, "check"),
-                "'check: preflight' runs the plan's pre-flight, but it has no 'preflight' "
-                "checks and no 'checklist' items",
-            )
-        elif step.check not in (None, "preflight") and step.check not in spec.checks:
-            has_preflight = ["preflight"] if spec.preflight or spec.checklist else []
-            known = ", ".join([*has_preflight, *sorted(spec.checks)]) or "none defined"
-            yield issue(("steps", i, "check"), f"unknown check {step.check!r}; known: {known}")
-        if step.approve is not None and step.approve not in spec.approvals:
-            known = ", ".join(sorted(spec.approvals)) or "none defined under approvals:"
-            yield issue(
-                ("steps", i, "approve"), f"unknown approval {step.approve!r}; known: {known}"
-            )
-        if step.shift is not None:
-            if step.shift.weight <= last_weight:
-                yield issue(
-                    ("steps", i, "shift", "weight"),
-                    f"weights must increase from step to step: {step.shift.weight:g} "
-                    f"follows {last_weight:g}",
-                )
-            last_weight = step.shift.weight
-            if step.shift.segment == "keep" and not segmented:
-                yield issue(
-                    ("steps", i, "shift", "segment"),
-                    "'keep' keeps the segment of the shift before, and no shift before has one",
-                )
-            segmented = step.shift.segment is not None and (
-                segmented or step.shift.segment != "keep"
-            )
-            if not deployed and step.shift.weight > 0:
-                yield issue(
-                    ("steps", i, "shift"),
-                    "traffic is shifted before the canary is deployed; add '- deploy: canary'"
-                    " before this step",
-                )
-        if step.promote is not None and i != len(spec.steps) - 1:
-            yield issue(("steps", i, "promote"), "promote must be the last step")
-        if (
-            step.analyze is not None
-            and step.analyze.timeout is not None
-            and step.analyze.timeout < step.analyze.for_
-        ):
-            yield issue(("steps", i, "analyze", "timeout"), "timeout must be at least 'for'")
+    for i, step in enumerate(spec.steps):  # each kind's own rules (golive.plan.steps)
+        yield from step.rules(spec, i, issue)
 
 
 def _addresses(spec: s.PlanSpec) -> typing.Iterator[tuple[Path, str]]:

@@ -1,5 +1,5 @@
-"""The registries are the one list of each family's kinds: the plan's messages, the CLI's
-choices and the engine's factories all come from them."""
+"""The registries are the one list of each family's kinds (and of the step kinds): the plan's
+schema and messages, the CLI's choices and the engine's factories all come from them."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 from golive.cli.main import _parser
 from golive.errors import PlanError
 from golive.plan.kinds import DEPLOYERS, ROUTERS, SOURCES, local_routers
-from golive.plan.loader import parse_plan
+from golive.plan.loader import parse_plan, plan_schema
 from golive.plan.registry import Registry, RouterKind, load
+from golive.plan.steps import STEPS, StepSpec
 from tests.conftest import GOOD_PLAN
 
 
@@ -93,3 +94,20 @@ def test_a_kind_is_registered_once() -> None:
         family.register(RouterKind("x", "X", router="m:f", stats="m:g"))
     with pytest.raises(ValueError, match="unknown router 'y'; known: x"):
         family.get("y")
+
+
+def test_the_step_schema_is_the_step_registry() -> None:
+    assert tuple(StepSpec.model_fields) == tuple(STEPS)
+    assert tuple(STEPS) == ("deploy", "check", "approve", "shift", "analyze", "pause", "promote")
+    text = GOOD_PLAN.replace("steps:\n", "steps:\n  - {}\n", 1)
+    (issue,) = [i for i in issues_of(text) if "steps[0]" in i]
+    assert issue.endswith(f"a step needs one of: {', '.join(STEPS)}")
+    schema = plan_schema()["$defs"]["StepSpec"]  # type: ignore[index]
+    assert sorted(schema["properties"]) == sorted(STEPS)
+
+
+def test_a_bare_step_is_a_registered_bare_kind() -> None:
+    bare = [k.name for k in STEPS.values() if k.bare]
+    assert bare == ["pause", "promote"]
+    for name in bare:
+        assert StepSpec.model_validate(name).kind()[0] == name
