@@ -95,8 +95,9 @@ def _describe(pid: int) -> str | None:
 
 def check_listen(plan: Plan, state_dir: Path) -> None:
     """Raise, naming the address, when one of the route's proxies could not listen."""
-    if plan.route.attach:
-        return  # the proxies are someone else's: they listen already
+    kind = ROUTERS.find(plan.route.router)
+    if plan.route.attach or kind is None or kind.launch is None:
+        return  # the proxies are someone else's (they listen already), or not local ones
     for index in range(len(plan.route.proxy_names())):
         host, port = plan.route.instance(index)
         problem = bind_problem(host, port)
