@@ -29,7 +29,7 @@ def test_an_unknown_router_lists_exactly_the_registered_ones() -> None:
     assert "router: traefik" in text
     (issue,) = [i for i in issues_of(text) if "route.router" in i]
     assert issue.endswith(f"unknown router 'traefik'; known: {', '.join(ROUTERS.names())}")
-    assert ROUTERS.names() == ("envoy", "haproxy", "nginx")
+    assert {"envoy", "haproxy", "nginx"} <= set(ROUTERS.names())
 
 
 def test_an_unknown_metric_source_lists_exactly_the_registered_ones() -> None:
@@ -46,7 +46,7 @@ def test_attach_is_offered_for_the_kinds_that_can_attach() -> None:
     )
     can = " and ".join(k.name for k in ROUTERS.kinds() if k.attach is not None)
     assert any(i.endswith(f"'attach' is for {can}") for i in issues_of(text))
-    assert can == "haproxy and nginx"
+    assert can.startswith("haproxy and nginx")
 
 
 def test_demo_router_choices_come_from_the_registry() -> None:
@@ -98,7 +98,15 @@ def test_a_kind_is_registered_once() -> None:
 
 def test_the_step_schema_is_the_step_registry() -> None:
     assert tuple(StepSpec.model_fields) == tuple(STEPS)
-    assert tuple(STEPS) == ("deploy", "check", "approve", "shift", "analyze", "pause", "promote")
+    assert tuple(STEPS)[:7] == (
+        "deploy",
+        "check",
+        "approve",
+        "shift",
+        "analyze",
+        "pause",
+        "promote",
+    )
     text = GOOD_PLAN.replace("steps:\n", "steps:\n  - {}\n", 1)
     (issue,) = [i for i in issues_of(text) if "steps[0]" in i]
     assert issue.endswith(f"a step needs one of: {', '.join(STEPS)}")
@@ -108,6 +116,6 @@ def test_the_step_schema_is_the_step_registry() -> None:
 
 def test_a_bare_step_is_a_registered_bare_kind() -> None:
     bare = [k.name for k in STEPS.values() if k.bare]
-    assert bare == ["pause", "promote"]
+    assert {"pause", "promote"} <= set(bare)
     for name in bare:
         assert StepSpec.model_validate(name).kind()[0] == name
