@@ -24,9 +24,15 @@ from golive.processes import live_pid, record_pid, spawn, stop_recorded
 
 
 class ProxyLifecycle(Protocol):
+    async def attach(self, initial: Split) -> bool:
+        """Drive the proxy already there: the one the plan names (checked, never started), or
+        golive's own from an earlier run still serving this configuration (by its pid file).
+        True when attached; False when there is none to attach to (``start`` starts one)."""
+        ...
+
     async def start(self, initial: Split) -> bool:
-        """Attach to golive's proxy already running this configuration, or start one serving
-        ``initial``; True when it was started. A proxy golive did not start is only checked."""
+        """Attach (as :meth:`attach`), or start a proxy serving ``initial``; True when it was
+        started. One call, so the engine's take-over is the same on a first and a later run."""
         ...
 
     async def stop(self) -> None:

@@ -83,26 +83,28 @@ class EnvoyRouter:
 
     # -- lifecycle (not part of the Router protocol) -----------------------------------------
 
-    async def start(self, initial: Split) -> bool:
-        """Attach to our running Envoy, or start one serving ``initial``. True if started."""
+    async def attach(self, initial: Split) -> bool:
+        """Drive golive's Envoy already running this route's bootstrap (an earlier run's, by its
+        pid file); True when attached. It keeps serving what it serves: ``initial`` is not
+        applied here."""
         private_dir(self.workdir)
         socket_dir(self.admin_socket)
-        rendered = json.dumps(
-            envoy_config.bootstrap(
-                self.host, self.port, str(self.routes_path), self.upstreams, self.sticky,
-                admin_socket=str(self.admin_socket),
-            ),
-            indent=1,
-        )  # fmt: skip
         self._version = self._file_version()
-        pid = self._pid()
-        if pid is not None and self._same_bootstrap(rendered) and await self._attach():
-            self._rejected = await self.rejected_updates()
-            self._prepare_safe()
+        if self._pid() is None or not self._same_bootstrap(self._bootstrap()):
             return False
-        if pid is not None:
+        if not await self._answers():
+            return False
+        self._rejected = await self.rejected_updates()
+        self._prepare_safe()
+        return True
+
+    async def start(self, initial: Split) -> bool:
+        """Attach to our running Envoy, or start one serving ``initial``. True if started."""
+        if await self.attach(initial):
+            return False
+        if self._pid() is not None:  # ours, but another configuration or not answering
             await self.stop()
-        write_private(self.bootstrap_path, rendered)
+        write_private(self.bootstrap_path, self._bootstrap())
         self._prepare_safe()
         write_atomically(
             self.routes_path,
@@ -128,12 +130,21 @@ class EnvoyRouter:
         await self.process.launch(
             argv,
             log=self.log_path,
-            ready=self._attach,
+            ready=self._answers,
             within=START_TIMEOUT,
             where=f"{self.host}:{self.port}",
         )
 
-    async def _attach(self) -> bool:
+    def _bootstrap(self) -> str:
+        return json.dumps(
+            envoy_config.bootstrap(
+                self.host, self.port, str(self.routes_path), self.upstreams, self.sticky,
+                admin_socket=str(self.admin_socket),
+            ),
+            indent=1,
+        )  # fmt: skip
+
+    async def _answers(self) -> bool:
         """True once our Envoy answers on its admin socket, ready, with its stats listener."""
         try:
             await self.admin.get("/ready")

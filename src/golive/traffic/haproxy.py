@@ -87,26 +87,31 @@ class HAProxyRouter:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def start(self, initial: Split) -> bool:
-        """Attach to our running HAProxy, or start one serving ``initial``. True if started.
+    async def attach(self, initial: Split) -> bool:
+        """Drive the HAProxy the plan names, or golive's own already running the configuration
+        rendered for ``initial`` (an earlier run's, by its pid file); True when attached.
 
         An HAProxy golive did not start is only checked: reachable, and every named server in
-        the backend. It is never started or stopped by golive.
+        the backend (a PermanentError says what is missing). It is never started or stopped by
+        golive.
         """
         private_dir(self.workdir)
         if self.attached is not None:
             await self._check_attached()
+            return True
+        socket_dir(self.socket_path)
+        if self._pid() is None or not self._same_config(self._render(initial)):
+            return False
+        return await self.api.alive()
+
+    async def start(self, initial: Split) -> bool:
+        """Attach to our running HAProxy (or the plan's), or start one serving ``initial``.
+        True if started."""
+        if await self.attach(initial):
             return False
         assert self.state_path is not None
-        socket_dir(self.socket_path)
-        rendered = hc.render(
-            self.host, self.port, self.upstreams, str(self.socket_path), str(self.state_path),
-            self.maps, initial, self.sticky, str(self.sticky_map),
-        )  # fmt: skip
-        pid = self._pid()
-        if pid is not None and self._same_config(rendered) and await self.api.alive():
-            return False
-        if pid is not None:
+        rendered = self._render(initial)
+        if self._pid() is not None:  # ours, but another configuration or not answering
             await self.stop()
         for key, path in self.maps.items():
             wanted = initial.segment and hc.segment_key(initial.segment) == key
@@ -118,6 +123,13 @@ class HAProxyRouter:
         await self._check_config()
         await self._launch()
         return True
+
+    def _render(self, initial: Split) -> str:
+        assert self.state_path is not None
+        return hc.render(
+            self.host, self.port, self.upstreams, str(self.socket_path), str(self.state_path),
+            self.maps, initial, self.sticky, str(self.sticky_map),
+        )  # fmt: skip
 
     async def _check_attached(self) -> None:
         if not await self.api.alive():

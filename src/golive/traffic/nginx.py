@@ -107,25 +107,36 @@ class NginxRouter:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def start(self, initial: Split) -> bool:
-        """Attach to our running nginx, or start one serving ``initial``. True if started."""
+    async def attach(self, initial: Split) -> bool:
+        """Drive the nginx the plan names (golive's file installed, serving ``initial`` if it
+        was not there), or golive's own still answering (an earlier run's, by its pid file);
+        True when attached."""
         private_dir(self.workdir)
         private_dir(self.workdir / "scratch")
         if self.attached is not None:
-            await self._attach(initial)
+            await self._take_over(initial)
+            return True
+        if self._pid() is None:
             return False
-        if self._pid() is not None:
-            try:
-                self._version = (await self._served())[0]
-                return False
-            except TransientError:
-                await self.stop()
+        try:
+            self._version = (await self._served())[0]
+        except TransientError:
+            return False
+        return True
+
+    async def start(self, initial: Split) -> bool:
+        """Attach to our running nginx (or the plan's), or start one serving ``initial``. True
+        if started."""
+        if await self.attach(initial):
+            return False
+        if self._pid() is not None:  # ours, but not answering
+            await self.stop()
         write_private(self.status_port_path, str(free_port()))
         await self._install(initial)
         await self._launch()
         return True
 
-    async def _attach(self, initial: Split) -> None:
+    async def _take_over(self, initial: Split) -> None:
         """Take over someone else's nginx: read our file back, or install it and reload."""
         pid = self._pid()
         if pid is None:

@@ -69,7 +69,7 @@ def test_every_router_factory_builds_a_proxy_and_its_stats(
     build = load(kind.router)
     assert callable(build)
     proxy = build(plan, tmp_path, 0)
-    for method in ("observe", "apply", "verify", "reset", "start", "stop", "aclose"):
+    for method in ("observe", "apply", "verify", "reset", "attach", "start", "stop", "aclose"):
         assert inspect.iscoroutinefunction(getattr(proxy, method)), method
     asyncio.run(proxy.aclose())
     stats = load(kind.stats)
