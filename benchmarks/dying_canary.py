@@ -29,9 +29,9 @@ from tests.realapp import gunicorn_apps
 
 from benchmarks.harness import apply_verified
 from benchmarks.keepalive import envoy_defaults
-from golive.demo.app import free_port
 from golive.plan.model import Split
-from golive.traffic import haproxy_config, nginx_config
+from golive.proxy import haproxy_config, nginx_config
+from golive.proxy.ports import free_port
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
 from golive.traffic.nginx import NginxRouter

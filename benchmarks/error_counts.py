@@ -23,12 +23,13 @@ from pathlib import Path
 import httpx
 from tests.broken import KINDS, broken_upstream
 
-from golive.demo.app import free_port, start_sample_app
+from golive.demo.app import start_sample_app
 from golive.metrics.envoy import EnvoyStats
 from golive.metrics.haproxy import HAProxyStats
 from golive.metrics.nginx import NginxLog
 from golive.plan.model import Revision, Split
-from golive.traffic import envoy_config, haproxy_config, nginx_config
+from golive.proxy import envoy_config, haproxy_config, nginx_config
+from golive.proxy.ports import free_port
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
 from golive.traffic.nginx import NginxRouter

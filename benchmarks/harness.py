@@ -16,8 +16,9 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from golive.demo.app import free_port, start_sample_app
+from golive.demo.app import start_sample_app
 from golive.plan.model import Split
+from golive.proxy.ports import free_port
 from golive.traffic.base import Verification
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter

@@ -27,9 +27,9 @@ from pathlib import Path
 import httpx
 from tests.realapp import gunicorn_apps
 
-from golive.demo.app import free_port
 from golive.plan.model import Split
-from golive.traffic import envoy_config
+from golive.proxy import envoy_config
+from golive.proxy.ports import free_port
 from golive.traffic.envoy import EnvoyRouter
 
 

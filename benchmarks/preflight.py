@@ -23,8 +23,9 @@ from pathlib import Path
 from benchmarks.harness import pct, run
 from golive.checks.catalogue import run_check
 from golive.checks.preflight import run_checks
-from golive.demo.app import free_port, start_sample_app
+from golive.demo.app import start_sample_app
 from golive.plan import checks as c
+from golive.proxy.ports import free_port
 
 RUNS = 20
 ROOT = Path(__file__).resolve().parent.parent

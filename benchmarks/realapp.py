@@ -29,8 +29,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from benchmarks.harness import run
-from golive.demo.app import free_port, start_sample_app
+from golive.demo.app import start_sample_app
 from golive.plan.model import Split
+from golive.proxy.ports import free_port
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
 from golive.traffic.nginx import NginxRouter

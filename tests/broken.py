@@ -13,7 +13,7 @@ import socket
 import struct
 from collections.abc import AsyncIterator
 
-from golive.demo.app import free_port
+from golive.proxy.ports import free_port
 
 KINDS = ("refused", "reset", "closed", "hang")
 

@@ -9,9 +9,9 @@ from typing import TypeVar
 
 import pytest
 
-from golive.demo.app import free_port
 from golive.demo.app import start_sample_app as start_app
 from golive.plan.model import Split, Sticky
+from golive.proxy.ports import free_port
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
 from golive.traffic.nginx import NginxRouter

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from golive.demo.app import free_port
+from golive.proxy.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

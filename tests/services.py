@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from golive.demo.app import free_port
+from golive.proxy.ports import free_port
 
 
 def _binary(name: str, *patterns: str) -> str:

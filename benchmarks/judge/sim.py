@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from golive.analysis.snapshot import Snapshot
-from golive.traffic.envoy_config import LATENCY_BUCKETS_MS
+from golive.proxy.envoy_config import LATENCY_BUCKETS_MS
 
 SCRAPE = 5.0
 SCHEDULE = ((0.0, 0.05), (600.0, 0.25), (1200.0, 0.50))  # (from t, canary weight)

@@ -25,6 +25,7 @@ One record, one JSON line::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -32,11 +33,13 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from golive.atomic import write_atomically
 from golive.errors import PermanentError
+from golive.files import append_private
 
 PID_MAX = 2**22  # Linux's ceiling for pid_max
 
@@ -289,6 +292,32 @@ def _listening_inodes(port: int) -> set[str]:
             if len(f) > 9 and f[3] == "0A" and int(f[1].rpartition(":")[2], 16) == port:
                 inodes.add(f[9])
     return inodes
+
+
+async def spawn(
+    argv: Sequence[str],
+    log: Path,
+    *,
+    stdout: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    umask: int = -1,
+) -> asyncio.subprocess.Process:
+    """Start ``argv`` as golive starts every process: in its own session (it outlives a crashed
+    controller and is stopped as a group), no standard input, its output appended to private
+    logs (``stdout`` apart from ``log`` when given). The one place a process is launched: a
+    proxy (:mod:`golive.proxy.lifecycle`) and a revision (:mod:`golive.deploy.process`)."""
+    with contextlib.ExitStack() as files:
+        err = files.enter_context(append_private(log))
+        out = err if stdout is None else files.enter_context(append_private(stdout))
+        return await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=env,
+            start_new_session=True,
+            umask=umask,
+        )
 
 
 async def terminate(pid: int, grace: float = 5.0) -> None:

@@ -12,8 +12,8 @@ import pytest
 
 from golive.errors import PermanentError
 from golive.plan.model import Segment, Split
+from golive.proxy import envoy_config
 from golive.testing import FakeRouter
-from golive.traffic import envoy_config
 from golive.traffic.base import Router, Verification
 from tests.conftest import running_envoy, running_haproxy, running_nginx, wait_verified
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from golive.demo.app import free_port
 from golive.plan.model import Split
+from golive.proxy.ports import free_port
 from golive.traffic.envoy import EnvoyRouter
 from tests.conftest import running_envoy, running_haproxy, running_nginx, wait_verified
 from tests.realapp import gunicorn_apps

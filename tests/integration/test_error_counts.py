@@ -24,7 +24,7 @@ from golive.metrics.envoy import EnvoyStats
 from golive.metrics.haproxy import HAProxyStats
 from golive.metrics.nginx import NginxLog
 from golive.plan.model import Revision, Split
-from golive.traffic import envoy_config, haproxy_config, nginx_config
+from golive.proxy import envoy_config, haproxy_config, nginx_config
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
 from golive.traffic.nginx import NginxRouter

@@ -21,6 +21,7 @@ from golive.deploy.ownership import OwnedProcess, owned_processes, stop
 from golive.deploy.process import ProcessDeployer
 from golive.errors import GoliveError, LeaseError
 from golive.files import socket_path
+from golive.plan.kinds import ROUTERS
 from golive.plan.loader import parse_plan
 from golive.processes import check_pid_file, stop_recorded
 from golive.store.base import Store
@@ -126,10 +127,13 @@ def _left_over(process: OwnedProcess) -> str:
 
 
 async def _stop_proxies(state_dir: Path, service: str | None, console: Console) -> int:
-    """The proxies golive started (Envoy, HAProxy, nginx), by their pid files (and the
-    processes of golive before one directory per version)."""
+    """The proxies golive started (every router kind golive runs), by their pid files under
+    ``<router>/<service>/`` (and the processes of golive before one directory per version,
+    ``revisions/<service>/<role>.pid``)."""
     stopped = 0
-    for pid_file in sorted(state_dir.glob("*/*/*.pid")):  # and revisions/<service>/<role>.pid
+    launched = {k.name: k.launch for k in ROUTERS.kinds() if k.launch is not None}
+    found = [p for d in (*launched, "revisions") for p in state_dir.glob(f"{d}/*/*.pid")]
+    for pid_file in sorted(found):
         if service and pid_file.parent.name != service:
             continue
         check = check_pid_file(pid_file)  # only the process recorded there, never another
@@ -137,8 +141,10 @@ async def _stop_proxies(state_dir: Path, service: str | None, console: Console) 
             console.print(check.problem, markup=False)
         pid = check.pid
         await stop_recorded(pid_file)
-        # Envoy leaves its admin socket behind (maybe in the temp dir, for a long state dir)
-        socket_path(pid_file.parent, "admin.sock").unlink(missing_ok=True)
+        # a proxy may leave its sockets behind (maybe in the temp dir, for a long state dir)
+        launch = launched.get(pid_file.parent.parent.name)
+        for name in launch.leaves if launch else ():
+            socket_path(pid_file.parent, name).unlink(missing_ok=True)
         if pid is not None:
             stopped += 1
             console.print(f"stopped {pid_file.parent.name} {pid_file.stem} (pid {pid})")

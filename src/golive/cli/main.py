@@ -30,6 +30,7 @@ from golive.cli.session import EXIT_FAILED, EXIT_INVALID, EXIT_TAMPERED
 from golive.cli.terminal import Terminal, visible
 from golive.errors import GoliveError, PlanError, TamperedError
 from golive.files import private_dir
+from golive.plan.kinds import local_routers
 
 EXIT_HELP = (
     "exit codes: 0 promoted (pre-flight GO), 1 failed, 2 invalid plan or input, 3 rolled back "
@@ -64,9 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--bad", action="store_true", help="the canary misbehaves: watch a rollback")
     demo.add_argument(
         "--router",
-        choices=("envoy", "haproxy", "nginx"),
-        default="envoy",
-        help="the proxy (default envoy)",
+        choices=local_routers(),
+        default=local_routers()[0],
+        help=f"the proxy (default {local_routers()[0]})",
     )
     demo.add_argument("--json", action="store_true", help="JSON lines instead of a live view")
     demo.add_argument(
@@ -205,7 +206,7 @@ def _dispatch(args: argparse.Namespace) -> Coroutine[Any, Any, int]:
     if args.verb in VERBS:
         return VERBS[args.verb](args)
     if args.verb == "demo":
-        from golive.demo.run import demo
+        from golive.cli.demo import demo  # the demo's imports only when it is asked for
 
         return demo(args)
     return getattr(control, f"cmd_{args.verb}")(args)  # type: ignore[no-any-return]

@@ -11,12 +11,13 @@ import argparse
 import json
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from golive.proxy.ports import free_port
 
 
 def make_handler(
@@ -52,13 +53,6 @@ def make_handler(
             pass
 
     return Handler
-
-
-def free_port() -> int:
-    """An unused TCP port on 127.0.0.1 (for the demo, tests and benchmarks)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_sample_app(

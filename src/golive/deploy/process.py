@@ -33,9 +33,9 @@ from golive.deploy.ownership import (
     write_owner,
 )
 from golive.errors import PermanentError
-from golive.files import append_private, private_dir
+from golive.files import private_dir
 from golive.plan.model import Plan, Revision, RevisionSpec
-from golive.processes import record_pid, refresh_pid, terminate
+from golive.processes import record_pid, refresh_pid, spawn, terminate
 
 
 class ProcessDeployer:
@@ -90,18 +90,10 @@ class ProcessDeployer:
             env = child_environment(spec.process.env)
         except LookupError as exc:
             raise PermanentError(f"cannot start {revision}: {exc}") from None
-        with append_private(directory / LOG_FILE) as out:  # its umask stays the user's
-            try:
-                proc = await asyncio.create_subprocess_exec(
-                    *spec.process.command,
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=out,
-                    env=env,
-                    start_new_session=True,
-                )
-            except OSError as exc:
-                raise PermanentError(f"cannot start {revision} {spec.version}: {exc}") from exc
+        try:  # its umask stays the user's
+            proc = await spawn(spec.process.command, directory / LOG_FILE, env=env)
+        except OSError as exc:
+            raise PermanentError(f"cannot start {revision} {spec.version}: {exc}") from exc
         self._exited.pop(revision, None)
         write_owner(
             directory, Owner(self.rollout, revision.value, spec.version, spec.url, time.time())

@@ -1,29 +1,41 @@
-"""The providers one rollout uses, built from the plan by kind (an unknown kind never gets here:
-the plan loader rejects it with the list of known kinds)."""
+"""The providers one rollout uses, built from the plan by the kinds it names (the registries
+of :mod:`golive.plan.kinds`; an unknown kind never gets here: the plan loader rejects it with
+the list of known kinds)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, cast
 
 from golive.analysis.snapshot import Snapshot
 from golive.checks.catalogue import step_check
 from golive.core.results import CheckResult
 from golive.deploy.base import Deployer
-from golive.deploy.process import ProcessDeployer
 from golive.metrics.base import MetricSource
-from golive.metrics.envoy import EnvoyStats
-from golive.metrics.haproxy import HAProxyStats
-from golive.metrics.nginx import NginxLog
-from golive.metrics.prometheus import PrometheusSource
+from golive.metrics.fleet import FleetStats
+from golive.plan.kinds import DEPLOYERS, ROUTERS, SOURCES
 from golive.plan.model import Check, Plan, Revision, Split
-from golive.traffic.base import Router
-from golive.traffic.envoy import EnvoyRouter
-from golive.traffic.fleet import FleetRouter, FleetStats, start_all
-from golive.traffic.haproxy import HAProxyRouter
-from golive.traffic.nginx import NginxRouter
-from golive.traffic.nginx_config import address
+from golive.plan.registry import load
+from golive.traffic.base import Proxy, Router
+from golive.traffic.fleet import FleetRouter, start_all
+
+DEPLOYER = "process"  # the plan has no choice of deployer yet: revisions are local processes
+
+
+class Closing(MetricSource, Protocol):
+    async def aclose(self) -> None: ...
+
+
+class ClosingDeployer(Deployer, Protocol):
+    async def aclose(self) -> None: ...
+
+
+ProxyFactory = Callable[[Plan, Path, int], Proxy]
+StatsFactory = Callable[[Plan, Path, int], Closing]
+SourceFactory = Callable[[Plan], Closing]
+DeployerFactory = Callable[[Plan, Path, str], ClosingDeployer]
 
 
 @dataclass
@@ -36,29 +48,16 @@ class Providers:
     close: Callable[[], Awaitable[None]]
 
 
-Proxy = EnvoyRouter | HAProxyRouter | NginxRouter
-ProxyStats = EnvoyStats | HAProxyStats | NginxLog
+def build_proxy(plan: Plan, state_dir: Path, index: int = 0) -> Proxy:
+    """The ``index``-th proxy of the route, as its router kind builds it."""
+    factory = cast(ProxyFactory, load(ROUTERS.get(plan.route.router).router))
+    return factory(plan, state_dir, index)
 
 
-def _proxy(plan: Plan, state_dir: Path, index: int) -> tuple[Proxy, ProxyStats]:
+def _proxy(plan: Plan, state_dir: Path, index: int) -> tuple[Proxy, Closing]:
     """The ``index``-th proxy of the route and its own statistics."""
-    if plan.route.router == "haproxy":
-        haproxy = HAProxyRouter.from_plan(plan, state_dir, index)
-        backends = haproxy.attached.backends() if haproxy.attached else ()
-        if haproxy.attached is None:
-            log: Path | None = haproxy.requests_log
-        else:
-            log = None if haproxy.attached.access_log is None else Path(haproxy.attached.access_log)
-        return haproxy, HAProxyStats(haproxy.command, haproxy.servers, backends, log)
-    if plan.route.router == "nginx":
-        nginx = NginxRouter.from_plan(plan, state_dir, index)
-        addresses = {
-            **{address(url): Revision.STABLE for url in plan.stable.urls},
-            **{address(url): Revision.CANARY for url in plan.canary.urls},
-        }
-        return nginx, NginxLog(nginx.log_path, addresses)
-    envoy = EnvoyRouter.from_plan(plan, state_dir, index)
-    return envoy, EnvoyStats(envoy.admin_socket)
+    stats = cast(StatsFactory, load(ROUTERS.get(plan.route.router).stats))
+    return build_proxy(plan, state_dir, index), stats(plan, state_dir, index)
 
 
 def build_providers(plan: Plan, state_dir: Path, rollout: str = "") -> Providers:
@@ -76,23 +75,28 @@ def build_providers(plan: Plan, state_dir: Path, rollout: str = "") -> Providers
     async def start(split: Split) -> bool:
         return await start_all([p.start for p, _ in proxies], split)
 
-    deployer = ProcessDeployer(plan, state_dir / "revisions" / plan.service, rollout)
+    deployer = build_deployer(plan, state_dir, rollout)
     metrics: MetricSource = own
-    prometheus = None
-    if plan.metrics.source == "prometheus":
-        assert plan.metrics.url is not None  # the loader requires it
-        prometheus = PrometheusSource(plan.metrics.url, dict(plan.metrics.queries))
-        metrics = CountersAndInFlight(prometheus, own)
+    source = SOURCES.get(plan.metrics.source)
+    counters = None if source.factory is None else cast(SourceFactory, load(source.factory))(plan)
+    if counters is not None:
+        metrics = CountersAndInFlight(counters, own)
 
     async def close() -> None:
         for proxy, stats in proxies:
             await proxy.aclose()
             await stats.aclose()
-        if prometheus is not None:
-            await prometheus.aclose()
+        if counters is not None:
+            await counters.aclose()
         await deployer.aclose()
 
     return Providers(router, metrics, deployer, step_check, start, close)
+
+
+def build_deployer(plan: Plan, state_dir: Path, rollout: str) -> ClosingDeployer:
+    """The deployer of ``rollout``; it keeps its processes under ``revisions/<service>/``."""
+    factory = cast(DeployerFactory, load(DEPLOYERS.get(DEPLOYER).factory))
+    return factory(plan, state_dir / "revisions" / plan.service, rollout)
 
 
 class CountersAndInFlight:

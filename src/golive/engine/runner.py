@@ -43,6 +43,7 @@ from golive.engine.providers import Providers
 from golive.engine.served import ServedSplits
 from golive.engine.takeover import Takeover
 from golive.errors import GoliveError, NoData, PermanentError, ProviderError, StateError
+from golive.plan.kinds import SOURCES
 from golive.plan.model import PREFLIGHT, ApproveStep, CheckStep, Plan, Revision, Split
 from golive.store.base import Store
 from golive.store.leases import owner_id
@@ -73,12 +74,10 @@ class Runner(Takeover):
         self.verdict: Verdict | None = None
         self.split_watch = SplitWatch(plan.split_check.tolerance if plan.split_check else 0.0)
         self._finding: SplitFinding | None = None
-        # counters may lag the read-back: by one interval, or by a minute through Prometheus
-        carry = (
-            1
-            if plan.metrics.source == "router"
-            else math.ceil(60 / max(1.0, plan.metrics.interval))
-        )
+        # counters may lag the read-back: by one interval, or as long as the source says (a
+        # minute through Prometheus)
+        lag = SOURCES.get(plan.metrics.source).lag
+        carry = math.ceil(lag / max(1.0, plan.metrics.interval)) if lag else 1
         self.served = ServedSplits(
             plan.route.sticky is not None, plan.split_check is not None, carry
         )

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from golive.analysis.snapshot import Snapshot
 from golive.plan.model import Revision
-from golive.traffic.envoy_config import LATENCY_BUCKETS_MS
+from golive.proxy.envoy_config import LATENCY_BUCKETS_MS
 
 BOUNDS = [float(b) for b in LATENCY_BUCKETS_MS]
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
 from pathlib import Path
 
-import httpx
-
 from golive.analysis.snapshot import Snapshot
-from golive.errors import NoData, TransientError
-from golive.plan.model import Revision
+from golive.errors import NoData
+from golive.plan.model import Plan, Revision
+from golive.proxy.envoy_admin import EnvoyAdmin, admin_socket
+from golive.proxy.layout import proxy_dir
+
+__all__ = ["EnvoyAdmin", "EnvoyStats", "parse_cluster"]
 
 _LINE = re.compile(r"^(\w+)\{([^}]*)\}\s+(\S+)")
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
@@ -53,45 +54,6 @@ def parse_cluster(text: str, cluster: str) -> Snapshot:
     return Snapshot(requests, min(errors, requests), buckets)
 
 
-class EnvoyAdmin:
-    """Envoy's admin interface, on a 0600 unix socket (no other local user may reach it, and
-    ``POST /quitquitquit`` with it): HTTP through a unix-domain transport."""
-
-    BASE_URL = "http://envoy-admin"  # the host is not used: the transport dials the socket
-
-    def __init__(self, socket: Path, timeout: float = 2.0) -> None:
-        self.socket = socket
-        self._client = httpx.AsyncClient(
-            transport=httpx.AsyncHTTPTransport(uds=str(socket)),
-            base_url=self.BASE_URL,
-            timeout=timeout,
-            trust_env=False,
-        )
-
-    async def get(self, path: str, params: Mapping[str, str] | None = None) -> httpx.Response:
-        """``GET path`` answered 2xx, or a transient error naming the socket."""
-        try:
-            resp = await self._client.get(path, params=params)
-            resp.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise TransientError(
-                f"cannot read Envoy's {path} through its admin socket {self.socket}: {exc}"
-            ) from exc
-        return resp
-
-    async def stat(self, name: str) -> int:
-        """One counter or gauge from ``/stats`` (absent means 0)."""
-        resp = await self.get("/stats", {"format": "json", "filter": f"^{name}$"})
-        try:
-            stats = resp.json().get("stats", [])
-        except ValueError as exc:
-            raise TransientError(f"Envoy answered /stats with something else: {exc}") from exc
-        return int(stats[0]["value"]) if stats else 0
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-
 class EnvoyStats:
     def __init__(self, admin_socket: Path) -> None:
         self.admin = EnvoyAdmin(admin_socket)
@@ -110,3 +72,8 @@ class EnvoyStats:
 
     async def aclose(self) -> None:
         await self.admin.aclose()
+
+
+def router_stats(plan: Plan, state_dir: Path, index: int) -> EnvoyStats:
+    """The statistics of the route's ``index``-th Envoy (``metrics: {source: router}``)."""
+    return EnvoyStats(admin_socket(proxy_dir(state_dir, "envoy", plan.service, index)))

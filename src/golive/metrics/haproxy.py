@@ -27,8 +27,10 @@ from pathlib import Path
 
 from golive.analysis.snapshot import Snapshot
 from golive.metrics.accesslog import AccessLog, Entry
-from golive.plan.model import Revision
-from golive.traffic.haproxy_config import LOG_MARK, MANAGED, Servers
+from golive.plan.model import HAProxyAttach, Plan, Revision
+from golive.proxy.haproxy_api import REQUESTS_LOG, RuntimeAPI, socket_path
+from golive.proxy.haproxy_config import LOG_MARK, MANAGED, Servers
+from golive.proxy.layout import proxy_dir
 
 _RESPONSES = ("hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other")
 
@@ -113,3 +115,18 @@ class HAProxyStats:
 
     async def aclose(self) -> None:
         return None
+
+
+def router_stats(plan: Plan, state_dir: Path, index: int) -> HAProxyStats:
+    """The statistics of the route's ``index``-th HAProxy: golive's own (its request log and
+    every backend), or the one attached to (its backends, and its log when the plan names it)."""
+    given = plan.route.attach[index] if plan.route.attach else None
+    if isinstance(given, HAProxyAttach):
+        servers = Servers(given.backend, given.stable, given.canary)
+        log = None if given.access_log is None else Path(given.access_log)
+        api = RuntimeAPI(Path(given.socket), servers)
+        return HAProxyStats(api.command, servers, given.backends(), log)
+    workdir = proxy_dir(state_dir, "haproxy", plan.service, index).absolute()
+    servers = Servers.managed(len(plan.stable.urls), len(plan.canary.urls))
+    api = RuntimeAPI(socket_path(workdir), servers)
+    return HAProxyStats(api.command, servers, (), workdir / REQUESTS_LOG)

@@ -12,7 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from golive.metrics.accesslog import BOUNDS, AccessLog, Entry
-from golive.plan.model import Revision
+from golive.plan.model import NginxAttach, Plan, Revision
+from golive.proxy.layout import proxy_dir
+from golive.proxy.nginx_config import ACCESS_LOG, address
 
 __all__ = ["BOUNDS", "NginxLog"]
 
@@ -35,3 +37,16 @@ class NginxLog(AccessLog):
         except ValueError:
             ms = None
         return revision, int(status), ms
+
+
+def router_stats(plan: Plan, state_dir: Path, index: int) -> NginxLog:
+    """The access log of the route's ``index``-th nginx: golive's own, or the one the plan
+    names for an nginx golive attached to; each line's upstream address names its revision."""
+    workdir = proxy_dir(state_dir, "nginx", plan.service, index).absolute()
+    given = plan.route.attach[index] if plan.route.attach else None
+    named = given.access_log if isinstance(given, NginxAttach) else None
+    addresses = {
+        **{address(url): Revision.STABLE for url in plan.stable.urls},
+        **{address(url): Revision.CANARY for url in plan.canary.urls},
+    }
+    return NginxLog(Path(named or workdir / ACCESS_LOG), addresses)

@@ -19,7 +19,7 @@ import httpx
 
 from golive.analysis.snapshot import Snapshot
 from golive.errors import PermanentError, TransientError
-from golive.plan.model import Revision
+from golive.plan.model import Plan, Revision
 
 # Templates for Prometheus scraping golive's Envoy (its /stats/prometheus, clusters named after
 # the revisions). Requests include connection failures; errors are 5xx, which already count
@@ -89,3 +89,9 @@ class PrometheusSource:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def from_plan(plan: Plan) -> PrometheusSource:
+    """``metrics: {source: prometheus, url: ..., queries: ...}`` (the rules require the url)."""
+    assert plan.metrics.url is not None
+    return PrometheusSource(plan.metrics.url, dict(plan.metrics.queries))

@@ -28,8 +28,10 @@ from golive.errors import PlanError, PlanIssue
 from golive.plan import model as m
 from golive.plan import spec as s
 from golive.plan.checks import DEFAULT_CATEGORY, DEFAULT_TIMEOUT
+from golive.plan.kinds import ROUTERS
 from golive.plan.passwords import literal_passwords
-from golive.plan.rules import cross_checks, latency_not_judged, map_key
+from golive.plan.rules import cross_checks, latency_not_judged
+from golive.plan.steps import StepSpec
 from golive.plan.yamlsource import MAX_BYTES, Located, Path, format_path, read_yaml
 from golive.textfile import TextFileError, decode, read_text
 
@@ -183,67 +185,28 @@ def _check(name: str, spec: s.CheckSpec) -> m.Check:
     return m.Check(name, kind, options, category, spec.weight, spec.critical, timeout, spec.retries)
 
 
-def _kept(specs: list[s.StepSpec], steps: tuple[m.Step, ...]) -> tuple[m.Step, ...]:
+def _kept(specs: list[StepSpec], steps: tuple[m.Step, ...]) -> tuple[m.Step, ...]:
     """``segment: keep`` carries the previous shift's segment on (a shift without one ends it)."""
     out: list[m.Step] = []
     last: m.Segment | None = None
     for spec, step in zip(specs, steps, strict=True):
         if isinstance(step, m.ShiftStep):
-            if spec.shift is not None and spec.shift.segment == "keep":
+            shift = spec.get("shift")
+            if shift is not None and shift.segment == "keep":
                 step = m.ShiftStep(step.weight, last)
             last = step.segment
         out.append(step)
     return tuple(out)
 
 
-def _step(step: s.StepSpec) -> m.Step:
-    if step.deploy is not None:
-        return m.DeployStep(m.Revision(step.deploy))
-    if step.check is not None:
-        return m.CheckStep(step.check)
-    if step.approve is not None:
-        return m.ApproveStep(step.approve)
-    if step.shift is not None:
-        seg = step.shift.segment
-        return m.ShiftStep(
-            step.shift.weight, _segment(seg) if isinstance(seg, s.SegmentSpec) else None
-        )
-    if step.analyze is not None:
-        a = step.analyze
-        return m.AnalyzeStep(a.for_, a.timeout if a.timeout is not None else max(3 * a.for_, 60.0))
-    if step.pause is not None:
-        return m.PauseStep(step.pause.for_, step.pause.reason)
-    assert step.promote is not None
-    return m.PromoteStep(step.promote.retire_stable)
-
-
-def _attach(spec: s.PlanSpec) -> tuple[m.HAProxyAttach | m.NginxAttach, ...]:
-    """The proxies golive attaches to; the rules have checked each router's fields are there."""
+def _attach(spec: s.PlanSpec) -> tuple[m.AttachedProxy, ...]:
+    """The proxies golive attaches to, as the router kind builds them (the rules have checked
+    that the kind attaches and that each entry has its fields)."""
     given = spec.route.attach
     entries = [] if given is None else [given] if isinstance(given, s.AttachSpec) else given
-    out: list[m.HAProxyAttach | m.NginxAttach] = []
-    for a in entries:
-        if spec.route.router == "haproxy":
-            assert a.socket and a.backend and a.stable and a.canary
-            maps = tuple(sorted((map_key(k), v) for k, v in (a.maps or {}).items()))
-            out.append(
-                m.HAProxyAttach(
-                    a.socket,
-                    a.backend,
-                    tuple(a.stable),
-                    tuple(a.canary),
-                    a.state_file,
-                    maps,
-                    a.sticky_map,
-                    a.canary_backend,
-                    a.stable_backend,
-                    a.access_log,
-                )
-            )
-        else:
-            assert a.config and a.pid and a.include and a.upstream
-            out.append(m.NginxAttach(a.config, a.pid, a.include, a.upstream, a.access_log))
-    return tuple(out)
+    attach = ROUTERS.get(spec.route.router).attach
+    assert attach is not None or not entries
+    return tuple(attach.build(a) for a in entries) if attach else ()
 
 
 def _sticky(sticky: s.StickySpec | None) -> m.Sticky | None:
@@ -253,13 +216,6 @@ def _sticky(sticky: s.StickySpec | None) -> m.Sticky | None:
         return m.Sticky(sticky.cookie)
     assert sticky.header is not None
     return m.Sticky(sticky.header.lower(), cookie=False)
-
-
-def _segment(seg: s.SegmentSpec) -> m.Segment:
-    if seg.cookie is not None:
-        return m.Segment(seg.cookie, seg.value, cookie=True)
-    assert seg.header is not None
-    return m.Segment(seg.header.lower(), seg.value)
 
 
 def _split_check(spec: s.SplitCheckSpec | None) -> SplitCheck | None:
@@ -334,7 +290,7 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
         ),
         judge=judge,
         drain=m.Drain(spec.drain.grace, spec.drain.timeout),
-        steps=_kept(spec.steps, tuple(_step(step) for step in spec.steps)),
+        steps=_kept(spec.steps, tuple(step.build() for step in spec.steps)),
         checks=checks,
         preflight=preflight,
         checklist=checklist,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import assert_never
+from typing import Protocol, assert_never
 
 from golive.analysis.judge import JudgeConfig
 from golive.analysis.splitcheck import SplitCheck
@@ -84,6 +84,15 @@ class Sticky:
     cookie: bool = True
 
 
+class AttachedProxy(Protocol):
+    """A proxy golive did not start, as its router kind builds it from ``route.attach``."""
+
+    @property
+    def where(self) -> str:
+        """What the proxy was given as (its admin socket, its configuration), for messages."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class HAProxyAttach:
     """An HAProxy golive did not start: its admin socket and the servers it weights."""
@@ -103,6 +112,10 @@ class HAProxyAttach:
         extra = (self.canary_backend, self.stable_backend)
         return (self.backend, *(b for b in extra if b is not None))
 
+    @property
+    def where(self) -> str:
+        return self.socket
+
 
 @dataclass(frozen=True, slots=True)
 class NginxAttach:
@@ -114,6 +127,10 @@ class NginxAttach:
     upstream: str
     access_log: str | None = None
 
+    @property
+    def where(self) -> str:
+        return self.config
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -124,7 +141,7 @@ class Route:
     port: int
     instances: tuple[tuple[str, int], ...] = ()
     sticky: Sticky | None = None
-    attach: tuple[HAProxyAttach | NginxAttach, ...] = ()  # proxies golive did not start
+    attach: tuple[AttachedProxy, ...] = ()  # proxies golive did not start
 
     def instance(self, index: int) -> tuple[str, int]:
         return self.instances[index] if index < len(self.instances) else (self.host, self.port)
@@ -132,7 +149,7 @@ class Route:
     def proxy_names(self) -> list[str]:
         """One name per proxy of the route, for messages: its address, or what it was given as."""
         if self.attach:
-            return [a.socket if isinstance(a, HAProxyAttach) else a.config for a in self.attach]
+            return [a.where for a in self.attach]
         return [f"{h}:{p}" for h, p in self.instances] or [f"{self.host}:{self.port}"]
 
 

@@ -12,28 +12,21 @@ from golive.analysis.judge import known_kinds, settings_of
 from golive.analysis.triggers import parse_condition
 from golive.errors import PlanIssue
 from golive.plan import spec as s
+from golive.plan.kinds import ROUTERS, SOURCES
+from golive.plan.registry import Issue
 from golive.plan.yamlsource import Located, Path, format_path
 from golive.units import port_problem
 
-ROUTERS = ("envoy", "haproxy", "nginx")
 NOT_JUDGED = "not judged"
 
 
-def _attach_entries(spec: s.PlanSpec) -> list[s.AttachSpec]:
-    attach = spec.route.attach
-    return [] if attach is None else [attach] if isinstance(attach, s.AttachSpec) else attach
-
-
 def missing_latency(spec: s.PlanSpec) -> str | None:
-    """Why the plan's metric source has no latency, or None when it has.
-
-    golive's own HAProxy logs every request to a file golive reads; an attached one has
-    latency only when the plan names its log (``access_log``)."""
-    if spec.metrics.source != "router" or spec.route.router != "haproxy":
+    """Why the plan's metric source has no latency, or None when it has: the router's own
+    statistics have it as the router kind says (:attr:`RouterKind.latency`)."""
+    source, router = SOURCES.find(spec.metrics.source), ROUTERS.find(spec.route.router)
+    if source is None or not source.router_stats or router is None:
         return None
-    if any(a.access_log is None for a in _attach_entries(spec)):
-        return "HAProxy's statistics have no latency histogram and the plan gives no access_log"
-    return None
+    return router.latency(spec)
 
 
 def latency_not_judged(spec: s.PlanSpec) -> str | None:
@@ -43,50 +36,36 @@ def latency_not_judged(spec: s.PlanSpec) -> str | None:
     return missing_latency(spec)
 
 
-METRIC_SOURCES = ("router", "prometheus")
-
-
 def cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.Iterator[PlanIssue]:
     def issue(path: Path, message: str) -> PlanIssue:
         line, col = located.position(path)
         return PlanIssue(filename, line, col, format_path(path), message)
 
-    if spec.route.router not in ROUTERS:
-        yield issue(
-            ("route", "router"),
-            f"unknown router {spec.route.router!r}; known: {', '.join(ROUTERS)}",
-        )
-    if spec.metrics.source not in METRIC_SOURCES:
-        yield issue(
-            ("metrics", "source"),
-            f"unknown metric source {spec.metrics.source!r}; known: {', '.join(METRIC_SOURCES)}",
-        )
+    if ROUTERS.find(spec.route.router) is None:
+        yield issue(("route", "router"), ROUTERS.unknown(spec.route.router))
+    source = SOURCES.find(spec.metrics.source)
+    if source is None:
+        yield issue(("metrics", "source"), SOURCES.unknown(spec.metrics.source))
     if spec.judge.kind not in known_kinds():
         yield issue(
             ("judge", "kind"),
             f"unknown judge {spec.judge.kind!r}; known: {', '.join(known_kinds())}",
         )
-    if spec.metrics.source == "prometheus" and spec.metrics.url is None:
-        yield issue(
-            ("metrics",), "metrics from prometheus need its url, e.g. http://127.0.0.1:9090"
-        )
-    if (
-        spec.metrics.source == "prometheus"
-        and spec.route.router != "envoy"
-        and not spec.metrics.queries
-    ):
+    if source is not None and source.url_example and spec.metrics.url is None:
         yield issue(
             ("metrics",),
-            "the default Prometheus queries read golive's Envoy; give 'queries' "
-            "(requests, errors, latency_buckets) for this router's exporter",
+            f"metrics from {source.name} need its url, e.g. {source.url_example}",
         )
+    if source is not None and source.rules is not None:
+        yield from source.rules(spec, issue)
     why = latency_not_judged(spec)
-    if missing_latency(spec) and spec.metrics.latency != NOT_JUDGED:
+    missing = missing_latency(spec)
+    if missing and spec.metrics.latency != NOT_JUDGED:
+        remedy = ROUTERS.get(spec.route.router).latency_remedy
         yield issue(
             ("metrics",),
-            f"no latency source: {missing_latency(spec)}; give the HAProxy's per-request log "
-            "(attach: access_log, see docs/providers/haproxy.md) or say 'latency: not judged' "
-            "under metrics",
+            f"no latency source: {missing}; {remedy + ' or ' if remedy else ''}say 'latency: not "
+            "judged' under metrics",
         )
     for i, t in enumerate(spec.triggers):
         if why and parse_condition(t.when)[0].startswith("latency"):
@@ -105,67 +84,8 @@ def cross_checks(spec: s.PlanSpec, located: Located, filename: str) -> typing.It
     yield from _attach_issues(spec, issue)
     if spec.drain.grace > spec.drain.timeout:
         yield issue(("drain", "grace"), "grace must not be longer than the drain timeout")
-    last_weight = -1.0
-    segmented = False  # a shift before this one has a segment
-    deployed = spec.revisions.canary.process is None
-    for i, step in enumerate(spec.steps):
-        if step.deploy == "canary":
-            deployed = True
-        if step.check == "preflight" and not (spec.preflight or spec.checklist):
-            yield issue(
-                ("steps", i, "check"),
-                "'check: preflight' runs the plan's pre-flight, but it has no 'preflight' "
-                "checks and no 'checklist' items",
-            )
-        elif step.check not in (None, "preflight") and step.check not in spec.checks:
-            has_preflight = ["preflight"] if spec.preflight or spec.checklist else []
-            known = ", ".join([*has_preflight, *sorted(spec.checks)]) or "none defined"
-            yield issue(("steps", i, "check"), f"unknown check {step.check!r}; known: {known}")
-        if step.approve is not None and step.approve not in spec.approvals:
-            known = ", ".join(sorted(spec.approvals)) or "none defined under approvals:"
-            yield issue(
-                ("steps", i, "approve"), f"unknown approval {step.approve!r}; known: {known}"
-            )
-        if step.shift is not None:
-            if step.shift.weight <= last_weight:
-                yield issue(
-                    ("steps", i, "shift", "weight"),
-                    f"weights must increase from step to step: {step.shift.weight:g} "
-                    f"follows {last_weight:g}",
-                )
-            last_weight = step.shift.weight
-            if step.shift.segment == "keep" and not segmented:
-                yield issue(
-                    ("steps", i, "shift", "segment"),
-                    "'keep' keeps the segment of the shift before, and no shift before has one",
-                )
-            segmented = step.shift.segment is not None and (
-                segmented or step.shift.segment != "keep"
-            )
-            if not deployed and step.shift.weight > 0:
-                yield issue(
-                    ("steps", i, "shift"),
-                    "traffic is shifted before the canary is deployed; add '- deploy: canary'"
-                    " before this step",
-                )
-        if step.promote is not None and i != len(spec.steps) - 1:
-            yield issue(("steps", i, "promote"), "promote must be the last step")
-        if (
-            step.analyze is not None
-            and step.analyze.timeout is not None
-            and step.analyze.timeout < step.analyze.for_
-        ):
-            yield issue(("steps", i, "analyze", "timeout"), "timeout must be at least 'for'")
-
-
-Issue = typing.Callable[[Path, str], PlanIssue]
-ATTACH_FIELDS = {
-    "haproxy": (
-        ("socket", "backend", "stable", "canary"),
-        ("state_file", "maps", "sticky_map", "canary_backend", "stable_backend", "access_log"),
-    ),
-    "nginx": (("config", "pid", "include", "upstream"), ("access_log",)),
-}
+    for i, step in enumerate(spec.steps):  # each kind's own rules (golive.plan.steps)
+        yield from step.rules(spec, i, issue)
 
 
 def _addresses(spec: s.PlanSpec) -> typing.Iterator[tuple[Path, str]]:
@@ -257,9 +177,10 @@ def _attach_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIssue]
     attach, router = spec.route.attach, spec.route.router
     if attach is None:
         return
-    if router not in ATTACH_FIELDS:
-        yield issue(("route", "attach"), f"golive runs its own {router}; 'attach' is for "
-                    "haproxy and nginx")  # fmt: skip
+    kind = ROUTERS.find(router)
+    if kind is None or kind.attach is None:
+        can = " and ".join(k.name for k in ROUTERS.kinds() if k.attach is not None)
+        yield issue(("route", "attach"), f"golive runs its own {router}; 'attach' is for {can}")
         return
     entries = [(("route", "attach"), attach)] if isinstance(attach, s.AttachSpec) else [
         (("route", "attach", i), a) for i, a in enumerate(attach)
@@ -274,7 +195,9 @@ def _attach_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIssue]
 def _attach_entry(
     spec: s.PlanSpec, router: str, where: Path, entry: s.AttachSpec, issue: Issue
 ) -> typing.Iterator[PlanIssue]:
-    required, optional = ATTACH_FIELDS[router]
+    kind = ROUTERS.get(router)
+    assert kind.attach is not None  # checked by the caller
+    required, optional = kind.attach.required, kind.attach.optional
     given = {k for k, v in entry.model_dump().items() if v is not None}
     for extra in sorted(given - set(required) - set(optional)):
         yield issue(
@@ -285,14 +208,7 @@ def _attach_entry(
     missing = [k for k in required if k not in given]
     if missing:
         yield issue(where, f"attaching to {router} needs {', '.join(missing)}")
-    if router == "haproxy":
-        yield from _attached_haproxy_routing(spec, where, entry, issue)
-    if router == "nginx" and spec.metrics.source == "router" and entry.access_log is None:
-        yield issue(
-            where,
-            "metrics from nginx come from its access log: give access_log, the file your server "
-            f"block writes with 'access_log PATH golive_{entry.upstream or 'UPSTREAM'};'",
-        )
+    yield from kind.attach.rules(spec, where, entry, issue)
 
 
 def _preflight_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIssue]:
@@ -317,38 +233,3 @@ def _preflight_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIss
         if item.id in ids:
             yield issue(("checklist", i, "id"), f"two checklist items have the id {item.id!r}")
         ids.add(item.id)
-
-
-def map_key(key: str) -> str:
-    """``header:X-Beta-User`` -> ``header:x-beta-user``: header names are case-insensitive and
-    segments keep them lower-case; cookie names are kept as written."""
-    kind, _, name = key.partition(":")
-    return f"{kind}:{name.lower() if kind == 'header' else name}"
-
-
-def _attached_haproxy_routing(
-    spec: s.PlanSpec, where: Path, entry: s.AttachSpec, issue: Issue
-) -> typing.Iterator[PlanIssue]:
-    """Segments and sticky users on someone else's HAProxy need its maps and backends."""
-    maps = {map_key(k) for k in entry.maps or {}}
-    for i, step in enumerate(spec.steps):
-        seg = step.shift.segment if step.shift else None
-        if not isinstance(seg, s.SegmentSpec):  # none, or kept: the earlier one is checked
-            continue
-        key = f"cookie:{seg.cookie}" if seg.cookie else f"header:{(seg.header or '').lower()}"
-        if key not in maps:
-            yield issue(
-                ("steps", i, "shift", "segment"),
-                f"HAProxy at {entry.socket} has no map for {key}: add 'maps: {{{key}: PATH}}' "
-                "to attach (see docs/providers/haproxy.md)",
-            )
-        if entry.canary_backend is None:
-            yield issue(where, "segments need canary_backend: the backend your map routes to")
-    if spec.route.sticky and not (
-        entry.sticky_map and entry.canary_backend and entry.stable_backend
-    ):
-        yield issue(
-            where,
-            "sticky users need sticky_map, canary_backend and stable_backend from your HAProxy "
-            "(see docs/providers/haproxy.md)",
-        )

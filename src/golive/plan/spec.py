@@ -15,7 +15,6 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
@@ -23,17 +22,22 @@ from pydantic import (
 
 from golive.analysis.triggers import parse_condition
 from golive.plan import checks as c
+from golive.plan.steps import AnalyzeSpec as AnalyzeSpec
+from golive.plan.steps import PauseSpec as PauseSpec
+from golive.plan.steps import PromoteSpec as PromoteSpec
+from golive.plan.steps import SegmentSpec as SegmentSpec
+from golive.plan.steps import ShiftSpec as ShiftSpec
+from golive.plan.steps import StepSpec
+from golive.plan.strict import STRICT, Name
 from golive.plan.values import Duration, EnvValue, Percent
 
-Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+
+class Strict(BaseModel):
+    model_config = STRICT
 
 
 def _text(value: object) -> object:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class ProcessSpec(Strict):
@@ -285,18 +289,6 @@ def _judge_shorthand(value: object) -> object:
     return {"kind": value} if isinstance(value, str) else value
 
 
-class SegmentSpec(Strict):
-    header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]+$")] | None = None
-    cookie: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")] | None = None
-    value: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@-]+$")] | None = None
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> SegmentSpec:
-        if (self.header is None) == (self.cookie is None):
-            raise ValueError("a segment names exactly one of 'header' or 'cookie'")
-        return self
-
-
 def _at_least(low: float, shown: str) -> Callable[[float], float]:
     def check(value: float) -> float:
         if value < low:
@@ -304,76 +296,6 @@ def _at_least(low: float, shown: str) -> Callable[[float], float]:
         return value
 
     return check
-
-
-def _weight(value: object) -> object:
-    """A canary weight: 5, 0.5 or '5%' (as every other percentage is written); never a bool."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a weight like 5 or 5%, got {value!r}")
-    if isinstance(value, str) and value.strip().endswith("%"):
-        try:
-            return float(value.strip()[:-1])
-        except ValueError:
-            raise ValueError(f"expected a weight like 5 or 5%, got {value!r}") from None
-    return value
-
-
-class ShiftSpec(Strict):
-    weight: Annotated[float, BeforeValidator(_weight), Field(ge=0, le=100, allow_inf_nan=False)]
-    segment: SegmentSpec | Literal["keep"] | None = None  # keep: the previous shift's segment
-
-
-class AnalyzeSpec(Strict):
-    for_: Annotated[Duration, Field(alias="for")]
-    timeout: Duration | None = None
-
-
-class PauseSpec(Strict):
-    for_: Annotated[Duration | None, Field(alias="for")] = None
-    reason: str = ""
-
-
-class PromoteSpec(Strict):
-    # accepted for older plans; a promotion now retires the stable whenever golive runs it
-    retire_stable: bool = False
-
-
-def _shorthand(key: str) -> BeforeValidator:
-    def expand(value: object) -> object:
-        if value is None:
-            return {}
-        if isinstance(value, dict):
-            return value
-        return {key: value}
-
-    return BeforeValidator(expand)
-
-
-class StepSpec(Strict):
-    deploy: Literal["canary", "stable"] | None = None
-    check: Name | None = None
-    approve: Name | None = None
-    shift: Annotated[ShiftSpec | None, _shorthand("weight")] = None
-    analyze: Annotated[AnalyzeSpec | None, _shorthand("for")] = None
-    pause: Annotated[PauseSpec | None, _shorthand("for")] = None
-    promote: Annotated[PromoteSpec | None, _shorthand("retire_stable")] = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bare(cls, data: object) -> object:
-        if data in ("pause", "promote"):
-            return {data: {}}
-        if isinstance(data, dict) and not data:
-            raise ValueError(f"a step needs one of: {', '.join(cls.model_fields)}")
-        return data
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> StepSpec:
-        kinds = [k for k in type(self).model_fields if getattr(self, k) is not None]
-        if len(kinds) != 1:
-            listed = ", ".join(kinds) if kinds else "none"
-            raise ValueError(f"a step has exactly one kind, got {listed}")
-        return self
 
 
 class DrainSpec(Strict):

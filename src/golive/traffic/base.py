@@ -7,18 +7,14 @@ back, so there is no "cannot tell" to answer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Protocol
 
 from golive.plan.model import Split
+from golive.proxy.lifecycle import ProxyLifecycle
+from golive.proxy.upstreams import Upstreams, server_urls
 
-Upstreams = Mapping[str, str | Sequence[str]]  # "stable"/"canary" -> its server url(s)
-
-
-def server_urls(upstreams: Upstreams) -> dict[str, tuple[str, ...]]:
-    """Every revision's servers as a tuple of urls (a single url is a one-server revision)."""
-    return {k: (v,) if isinstance(v, str) else tuple(v) for k, v in upstreams.items()}
+__all__ = ["Proxy", "Router", "Upstreams", "Verification", "server_urls"]
 
 
 class Verification(StrEnum):
@@ -42,3 +38,8 @@ class Router(Protocol):
     async def reset(self) -> None:
         """Send everything to stable (the safe state)."""
         ...
+
+
+class Proxy(Router, ProxyLifecycle, Protocol):
+    """What a router kind's factory builds: a router that golive also starts (or attaches to)
+    and stops (:class:`golive.plan.registry.RouterKind`)."""

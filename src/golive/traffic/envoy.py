@@ -20,19 +20,16 @@ from pathlib import Path
 from golive.atomic import write_atomically
 from golive.errors import PermanentError, TransientError
 from golive.files import (
-    PROXY_UMASK,
-    append_private,
     private_dir,
     socket_dir,
-    socket_path,
     write_private,
 )
-from golive.metrics.envoy import EnvoyAdmin
 from golive.plan.model import Plan, Split, Sticky
-from golive.processes import live_pid, record_pid, stop_recorded
-from golive.traffic import envoy_config
+from golive.proxy import envoy_config
+from golive.proxy.envoy_admin import EnvoyAdmin, admin_socket
+from golive.proxy.layout import proxy_dir
+from golive.proxy.lifecycle import ProxyProcess
 from golive.traffic.base import Upstreams, Verification
-from golive.traffic.fleet import instance_dir as _instance_dir
 
 START_TIMEOUT = 15.0
 
@@ -66,7 +63,7 @@ class EnvoyRouter:
         self.routes_path = workdir / "routes.json"
         self.safe_path = workdir / "routes.stable.json"  # 100% stable, written ahead of need
         self.pid_path = workdir / "envoy.pid"
-        self.admin_socket = socket_path(workdir, "admin.sock")
+        self.admin_socket = admin_socket(workdir)
         self.log_path = workdir / "envoy.log"
         self.stats_path = workdir / "stats.txt"  # for Prometheus: the stats listener's address
         self.admin = EnvoyAdmin(self.admin_socket)
@@ -75,37 +72,39 @@ class EnvoyRouter:
         # Envoy's count of refused route files as of the last one it refused (or our start):
         # accepted files leave it alone, so apply never has to read it before its write
         self._rejected: int | None = None
-        self._proc: asyncio.subprocess.Process | None = None
+        self.process = ProxyProcess("Envoy", self.pid_path)
 
     @classmethod
     def from_plan(cls, plan: Plan, state_dir: Path, index: int = 0) -> EnvoyRouter:
         upstreams = {"stable": plan.stable.urls, "canary": plan.canary.urls}
         host, port = plan.route.instance(index)
-        workdir = state_dir / "envoy" / _instance_dir(plan.service, index)
+        workdir = proxy_dir(state_dir, "envoy", plan.service, index)
         return cls(workdir, host, port, upstreams, plan.route.sticky)
 
     # -- lifecycle (not part of the Router protocol) -----------------------------------------
 
-    async def start(self, initial: Split) -> bool:
-        """Attach to our running Envoy, or start one serving ``initial``. True if started."""
+    async def attach(self, initial: Split) -> bool:
+        """Drive golive's Envoy already running this route's bootstrap (an earlier run's, by its
+        pid file); True when attached. It keeps serving what it serves: ``initial`` is not
+        applied here."""
         private_dir(self.workdir)
         socket_dir(self.admin_socket)
-        rendered = json.dumps(
-            envoy_config.bootstrap(
-                self.host, self.port, str(self.routes_path), self.upstreams, self.sticky,
-                admin_socket=str(self.admin_socket),
-            ),
-            indent=1,
-        )  # fmt: skip
         self._version = self._file_version()
-        pid = self._pid()
-        if pid is not None and self._same_bootstrap(rendered) and await self._attach():
-            self._rejected = await self.rejected_updates()
-            self._prepare_safe()
+        if self._pid() is None or not self._same_bootstrap(self._bootstrap()):
             return False
-        if pid is not None:
+        if not await self._answers():
+            return False
+        self._rejected = await self.rejected_updates()
+        self._prepare_safe()
+        return True
+
+    async def start(self, initial: Split) -> bool:
+        """Attach to our running Envoy, or start one serving ``initial``. True if started."""
+        if await self.attach(initial):
+            return False
+        if self._pid() is not None:  # ours, but another configuration or not answering
             await self.stop()
-        write_private(self.bootstrap_path, rendered)
+        write_private(self.bootstrap_path, self._bootstrap())
         self._prepare_safe()
         write_atomically(
             self.routes_path,
@@ -128,31 +127,24 @@ class EnvoyRouter:
             "--log-level",
             "warning",
         ]
-        with append_private(self.log_path) as log:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-                umask=PROXY_UMASK,
-            )
-        record_pid(self.pid_path, proc.pid)
-        self._proc = proc
-        deadline = asyncio.get_running_loop().time() + START_TIMEOUT
-        while asyncio.get_running_loop().time() < deadline:
-            if proc.returncode is not None:
-                break
-            if await self._attach():
-                return
-            await asyncio.sleep(0.05)
-        tail = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
-        await self.stop()
-        raise PermanentError(
-            f"Envoy did not start on {self.host}:{self.port}: " + (" | ".join(tail) or "no output")
+        await self.process.launch(
+            argv,
+            log=self.log_path,
+            ready=self._answers,
+            within=START_TIMEOUT,
+            where=f"{self.host}:{self.port}",
         )
 
-    async def _attach(self) -> bool:
+    def _bootstrap(self) -> str:
+        return json.dumps(
+            envoy_config.bootstrap(
+                self.host, self.port, str(self.routes_path), self.upstreams, self.sticky,
+                admin_socket=str(self.admin_socket),
+            ),
+            indent=1,
+        )  # fmt: skip
+
+    async def _answers(self) -> bool:
         """True once our Envoy answers on its admin socket, ready, with its stats listener."""
         try:
             await self.admin.get("/ready")
@@ -167,15 +159,14 @@ class EnvoyRouter:
     async def stop(self) -> None:
         """Stop our Envoy by its pid (SIGTERM, then SIGKILL after 5 s); Envoy leaves its admin
         socket behind, golive removes it."""
-        await stop_recorded(self.pid_path, self._proc)
-        self._proc = None
+        await self.process.stop()
         self.admin_socket.unlink(missing_ok=True)
 
     async def aclose(self) -> None:
         await self.admin.aclose()
 
     def _pid(self) -> int | None:
-        return live_pid(self.pid_path)
+        return self.process.pid()
 
     def _same_bootstrap(self, rendered: str) -> bool:
         try:

@@ -15,13 +15,14 @@ from pathlib import Path
 
 from golive.atomic import write_atomically
 from golive.errors import PermanentError, TransientError
-from golive.files import PROXY_UMASK, append_private, private_dir, socket_dir, write_private
+from golive.files import private_dir, socket_dir, write_private
 from golive.plan.model import HAProxyAttach, Plan, Segment, ShiftStep, Split, Sticky
-from golive.processes import live_pid, record_pid, stop_recorded, system_binary
-from golive.traffic import haproxy_config as hc
+from golive.processes import system_binary
+from golive.proxy import haproxy_config as hc
+from golive.proxy.haproxy_api import REQUESTS_LOG, RuntimeAPI, socket_path
+from golive.proxy.layout import proxy_dir
+from golive.proxy.lifecycle import ProxyProcess
 from golive.traffic.base import Upstreams, Verification, server_urls
-from golive.traffic.fleet import instance_dir
-from golive.traffic.haproxy_api import RuntimeAPI, socket_path
 
 START_TIMEOUT = 10.0
 
@@ -60,9 +61,9 @@ class HAProxyRouter:
         self.config_path = workdir / "haproxy.cfg"
         self.pid_path = workdir / "haproxy.pid"
         self.log_path = workdir / "haproxy.log"
-        self.requests_log = workdir / "requests.log"  # one line per request (latency)
+        self.requests_log = workdir / REQUESTS_LOG  # one line per request (latency)
         self.sticky_map = workdir / "sticky.map"
-        self._proc: asyncio.subprocess.Process | None = None
+        self.process = ProxyProcess("HAProxy", self.pid_path)
         self.maps = {k: str(workdir / f"segment-{k.replace(':', '-')}.map") for k in segment_keys}
         if attach is not None:  # its own map files, which its configuration routes by
             self.maps = dict(attach.maps)
@@ -78,7 +79,7 @@ class HAProxyRouter:
             }
         )
         upstreams = {"stable": plan.stable.urls, "canary": plan.canary.urls}
-        workdir = state_dir / "haproxy" / instance_dir(plan.service, index)
+        workdir = proxy_dir(state_dir, "haproxy", plan.service, index)
         host, port = plan.route.instance(index)
         given = plan.route.attach[index] if plan.route.attach else None
         attach = given if isinstance(given, HAProxyAttach) else None
@@ -86,26 +87,31 @@ class HAProxyRouter:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def start(self, initial: Split) -> bool:
-        """Attach to our running HAProxy, or start one serving ``initial``. True if started.
+    async def attach(self, initial: Split) -> bool:
+        """Drive the HAProxy the plan names, or golive's own already running the configuration
+        rendered for ``initial`` (an earlier run's, by its pid file); True when attached.
 
         An HAProxy golive did not start is only checked: reachable, and every named server in
-        the backend. It is never started or stopped by golive.
+        the backend (a PermanentError says what is missing). It is never started or stopped by
+        golive.
         """
         private_dir(self.workdir)
         if self.attached is not None:
             await self._check_attached()
+            return True
+        socket_dir(self.socket_path)
+        if self._pid() is None or not self._same_config(self._render(initial)):
+            return False
+        return await self.api.alive()
+
+    async def start(self, initial: Split) -> bool:
+        """Attach to our running HAProxy (or the plan's), or start one serving ``initial``.
+        True if started."""
+        if await self.attach(initial):
             return False
         assert self.state_path is not None
-        socket_dir(self.socket_path)
-        rendered = hc.render(
-            self.host, self.port, self.upstreams, str(self.socket_path), str(self.state_path),
-            self.maps, initial, self.sticky, str(self.sticky_map),
-        )  # fmt: skip
-        pid = self._pid()
-        if pid is not None and self._same_config(rendered) and await self.api.alive():
-            return False
-        if pid is not None:
+        rendered = self._render(initial)
+        if self._pid() is not None:  # ours, but another configuration or not answering
             await self.stop()
         for key, path in self.maps.items():
             wanted = initial.segment and hc.segment_key(initial.segment) == key
@@ -117,6 +123,13 @@ class HAProxyRouter:
         await self._check_config()
         await self._launch()
         return True
+
+    def _render(self, initial: Split) -> str:
+        assert self.state_path is not None
+        return hc.render(
+            self.host, self.port, self.upstreams, str(self.socket_path), str(self.state_path),
+            self.maps, initial, self.sticky, str(self.sticky_map),
+        )  # fmt: skip
 
     async def _check_attached(self) -> None:
         if not await self.api.alive():
@@ -143,37 +156,25 @@ class HAProxyRouter:
 
     async def _launch(self) -> None:
         self.socket_path.unlink(missing_ok=True)
-        with append_private(self.log_path) as log, append_private(self.requests_log) as lines:
-            proc = await asyncio.create_subprocess_exec(
-                haproxy_binary(), "-f", str(self.config_path),
-                stdin=asyncio.subprocess.DEVNULL, stdout=lines, stderr=log,
-                start_new_session=True, umask=PROXY_UMASK,
-            )  # fmt: skip
-        record_pid(self.pid_path, proc.pid)
-        self._proc = proc
-        deadline = asyncio.get_running_loop().time() + START_TIMEOUT
-        while asyncio.get_running_loop().time() < deadline and proc.returncode is None:
-            if await self.api.alive():
-                return
-            await asyncio.sleep(0.05)
-        tail = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
-        await self.stop()
-        raise PermanentError(
-            f"HAProxy did not start on {self.host}:{self.port}: "
-            + (" | ".join(tail) or "no output")
+        await self.process.launch(
+            [haproxy_binary(), "-f", str(self.config_path)],
+            log=self.log_path,
+            stdout=self.requests_log,  # one line per request: the latency golive judges
+            ready=self.api.alive,
+            within=START_TIMEOUT,
+            where=f"{self.host}:{self.port}",
         )
 
     async def stop(self) -> None:
         if self.attached is not None:
             return  # never stop a proxy golive did not start
-        await stop_recorded(self.pid_path, self._proc)
-        self._proc = None
+        await self.process.stop()
 
     async def aclose(self) -> None:
         return None
 
     def _pid(self) -> int | None:
-        return live_pid(self.pid_path)
+        return self.process.pid()
 
     def _same_config(self, rendered: str) -> bool:
         try:

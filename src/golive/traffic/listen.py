@@ -18,24 +18,17 @@ import socket
 from pathlib import Path
 
 from golive.errors import PermanentError
+from golive.plan.kinds import ROUTERS
 from golive.plan.model import Plan
 from golive.processes import holds_listener, listeners_of, live_pid
-from golive.traffic.fleet import instance_dir
-
-# how each golive proxy is started: its configuration file's flag and name, under
-# <state-dir>/<router>/<service>/
-_PROXIES = {
-    "envoy": ("Envoy", "-c", "bootstrap.json"),
-    "haproxy": ("HAProxy", "-f", "haproxy.cfg"),
-    "nginx": ("nginx", "-c", "nginx.conf"),
-}
+from golive.proxy.layout import proxy_dir
 
 
 def proxy_pid_file(plan: Plan, state_dir: Path, index: int) -> Path:
     """Where golive's own proxy for the ``index``-th listen address records its pid (each
     router's ``from_plan``: ``<state-dir>/<router>/<service>/<router>.pid``)."""
     router = plan.route.router
-    return state_dir / router / instance_dir(plan.service, index) / f"{router}.pid"
+    return proxy_dir(state_dir, router, plan.service, index) / f"{router}.pid"
 
 
 def bind_problem(host: str, port: int) -> str | None:
@@ -82,7 +75,12 @@ def _describe(pid: int) -> str | None:
     except OSError:
         return None
     words = argv.replace("\0", " ").split()  # nginx's master rewrites its title with spaces
-    for router, (name, flag, filename) in _PROXIES.items():
+    # how each golive proxy is started (its router kind's Launch): its configuration file's
+    # flag and name, under <state-dir>/<router>/<service>/
+    for kind in ROUTERS.kinds():
+        if kind.launch is None:
+            continue
+        router, name, flag, filename = kind.name, kind.label, kind.launch.flag, kind.launch.config
         for i, word in enumerate(words[:-1]):
             config = Path(words[i + 1])
             if not config.is_absolute():  # started from a relative --state-dir: its cwd's
@@ -97,8 +95,9 @@ def _describe(pid: int) -> str | None:
 
 def check_listen(plan: Plan, state_dir: Path) -> None:
     """Raise, naming the address, when one of the route's proxies could not listen."""
-    if plan.route.attach:
-        return  # the proxies are someone else's: they listen already
+    kind = ROUTERS.find(plan.route.router)
+    if plan.route.attach or kind is None or kind.launch is None:
+        return  # the proxies are someone else's (they listen already), or not local ones
     for index in range(len(plan.route.proxy_names())):
         host, port = plan.route.instance(index)
         problem = bind_problem(host, port)

@@ -23,14 +23,15 @@ from pathlib import Path
 import httpx
 
 from golive.atomic import write_atomically
-from golive.demo.app import free_port
 from golive.errors import PermanentError, TransientError
-from golive.files import PROXY_UMASK, append_private, private_dir, write_private
+from golive.files import PROXY_UMASK, private_dir, write_private
 from golive.plan.model import NginxAttach, Plan, Split, Sticky
-from golive.processes import live_pid, master_pid, record_pid, stop_recorded, system_binary
-from golive.traffic import nginx_config as nc
+from golive.processes import master_pid, system_binary
+from golive.proxy import nginx_config as nc
+from golive.proxy.layout import proxy_dir
+from golive.proxy.lifecycle import ProxyProcess, log_tail
+from golive.proxy.ports import free_port
 from golive.traffic.base import Upstreams, Verification, server_urls
-from golive.traffic.fleet import instance_dir as _instance_dir
 
 START_TIMEOUT = 10.0
 
@@ -80,13 +81,13 @@ class NginxRouter:
         if attach is None:
             self.config_path = self.workdir / "nginx.conf"
             self.pid_path = self.workdir / "nginx.pid"
-            self.log_path = self.workdir / "access.log"
+            self.log_path = self.workdir / nc.ACCESS_LOG
         else:
             self.config_path = Path(attach.config)
             self.pid_path = Path(attach.pid)
             self.include_path = Path(attach.include)
-            self.log_path = Path(attach.access_log or self.workdir / "access.log")
-        self._proc: asyncio.subprocess.Process | None = None
+            self.log_path = Path(attach.access_log or self.workdir / nc.ACCESS_LOG)
+        self.process = ProxyProcess("nginx", self.pid_path)
         self._version = 0
         self._old_workers: set[int] = set()  # forked before golive's latest reload
         self._lock = asyncio.Lock()
@@ -95,7 +96,7 @@ class NginxRouter:
     def from_plan(cls, plan: Plan, state_dir: Path, index: int = 0) -> NginxRouter:
         upstreams = {"stable": plan.stable.urls, "canary": plan.canary.urls}
         host, port = plan.route.instance(index)
-        workdir = state_dir / "nginx" / _instance_dir(plan.service, index)
+        workdir = proxy_dir(state_dir, "nginx", plan.service, index)
         given = plan.route.attach[index] if plan.route.attach else None
         attach = given if isinstance(given, NginxAttach) else None
         return cls(workdir, host, port, upstreams, plan.route.sticky, attach)
@@ -106,25 +107,36 @@ class NginxRouter:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def start(self, initial: Split) -> bool:
-        """Attach to our running nginx, or start one serving ``initial``. True if started."""
+    async def attach(self, initial: Split) -> bool:
+        """Drive the nginx the plan names (golive's file installed, serving ``initial`` if it
+        was not there), or golive's own still answering (an earlier run's, by its pid file);
+        True when attached."""
         private_dir(self.workdir)
         private_dir(self.workdir / "scratch")
         if self.attached is not None:
-            await self._attach(initial)
+            await self._take_over(initial)
+            return True
+        if self._pid() is None:
             return False
-        if self._pid() is not None:
-            try:
-                self._version = (await self._served())[0]
-                return False
-            except TransientError:
-                await self.stop()
+        try:
+            self._version = (await self._served())[0]
+        except TransientError:
+            return False
+        return True
+
+    async def start(self, initial: Split) -> bool:
+        """Attach to our running nginx (or the plan's), or start one serving ``initial``. True
+        if started."""
+        if await self.attach(initial):
+            return False
+        if self._pid() is not None:  # ours, but not answering
+            await self.stop()
         write_private(self.status_port_path, str(free_port()))
         await self._install(initial)
         await self._launch()
         return True
 
-    async def _attach(self, initial: Split) -> None:
+    async def _take_over(self, initial: Split) -> None:
         """Take over someone else's nginx: read our file back, or install it and reload."""
         pid = self._pid()
         if pid is None:
@@ -151,40 +163,29 @@ class NginxRouter:
         )
 
     async def _launch(self) -> None:
-        with append_private(self.workdir / "nginx.out") as out:
-            proc = await asyncio.create_subprocess_exec(
-                nginx_binary(), "-p", str(self.workdir), "-c", str(self.config_path),
-                "-g", "daemon off;",
-                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
-                start_new_session=True, umask=PROXY_UMASK,
-            )  # fmt: skip
-        self._proc = proc
-        deadline = asyncio.get_running_loop().time() + START_TIMEOUT
-        while asyncio.get_running_loop().time() < deadline and proc.returncode is None:
-            try:
-                await self._served()
-                record_pid(self.pid_path, proc.pid)  # the master, as golive started it
-                return
-            except TransientError:
-                await asyncio.sleep(0.05)
-        await self.stop()
-        raise PermanentError(
-            f"nginx did not start on {self.host}:{self.port}: {self._error_tail()}"
-        )
+        out = self.workdir / "nginx.out"
+        await self.process.launch(
+            [nginx_binary(), "-p", str(self.workdir), "-c", str(self.config_path),
+             "-g", "daemon off;"],
+            log=out,
+            ready=self._answers,
+            within=START_TIMEOUT,
+            where=f"{self.host}:{self.port}",
+            tail=lambda: log_tail(self.workdir / "error.log", out, lines=2),
+            record_when_ready=True,  # the master, as golive started it
+        )  # fmt: skip
 
-    def _error_tail(self) -> str:
-        lines: list[str] = []
-        for name in ("error.log", "nginx.out"):
-            path = self.workdir / name
-            if path.exists():
-                lines += path.read_text(errors="replace").strip().splitlines()[-2:]
-        return " | ".join(lines) or "no output"
+    async def _answers(self) -> bool:
+        try:
+            await self._served()
+        except TransientError:
+            return False
+        return True
 
     async def stop(self) -> None:
         if self.attached is not None:
             return  # never stop a proxy golive did not start
-        await stop_recorded(self.pid_path, self._proc)
-        self._proc = None
+        await self.process.stop()
 
     async def aclose(self) -> None:
         return None
@@ -192,7 +193,7 @@ class NginxRouter:
     def _pid(self) -> int | None:
         if self.attached is not None:  # their pid file, written by nginx: a bare number
             return master_pid(self.pid_path, "nginx: master process")
-        return live_pid(self.pid_path)
+        return self.process.pid()
 
     async def _install(self, split: Split) -> None:
         """Render ``split``, test it with ``nginx -t``, and move it into place."""

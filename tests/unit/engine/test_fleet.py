@@ -11,11 +11,12 @@ from golive.core.state import Phase
 from golive.engine.providers import Providers
 from golive.engine.runner import Runner
 from golive.errors import PermanentError, TransientError
+from golive.metrics.fleet import FleetStats
 from golive.plan.model import Revision, Split
 from golive.store.sqlite import SQLiteStore
 from golive.testing import FakeClock, FakeDeployer, FakeRouter, ScriptedMetrics, passing_check
 from golive.traffic.base import Verification
-from golive.traffic.fleet import FleetRouter, FleetStats
+from golive.traffic.fleet import FleetRouter
 from tests.unit.engine.test_runner import PLAN, new_rollout, noop
 
 

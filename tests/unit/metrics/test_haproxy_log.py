@@ -7,7 +7,7 @@ from pathlib import Path
 
 from golive.metrics.haproxy import HAProxyLog
 from golive.plan.model import Revision
-from golive.traffic.haproxy_config import Servers
+from golive.proxy.haproxy_config import Servers
 
 
 def test_the_golive_token_is_counted_wherever_it_sits_in_the_line(tmp_path: Path) -> None:

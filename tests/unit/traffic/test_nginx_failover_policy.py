@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from golive.plan.model import Split
-from golive.traffic.nginx_config import http_blocks
+from golive.proxy.nginx_config import http_blocks
 
 UPSTREAMS = {"stable": ("http://127.0.0.1:9001",), "canary": ("http://127.0.0.1:9002",)}
 

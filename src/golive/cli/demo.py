@@ -29,16 +29,16 @@ from golive.cli.session import (
 from golive.cli.terminal import Terminal
 from golive.core.actions import PassView
 from golive.core.state import RolloutState
-from golive.demo.app import free_port, start_sample_app
+from golive.demo.app import start_sample_app
 from golive.demo.load import LoadGenerator
 from golive.deploy.ownership import PID_FILE, Owner, owned_processes, stop, version_dir, write_owner
+from golive.engine.providers import build_proxy
 from golive.files import private_dir, write_private
+from golive.plan.kinds import local_routers
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan
 from golive.processes import record_pid, terminate
-from golive.traffic.envoy import EnvoyRouter
-from golive.traffic.haproxy import HAProxyRouter
-from golive.traffic.nginx import NginxRouter
+from golive.proxy.ports import free_port
 
 console = Terminal()
 SERVICE = "demo-shop"
@@ -49,6 +49,7 @@ MAX_SECONDS = 150.0
 def demo_plan(
     stable_port: int, canary_port: int, listen_port: int, bad: bool, router: str = "envoy"
 ) -> str:
+    """The demo's plan through ``router`` (a router kind golive runs itself)."""
     py = sys.executable
     errors, latency = ("0.15", "120") if bad else ("0.002", "20")
     latency_trigger = '  - {when: "latency_p95 > 400ms", for: 3s, window: 10s, min_requests: 20}\n'
@@ -108,7 +109,7 @@ async def demo(args: argparse.Namespace) -> int:
     _own_stable(workdir, stable.pid, stable_port)
     ports = [stable_port, free_port(), free_port()]
     plan_path = workdir / "plan.yaml"
-    router = getattr(args, "router", "envoy")
+    router = getattr(args, "router", local_routers()[0])
     write_private(plan_path, demo_plan(ports[0], ports[1], ports[2], bad=args.bad, router=router))
     plan = parse_plan(plan_path.read_text(), str(plan_path))
     mode = output_mode(args.json)
@@ -175,13 +176,7 @@ def _own_stable(workdir: Path, pid: int, port: int) -> None:
 
 
 async def _teardown(plan: Plan, state_dir: Path, stable_pid: int) -> None:
-    router: EnvoyRouter | HAProxyRouter | NginxRouter
-    if plan.route.router == "haproxy":
-        router = HAProxyRouter.from_plan(plan, state_dir)
-    elif plan.route.router == "nginx":
-        router = NginxRouter.from_plan(plan, state_dir)
-    else:
-        router = EnvoyRouter.from_plan(plan, state_dir)
+    router = build_proxy(plan, state_dir)
     await router.stop()
     await router.aclose()
     for process in owned_processes(state_dir / "revisions", plan.service):

@@ -35,6 +35,7 @@ FALLS_BACK = "max_fails=1 fail_timeout=10s"
 # sends a request on a connection the server is closing
 UPSTREAM_IDLE = "1s"
 LOG_FORMAT = "$msec $upstream_addr $upstream_status $upstream_response_time"
+ACCESS_LOG = "access.log"  # in golive's nginx directory: one line per request, LOG_FORMAT
 
 
 def address(url: str) -> str:
@@ -218,7 +219,7 @@ def render(
         *http_blocks("golive", "golive_backend", upstreams, split, sticky),
         "    server {",
         f"        listen {host}:{port};",
-        f"        access_log {workdir}/access.log golive;",
+        f"        access_log {workdir}/{ACCESS_LOG} golive;",
         "        location / {",
         "            proxy_pass http://$golive_backend;",
         "            proxy_http_version 1.1;",

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 from golive.errors import TransientError
 from golive.plan.model import Segment, Split, Sticky
-from golive.traffic.base import Upstreams, server_urls
-from golive.traffic.envoy_sticky import sticky_filter, sticky_routes
+from golive.proxy.envoy_sticky import sticky_filter, sticky_routes
+from golive.proxy.upstreams import Upstreams, server_urls
 
 ROUTE_NAME = "golive"
 STAT_PREFIX = "ingress"

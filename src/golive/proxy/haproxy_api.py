@@ -7,7 +7,9 @@ from pathlib import Path
 
 from golive import files
 from golive.errors import PermanentError, TransientError
-from golive.traffic.haproxy_config import Servers
+from golive.proxy.haproxy_config import Servers
+
+REQUESTS_LOG = "requests.log"  # golive's HAProxy logs one line per request there (latency)
 
 
 def socket_path(workdir: Path) -> Path:
