@@ -129,9 +129,13 @@ def test_golives_own_envoy_on_the_listen_port_is_not_busy_for_a_later_run(
     workdir: Path, stable: int
 ) -> None:
     plan = workdir / "plan.yaml"
-    steps = "  - deploy: canary\n  - pause: 2s\n  - shift: 50\n  - promote\n"
+    # the pause outlasts the interrupt by far: with 2s, a loaded machine delivered the Ctrl-C
+    # after the rollout had promoted, and the second run started a new rollout instead
+    steps = "  - deploy: canary\n  - pause: 10s\n  - shift: 50\n  - promote\n"
     plan.write_text(plan_text(stable, free_port(), free_port(), steps))
     run_until(workdir, plan, "step_completed")  # the canary is up; Envoy listens
+    [first] = rollouts(workdir)
+    assert first["phase"] == "progressing", first  # interrupted, as the test means it to be
     again = golive("run", str(plan), cwd=workdir, timeout=120)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "continuing rollout" in again.stdout and "promoted" in again.stdout
