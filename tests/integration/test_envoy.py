@@ -56,8 +56,15 @@ async def test_stats_count_requests_errors_and_latency_per_revision(tmp_path, ap
         async with httpx.AsyncClient(trust_env=False) as client:
             codes = [(await client.get(url(router))).status_code for _ in range(30)]
         assert codes == [500] * 30
-        await asyncio.sleep(1.3)  # histograms update on the 1 s stats flush
-        after = await stats.sample(Revision.CANARY)
+        # histograms update on Envoy's stats flush (1 s): wait for it, not for a fixed time
+        deadline = asyncio.get_running_loop().time() + 15
+        while True:
+            after = await stats.sample(Revision.CANARY)
+            inf = float("inf")
+            seen = after.latency_ms_buckets[inf] - before.latency_ms_buckets.get(inf, 0)
+            if seen >= 30 or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.1)
         assert after.requests - before.requests == 30
         assert after.errors - before.errors == 30
         assert (
