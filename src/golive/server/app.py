@@ -31,11 +31,12 @@ from golive.errors import (
     StateError,
     TransientError,
 )
+from golive.plan.yamlsource import MAX_BYTES
 from golive.server.auth import FailedLogins, Refused
 from golive.store.base import Store
 
 log = logging.getLogger("golive.server")
-MAX_BODY = 1_048_576  # 1 MB: a plan is at most 1 MB (plan/yamlsource.py), a command far less
+MAX_BODY = MAX_BYTES  # 1 MB, the most a plan may be (plan/yamlsource.py); a command is less
 HTML_CSP = "default-src 'none'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 

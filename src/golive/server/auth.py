@@ -112,11 +112,11 @@ def bearer(request: Request) -> str | None:
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="golive"'}
 
 
-async def authenticate(
+async def identify(
     request: Request, store: Tokens, limiter: FailedLogins, policy: Policy
 ) -> Identity | None:
-    """The caller's identity, checked against ``policy``: Refused 401/429 when it cannot be
-    established, AuthorizationError (403) when it is not enough."""
+    """The caller's identity (None for a public route): Refused 401/429 when it cannot be
+    established."""
     if policy is Policy.PUBLIC:
         return None
     client, now = client_of(request), time.monotonic()
@@ -125,14 +125,24 @@ async def authenticate(
         raise Refused(401, "this route needs an API token: Authorization: Bearer TOKEN", CHALLENGE)
     limiter.check(client, now)
     try:
-        who = await from_token(store, token, time.time(), name="the bearer token")
+        return await from_token(store, token, time.time(), name="the bearer token")
     except AuthorizationError as exc:
         limiter.failed(client, now)
         raise Refused(401, str(exc), CHALLENGE) from None
-    if not allowed(who, policy):
+
+
+def require(who: Identity | None, policy: Policy) -> None:
+    """AuthorizationError (403) when ``who`` has less than ``policy`` asks."""
+    if who is not None and not allowed(who, policy):
         raise AuthorizationError(
-            f"{who.user} has the {permission(who).value} permission; "
-            f"this needs {policy.value}"
+            f"{who.user} has the {permission(who).value} permission; this needs {policy.value}"
             + (" (a token holding the operator role)" if policy is Policy.OPERATOR else "")
         )
+
+
+async def authenticate(
+    request: Request, store: Tokens, limiter: FailedLogins, policy: Policy
+) -> Identity | None:
+    who = await identify(request, store, limiter, policy)
+    require(who, policy)
     return who

@@ -24,7 +24,7 @@ from golive.errors import GoliveError
 from golive.identity import Identity
 from golive.server import actions, events, reads, statuspage
 from golive.server.app import Context, error_body
-from golive.server.auth import Policy, Refused, authenticate, client_of
+from golive.server.auth import Policy, Refused, authenticate, client_of, identify, require
 from golive.server.openapi import openapi
 
 log = logging.getLogger("golive.server")
@@ -56,7 +56,8 @@ async def _journaled(
 ) -> Response:
     who: Identity | None = None
     try:
-        who = await authenticate(request, ctx.store, ctx.limiter, policy)
+        who = await identify(request, ctx.store, ctx.limiter, policy)
+        require(who, policy)
         response = await handler(request, who, ctx)
     except (GoliveError, Refused) as exc:
         status, body, _ = error_body(exc)
