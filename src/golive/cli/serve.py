@@ -140,7 +140,8 @@ async def _serve(args: argparse.Namespace) -> int:
         app, log_level="info", timeout_graceful_shutdown=5, server_header=False,
         proxy_headers=False, lifespan="on",
     )  # fmt: skip
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("golive.server").setLevel(logging.INFO)
     console.print(f"golive serve: http://{host}:{port}/api/v1 (state {state_dir})", markup=False)
     server = Server(config, ctx)
     try:
