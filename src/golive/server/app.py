@@ -57,25 +57,24 @@ class Context:
 
 def error_body(exc: BaseException) -> tuple[int, dict[str, object], dict[str, str]]:
     """The status, JSON body and headers an exception is answered with."""
-    match exc:
-        case Refused():
-            return exc.status, {"error": exc.message}, exc.headers
-        case PlanError():
-            issues = [
-                {"line": i.line, "column": i.column, "field": i.field, "message": i.message}
-                for i in exc.issues
-            ]
-            return 422, {"error": "invalid plan", "issues": issues}, {}
-        case AuthorizationError():
-            return 403, {"error": str(exc)}, {}
-        case StateError() | PermanentError():
-            return 409, {"error": str(exc)}, {}
-        case TransientError():
-            return 503, {"error": str(exc)}, {}
-        case GoliveError():
-            return 400, {"error": str(exc)}, {}
-        case HTTPException():
-            return exc.status_code, {"error": str(exc.detail)}, dict(exc.headers or {})
+    if isinstance(exc, Refused):
+        return exc.status, {"error": exc.message}, exc.headers
+    if isinstance(exc, PlanError):
+        issues = [
+            {"line": i.line, "column": i.column, "field": i.field, "message": i.message}
+            for i in exc.issues
+        ]
+        return 422, {"error": "invalid plan", "issues": issues}, {}
+    if isinstance(exc, AuthorizationError):
+        return 403, {"error": str(exc)}, {}
+    if isinstance(exc, StateError | PermanentError):
+        return 409, {"error": str(exc)}, {}
+    if isinstance(exc, TransientError):
+        return 503, {"error": str(exc)}, {}
+    if isinstance(exc, GoliveError):
+        return 400, {"error": str(exc)}, {}
+    if isinstance(exc, HTTPException):
+        return exc.status_code, {"error": str(exc.detail)}, dict(exc.headers or {})
     return 500, {"error": "internal error; the server's log has the details"}, {}
 
 

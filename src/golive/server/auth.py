@@ -18,6 +18,7 @@ import math
 import time
 from collections import deque
 from enum import StrEnum
+from typing import assert_never
 
 from starlette.requests import Request
 
@@ -62,7 +63,8 @@ def allowed(who: Identity, policy: Policy) -> bool:
             return have in (Policy.OPERATOR, Policy.ADMIN)
         case Policy.ADMIN:
             return have is Policy.ADMIN
-    return False
+        case _:
+            assert_never(policy)
 
 
 class FailedLogins:

@@ -13,6 +13,7 @@ import html
 import re
 import time
 from dataclasses import dataclass
+from typing import assert_never
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -77,7 +78,8 @@ def _title(step: Step) -> str | None:
             return None
         case PromoteStep():
             return "100% rollout"
-    return None
+        case _:
+            assert_never(step)
 
 
 def phases(plan: Plan, state: RolloutState) -> list[tuple[str, str]]:
@@ -96,11 +98,10 @@ def _remaining(plan: Plan, state: RolloutState, now: float) -> float | None:
     left = 0.0
     for index, step in enumerate(plan.steps[state.step :], state.step):
         spent = now - state.step_started if index == state.step else 0.0
-        match step:
-            case AnalyzeStep(duration=d) | PauseStep(duration=float() as d):
-                left += max(0.0, d - spent)
-            case ApproveStep() | PauseStep():
-                return None
+        if isinstance(step, AnalyzeStep | PauseStep) and step.duration is not None:
+            left += max(0.0, step.duration - spent)
+        elif isinstance(step, ApproveStep | PauseStep):
+            return None
     return left
 
 
