@@ -70,8 +70,8 @@ def allowed(who: Identity, policy: Policy) -> bool:
 class FailedLogins:
     """Failed authentications per client address, in a sliding window."""
 
-    def __init__(self, limit: int = 10, window: float = 60.0) -> None:
-        self.limit, self.window = limit, window
+    def __init__(self, limit: int = 10, window: float = 60.0, clients: int = 10_000) -> None:
+        self.limit, self.window, self.clients = limit, window, clients
         self._seen: dict[str, deque[float]] = {}
 
     def _recent(self, client: str, now: float) -> deque[float]:
@@ -94,6 +94,11 @@ class FailedLogins:
             )
 
     def failed(self, client: str, now: float) -> None:
+        if client not in self._seen and len(self._seen) >= self.clients:
+            for other in list(self._seen):  # many addresses failing: forget the stale ones,
+                self._recent(other, now)  # then the oldest, so memory stays bounded
+            while len(self._seen) >= self.clients:
+                del self._seen[next(iter(self._seen))]
         self._seen.setdefault(client, deque()).append(now)
 
 
