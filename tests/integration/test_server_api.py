@@ -271,3 +271,29 @@ async def test_tokens_are_minted_once_and_never_listed_with_their_secret(api: Ap
             "/api/v1/tokens", headers=api.auth("admin"), json={"user": "x", "roles": ["Bad Role"]}
         )
         assert bad_role.status_code == 409
+
+
+async def test_a_rollback_the_store_cannot_record_goes_to_the_router_first(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from golive.errors import StateError
+    from golive.operations import commands
+    from golive.traffic.base import Verification
+
+    async def full(*args: object, **kwargs: object) -> None:
+        raise StateError("state database error: database or disk is full")
+
+    straight: list[str] = []
+
+    async def to_router(store: object, record: object, verb: object, state_dir: Path) -> object:
+        straight.append(str(verb))
+        return Verification.VERIFIED
+
+    monkeypatch.setattr(api.store, "add_command", full)
+    monkeypatch.setattr(commands, "roll_back_unrecorded", to_router)
+    async with api.client() as c:
+        paused = await c.post(f"/api/v1/rollouts/{api.rid}/pause", headers=api.auth("olga"))
+        assert paused.status_code == 409 and "disk is full" in paused.json()["error"]
+        rolled = await c.post(f"/api/v1/rollouts/{api.rid}/rollback", headers=api.auth("olga"))
+    assert rolled.status_code == 503 and rolled.json()["traffic_safe"] is True
+    assert straight == ["rollback"]

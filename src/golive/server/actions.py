@@ -25,6 +25,7 @@ from golive.server.app import Context
 from golive.server.auth import Refused
 from golive.server.reads import find
 from golive.textfile import TextFileError, decode
+from golive.traffic.base import Verification
 from golive.traffic.listen import check_listen
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
@@ -90,7 +91,12 @@ def verb_handler(verb: CommandVerb):  # type: ignore[no-untyped-def]
         body = await json_body(request)
         record = await find(ctx.store, request.path_params["id"])
         reason = text(body, "reason")
-        asked = await commands.request(ctx.store, record.id, verb, who, reason, time.time())
+        try:
+            asked = await commands.request(ctx.store, record.id, verb, who, reason, time.time())
+        except commands.Unrecorded as exc:
+            if verb not in (CommandVerb.ROLLBACK, CommandVerb.ABORT):
+                raise
+            return await _unrecorded_rollback(ctx, exc, verb)
         if ctx.wake is not None:
             ctx.wake()  # resume of a rollout nobody drives: the controller takes it
         return JSONResponse(
@@ -99,6 +105,22 @@ def verb_handler(verb: CommandVerb):  # type: ignore[no-untyped-def]
 
     handler.__name__ = verb.value
     return handler
+
+
+async def _unrecorded_rollback(
+    ctx: Context, exc: commands.Unrecorded, verb: CommandVerb
+) -> Response:
+    """The store cannot record a rollback: traffic first, straight through the router, as
+    ``golive rollback`` does; the next controller records it from the fail-safe marker."""
+    verdict = await commands.roll_back_unrecorded(ctx.store, exc.record, verb, ctx.state_dir)
+    safe = verdict is Verification.VERIFIED
+    return JSONResponse(
+        {"error": f"the store cannot record the {verb.value} ({exc}); "
+         + ("100% of traffic is on stable (verified by read-back), not yet recorded"
+            if safe else "traffic could NOT be verified on stable: check the router now"),
+         "traffic_safe": safe},
+        503,
+    )  # fmt: skip
 
 
 async def _sign(request: Request, who: Identity | None, ctx: Context, approve: bool) -> Response:
