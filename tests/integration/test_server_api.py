@@ -297,3 +297,29 @@ async def test_a_rollback_the_store_cannot_record_goes_to_the_router_first(
         rolled = await c.post(f"/api/v1/rollouts/{api.rid}/rollback", headers=api.auth("olga"))
     assert rolled.status_code == 503 and rolled.json()["traffic_safe"] is True
     assert straight == ["rollback"]
+
+
+async def test_a_plan_whose_listen_address_is_taken_never_gets_a_record(api: Api) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        text = (PLAN % taken.getsockname()[1]).replace("service: shop", "service: cart")
+        async with api.client() as c:
+            r = await c.post("/api/v1/rollouts", content=text,
+                             headers={**api.auth("olga"), "content-type": "application/yaml"})  # fmt: skip
+    assert r.status_code == 409 and "choose another route.listen" in r.json()["error"]
+    assert await api.store.active_for_service("cart") == []
+
+
+async def test_a_revoked_token_is_refused_at_once(api: Api) -> None:
+    async with api.client() as c:
+        assert (await c.get("/api/v1/whoami", headers=api.auth("vic"))).status_code == 200
+        listed = (await c.get("/api/v1/tokens", headers=api.auth("admin"))).json()["tokens"]
+        vic = next(t["id"] for t in listed if t["user"] == "vic")
+        gone = await c.delete(f"/api/v1/tokens/{vic}", headers=api.auth("admin"))
+        assert gone.status_code == 200
+        after = await c.get("/api/v1/whoami", headers=api.auth("vic"))
+        assert after.status_code == 401 and "revoked" in after.json()["error"]
+        assert api.tokens["vic"] not in after.text

@@ -145,6 +145,8 @@ def test_the_openapi_document_lists_every_route_with_its_security() -> None:
     from golive.server.openapi import document
 
     doc = document(list(ROUTES))
+    ids = [op["operationId"] for ops in doc["paths"].values() for op in ops.values()]  # type: ignore[attr-defined]
+    assert len(ids) == len(set(ids)) == len(EXPECTED)
     for route in ROUTES:
         for method in route.methods - {"HEAD"}:
             op = doc["paths"][route.path][method.lower()]  # type: ignore[index]
