@@ -21,7 +21,7 @@ from golive.identity import Identity
 from golive.operations import commands, rollouts, signoffs, tokens
 from golive.plan.loader import parse_plan
 from golive.plan.yamlsource import MAX_BYTES
-from golive.server.app import Context
+from golive.server.app import Context, Handler
 from golive.server.auth import Refused
 from golive.server.reads import find
 from golive.textfile import TextFileError, decode
@@ -85,7 +85,7 @@ async def submit(request: Request, who: Identity | None, ctx: Context) -> Respon
     )  # fmt: skip
 
 
-def verb_handler(verb: CommandVerb):  # type: ignore[no-untyped-def]
+def verb_handler(verb: CommandVerb) -> Handler:
     async def handler(request: Request, who: Identity | None, ctx: Context) -> Response:
         assert who is not None
         body = await json_body(request)

@@ -11,17 +11,16 @@ Content-Length gains nothing) and adds the security headers to every response.
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
 from golive.errors import (
     AuthorizationError,
@@ -31,6 +30,7 @@ from golive.errors import (
     StateError,
     TransientError,
 )
+from golive.identity import Identity
 from golive.plan.yamlsource import MAX_BYTES
 from golive.server.auth import FailedLogins, Refused
 from golive.store.base import Store
@@ -48,11 +48,14 @@ class Context:
     store: Store
     state_dir: Path
     limiter: FailedLogins = field(default_factory=FailedLogins)
-    wake: Any = None  # Callable[[], None]: a plan was submitted, look at the store now
+    wake: Callable[[], None] | None = None  # a plan was submitted: look at the store now
     events_max_seconds: float = 900.0  # an event stream closes after this long (client resumes)
     events_poll: float = 0.5
     keepalive: float = 15.0
     stopping: bool = False  # set on SIGTERM: event streams end so the server can stop
+
+
+Handler = Callable[[Request, Identity | None, Context], Awaitable[Response]]
 
 
 def error_body(exc: BaseException) -> tuple[int, dict[str, object], dict[str, str]]:
@@ -137,7 +140,7 @@ class Guard:
                 await JSONResponse(body, status, headers)(scope, receive, send_with_headers)
 
 
-def build_app(ctx: Context, lifespan: Any = None) -> Starlette:
+def build_app(ctx: Context, lifespan: Lifespan[Starlette] | None = None) -> Starlette:
     from golive.server.routes import ROUTES
 
     app = Starlette(
@@ -148,7 +151,3 @@ def build_app(ctx: Context, lifespan: Any = None) -> Starlette:
     app.state.ctx = ctx
     app.add_middleware(Guard)
     return app
-
-
-def dumps(value: object) -> bytes:
-    return json.dumps(value, default=str).encode()

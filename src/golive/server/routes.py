@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,12 +22,11 @@ from golive.core.state import CommandVerb, Event
 from golive.errors import GoliveError
 from golive.identity import Identity
 from golive.server import actions, events, reads, statuspage
-from golive.server.app import Context, error_body
+from golive.server.app import Context, Handler, error_body
 from golive.server.auth import Policy, Refused, authenticate, client_of, identify, require
 from golive.server.openapi import openapi
 
 log = logging.getLogger("golive.server")
-Handler = Callable[[Request, Identity | None, Context], Awaitable[Response]]
 
 
 class Guarded(Route):
