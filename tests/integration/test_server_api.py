@@ -122,6 +122,8 @@ async def test_bodies_over_one_megabyte_are_refused_while_read(api: Api) -> None
         padded = (PLAN % free_port()).replace("shop", "cart") + "#" * (999_000 - len(PLAN))
         judged = await c.post("/api/v1/rollouts", headers=yaml_type, content=padded.encode())
         assert judged.status_code == 201, judged.text[:300]
+    started = await api.store.events(judged.json()["id"])
+    assert started[-1].message == "API submit by olga (token) from 10.1.2.3: started"
 
 
 async def test_wrong_content_type_is_415_and_unreadable_json_is_400(api: Api) -> None:

@@ -10,25 +10,27 @@ the route (``routes.py``), with who asked and from which address.
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from golive.core.state import CommandVerb
-from golive.errors import PlanError, PlanIssue
+from golive.core.state import CommandVerb, Event
+from golive.errors import GoliveError, PlanError, PlanIssue
 from golive.identity import Identity
 from golive.operations import commands, rollouts, signoffs, tokens
 from golive.plan.loader import parse_plan
 from golive.plan.yamlsource import MAX_BYTES
 from golive.server.app import Context, Handler
-from golive.server.auth import Refused
+from golive.server.auth import Refused, client_of
 from golive.server.reads import find
 from golive.textfile import TextFileError, decode
 from golive.traffic.base import Verification
 from golive.traffic.listen import check_listen
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+log = logging.getLogger("golive.server")
 PLAN_NAME = "<api>"  # how a submitted plan is named in its issues and its record
 
 
@@ -78,6 +80,8 @@ async def submit(request: Request, who: Identity | None, ctx: Context) -> Respon
     if ctx.wake is not None:
         ctx.wake()
     created = record.id not in before
+    await note_request(request, ctx, who, "started" if created else "continued",
+                       201 if created else 200, record.id, "submit")  # fmt: skip
     return JSONResponse(
         {"id": record.id, "service": record.service, "created": created,
          "href": f"/api/v1/rollouts/{record.id}"},
@@ -200,3 +204,24 @@ async def revoke_token(request: Request, who: Identity | None, ctx: Context) -> 
     assert who is not None
     gone = await tokens.revoke(ctx.store, who, request.path_params["token_id"], time.time())
     return JSONResponse({"id": gone.id, "user": gone.user, "revoked": True})
+
+
+async def note_request(
+    request: Request, ctx: Context, who: Identity | None, outcome: str, status: int,
+    rollout_id: str | None = None, verb: str | None = None,
+) -> None:  # fmt: skip
+    """An action on a rollout, allowed or refused, in its journal: who, from where, what, the
+    answer. A rollout that cannot take it (none such, tampered) has it logged only."""
+    verb = verb or request.url.path.rsplit("/", 1)[-1]
+    rid = rollout_id or request.path_params["id"]
+    client = client_of(request)
+    by = "an unknown caller" if who is None else f"{who.user} ({who.kind})"
+    log.info("%s %s by %s from %s: %s", verb, rid, by, client, status)
+    user = None if who is None else who.user
+    data: dict[str, object] = {"verb": verb, "by": user, "from": client, "status": status}
+    event = Event("api_request", f"API {verb} by {by} from {client}: {outcome}", data)
+    try:
+        record = await ctx.store.load(rid)
+        await ctx.store.note(record.id, event, time.time())
+    except GoliveError as exc:  # no such rollout, or its record cannot take it: logged only
+        log.warning("API %s on %s not journaled: %s", verb, rid, exc)

@@ -11,22 +11,18 @@ sealed journal is not open to anyone who can reach the port).
 
 from __future__ import annotations
 
-import logging
-import time
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from golive.core.state import CommandVerb, Event
+from golive.core.state import CommandVerb
 from golive.errors import GoliveError
 from golive.identity import Identity
 from golive.server import actions, events, reads, statuspage
+from golive.server.actions import note_request
 from golive.server.app import Context, Handler, error_body
-from golive.server.auth import Policy, Refused, authenticate, client_of, identify, require
+from golive.server.auth import Policy, Refused, authenticate, identify, require
 from golive.server.openapi import openapi
-
-log = logging.getLogger("golive.server")
 
 
 class Guarded(Route):
@@ -60,27 +56,10 @@ async def _journaled(
     except (GoliveError, Refused) as exc:
         status, body, _ = error_body(exc)
         if who is not None or status == 403:
-            await _note(request, ctx, who, f"refused ({status}): {body['error']}", status)
+            await note_request(request, ctx, who, f"refused ({status}): {body['error']}", status)
         raise
-    await _note(request, ctx, who, "accepted", response.status_code)
+    await note_request(request, ctx, who, "accepted", response.status_code)
     return response
-
-
-async def _note(
-    request: Request, ctx: Context, who: Identity | None, outcome: str, status: int
-) -> None:
-    verb = request.url.path.rsplit("/", 1)[-1]
-    client = client_of(request)
-    by = "an unknown caller" if who is None else f"{who.user} ({who.kind})"
-    log.info("%s %s by %s from %s: %s", verb, request.path_params["id"], by, client, status)
-    user = None if who is None else who.user
-    data: dict[str, object] = {"verb": verb, "by": user, "from": client, "status": status}
-    event = Event("api_request", f"API {verb} by {by} from {client}: {outcome}", data)
-    try:
-        record = await ctx.store.load(request.path_params["id"])
-        await ctx.store.note(record.id, event, time.time())
-    except GoliveError as exc:  # no such rollout, or its record cannot take it: logged only
-        log.warning("API %s on %s not journaled: %s", verb, request.path_params["id"], exc)
 
 
 V1 = "/api/v1"
