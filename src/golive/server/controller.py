@@ -58,6 +58,8 @@ class Controller:
                 await self.scan()
             except GoliveError as exc:  # the store cannot be read now: look again later
                 log.warning("cannot read the store: %s", exc)
+            except Exception:  # a bug in a scan must not leave every rollout undriven
+                log.exception("controller: internal error while scanning; scanning again")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll):
