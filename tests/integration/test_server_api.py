@@ -232,6 +232,10 @@ async def test_events_carry_journal_ids_and_resume_after_last_event_id(api: Api)
         assert resumed == ids[1:]
         bad = await c.get(url, headers={**api.auth("vic"), "last-event-id": "1\nid: 9"})
         assert bad.status_code == 400
+        assert api.ctx.streams == 0  # every stream that ended let go of its place
+        api.ctx.streams = api.ctx.max_streams  # as many as allowed are open
+        full = await c.get(url, headers=api.auth("vic"))
+        assert full.status_code == 429 and full.headers["retry-after"] == "5"
     for line in first.text.splitlines():  # hostile text stays inside one JSON data line
         assert not line.startswith(("id:", "event:", "data:", "retry:", ":")) or line
 

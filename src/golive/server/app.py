@@ -52,6 +52,8 @@ class Context:
     events_max_seconds: float = 900.0  # an event stream closes after this long (client resumes)
     events_poll: float = 0.5
     keepalive: float = 15.0
+    max_streams: int = 100  # event streams open at once: each polls the store
+    streams: int = 0
     stopping: bool = False  # set on SIGTERM: event streams end so the server can stop
 
 

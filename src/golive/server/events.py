@@ -44,6 +44,9 @@ def _journal(e: StoredEvent) -> str:
 async def stream(request: Request, who: Identity | None, ctx: Context) -> Response:
     record = await find(ctx.store, request.path_params["id"])
     after = _resume_from(request)
+    if ctx.streams >= ctx.max_streams:
+        raise Refused(429, f"{ctx.max_streams} event streams are open; try again later",
+                      {"Retry-After": "5"})  # fmt: skip
     return StreamingResponse(
         _events(ctx, ctx.store, record.id, after),
         media_type="text/event-stream",
@@ -52,6 +55,15 @@ async def stream(request: Request, who: Identity | None, ctx: Context) -> Respon
 
 
 async def _events(ctx: Context, store: Store, rollout_id: str, seq: int) -> AsyncIterator[str]:
+    ctx.streams += 1
+    try:
+        async for chunk in _follow(ctx, store, rollout_id, seq):
+            yield chunk
+    finally:
+        ctx.streams -= 1
+
+
+async def _follow(ctx: Context, store: Store, rollout_id: str, seq: int) -> AsyncIterator[str]:
     started = last_sent = time.monotonic()
     since = -1.0  # measurements after this time
     if seq:
