@@ -237,7 +237,11 @@ def test_a_rollout_of_golive_run_shows_in_the_server_is_taken_over_and_survives_
         wait_until(
             "taken over", lambda: _owner(server, rid, team["vic"]).endswith(f":{server.proc.pid}")
         )
-        assert server.stop() == 0, server.output()
+        watch = Watch(f"{server.url}/api/v1/rollouts/{rid}/events", team["vic"])
+        wait_until("the stream is open", lambda: watch.lines)
+        assert server.stop() == 0, server.output()  # an open event stream does not hold it up
+        watch.thread.join(10)
+        assert 'data: {"reason": "reconnect"}' in watch.lines
         shown = golive("status", rid, "--json", cwd=tmp_path)
         assert shown.returncode == 0, shown.stderr
         after = json.loads(shown.stdout)
