@@ -329,3 +329,21 @@ async def test_a_revoked_token_is_refused_at_once(api: Api) -> None:
         after = await c.get("/api/v1/whoami", headers=api.auth("vic"))
         assert after.status_code == 401 and "revoked" in after.json()["error"]
         assert api.tokens["vic"] not in after.text
+
+
+async def test_the_journal_is_paged_and_an_expired_token_is_refused(api: Api) -> None:
+    from golive.core.state import Event
+
+    now = time.time()
+    await api.store.add_token("glv_old", "old", (), now - 100, Event("token_created", "old",
+                              {"by": "test"}), expires_at=now - 1)  # fmt: skip
+    async with api.client() as c:
+        old = await c.get("/api/v1/whoami", headers={"authorization": "Bearer glv_old"})
+        assert old.status_code == 401 and "expired" in old.json()["error"]
+        url = f"/api/v1/rollouts/{api.rid}/journal"
+        first = (await c.get(f"{url}?limit=1", headers=api.auth("vic"))).json()
+        assert len(first["entries"]) == 1 and first["next_after"] == first["entries"][0]["seq"]
+        rest = (await c.get(f"{url}?after={first['next_after']}", headers=api.auth("vic"))).json()
+        assert rest["entries"][0]["seq"] > first["next_after"] and rest["next_after"] is None
+        for bad in ("limit=-1", "limit=5000", "after=x"):
+            assert (await c.get(f"{url}?{bad}", headers=api.auth("vic"))).status_code == 400
