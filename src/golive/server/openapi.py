@@ -25,6 +25,26 @@ ERRORS = {
 }  # fmt: skip
 
 
+def _obj(required: tuple[str, ...] = (), **props: object) -> dict[str, object]:
+    return {"type": "object", "required": list(required), "properties": props}
+
+
+_TEXT = {"type": "string", "maxLength": 1000}
+_ROLE = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"}
+# request bodies, by the handler that reads them (the table names the handler)
+BODIES: dict[str, dict[str, object]] = {
+    "submit": {"type": "string", "description": "the plan, YAML (docs/plan-reference.md)"},
+    **{verb: _obj(reason=_TEXT) for verb in ("pause", "resume", "promote", "abort", "rollback")},
+    "skip": _obj(("reason",), reason=_TEXT),
+    "approve": _obj(("role",), role=_ROLE, note=_TEXT, revision={"type": "string"}),
+    "reject": _obj(("role", "reason"), role=_ROLE, reason=_TEXT, revision={"type": "string"}),
+    "confirm": _obj(("item", "role"), item={"type": "string"}, role=_ROLE, note=_TEXT),
+    "add_token": _obj(("user",), user={"type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$"},
+                      roles={"type": "array", "items": _ROLE}, admin={"type": "boolean"},
+                      expires_in={"type": "number", "exclusiveMinimum": 0}),
+}  # fmt: skip
+
+
 def document(routes: list[object]) -> dict[str, object]:
     paths: dict[str, dict[str, object]] = {}
     for route in routes:
@@ -49,7 +69,8 @@ def document(routes: list[object]) -> dict[str, object]:
         }  # fmt: skip
         body = getattr(route, "body", None)
         if body is not None:
-            op["requestBody"] = {"content": {body: {"schema": {"type": "object"}}}}
+            schema = BODIES.get(route.name, {"type": "object"})  # type: ignore[attr-defined]
+            op["requestBody"] = {"content": {body: {"schema": schema}}}
         for method in route.methods - {"HEAD"}:  # type: ignore[attr-defined]
             paths.setdefault(path, {})[method.lower()] = op
     return {
