@@ -204,6 +204,8 @@ def test_a_plan_submitted_through_the_api_is_paused_resumed_approved_and_promote
         notes = [e["message"] for e in journal["entries"] if e["kind"] == "api_request"]
         assert any("abort by vic (token) from 127.0.0.1: refused (403)" in n for n in notes)
         assert any("approve by rita (token) from 127.0.0.1: accepted" in n for n in notes)
+        # the API's journal entries, written while the controller committed, kept it intact
+        assert server.detail(rid, team["vic"])["audit"]["verdict"] == "intact"  # type: ignore[index]
     finally:
         code = server.stop()
     assert code == 0, server.output()
