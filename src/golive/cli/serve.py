@@ -102,6 +102,8 @@ class Server(uvicorn.Server):
                 loop.remove_signal_handler(sig)
 
     def stop_now(self) -> None:
+        if self.should_exit:  # a second signal: stop waiting for open connections
+            self.force_exit = True
         self.ctx.stopping = True  # event streams end, so their connections close
         self.should_exit = True
 
