@@ -40,14 +40,12 @@ class Guarded(Route):
             if not journaled:
                 who = await authenticate(request, ctx.store, ctx.limiter, policy)
                 return await handler(request, who, ctx)
-            return await _journaled(request, ctx, policy, handler, summary)
+            return await _journaled(request, ctx, policy, handler)
 
         super().__init__(path, endpoint, methods=[method], name=handler.__name__)
 
 
-async def _journaled(
-    request: Request, ctx: Context, policy: Policy, handler: Handler, what: str
-) -> Response:
+async def _journaled(request: Request, ctx: Context, policy: Policy, handler: Handler) -> Response:
     who: Identity | None = None
     try:
         who = await identify(request, ctx.store, ctx.limiter, policy)
@@ -55,7 +53,7 @@ async def _journaled(
         response = await handler(request, who, ctx)
     except (GoliveError, Refused) as exc:
         status, body, _ = error_body(exc)
-        if who is not None or status == 403:
+        if who is not None:  # authenticated: refused by a rule, journaled
             await note_request(request, ctx, who, f"refused ({status}): {body['error']}", status)
         raise
     await note_request(request, ctx, who, "accepted", response.status_code)
