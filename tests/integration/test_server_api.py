@@ -220,8 +220,10 @@ async def test_after_a_rollback_the_status_page_shows_an_incident(api: Api) -> N
 async def test_events_carry_journal_ids_and_resume_after_last_event_id(api: Api) -> None:
     await api.store.add_measurement(api.rid, (time.time(), 10.0, Snapshot(5, 0), Snapshot(1, 0)))
     url = f"/api/v1/rollouts/{api.rid}/events"
+    api.ctx.keepalive = 0.1  # quiet for longer than this: a comment keeps proxies from cutting
     async with api.client() as c:
         first = await c.get(url, headers=api.auth("vic"))
+        assert ": keep-alive" in first.text
         assert first.headers["content-type"].startswith("text/event-stream")
         ids = [int(line[4:]) for line in first.text.splitlines() if line.startswith("id: ")]
         assert len(ids) >= 2 and ids == sorted(ids)
