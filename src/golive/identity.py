@@ -74,19 +74,25 @@ def _from_file(path: Path) -> Identity:
     return Identity(data["user"], tuple(roles), str(path))
 
 
+async def from_token(store: Tokens, token: str, now: float, name: str = "GOLIVE_TOKEN") -> Identity:
+    """Who ``token`` identifies (the CLI's ``GOLIVE_TOKEN``, the server's bearer token, named
+    ``name`` in messages): found by its SHA-256, refused when unknown, revoked or expired."""
+    found = await store.find_token(token)
+    if found is None:
+        raise AuthorizationError(
+            f"{name} is not a known token (an admin creates one with golive token add)"
+        )
+    if found.revoked_at is not None:
+        raise AuthorizationError(f"{name} (token {found.id}) was revoked")
+    if not found.valid(now):
+        raise AuthorizationError(f"{name} (token {found.id}) has expired")
+    return Identity(found.user, found.roles, "token", found.admin)
+
+
 async def whoami(store: Tokens, now: float | None = None) -> Identity:
     token = os.environ.get("GOLIVE_TOKEN")
     if token:
-        found = await store.find_token(token)
-        if found is None:
-            raise AuthorizationError(
-                "GOLIVE_TOKEN is not a known token (an admin creates one with golive token add)"
-            )
-        if found.revoked_at is not None:
-            raise AuthorizationError(f"GOLIVE_TOKEN (token {found.id}) was revoked")
-        if not found.valid(time.time() if now is None else now):
-            raise AuthorizationError(f"GOLIVE_TOKEN (token {found.id}) has expired")
-        return Identity(found.user, found.roles, "token", found.admin)
+        return await from_token(store, token, time.time() if now is None else now)
     path = identity_file()
     if path.exists():
         return _from_file(path)

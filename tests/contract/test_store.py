@@ -165,6 +165,20 @@ async def test_events_are_chained_and_read_after_a_sequence_number(store: Store)
     assert (await store.audit("svc-1")).verdict is Verdict.INTACT
 
 
+async def test_a_note_joins_the_journal_without_touching_state_or_version(store: Store) -> None:
+    st = await create(store)
+    await store.note("svc-1", Event("api_request", "pause refused", {"from": "127.0.0.1"}), 2.0)
+    record = await store.load("svc-1")
+    assert record.version == 1 and record.state == st
+    events = await store.events("svc-1")
+    assert events[-1].kind == "api_request" and events[-1].data == {"from": "127.0.0.1"}
+    assert events[-1].prev_hash == events[-2].hash
+    await store.commit(st, [Event("x", "after")], 1, 3.0)  # the controller's commit still fits
+    assert (await store.audit("svc-1")).verdict is Verdict.INTACT
+    with pytest.raises(StateError):
+        await store.note("nope-1", Event("x", "y"), 1.0)
+
+
 async def test_the_stored_plan_is_the_one_the_rollout_was_created_with(store: Store) -> None:
     await create(store)
     record = await store.load("svc-1")

@@ -163,6 +163,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     down.add_argument("service", nargs="?", help="only this service's processes")
 
+    serve = sub.add_parser("serve", help="the controller and the REST API in one process")
+    serve.add_argument("--listen", default="127.0.0.1:8470", help="HOST:PORT (docs/server.md)")
+
     plan = sub.add_parser("plan", help="check a plan, or print its JSON Schema")
     plan_sub = plan.add_subparsers(dest="plan_verb", required=True, metavar="check|schema")
     check = plan_sub.add_parser("check", help="validate a plan without running it")
@@ -205,6 +208,10 @@ def _dispatch(args: argparse.Namespace) -> Coroutine[Any, Any, int]:
         return control.plan_command(args)
     if args.verb in VERBS:
         return VERBS[args.verb](args)
+    if args.verb == "serve":
+        from golive.cli.serve import cmd_serve
+
+        return cmd_serve(args)
     if args.verb == "demo":
         from golive.cli.demo import demo  # the demo's imports only when it is asked for
 

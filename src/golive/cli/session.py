@@ -13,9 +13,6 @@ from rich.console import Console
 from golive.cli.view import JsonView, LineView, LiveView
 from golive.core.actions import PassView
 from golive.core.state import Phase, RolloutState
-from golive.engine.clock import SystemClock
-from golive.engine.providers import build_providers
-from golive.engine.runner import Runner
 from golive.errors import LeaseError
 from golive.identity import whoami
 from golive.operations import rollouts
@@ -93,7 +90,6 @@ async def drive(
     global driving
     driving = record.id
     plan = await verified(store, record)
-    providers = build_providers(plan, state_dir, record.id)
     view = choose_view(plan, record.id, mode)
 
     def on_pass(pv: PassView) -> None:
@@ -101,14 +97,10 @@ async def drive(
         if extra is not None:
             extra(pv)
 
-    runner = Runner(plan, store, providers, SystemClock(), on_pass, state_dir=state_dir)
-    try:
-        if isinstance(view, LiveView):
-            with view:
-                return await runner.run(record.id)
-        return await runner.run(record.id)
-    finally:
-        await providers.close()
+    if isinstance(view, LiveView):
+        with view:
+            return await rollouts.drive(store, record, plan, state_dir, on_pass)
+    return await rollouts.drive(store, record, plan, state_dir, on_pass)
 
 
 def summary(state: RolloutState, console: Console, audit: Audit | None = None) -> None:

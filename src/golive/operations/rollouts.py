@@ -12,8 +12,13 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+from golive.core.actions import PassView
 from golive.core.state import Event, Phase, RolloutId, RolloutState
+from golive.engine.clock import SystemClock
+from golive.engine.providers import build_providers
+from golive.engine.runner import Runner
 from golive.errors import AuthorizationError, StateError
 from golive.identity import Identity
 from golive.operations.trust import verified
@@ -85,3 +90,19 @@ async def start_or_continue(
         now,
     )
     return await store.load(rid)  # as stored: its plan digest is the store's seal
+
+
+async def drive(
+    store: Store, record: RolloutRecord, plan: Plan, state_dir: Path,
+    on_pass: Callable[[PassView], None],
+) -> RolloutState:  # fmt: skip
+    """Run the reconcile loop for ``record`` (whose ``plan`` has passed its audit) until it
+    settles: ``golive run`` and the verbs that take a rollout over, and the server's
+    controller, drive a rollout this one way. Cancelled (Ctrl-C, SIGTERM), the runner releases
+    its lease and leaves traffic and the record as they are."""
+    providers = build_providers(plan, state_dir, record.id)
+    runner = Runner(plan, store, providers, SystemClock(), on_pass, state_dir=state_dir)
+    try:
+        return await runner.run(record.id)
+    finally:
+        await providers.close()

@@ -13,8 +13,9 @@ import dataclasses
 from dataclasses import dataclass
 
 from golive.analysis.judge import Judge, Verdict
-from golive.core.state import RolloutId
+from golive.core.state import Phase, RolloutId, RolloutState
 from golive.errors import GoliveError, TamperedError
+from golive.plan.model import Plan, describe_step
 from golive.store.audit import Audit
 from golive.store.audit import Verdict as AuditVerdict
 from golive.store.base import Store
@@ -170,3 +171,21 @@ def _versions(store: Store, record: RolloutRecord) -> dict[str, str] | None:
     except GoliveError:  # an edited plan: its versions are not to be believed
         return None
     return {"stable": plan.stable.version, "canary": plan.canary.version}
+
+
+def step_states(plan: Plan, state: RolloutState) -> list[tuple[str, str]]:
+    """Each step of the plan with where the rollout stands on it: done, current, paused,
+    pending; after a rollback or abort the step it stopped at is ``stopped`` and the rest
+    ``not run``; a promotion completes every step (``promote`` passes what was left)."""
+    out = []
+    for index, step in enumerate(plan.steps):
+        if index < state.step or state.phase is Phase.PROMOTED:
+            where = "done"
+        elif index > state.step:
+            where = "not run" if state.phase.terminal else "pending"
+        elif state.phase.terminal or state.phase is Phase.ROLLING_BACK:
+            where = "stopped"
+        else:
+            where = "paused" if state.phase is Phase.PAUSED else "current"
+        out.append((describe_step(step), where))
+    return out

@@ -65,6 +65,11 @@ class Rollouts(Protocol):
 
     async def events(self, rollout_id: str, after: int = 0) -> list[StoredEvent]: ...
 
+    async def note(self, rollout_id: str, event: Event, now: float) -> None:
+        """Append ``event`` to the rollout's journal, its state and version untouched: what
+        people did around it (an API request refused) is recorded without racing the
+        controller's optimistic commits."""
+
     async def add_measurement(self, rollout_id: str, m: Measurement) -> None: ...
 
     async def measurements(self, rollout_id: str) -> list[Measurement]: ...

@@ -184,6 +184,11 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
         with contextlib.suppress(OSError):  # not listed (a full disk): only less to compare
             self.heads.ledger.add(record.id)
 
+    async def note(self, rollout_id: str, event: Event, now: float) -> None:
+        """An event in the rollout's keyed journal; state and version untouched."""
+        await self._sealed(rollout_id, lambda db: journal.append(db, self.seal, rollout_id,
+                                                                [event], now))  # fmt: skip
+
     def plan_matches(self, record: RolloutRecord, plan_text: str) -> bool:
         """Whether ``plan_text`` is the plan the rollout was sealed with."""
         return plan_matches(self.seal, record, plan_text)

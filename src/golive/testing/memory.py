@@ -176,6 +176,10 @@ class MemoryStore:
         found = self._rollouts.get(rollout_id)
         return [e for e in found.events if e.seq > after] if found else []
 
+    async def note(self, rollout_id: str, event: Event, now: float) -> None:
+        async with self._lock:
+            self._append(self._get(rollout_id), [event], now)
+
     async def add_measurement(self, rollout_id: str, m: Measurement) -> None:
         async with self._lock:
             self._get(rollout_id).measurements.append((float(m[0]), float(m[1]), m[2], m[3]))

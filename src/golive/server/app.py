@@ -1,0 +1,155 @@
+"""The Starlette application: the route table, one JSON error handler, and the guard around it.
+
+Every answer that is not a success is one JSON document, ``{"error": ...}`` (and ``issues`` for
+an invalid plan), with the status that says what to do about it: 401 no or bad token, 403 not
+allowed (AuthorizationError), 404 no such rollout, 409 not now (StateError), 422 invalid plan,
+413 body over 1 MB, 415 wrong content type, 400 unreadable body, 429 too many failed logins.
+Anything unexpected is a 500 with a generic message; its traceback goes to the log, never to
+the client. The guard also refuses a body over the limit while it is read (a lying or missing
+Content-Length gains nothing) and adds the security headers to every response.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
+
+from golive.errors import (
+    AuthorizationError,
+    GoliveError,
+    PermanentError,
+    PlanError,
+    StateError,
+    TransientError,
+)
+from golive.identity import Identity
+from golive.plan.yamlsource import MAX_BYTES
+from golive.server.auth import FailedLogins, Refused
+from golive.store.base import Store
+
+log = logging.getLogger("golive.server")
+MAX_BODY = MAX_BYTES  # 1 MB, the most a plan may be (plan/yamlsource.py); a command is less
+HTML_CSP = "default-src 'none'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+@dataclass
+class Context:
+    """What the handlers share: the store, where state lives, and the controller's doorbell."""
+
+    store: Store
+    state_dir: Path
+    limiter: FailedLogins = field(default_factory=FailedLogins)
+    wake: Callable[[], None] | None = None  # a plan was submitted: look at the store now
+    events_max_seconds: float = 900.0  # an event stream closes after this long (client resumes)
+    events_poll: float = 0.5
+    keepalive: float = 15.0
+    max_streams: int = 100  # event streams open at once: each polls the store
+    streams: int = 0
+    stopping: bool = False  # set on SIGTERM: event streams end so the server can stop
+
+
+Handler = Callable[[Request, Identity | None, Context], Awaitable[Response]]
+
+
+def error_body(exc: BaseException) -> tuple[int, dict[str, object], dict[str, str]]:
+    """The status, JSON body and headers an exception is answered with."""
+    if isinstance(exc, Refused):
+        return exc.status, {"error": exc.message}, exc.headers
+    if isinstance(exc, PlanError):
+        issues = [
+            {"line": i.line, "column": i.column, "field": i.field, "message": i.message}
+            for i in exc.issues
+        ]
+        return 422, {"error": "invalid plan", "issues": issues}, {}
+    if isinstance(exc, AuthorizationError):
+        return 403, {"error": str(exc)}, {}
+    if isinstance(exc, StateError | PermanentError):
+        return 409, {"error": str(exc)}, {}
+    if isinstance(exc, TransientError):
+        return 503, {"error": str(exc)}, {}
+    if isinstance(exc, GoliveError):
+        return 400, {"error": str(exc)}, {}
+    if isinstance(exc, HTTPException):
+        return exc.status_code, {"error": str(exc.detail)}, dict(exc.headers or {})
+    return 500, {"error": "internal error; the server's log has the details"}, {}
+
+
+async def _handle(request: Request, exc: Exception) -> Response:
+    status, body, headers = error_body(exc)
+    return JSONResponse(body, status, headers)
+
+
+class Guard:
+    """Outermost: a body limit enforced while reading, security headers, and a JSON 500 for
+    whatever escaped every handler."""
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
+        self.app, self.max_body = app, max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+        html = not scope["path"].startswith("/api/")
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"content-security-policy", (HTML_CSP if html else API_CSP).encode()),
+                ]
+                if not html:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        read = 0
+
+        async def limited() -> Message:
+            nonlocal read
+            message = await receive()
+            if message["type"] == "http.request":
+                read += len(message.get("body", b""))
+                if read > self.max_body:
+                    raise Refused(413, f"request body over {self.max_body} bytes")
+            return message
+
+        try:
+            length = dict(scope.get("headers", [])).get(b"content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.max_body):
+                raise Refused(413, f"request body over {self.max_body} bytes")
+            await self.app(scope, limited, send_with_headers)
+        except Exception as exc:
+            status, body, headers = error_body(exc)
+            if status == 500:
+                log.exception("internal error on %s %s", scope["method"], scope["path"])
+            if not started:
+                await JSONResponse(body, status, headers)(scope, receive, send_with_headers)
+
+
+def build_app(ctx: Context, lifespan: Lifespan[Starlette] | None = None) -> Starlette:
+    from golive.server.routes import ROUTES
+
+    app = Starlette(
+        routes=ROUTES,
+        exception_handlers={Refused: _handle, GoliveError: _handle, HTTPException: _handle},
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.add_middleware(Guard)
+    return app

@@ -1,0 +1,155 @@
+"""Who calls the API, and whether they may: bearer tokens and the three API permissions.
+
+A token's API permission is derived from the token itself, never asked for: ``admin`` (the
+token's admin flag) includes ``operator`` (a token holding the ``operator`` role), which
+includes ``viewer`` (any valid token). The business roles a gate asks for (release-manager,
+security, ...) are not API permissions: ``operations.signoffs`` checks them, as for the CLI.
+
+A token is looked up by its SHA-256 (the store keeps nothing else): the secret itself is never
+compared, and the digest an attacker's guess looks up cannot be steered towards a real one.
+Failed authentication is counted per client address: past ``limit`` failures within
+``window`` seconds, every request from that address that carries a token gets 429 until the
+window has passed (a missing token is not a guess, and costs a guesser nothing).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from enum import StrEnum
+from typing import assert_never
+
+from starlette.requests import Request
+
+from golive.errors import AuthorizationError
+from golive.identity import Identity, from_token
+from golive.store.base import Tokens
+
+OPERATOR_ROLE = "operator"
+
+
+class Policy(StrEnum):
+    """What a route needs. ``signer``: any valid token; the operation then checks the business
+    role the gate or checklist item asks for (403 without it)."""
+
+    PUBLIC = "public"
+    VIEWER = "viewer"
+    SIGNER = "signer"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+
+class Refused(Exception):
+    """An HTTP refusal that is not one of golive's errors: 400, 401, 413, 415, 429."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+def permission(who: Identity) -> Policy:
+    if who.admin:
+        return Policy.ADMIN
+    return Policy.OPERATOR if who.holds(OPERATOR_ROLE) else Policy.VIEWER
+
+
+def allowed(who: Identity, policy: Policy) -> bool:
+    have = permission(who)
+    match policy:
+        case Policy.PUBLIC | Policy.VIEWER | Policy.SIGNER:
+            return True
+        case Policy.OPERATOR:
+            return have in (Policy.OPERATOR, Policy.ADMIN)
+        case Policy.ADMIN:
+            return have is Policy.ADMIN
+        case _:
+            assert_never(policy)
+
+
+class FailedLogins:
+    """Failed authentications per client address, in a sliding window."""
+
+    def __init__(self, limit: int = 10, window: float = 60.0, clients: int = 10_000) -> None:
+        self.limit, self.window, self.clients = limit, window, clients
+        self._seen: dict[str, deque[float]] = {}
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        seen = self._seen.setdefault(client, deque())
+        while seen and seen[0] <= now - self.window:
+            seen.popleft()
+        if not seen:
+            del self._seen[client]  # bounded by the addresses failing right now
+            return deque()
+        return seen
+
+    def check(self, client: str, now: float) -> None:
+        seen = self._recent(client, now)
+        if len(seen) >= self.limit:
+            wait = max(1, math.ceil(seen[0] + self.window - now))
+            raise Refused(
+                429,
+                f"too many failed authentications from {client}; try again in {wait}s",
+                {"Retry-After": str(wait)},
+            )
+
+    def failed(self, client: str, now: float) -> None:
+        if client not in self._seen and len(self._seen) >= self.clients:
+            for other in list(self._seen):  # many addresses failing: forget the stale ones,
+                self._recent(other, now)  # then the oldest, so memory stays bounded
+            while len(self._seen) >= self.clients:
+                del self._seen[next(iter(self._seen))]
+        self._seen.setdefault(client, deque()).append(now)
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Refused(401, "expected 'Authorization: Bearer TOKEN'", CHALLENGE)
+    return token.strip()
+
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="golive"'}
+
+
+async def identify(
+    request: Request, store: Tokens, limiter: FailedLogins, policy: Policy
+) -> Identity | None:
+    """The caller's identity (None for a public route): Refused 401/429 when it cannot be
+    established."""
+    if policy is Policy.PUBLIC:
+        return None
+    client, now = client_of(request), time.monotonic()
+    token = bearer(request)
+    if token is None:
+        raise Refused(401, "this route needs an API token: Authorization: Bearer TOKEN", CHALLENGE)
+    limiter.check(client, now)
+    try:
+        return await from_token(store, token, time.time(), name="the bearer token")
+    except AuthorizationError as exc:
+        limiter.failed(client, now)
+        raise Refused(401, str(exc), CHALLENGE) from None
+
+
+def require(who: Identity | None, policy: Policy) -> None:
+    """AuthorizationError (403) when ``who`` has less than ``policy`` asks."""
+    if who is not None and not allowed(who, policy):
+        raise AuthorizationError(
+            f"{who.user} has the {permission(who).value} permission; this needs {policy.value}"
+            + (" (a token holding the operator role)" if policy is Policy.OPERATOR else "")
+        )
+
+
+async def authenticate(
+    request: Request, store: Tokens, limiter: FailedLogins, policy: Policy
+) -> Identity | None:
+    who = await identify(request, store, limiter, policy)
+    require(who, policy)
+    return who

@@ -1,0 +1,98 @@
+"""Server-sent events of one rollout: its journal entries and its measurements, live.
+
+Each journal entry is sent with ``id:`` its journal sequence number, so a client that
+reconnects with ``Last-Event-ID`` (browsers do it themselves) gets what it missed and nothing
+twice; measurements carry no id and resume from the time of that entry. A stream is bounded:
+it ends once the rollout has settled (an ``end`` event), after ``events_max_seconds`` (the
+client reconnects), or when the server stops; a comment every ``keepalive`` seconds keeps idle
+proxies from cutting it. Data lines are JSON on one line, so no text from a plan or a person
+can forge an SSE field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from golive.identity import Identity
+from golive.server.app import Context
+from golive.server.auth import Refused
+from golive.server.reads import find, measurement_json
+from golive.store.base import Store
+from golive.store.records import StoredEvent
+
+BACKLOG = 600  # measurements sent on a fresh connection, at most (the latest)
+
+
+def _resume_from(request: Request) -> int:
+    raw = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
+    if not raw.isdigit() or len(raw) > 18:
+        raise Refused(400, "Last-Event-ID must be a journal sequence number")
+    return int(raw)
+
+
+def _journal(e: StoredEvent) -> str:
+    data = {"seq": e.seq, "at": e.at, "kind": e.kind, "message": e.message, "data": e.data}
+    return f"id: {e.seq}\nevent: journal\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+async def stream(request: Request, who: Identity | None, ctx: Context) -> Response:
+    record = await find(ctx.store, request.path_params["id"])
+    after = _resume_from(request)
+    if ctx.streams >= ctx.max_streams:
+        raise Refused(429, f"{ctx.max_streams} event streams are open; try again later",
+                      {"Retry-After": "5"})  # fmt: skip
+    return StreamingResponse(
+        _events(ctx, ctx.store, record.id, after),
+        media_type="text/event-stream",
+        headers={"X-Accel-Buffering": "no"},
+    )
+
+
+async def _events(ctx: Context, store: Store, rollout_id: str, seq: int) -> AsyncIterator[str]:
+    ctx.streams += 1
+    try:
+        async for chunk in _follow(ctx, store, rollout_id, seq):
+            yield chunk
+    finally:
+        ctx.streams -= 1
+
+
+async def _follow(ctx: Context, store: Store, rollout_id: str, seq: int) -> AsyncIterator[str]:
+    started = last_sent = time.monotonic()
+    since = -1.0  # measurements after this time
+    if seq:
+        seen = [e for e in await store.events(rollout_id) if e.seq <= seq]
+        since = seen[-1].at if seen else -1.0
+    first = True
+    yield "retry: 2000\n\n"
+    while True:
+        out = [_journal(e) for e in await store.events(rollout_id, seq)]
+        if out:
+            seq = int(out[-1].split("\n", 1)[0].removeprefix("id: "))
+        measured = [m for m in await store.measurements(rollout_id) if m[0] > since]
+        if first:
+            measured, first = measured[-BACKLOG:], False
+        for m in measured:
+            out.append(f"event: measurement\ndata: {json.dumps(measurement_json(m))}\n\n")
+            since = m[0]
+        if out:
+            last_sent = time.monotonic()
+            yield "".join(out)
+        settled = (await store.load(rollout_id)).state.settled
+        if settled:  # entries committed with the last state were read before it: once more
+            rest = [_journal(e) for e in await store.events(rollout_id, seq)]
+            yield "".join(rest) + 'event: end\ndata: {"reason": "settled"}\n\n'
+            return
+        if ctx.stopping or time.monotonic() - started > ctx.events_max_seconds:
+            yield 'event: end\ndata: {"reason": "reconnect"}\n\n'
+            return
+        if time.monotonic() - last_sent >= ctx.keepalive:
+            last_sent = time.monotonic()
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(ctx.events_poll)

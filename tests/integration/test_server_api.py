@@ -1,0 +1,351 @@
+"""The API tried by someone who wants to break it: oversized and mislabelled bodies, guessed
+tokens, hostile plan text, an internal error, and what the journal and the status page say."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from golive.analysis.snapshot import Snapshot
+from golive.core.state import Phase
+from golive.identity import Identity
+from golive.operations import rollouts, status, tokens
+from golive.plan.loader import parse_plan
+from golive.server.app import Context, build_app
+from golive.store.audit import Verdict
+from golive.store.sqlite import SQLiteStore
+from tests.conftest import free_port
+from tests.integration.test_server_routes import PLAN
+
+HOSTILE = "<script>alert(1)</script>\x1b[2J\u202e"
+HOSTILE_PLAN = PLAN.replace('"Rollback plan reviewed"', json.dumps(HOSTILE + "x" * 100)).replace(
+    "  - pause\n", f"  - pause: {{reason: {json.dumps(HOSTILE)}}}\n"
+)
+
+
+@dataclass
+class Api:
+    store: SQLiteStore
+    ctx: Context
+    app: object
+    tokens: dict[str, str]
+    rid: str
+
+    def client(self, address: str = "10.1.2.3") -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app, client=(address, 40000))  # type: ignore[arg-type]
+        return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1")
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.tokens[who]}"}
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    store = SQLiteStore(tmp_path / "golive.db")
+    now = time.time()
+    admin = await tokens.bootstrap(store, "ada", now)
+    root = Identity("ada", (), "token", admin=True)
+    made = {"admin": admin}
+    for user, roles in (("vic", ()), ("olga", ("operator",)), ("rita", ("release-manager",))):
+        made[user] = await tokens.add(store, root, user, roles, False, None, now)
+    plan = parse_plan(HOSTILE_PLAN % free_port(), "plan.yaml")
+    starter = Identity("olga", ("operator",), "token")
+    record = await rollouts.start_or_continue(store, plan, starter, now, lambda s: None)
+    ctx = Context(store, tmp_path, events_max_seconds=0.3, events_poll=0.05)
+    yield Api(store, ctx, build_app(ctx), made, record.id)
+    store.close()
+
+
+async def test_refused_and_accepted_actions_are_journaled_with_who_and_from_where(
+    api: Api,
+) -> None:
+    async with api.client("10.1.2.3") as c:
+        refused = await c.post(f"/api/v1/rollouts/{api.rid}/abort", headers=api.auth("vic"))
+        assert refused.status_code == 403 and "needs operator" in refused.json()["error"]
+        ok = await c.post(
+            f"/api/v1/rollouts/{api.rid}/pause", headers=api.auth("olga"),
+            json={"reason": "looking at the logs"},
+        )  # fmt: skip
+        assert ok.status_code == 202, ok.text
+        nobody = await c.post(f"/api/v1/rollouts/{api.rid}/abort")
+        assert nobody.status_code == 401
+    notes = [e for e in await api.store.events(api.rid) if e.kind == "api_request"]
+    assert [(n.data["by"], n.data["from"], n.data["status"]) for n in notes] == [
+        ("vic", "10.1.2.3", 403),
+        ("olga", "10.1.2.3", 202),
+    ]  # the unauthenticated one is logged, not written into the sealed journal
+    assert "abort by vic (token) from 10.1.2.3: refused (403)" in notes[0].message
+    kinds = [e.kind for e in await api.store.events(api.rid)]
+    assert "command" in kinds  # the pause itself, recorded by commands.request as for the CLI
+    assert (await api.store.audit(api.rid)).verdict is Verdict.INTACT
+
+
+async def test_failed_authentication_is_rate_limited_per_address(api: Api) -> None:
+    async with api.client("10.9.9.9") as guesser, api.client("10.0.0.1") as other:
+        for n in range(10):
+            bad = {"authorization": f"Bearer glv_guess{n}"}
+            assert (await guesser.get("/api/v1/rollouts", headers=bad)).status_code == 401
+        limited = await guesser.get("/api/v1/rollouts", headers={"authorization": "Bearer x"})
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        # the right token from the same address waits too: the guesser may have found it
+        assert (await guesser.get("/api/v1/rollouts", headers=api.auth("vic"))).status_code == 429
+        assert (await other.get("/api/v1/rollouts", headers=api.auth("vic"))).status_code == 200
+        assert (await guesser.get("/status/shop.json")).status_code == 200  # public stays open
+
+
+async def test_bodies_over_one_megabyte_are_refused_while_read(api: Api) -> None:
+    yaml_type = {**api.auth("olga"), "content-type": "application/yaml"}
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(40):  # 2 MB with no Content-Length: counted as it arrives
+            yield b"#" * 52_429
+
+    async with api.client() as c:
+        big = await c.post("/api/v1/rollouts", headers=yaml_type, content=b"a" * 2_000_000)
+        assert big.status_code == 413
+        streamed = await c.post("/api/v1/rollouts", headers=yaml_type, content=chunks())
+        assert streamed.status_code == 413 and streamed.json()["error"].startswith("request body")
+        lying = await c.post(
+            f"/api/v1/rollouts/{api.rid}/pause", headers={**api.auth("olga"),
+            "content-type": "application/json", "content-length": "-1"}, content=b"{}",
+        )  # fmt: skip
+        assert lying.status_code in (400, 413)
+        # a megabyte of plan, just under the limit, is read and judged as a plan
+        padded = (PLAN % free_port()).replace("shop", "cart") + "#" * (999_000 - len(PLAN))
+        judged = await c.post("/api/v1/rollouts", headers=yaml_type, content=padded.encode())
+        assert judged.status_code == 201, judged.text[:300]
+    started = await api.store.events(judged.json()["id"])
+    assert started[-1].message == "API submit by olga (token) from 10.1.2.3: started"
+
+
+async def test_wrong_content_type_is_415_and_unreadable_json_is_400(api: Api) -> None:
+    url = f"/api/v1/rollouts/{api.rid}/pause"
+    op = api.auth("olga")
+    async with api.client() as c:
+        plain = await c.post(url, headers={**op, "content-type": "text/plain"}, content=b"hi")
+        assert plain.status_code == 415
+        plan_as_json = await c.post("/api/v1/rollouts", headers=op, json={"service": "x"})
+        assert plan_as_json.status_code == 415
+        for body, why in ((b"{", "not valid JSON"), (b"[1]", "JSON object"),
+                          (b'{"reason": 5}', "reason must be a string"),
+                          (b"[" * 100_000, "not valid JSON")):  # fmt: skip
+            r = await c.post(url, headers={**op, "content-type": "application/json"}, content=body)
+            assert r.status_code == 400 and why in r.json()["error"], r.text
+        ctl = await c.post(url, headers=op, json={"reason": "a\nforged journal line"})
+        assert ctl.status_code == 409 and "control character" in ctl.json()["error"]
+
+
+async def test_an_invalid_plan_is_422_with_line_column_and_field(api: Api) -> None:
+    bad = (PLAN % free_port()).replace("shift: 10", "shift: 500")
+    headers = {**api.auth("olga"), "content-type": "application/yaml"}
+    async with api.client() as c:
+        r = await c.post("/api/v1/rollouts", headers=headers, content=bad)
+        assert r.status_code == 422
+        assert r.json()["issues"] == [
+            {"line": 12, "column": 12, "field": "steps[1].shift.weight",
+             "message": "input should be less than or equal to 100, got 500"}
+        ]  # fmt: skip
+        binary = await c.post("/api/v1/rollouts", headers=headers, content=b"service: \xff\n")
+        assert binary.status_code == 422 and "not UTF-8" in binary.json()["issues"][0]["message"]
+        same = await c.post("/api/v1/rollouts", headers=headers, content=HOSTILE_PLAN % 1)
+        assert same.status_code == 409  # another plan while shop's rollout is active
+
+
+async def test_unknown_things_are_json_404_and_405(api: Api) -> None:
+    async with api.client() as c:
+        for url in ("/api/v1/rollouts/nope-1", "/api/v1/rollouts/nope-1/journal"):
+            r = await c.get(url, headers=api.auth("vic"))
+            assert r.status_code == 404 and "nope-1" in r.json()["error"]
+        assert (await c.get("/api/v2/anything")).json() == {"error": "Not Found"}
+        assert (await c.put(f"/api/v1/rollouts/{api.rid}/pause")).status_code == 405
+        hostile = await c.get("/status/%3Cscript%3E")
+        assert hostile.status_code == 404 and "script" not in hostile.text
+
+
+async def test_an_internal_error_is_a_generic_500_and_its_details_go_to_the_log(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("password=hunter2 in a stack frame")
+
+    monkeypatch.setattr(status, "listing", broken)
+    with caplog.at_level(logging.ERROR, "golive.server"):
+        async with api.client() as c:
+            r = await c.get("/api/v1/rollouts", headers=api.auth("vic"))
+    assert r.status_code == 500 and r.headers["content-type"] == "application/json"
+    assert "hunter2" not in r.text and "Traceback" not in r.text
+    assert "hunter2" in caplog.text
+
+
+async def test_the_status_page_says_no_name_figure_id_or_plan_text(api: Api) -> None:
+    async with api.client() as c:
+        page = await c.get("/status/shop")
+        doc = (await c.get("/status/shop.json")).json()
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    for secret in (api.rid, "olga", "2.0.0", "1.0.0", "127.0.0.1", "go-live", "<script", "\x1b",
+                   "alert", "Rollback plan", "\u202e"):  # fmt: skip
+        assert secret not in page.text and secret not in json.dumps(doc), secret
+    assert doc["state"] == "in progress" and doc["incident"] is None
+    assert doc["phases"] == [
+        {"title": "Approval", "state": "in progress"},
+        {"title": "10% rollout", "state": "pending"},
+        {"title": "100% rollout", "state": "pending"},
+    ]
+    assert doc["expected_end"] is None  # a person must act first
+
+
+async def test_after_a_rollback_the_status_page_shows_an_incident(api: Api) -> None:
+    record = await api.store.load(api.rid)
+    ended = dataclasses.replace(
+        record.state, phase=Phase.ROLLED_BACK, step=1, shifted=True, reason="error rate 9%"
+    )
+    await api.store.commit(ended, [], record.version, time.time())
+    async with api.client() as c:
+        doc = (await c.get("/status/shop.json")).json()
+        page = (await c.get("/status/shop")).text
+    assert doc["state"] == "rolled back" and "rolled back" in doc["incident"]
+    assert [p["state"] for p in doc["phases"]] == ["done", "stopped", "cancelled"]
+    assert 'class="incident"' in page and "9%" not in page
+
+
+async def test_events_carry_journal_ids_and_resume_after_last_event_id(api: Api) -> None:
+    await api.store.add_measurement(api.rid, (time.time(), 10.0, Snapshot(5, 0), Snapshot(1, 0)))
+    url = f"/api/v1/rollouts/{api.rid}/events"
+    api.ctx.keepalive = 0.1  # quiet for longer than this: a comment keeps proxies from cutting
+    async with api.client() as c:
+        first = await c.get(url, headers=api.auth("vic"))
+        assert ": keep-alive" in first.text
+        assert first.headers["content-type"].startswith("text/event-stream")
+        ids = [int(line[4:]) for line in first.text.splitlines() if line.startswith("id: ")]
+        assert len(ids) >= 2 and ids == sorted(ids)
+        assert "event: measurement" in first.text
+        assert 'event: end\ndata: {"reason": "reconnect"}' in first.text  # bounded
+        again = await c.get(url, headers={**api.auth("vic"), "last-event-id": str(ids[0])})
+        resumed = [int(line[4:]) for line in again.text.splitlines() if line.startswith("id: ")]
+        assert resumed == ids[1:]
+        bad = await c.get(url, headers={**api.auth("vic"), "last-event-id": "1\nid: 9"})
+        assert bad.status_code == 400
+        assert api.ctx.streams == 0  # every stream that ended let go of its place
+        api.ctx.streams = api.ctx.max_streams  # as many as allowed are open
+        full = await c.get(url, headers=api.auth("vic"))
+        assert full.status_code == 429 and full.headers["retry-after"] == "5"
+    for line in first.text.splitlines():  # hostile text stays inside one JSON data line
+        assert not line.startswith(("id:", "event:", "data:", "retry:", ":")) or line
+
+
+async def test_a_token_holding_the_gate_role_approves_and_the_detail_shows_it(api: Api) -> None:
+    async with api.client() as c:
+        ok = await c.post(
+            f"/api/v1/rollouts/{api.rid}/approve", headers=api.auth("rita"),
+            json={"role": "release-manager", "note": "ok"},
+        )  # fmt: skip
+        assert ok.status_code == 200 and ok.json()["missing"] == []
+        twice = await c.post(
+            f"/api/v1/rollouts/{api.rid}/approve", headers=api.auth("rita"),
+            json={"role": "release-manager"},
+        )  # fmt: skip
+        assert twice.status_code == 409
+        no_reason = await c.post(
+            f"/api/v1/rollouts/{api.rid}/reject", headers=api.auth("rita"),
+            json={"role": "release-manager"},
+        )  # fmt: skip
+        assert no_reason.status_code == 400
+        detail = (await c.get(f"/api/v1/rollouts/{api.rid}", headers=api.auth("vic"))).json()
+    assert detail["signoffs"][0]["by"] == "rita"
+    assert detail["steps"][0] == {"number": 1, "step": "approve go-live", "state": "current"}
+    assert detail["versions"] == {"stable": "1.0.0", "canary": "2.0.0"}
+    assert "events" not in detail and detail["journal"]["entries"] >= 3
+
+
+async def test_tokens_are_minted_once_and_never_listed_with_their_secret(api: Api) -> None:
+    async with api.client() as c:
+        made = await c.post(
+            "/api/v1/tokens", headers=api.auth("admin"), json={"user": "sec", "roles": ["security"]}
+        )
+        assert made.status_code == 201 and made.json()["token"].startswith("glv_")
+        listed = await c.get("/api/v1/tokens", headers=api.auth("admin"))
+        assert made.json()["token"] not in listed.text
+        assert all(t not in listed.text for t in api.tokens.values())
+        bad_role = await c.post(
+            "/api/v1/tokens", headers=api.auth("admin"), json={"user": "x", "roles": ["Bad Role"]}
+        )
+        assert bad_role.status_code == 409
+
+
+async def test_a_rollback_the_store_cannot_record_goes_to_the_router_first(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from golive.errors import StateError
+    from golive.operations import commands
+    from golive.traffic.base import Verification
+
+    async def full(*args: object, **kwargs: object) -> None:
+        raise StateError("state database error: database or disk is full")
+
+    straight: list[str] = []
+
+    async def to_router(store: object, record: object, verb: object, state_dir: Path) -> object:
+        straight.append(str(verb))
+        return Verification.VERIFIED
+
+    monkeypatch.setattr(api.store, "add_command", full)
+    monkeypatch.setattr(commands, "roll_back_unrecorded", to_router)
+    async with api.client() as c:
+        paused = await c.post(f"/api/v1/rollouts/{api.rid}/pause", headers=api.auth("olga"))
+        assert paused.status_code == 409 and "disk is full" in paused.json()["error"]
+        rolled = await c.post(f"/api/v1/rollouts/{api.rid}/rollback", headers=api.auth("olga"))
+    assert rolled.status_code == 503 and rolled.json()["traffic_safe"] is True
+    assert straight == ["rollback"]
+
+
+async def test_a_plan_whose_listen_address_is_taken_never_gets_a_record(api: Api) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        text = (PLAN % taken.getsockname()[1]).replace("service: shop", "service: cart")
+        async with api.client() as c:
+            r = await c.post("/api/v1/rollouts", content=text,
+                             headers={**api.auth("olga"), "content-type": "application/yaml"})  # fmt: skip
+    assert r.status_code == 409 and "choose another route.listen" in r.json()["error"]
+    assert await api.store.active_for_service("cart") == []
+
+
+async def test_a_revoked_token_is_refused_at_once(api: Api) -> None:
+    async with api.client() as c:
+        assert (await c.get("/api/v1/whoami", headers=api.auth("vic"))).status_code == 200
+        listed = (await c.get("/api/v1/tokens", headers=api.auth("admin"))).json()["tokens"]
+        vic = next(t["id"] for t in listed if t["user"] == "vic")
+        gone = await c.delete(f"/api/v1/tokens/{vic}", headers=api.auth("admin"))
+        assert gone.status_code == 200
+        after = await c.get("/api/v1/whoami", headers=api.auth("vic"))
+        assert after.status_code == 401 and "revoked" in after.json()["error"]
+        assert api.tokens["vic"] not in after.text
+
+
+async def test_the_journal_is_paged_and_an_expired_token_is_refused(api: Api) -> None:
+    from golive.core.state import Event
+
+    now = time.time()
+    await api.store.add_token("glv_old", "old", (), now - 100, Event("token_created", "old",
+                              {"by": "test"}), expires_at=now - 1)  # fmt: skip
+    async with api.client() as c:
+        old = await c.get("/api/v1/whoami", headers={"authorization": "Bearer glv_old"})
+        assert old.status_code == 401 and "expired" in old.json()["error"]
+        url = f"/api/v1/rollouts/{api.rid}/journal"
+        first = (await c.get(f"{url}?limit=1", headers=api.auth("vic"))).json()
+        assert len(first["entries"]) == 1 and first["next_after"] == first["entries"][0]["seq"]
+        rest = (await c.get(f"{url}?after={first['next_after']}", headers=api.auth("vic"))).json()
+        assert rest["entries"][0]["seq"] > first["next_after"] and rest["next_after"] is None
+        for bad in ("limit=-1", "limit=5000", "after=x"):
+            assert (await c.get(f"{url}?{bad}", headers=api.auth("vic"))).status_code == 400

@@ -1,0 +1,111 @@
+"""The server's controller on an in-memory store, with the drive replaced by a recorder: which
+rollouts get a task, when, and that stopping lets every one go."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from golive.core.state import RolloutState
+from golive.errors import LeaseError
+from golive.identity import Identity
+from golive.operations import rollouts
+from golive.plan.loader import parse_plan
+from golive.server import controller as controller_module
+from golive.server.controller import Controller
+from golive.store.leases import owner_id
+from golive.testing import MemoryStore
+
+PLAN = """\
+service: %s
+revisions:
+  stable: {version: 1.0.0, url: "http://127.0.0.1:9001"}
+  canary: {version: 2.0.0, url: "http://127.0.0.1:9002"}
+steps:
+  - shift: 10
+  - promote
+"""
+WHO = Identity("olga", ("operator",), "token")
+
+
+class Recorder:
+    def __init__(self, fail: BaseException | None = None) -> None:
+        self.started: list[str] = []
+        self.cancelled: list[str] = []
+        self.fail = fail
+        self.release = asyncio.Event()
+
+    async def __call__(self, store: object, record: object, plan: object, state_dir: Path,
+                       on_pass: object) -> RolloutState:  # fmt: skip
+        rid = record.id  # type: ignore[attr-defined]
+        self.started.append(rid)
+        if self.fail is not None:
+            raise self.fail
+        try:
+            await self.release.wait()
+        except asyncio.CancelledError:
+            self.cancelled.append(rid)
+            raise
+        return record.state  # type: ignore[attr-defined, no-any-return]
+
+
+async def start(store: MemoryStore, service: str) -> str:
+    plan = parse_plan(PLAN % service, "plan.yaml")
+    record = await rollouts.start_or_continue(store, plan, WHO, time.time(), lambda s: None)
+    return record.id
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    found = Recorder()
+    monkeypatch.setattr(controller_module.rollouts, "drive", found)
+    return found
+
+
+async def test_each_active_rollout_gets_one_task_however_many_scans(
+    recorder: Recorder, tmp_path: Path
+) -> None:
+    store = MemoryStore()
+    ids = [await start(store, s) for s in ("shop", "cart")]
+    ctl = Controller(store, tmp_path)
+    for _ in range(5):
+        await ctl.scan()
+        await asyncio.sleep(0)
+    assert sorted(recorder.started) == sorted(ids) and ctl.driving == sorted(ids)
+    await ctl.stop()
+    assert sorted(recorder.cancelled) == sorted(ids)
+
+
+async def test_a_rollout_a_live_process_drives_is_shown_not_driven(
+    recorder: Recorder, tmp_path: Path
+) -> None:
+    store = MemoryStore()
+    rid = await start(store, "shop")
+    await store.acquire_lease(rid, owner_id(1), 30.0, time.time())  # pid 1: always alive
+    ctl = Controller(store, tmp_path)
+    await ctl.scan()
+    await asyncio.sleep(0)
+    assert recorder.started == [] and ctl.driving == []
+    await store.release_lease(rid, owner_id(1))  # its terminal exited
+    await ctl.scan()
+    await asyncio.sleep(0)
+    assert recorder.started == [rid]
+    await ctl.stop()
+
+
+async def test_a_lease_lost_to_another_server_is_tried_again_later_not_at_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    recorder = Recorder(fail=LeaseError("rollout is driven by host:123"))
+    monkeypatch.setattr(controller_module.rollouts, "drive", recorder)
+    store = MemoryStore()
+    await start(store, "shop")
+    ctl = Controller(store, tmp_path)
+    for _ in range(3):
+        await ctl.scan()
+        for _ in range(3):
+            await asyncio.sleep(0)
+    assert len(recorder.started) == 1 and ctl.driving == []
