@@ -393,6 +393,13 @@ def test_attaching_to_haproxy_names_its_socket_backend_and_servers() -> None:
     ]
     envoy = text.replace("router: haproxy", "router: envoy")
     assert "golive runs its own envoy" in issues_of(envoy)[0]
+    # a router named in the wrong case is one problem, the unknown router: it once added
+    # "golive runs its own HAProxy; 'attach' is for haproxy and nginx", a router that does not
+    # exist said to be run by golive, its attach refused
+    cased = text.replace("router: haproxy", "router: HAProxy")
+    assert issues_of(cased) == [
+        "plan.yaml:8:17: route.router: unknown router 'HAProxy'; known: envoy, haproxy, nginx"
+    ]
 
 
 def test_attaching_to_nginx_needs_its_access_log_for_metrics() -> None:
