@@ -1,5 +1,6 @@
 """golive's own proxy killed (kill -9) in the middle of a rollout: the controller starts it
-again serving the desired split. It once retried the write four times, recorded one failure
+again serving the desired split (not one that 'golive down' stopped). It once retried the write
+four times, recorded one failure
 and then waited for an analysis that no request could ever reach, the service down behind a
 dead proxy, until a person noticed."""
 
@@ -82,6 +83,18 @@ def test_a_killed_proxy_is_started_again_by_the_controller(
         status = json.loads(golive("status", rid, "--json", cwd=tmp_path).stdout)
         assert status["state"]["phase"] == "progressing", status["state"]
         assert any(e["kind"] == "router_started" for e in status["events"]), status["events"]
+        # ... but one 'golive down' stopped stays stopped, the controller running or not
+        seen = len(status["events"])
+        assert golive("down", cwd=tmp_path, timeout=60).returncode == 0
+        deadline = time.monotonic() + 60
+        while True:
+            status = json.loads(golive("status", rid, "--json", cwd=tmp_path).stdout)
+            if any(e["kind"] == "action_failed" for e in status["events"][seen:]):
+                break
+            assert time.monotonic() < deadline, status["events"][seen:]
+            time.sleep(0.3)
+        assert not any(e["kind"] == "router_started" for e in status["events"][seen:])
+        assert live_pid(pid_path) is None and not _answers(url)
     finally:
         if run.poll() is None:
             run.kill()

@@ -355,14 +355,14 @@ class Runner(Takeover):
         return split, active, None if snap is None else snap.requests
 
     async def _apply_or_restart(self, action: ApplySplit, state: RolloutState) -> list[Event]:
-        """Apply the split; when that fails transiently because golive's own proxy is gone
+        """Apply the split; when that fails transiently because a proxy golive started is gone
         (killed, crashed), start it again serving the split, then apply it as before. A proxy
-        that runs (or one golive only attaches to) leaves the failure as it was."""
+        that runs, one golive attached to, or one 'golive down' stopped is not started."""
         try:
             return [await self._apply(action, state)]
         except TransientError as exc:
             try:
-                started = await self.p.start(action.split)
+                started = await self.p.revive(action.split)
             except (GoliveError, OSError):
                 raise exc from None
             if not started:
