@@ -1,8 +1,7 @@
 """golive's own proxy killed (kill -9) in the middle of a rollout: the controller starts it
 again serving the desired split (not one that 'golive down' stopped). It once retried the write
-four times, recorded one failure
-and then waited for an analysis that no request could ever reach, the service down behind a
-dead proxy, until a person noticed."""
+four times, recorded one failure and then waited for an analysis that no request could ever
+reach, the service down behind a dead proxy, until a person noticed."""
 
 from __future__ import annotations
 
