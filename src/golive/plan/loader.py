@@ -44,12 +44,22 @@ def load_plan(path: str | FsPath) -> m.Plan:
     try:
         if name == STDIN:
             name = "<stdin>"
-            text = decode(sys.stdin.buffer.read(MAX_BYTES + 1), MAX_BYTES)
+            text = decode(_read_stdin(), MAX_BYTES)
         else:
             text = read_text(FsPath(path), MAX_BYTES)
     except TextFileError as exc:
         raise PlanError([PlanIssue(name, exc.line, exc.column, "", str(exc))]) from None
     return parse_plan(text, name)
+
+
+def _read_stdin() -> bytes:
+    """At most one byte more than a plan may have, from standard input (closed: an error)."""
+    if sys.stdin is None:  # started with standard input closed ('<&-')
+        raise TextFileError("no standard input to read the plan from (it is closed)")
+    try:
+        return sys.stdin.buffer.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise TextFileError(f"cannot read standard input: {exc.strerror or exc}") from None
 
 
 def parse_plan(text: str, filename: str = "<plan>") -> m.Plan:
