@@ -86,6 +86,10 @@ def test_every_edit_of_the_record_outside_golive_is_named_and_exits_5(
         json.loads(as_json.stdout)["audit"]["problem"]
         == f"event {seqs[1]}: hash does not match (edited?)"
     )
+    # --watch too: it once printed the edited entry as the journal and went on watching
+    watched = golive("--state-dir", str(edited), "status", rid, "--watch", cwd=team, timeout=30)
+    assert watched.returncode == 5, watched.stdout + watched.stderr
+    assert "TAMPERED" in watched.stdout and "approved by everyone" not in watched.stdout
 
     forged = copy_of(team, "forged")
     sql(forged, "INSERT INTO signoffs (rollout_id, at, step, revision, gate, role, by, decision,"

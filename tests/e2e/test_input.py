@@ -4,11 +4,12 @@ never a traceback, never a hang, never the whole of an endless file in memory.""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_cli import golive
+from tests.e2e.test_cli import GOLIVE, golive
 
 pytestmark = pytest.mark.e2e
 
@@ -48,3 +49,20 @@ def test_an_identity_file_that_cannot_be_read_is_an_error_not_a_crash(tmp_path: 
         result = golive("approve", "shop-1", "--as", "tech-lead", cwd=tmp_path, env=env)
         assert result.returncode == 1 and said in result.stderr, result.stderr
         assert "internal error" not in result.stderr
+
+
+def test_a_plan_from_a_closed_standard_input_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    # 'golive plan check - <&-' once ended in "internal error: AttributeError: 'NoneType'
+    # object has no attribute 'buffer'"
+    for verb in ("plan check", "run"):
+        done = subprocess.run(
+            ["sh", "-c", f'exec "$0" {verb} - <&-', GOLIVE],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        said = done.stdout + done.stderr
+        assert done.returncode == 2, said
+        assert "<stdin>: no standard input to read the plan from (it is closed)" in said, said
+        assert "internal error" not in said and "Traceback" not in said

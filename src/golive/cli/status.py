@@ -127,7 +127,12 @@ def _print_status(st: status.Status, as_json: bool, everything: bool) -> int:
 async def _watch(store: Store, rollout_id: str, every: float = 1.0) -> int:
     """Follow the rollout's journal as it grows, read-only, until it settles (at most a day).
     Whether a controller drives it is said when it changes: with none, nothing will move until
-    someone resumes it, and a silent watch would look like a rollout at work."""
+    someone resumes it, and a silent watch would look like a rollout at work. The record is
+    audited first, as ``golive status ID`` does: a tampered one is not followed (exit 5)."""
+    audit = await store.audit(rollout_id)  # before the rows it covers are read
+    if audit.verdict is Verdict.TAMPERED:
+        tampered_banner(audit)
+        return EXIT_TAMPERED
     seen, said = 0, ""
     for _ in range(int(86_400 / every)):
         for e in await store.events(rollout_id, after=seen):

@@ -38,6 +38,10 @@ SourceFactory = Callable[[Plan], Closing]
 DeployerFactory = Callable[[Plan, Path, str], ClosingDeployer]
 
 
+async def _none_died(split: Split) -> bool:
+    return False
+
+
 @dataclass
 class Providers:
     router: Router
@@ -46,6 +50,9 @@ class Providers:
     check: Callable[[Check], Awaitable[CheckResult]]
     start: Callable[[Split], Awaitable[bool]]
     close: Callable[[], Awaitable[None]]
+    # start again, serving the split, the proxies golive started that died (killed, crashed;
+    # never one golive stopped or attached to); True if there was one
+    revive: Callable[[Split], Awaitable[bool]] = _none_died
 
 
 def build_proxy(plan: Plan, state_dir: Path, index: int = 0) -> Proxy:
@@ -75,6 +82,11 @@ def build_providers(plan: Plan, state_dir: Path, rollout: str = "") -> Providers
     async def start(split: Split) -> bool:
         return await start_all([p.start for p, _ in proxies], split)
 
+    async def revive(split: Split) -> bool:
+        dead = [p for p, _ in proxies if p.died()]
+        await start_all([p.start for p in dead], split)
+        return bool(dead)
+
     deployer = build_deployer(plan, state_dir, rollout)
     metrics: MetricSource = own
     source = SOURCES.get(plan.metrics.source)
@@ -90,7 +102,7 @@ def build_providers(plan: Plan, state_dir: Path, rollout: str = "") -> Providers
             await counters.aclose()
         await deployer.aclose()
 
-    return Providers(router, metrics, deployer, step_check, start, close)
+    return Providers(router, metrics, deployer, step_check, start, close, revive)
 
 
 def build_deployer(plan: Plan, state_dir: Path, rollout: str) -> ClosingDeployer:

@@ -42,7 +42,14 @@ from golive.engine.drain import drain
 from golive.engine.providers import Providers
 from golive.engine.served import ServedSplits
 from golive.engine.takeover import Takeover
-from golive.errors import GoliveError, NoData, PermanentError, ProviderError, StateError
+from golive.errors import (
+    GoliveError,
+    NoData,
+    PermanentError,
+    ProviderError,
+    StateError,
+    TransientError,
+)
 from golive.plan.kinds import SOURCES
 from golive.plan.model import PREFLIGHT, ApproveStep, CheckStep, Plan, Revision, Split
 from golive.store.base import Store
@@ -284,7 +291,7 @@ class Runner(Takeover):
         async with asyncio.timeout(limit):
             match action:
                 case ApplySplit():
-                    return [await self._apply(action, state)]
+                    return await self._apply_or_restart(action, state)
                 case EnsureRevision(revision=r):
                     await self.p.deployer.ensure(r)
                     return []
@@ -346,6 +353,26 @@ class Runner(Takeover):
         snap = await self._guard("metrics", self.p.metrics.sample(revision))
         active = await self._guard("metrics", self.p.metrics.in_flight(revision))
         return split, active, None if snap is None else snap.requests
+
+    async def _apply_or_restart(self, action: ApplySplit, state: RolloutState) -> list[Event]:
+        """Apply the split; when that fails transiently because a proxy golive started is gone
+        (killed, crashed), start it again serving the split, then apply it as before. A proxy
+        that runs, one golive attached to, or one 'golive down' stopped is not started."""
+        try:
+            return [await self._apply(action, state)]
+        except TransientError as exc:
+            try:
+                started = await self.p.revive(action.split)
+            except (GoliveError, OSError):
+                raise exc from None
+            if not started:
+                raise
+        weight = action.split.canary_weight
+        again = Event(
+            "router_started",
+            f"router: its proxy was not running; started again ({weight:g}% to canary)",
+        )
+        return [again, await self._apply(action, state)]
 
     async def _apply(self, action: ApplySplit, state: RolloutState) -> Event:
         split = action.split

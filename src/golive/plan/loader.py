@@ -20,6 +20,7 @@ from typing import get_args, get_origin
 
 import pydantic
 from pydantic import BaseModel
+from pydantic_core import ErrorDetails
 
 from golive.analysis.judge import config_for
 from golive.analysis.splitcheck import SplitCheck
@@ -44,12 +45,22 @@ def load_plan(path: str | FsPath) -> m.Plan:
     try:
         if name == STDIN:
             name = "<stdin>"
-            text = decode(sys.stdin.buffer.read(MAX_BYTES + 1), MAX_BYTES)
+            text = decode(_read_stdin(), MAX_BYTES)
         else:
             text = read_text(FsPath(path), MAX_BYTES)
     except TextFileError as exc:
         raise PlanError([PlanIssue(name, exc.line, exc.column, "", str(exc))]) from None
     return parse_plan(text, name)
+
+
+def _read_stdin() -> bytes:
+    """At most one byte more than a plan may have, from standard input (closed: an error)."""
+    if sys.stdin is None:  # started with standard input closed ('<&-')
+        raise TextFileError("no standard input to read the plan from (it is closed)")
+    try:
+        return sys.stdin.buffer.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise TextFileError(f"cannot read standard input: {exc.strerror or exc}") from None
 
 
 def parse_plan(text: str, filename: str = "<plan>") -> m.Plan:
@@ -132,9 +143,34 @@ def _clean_loc(loc: tuple[int | str, ...]) -> Path:
     )
 
 
+# "not this branch's shape" at a union (a mapping or a list of them, as route.attach)
+_SHAPE = {"list_type", "model_type", "dict_type", "model_attributes_type"}
+
+
+def _branches(errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """Drop a union branch's "input should be a valid list" (or "... instance of AttachSpec")
+    when another branch of the same union says what is wrong with the value given."""
+
+    def union(err: ErrorDetails) -> tuple[int | str, ...] | None:
+        loc = err["loc"]
+        return loc[:-1] if err["type"] in _SHAPE and loc and _is_branch(loc[-1]) else None
+
+    said = {
+        err["loc"][:i]
+        for err in errors
+        for i, part in enumerate(err["loc"])
+        if _is_branch(part) and not (union(err) is not None and i == len(err["loc"]) - 1)
+    }
+    return [err for err in errors if union(err) is None or union(err) not in said]
+
+
+def _is_branch(part: int | str) -> bool:
+    return isinstance(part, str) and _clean_loc((part,)) == ()
+
+
 def _issues(exc: pydantic.ValidationError, located: Located, filename: str) -> list[PlanIssue]:
     issues: list[PlanIssue] = []
-    for err in exc.errors(include_url=False):
+    for err in _branches(exc.errors(include_url=False)):
         loc = _clean_loc(err["loc"])
         kind = err["type"]
         if kind in ("extra_forbidden", "unexpected_keyword_argument"):

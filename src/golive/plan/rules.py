@@ -178,7 +178,9 @@ def _attach_issues(spec: s.PlanSpec, issue: Issue) -> typing.Iterator[PlanIssue]
     if attach is None:
         return
     kind = ROUTERS.find(router)
-    if kind is None or kind.attach is None:
+    if kind is None:  # the unknown router is the problem, reported with the kinds
+        return
+    if kind.attach is None:
         can = " and ".join(k.name for k in ROUTERS.kinds() if k.attach is not None)
         yield issue(("route", "attach"), f"golive runs its own {router}; 'attach' is for {can}")
         return

@@ -39,6 +39,11 @@ class ProxyLifecycle(Protocol):
         """Stop the proxy golive started (never one it attached to); idempotent."""
         ...
 
+    def died(self) -> bool:
+        """The proxy golive started is gone without golive stopping it (killed, crashed): its
+        pid record names no live process. False for one golive attached to, or stopped."""
+        ...
+
     async def aclose(self) -> None:
         """Release clients (admin connections); the proxy keeps running."""
         ...
@@ -64,6 +69,10 @@ class ProxyProcess:
     def pid(self) -> int | None:
         """The live process the pid file names (and only that one), or None."""
         return live_pid(self.pid_file)
+
+    def died(self) -> bool:
+        """Recorded but not alive: killed or crashed (a stop golive made forgets the record)."""
+        return self.pid_file.exists() and self.pid() is None
 
     async def launch(
         self,

@@ -98,6 +98,9 @@ class EnvoyRouter:
         self._prepare_safe()
         return True
 
+    def died(self) -> bool:
+        return self.process.died()
+
     async def start(self, initial: Split) -> bool:
         """Attach to our running Envoy, or start one serving ``initial``. True if started."""
         if await self.attach(initial):

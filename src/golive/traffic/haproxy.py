@@ -104,6 +104,9 @@ class HAProxyRouter:
             return False
         return await self.api.alive()
 
+    def died(self) -> bool:
+        return self.process.died()
+
     async def start(self, initial: Split) -> bool:
         """Attach to our running HAProxy (or the plan's), or start one serving ``initial``.
         True if started."""

@@ -124,6 +124,9 @@ class NginxRouter:
             return False
         return True
 
+    def died(self) -> bool:
+        return self.attached is None and self.process.died()
+
     async def start(self, initial: Split) -> bool:
         """Attach to our running nginx (or the plan's), or start one serving ``initial``. True
         if started."""

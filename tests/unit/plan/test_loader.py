@@ -393,6 +393,13 @@ def test_attaching_to_haproxy_names_its_socket_backend_and_servers() -> None:
     ]
     envoy = text.replace("router: haproxy", "router: envoy")
     assert "golive runs its own envoy" in issues_of(envoy)[0]
+    # a router named in the wrong case is one problem, the unknown router: it once added
+    # "golive runs its own HAProxy; 'attach' is for haproxy and nginx", a router that does not
+    # exist said to be run by golive, its attach refused
+    cased = text.replace("router: haproxy", "router: HAProxy")
+    assert issues_of(cased) == [
+        "plan.yaml:8:17: route.router: unknown router 'HAProxy'; known: envoy, haproxy, nginx"
+    ]
 
 
 def test_attaching_to_nginx_needs_its_access_log_for_metrics() -> None:
@@ -643,3 +650,18 @@ def issues_of_ok(text: str) -> list[str]:
     except PlanError as exc:
         return [str(i) for i in exc.issues]
     return []
+
+
+def test_a_wrong_attach_mapping_is_not_also_told_to_be_a_list() -> None:
+    # route.attach is a mapping or a list of them: a mapping with a wrong field once came with
+    # "route.attach: Input should be a valid list", and an empty list with "Input should be a
+    # valid dictionary or instance of AttachSpec" (a class name of golive's code)
+    text = GOOD_PLAN.replace(
+        'route: {router: envoy, listen: "127.0.0.1:8080"}', HAPROXY_ATTACH
+    ).replace("interval: 1s}", NOT_JUDGED)
+    wrong = issues_of(text.replace("canary: [web3]}", "canary: [web3], bogus: 1}"))
+    assert len(wrong) == 1 and "route.attach.bogus: unknown field 'bogus'" in wrong[0], wrong
+    empty = issues_of(text.replace(HAPROXY_ATTACH[:-1].split("attach: ")[1], "[]"))
+    assert empty == [
+        "plan.yaml:8:34: route.attach: List should have at least 1 item after validation, not 0"
+    ], empty
