@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import textwrap
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,6 +16,15 @@ from golive.proxy.ports import free_port
 from golive.traffic.envoy import EnvoyRouter
 from golive.traffic.haproxy import HAProxyRouter
 from golive.traffic.nginx import NginxRouter
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A suite started as a background job (``nohup scripts/test &``, some CI runners) inherits
+    SIGINT ignored, and so did every golive it started: the tests that interrupt a run as a
+    person does (Ctrl-C) saw it run on to promotion. With a handler here, each child starts with
+    SIGINT at its default again (exec resets a handled signal, never an ignored one)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 R = TypeVar("R")
 
