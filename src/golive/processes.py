@@ -309,7 +309,7 @@ async def spawn(
     with contextlib.ExitStack() as files:
         err = files.enter_context(append_private(log))
         out = err if stdout is None else files.enter_context(append_private(stdout))
-        return await asyncio.create_subprocess_exec(
+        proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=out,
@@ -318,6 +318,26 @@ async def spawn(
             start_new_session=True,
             umask=umask,
         )
+    _outliving(proc)
+    return proc
+
+
+# Processes golive started that may outlive the event loop that started them (a proxy or a
+# canary keeps serving after `golive run` ends, and is stopped later by its pid). Their asyncio
+# objects are kept until the process is seen to exit: dropped while it runs, they would be
+# closed by the garbage collector at a random moment, with "subprocess is still running"
+# warnings (and closing the transport would kill the process).
+_STARTED: set[asyncio.subprocess.Process] = set()
+
+
+def _outliving(proc: asyncio.subprocess.Process) -> None:
+    _STARTED.add(proc)
+
+    def exited(task: asyncio.Task[int]) -> None:
+        if not task.cancelled():  # cancelled: the loop ended first, the process still runs
+            _STARTED.discard(proc)
+
+    asyncio.get_running_loop().create_task(proc.wait()).add_done_callback(exited)
 
 
 async def terminate(pid: int, grace: float = 5.0) -> None:
