@@ -80,7 +80,7 @@ def test_a_process_recorded_between_its_execs_steps_is_still_recognised(tmp_path
 def test_a_process_that_outlives_its_event_loop_is_left_alone_by_the_garbage_collector(
     tmp_path: Path,
 ) -> None:
-    """Flake (2 of 5 suite runs): a proxy or canary started in one test's event loop, still
+    """Flake (a loaded suite run): a proxy or canary started in one test's event loop, still
     running after it, was closed by the garbage collector during a later test ('subprocess is
     still running', 'unclosed transport'), which then failed."""
 
