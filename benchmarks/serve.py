@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import os
 import resource
+import signal
 import sys
 import tempfile
 import time
@@ -68,19 +69,30 @@ class WallClock:
 
 
 class LagClock:
-    """The runner's clock: records how late each wake-up is against when it was due."""
+    """The runner's clock (one per runner). A runner sleeps ``min(1 s, interval)`` between
+    passes, so a pass is due one interval after the previous one started: ``lags`` is how late
+    each pass starts against that (its predecessor's duration plus the wake-up's delay);
+    ``wakes`` only the wake-up's delay against the time asked for."""
 
     lags: list[float] = []  # noqa: RUF012 (one list for every runner of the benchmark)
+    wakes: list[float] = []  # noqa: RUF012
     recording = False
+
+    def __init__(self) -> None:
+        self.started: float | None = None  # when the current pass started
 
     def now(self) -> float:
         return time.time()
 
     async def sleep(self, seconds: float) -> None:
-        due = time.monotonic() + seconds
+        asked = time.monotonic()
         await asyncio.sleep(seconds)
+        woke = time.monotonic()
         if LagClock.recording:
-            LagClock.lags.append(time.monotonic() - due)
+            LagClock.wakes.append(woke - asked - seconds)
+            if self.started is not None:
+                LagClock.lags.append(woke - self.started - seconds)
+        self.started = woke
 
 
 def fake_providers(plan: Plan, state_dir: Path, rollout: str = "") -> object:
@@ -98,6 +110,11 @@ def fake_providers(plan: Plan, state_dir: Path, rollout: str = "") -> object:
         return None
 
     return Providers(router, metrics, deployer, passing_check, start, close)  # type: ignore[arg-type]
+
+
+def ms(values: list[float]) -> str:
+    return (f"p50 {pct(values, 0.5) * 1000:.0f} ms, p99 {pct(values, 0.99) * 1000:.0f} ms, "
+            f"max {max(values) * 1000:.0f} ms")  # fmt: skip
 
 
 def rss_mb(pid: int | None = None) -> float:
@@ -144,6 +161,7 @@ async def fleet(kind: str, count: int, seconds: float) -> None:
                 driving = len(controller.tasks)
                 await asyncio.sleep(3)  # every runner past its start
                 LagClock.lags.clear()
+                LagClock.wakes.clear()
                 LagClock.recording = True
                 wall0, cpu0 = time.perf_counter(), time.process_time()
                 peak = rss_mb()
@@ -153,7 +171,7 @@ async def fleet(kind: str, count: int, seconds: float) -> None:
                     peak = max(peak, rss_mb())
                 wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
                 LagClock.recording = False
-                lags = list(LagClock.lags)
+                lags, wakes = list(LagClock.lags), list(LagClock.wakes)
                 sample = (await store.active_for_service(f"svc-{count - 1}"))[0]
                 measured = len(await store.measurements(sample.id))
                 journal = len(await store.events(sample.id))
@@ -171,9 +189,38 @@ async def fleet(kind: str, count: int, seconds: float) -> None:
     print(f"  RSS {rss_mb():.0f} MB (peak sampled {peak:.0f} MB, maxrss "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")  # fmt: skip
     if lags:
-        print(f"  passes {len(lags)} ({len(lags) / wall / max(1, driving):.2f} per rollout per s)"
-              f"; lag p50 {pct(lags, 0.5) * 1000:.0f} ms, p99 {pct(lags, 0.99) * 1000:.0f} ms, "
-              f"max {max(lags) * 1000:.0f} ms")  # fmt: skip
+        print(
+            f"  passes {len(wakes)} ({len(wakes) / wall / max(1, driving):.2f} per rollout per "
+            f"s, due 1 per s); reconcile-loop lag (pass start vs due): {ms(lags)}"
+        )
+        print(f"  wake-up delay alone (event loop): {ms(wakes)}")  # fmt: skip
+
+
+async def rollback_beside(count: int) -> None:
+    """benchmarks/rollback.py's trials alone, then beside a server process: a controller
+    driving ``count`` fake rollouts on SQLite (part (a)'s heaviest case), started here and
+    stopped by its pid."""
+    from benchmarks import rollback
+
+    print(f"benchmark serve rollback: without a server ({load()})")
+    await rollback.main()
+    cmd = [sys.executable, "-m", "benchmarks.serve", "fleet", "--store", "sqlite",
+           f"--rollouts={count}", "--seconds=300"]  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.DEVNULL)
+    try:
+        await asyncio.sleep(8 + count / 100)  # its rollouts created and driven
+        if proc.returncode is not None:
+            raise RuntimeError("the server process ended early")
+        cpu0, wall0 = cpu_seconds(proc.pid), time.perf_counter()
+        print(f"benchmark serve rollback: beside a server driving {count} rollouts ({load()})")
+        await rollback.main()
+        share = (cpu_seconds(proc.pid) - cpu0) / (time.perf_counter() - wall0)
+        print(f"  (the server process used {share:.2f} core meanwhile, RSS "
+              f"{rss_mb(proc.pid):.0f} MB)")  # fmt: skip
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        await asyncio.wait_for(proc.wait(), 30)
 
 
 def main() -> None:
@@ -189,9 +236,15 @@ def main() -> None:
     kinds = ["memory", "sqlite"] if args.store == "both" else [args.store]
 
     async def go() -> None:
+        task = asyncio.current_task()
+        if task is not None:  # SIGTERM cancels the run, so cleanup still happens
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         if args.part in ("all", "fleet"):
             for kind in kinds:
                 await fleet(kind, args.rollouts, args.seconds)
+
+        if args.part in ("all", "rollback"):
+            await rollback_beside(args.rollouts)
 
     run(go)
 
