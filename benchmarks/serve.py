@@ -23,16 +23,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
+import re
 import resource
 import signal
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from benchmarks.harness import pct, run
+import httpx
+
+from benchmarks.harness import pct, run, summary
 from golive.identity import Identity
 from golive.operations import rollouts
 from golive.plan.loader import parse_plan
@@ -113,8 +118,10 @@ def fake_providers(plan: Plan, state_dir: Path, rollout: str = "") -> object:
 
 
 def ms(values: list[float]) -> str:
-    return (f"p50 {pct(values, 0.5) * 1000:.0f} ms, p99 {pct(values, 0.99) * 1000:.0f} ms, "
-            f"max {max(values) * 1000:.0f} ms")  # fmt: skip
+    return (
+        f"p50 {pct(values, 0.5) * 1000:.0f} ms, p99 {pct(values, 0.99) * 1000:.0f} ms, "
+        f"max {max(values) * 1000:.0f} ms"
+    )
 
 
 def rss_mb(pid: int | None = None) -> float:
@@ -182,18 +189,238 @@ async def fleet(kind: str, count: int, seconds: float) -> None:
                 await controller.stop()
     print(f"benchmark serve fleet ({kind} store): {count} rollouts, {seconds:.0f} s, {load()}")
     print(f"  created in {created:.1f} s; driven by the controller: {driving} of {count}")
-    print(f"  one rollout: step {sample.state.step + 1}, canary "
-          f"{sample.state.desired.canary_weight:g}%, {measured} measurements, {journal} journal "
-          "entries")  # fmt: skip
+    print(
+        f"  one rollout: step {sample.state.step + 1}, canary "
+        f"{sample.state.desired.canary_weight:g}%, {measured} measurements, {journal} journal "
+        "entries"
+    )
     print(f"  CPU share {cpu / wall:.2f} core (process CPU {cpu:.1f} s over {wall:.1f} s wall)")
-    print(f"  RSS {rss_mb():.0f} MB (peak sampled {peak:.0f} MB, maxrss "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")  # fmt: skip
+    print(
+        f"  RSS {rss_mb():.0f} MB (peak sampled {peak:.0f} MB, maxrss "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)"
+    )
     if lags:
         print(
             f"  passes {len(wakes)} ({len(wakes) / wall / max(1, driving):.2f} per rollout per "
             f"s, due 1 per s); reconcile-loop lag (pass start vs due): {ms(lags)}"
         )
-        print(f"  wake-up delay alone (event loop): {ms(wakes)}")  # fmt: skip
+        print(f"  wake-up delay alone (event loop): {ms(wakes)}")
+
+
+SSE_CLIENTS, API_RATE = 100, 50.0
+
+
+async def _sse_client(
+    url: str, headers: dict[str, str], got: list[int], stop: asyncio.Event
+) -> None:
+    """One dashboard: the rollout's event stream, reconnecting (Last-Event-ID) until stopped."""
+    last = "0"
+    async with httpx.AsyncClient(trust_env=False, timeout=30) as client:
+        while not stop.is_set():
+            with contextlib.suppress(httpx.HTTPError):
+                async with client.stream(
+                    "GET", url, headers={**headers, "Last-Event-ID": last}
+                ) as resp:
+                    async for line in resp.aiter_lines():
+                        if line.startswith("id: "):
+                            last = line[4:]
+                            got[0] += 1
+                        if stop.is_set():
+                            return
+            await asyncio.sleep(0.5)
+
+
+async def _api_reads(
+    base: str,
+    rid: str,
+    headers: dict[str, str],
+    latencies: list[float],
+    errors: list[int],
+    stop: asyncio.Event,
+) -> None:
+    paths = [
+        f"/api/v1/rollouts/{rid}",
+        "/api/v1/rollouts",
+        f"/api/v1/rollouts/{rid}/journal",
+        f"/api/v1/rollouts/{rid}/measurements",
+        "/status/demo-shop.json",
+    ]
+    async with httpx.AsyncClient(trust_env=False, timeout=10, base_url=base) as client:
+        t0, n = time.perf_counter(), 0
+        pending: set[asyncio.Task[None]] = set()
+        while not stop.is_set() and n < 50_000:
+            due = t0 + n / API_RATE  # an open loop: a slow answer does not slow the next ask
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            n += 1
+
+            async def one(path: str) -> None:
+                t = time.perf_counter()
+                try:
+                    resp = await client.get(path, headers=headers)
+                    latencies.append(time.perf_counter() - t)
+                    if resp.status_code >= 400:
+                        errors.append(resp.status_code)
+                except httpx.HTTPError:
+                    errors.append(0)
+
+            asked = asyncio.create_task(one(paths[n % len(paths)]))
+            pending.add(asked)
+            asked.add_done_callback(pending.discard)
+        if pending:
+            await asyncio.wait(pending, timeout=15)
+
+
+async def dashboard(max_seconds: float, sse_clients: int = SSE_CLIENTS) -> None:
+    """A real demo rollout (Envoy, the sample app) driven by a ``golive serve`` process, with
+    100 dashboards on its event stream and 50 API reads a second."""
+    from golive.cli.demo import BETA_RATE, RATE, SERVICE, demo_plan
+    from golive.demo.app import start_sample_app
+    from golive.demo.load import LoadGenerator
+    from golive.deploy.ownership import owned_processes, stop
+    from golive.engine.providers import build_proxy
+    from golive.proxy.ports import free_port
+
+    golive = str(Path(sys.executable).with_name("golive"))
+    with tempfile.TemporaryDirectory(prefix="golive-bench-serve-") as tmp:
+        state = Path(tmp) / "state"
+        out = subprocess.run(  # noqa: ASYNC221 (before anything runs)
+            [golive, "token", "init", "bench", "--state-dir", str(state)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        token = re.findall(r"glv_\S+", out)[0]
+        headers = {"Authorization": f"Bearer {token}"}
+        stable, stable_port = await asyncio.to_thread(start_sample_app, "2.0.0", 0.002, 20.0)
+        ports = [stable_port, free_port(), free_port()]
+        plan_text = demo_plan(ports[0], ports[1], ports[2], bad=False)
+        api_port = free_port()
+        base = f"http://127.0.0.1:{api_port}"
+        server = await asyncio.create_subprocess_exec(
+            golive,
+            "serve",
+            "--listen",
+            f"127.0.0.1:{api_port}",
+            "--state-dir",
+            str(state),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        stop_all = asyncio.Event()
+        tasks: list[asyncio.Task[None]] = []
+        reader: asyncio.subprocess.Process | None = None
+        loads: list[LoadGenerator] = []
+        latencies: list[float] = []
+        errors: list[int] = []  # statuses of failed reads (0: no answer)
+        events = [0]
+        phase, cpu, wall, peak, mine = "?", 0.0, 0.0, 0.0, 0.0
+        try:
+            async with httpx.AsyncClient(trust_env=False, timeout=10, base_url=base) as client:
+                for _ in range(100):
+                    with contextlib.suppress(httpx.HTTPError):
+                        if (await client.get("/api/v1/health")).status_code == 200:
+                            break
+                    await asyncio.sleep(0.1)
+                cpu0, wall0 = cpu_seconds(server.pid), time.perf_counter()
+                mine0 = time.process_time()
+                resp = await client.post(
+                    "/api/v1/rollouts",
+                    content=plan_text.encode(),
+                    headers={**headers, "Content-Type": "application/yaml"},
+                )
+                resp.raise_for_status()
+                rid = resp.json()["id"]
+                events_url = f"{base}/api/v1/rollouts/{rid}/events"
+                tasks += [
+                    asyncio.create_task(_sse_client(events_url, headers, events, stop_all))
+                    for _ in range(sse_clients)
+                ]
+                reader = await asyncio.create_subprocess_exec(  # its own process: its own core
+                    sys.executable,
+                    "-m",
+                    "benchmarks.serve",
+                    "reads",
+                    f"--base={base}",
+                    f"--rollout={rid}",
+                    f"--seconds={max_seconds}",
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                )
+                assert reader.stdin is not None
+                reader.stdin.write(f"{token}\n".encode())
+                await reader.stdin.drain()
+                reader.stdin.close()
+                url = f"http://127.0.0.1:{ports[2]}/"
+                loads = [
+                    LoadGenerator(url, RATE, int(RATE * max_seconds), max_seconds),
+                    LoadGenerator(
+                        url,
+                        BETA_RATE,
+                        int(BETA_RATE * max_seconds),
+                        max_seconds,
+                        concurrency=2,
+                        headers={"x-beta-user": "yes"},
+                    ),
+                ]
+                tasks += [asyncio.create_task(g.run()) for g in loads]  # type: ignore[misc]
+                end = time.monotonic() + max_seconds
+                while time.monotonic() < end:
+                    await asyncio.sleep(1)
+                    peak = max(peak, rss_mb(server.pid))
+                    doc = (await client.get(f"/api/v1/rollouts/{rid}", headers=headers)).json()
+                    phase = str(doc.get("state", {}).get("phase", "?"))
+                    if phase not in ("progressing", "paused", "rolling_back"):
+                        break
+                cpu, wall = cpu_seconds(server.pid) - cpu0, time.perf_counter() - wall0
+                mine = time.process_time() - mine0
+                if reader.returncode is None:
+                    reader.send_signal(signal.SIGINT)  # stop asking; report what was answered
+                found, _ = await asyncio.wait_for(reader.communicate(), 30)
+                report = json.loads(found or b"{}")
+                latencies, errors = report.get("latencies", []), report.get("errors", [])
+        finally:
+            stop_all.set()
+            for g in loads:
+                g.stop()
+            if tasks:
+                await asyncio.wait(tasks, timeout=15)
+            for t in tasks:
+                t.cancel()
+            if reader is not None and reader.returncode is None:
+                reader.terminate()
+                await asyncio.wait_for(reader.wait(), 30)
+            if server.returncode is None:
+                server.terminate()
+            await asyncio.wait_for(server.wait(), 30)
+            plan = parse_plan(plan_text, "plan.yaml")
+            router = build_proxy(plan, state)
+            await router.stop()
+            await router.aclose()
+            for process in owned_processes(state / "revisions", SERVICE):
+                await stop(process)
+            stable.terminate()
+            stable.wait(10)
+    print(
+        f"benchmark serve dashboard: a demo rollout (Envoy, sample app) on golive serve, "
+        f"{sse_clients} SSE clients, {API_RATE:g} API reads/s; {load()}"
+    )
+    print(
+        f"  rollout ended {phase} after {wall:.0f} s; {events[0]} events delivered to the "
+        "dashboards"
+    )
+    if wall:
+        print(
+            f"  server process: CPU share {cpu / wall:.2f} core ({cpu:.1f} s over {wall:.0f} s)"
+            f", RSS peak {peak:.0f} MB; this benchmark's own process (clients): "
+            f"{mine / wall:.2f} core"
+        )
+    if latencies:
+        print(
+            f"  API reads: {len(latencies)} answered, {len(errors)} errors "
+            f"{sorted(set(errors))}; latency "
+            f"{summary(latencies)}"
+        )
 
 
 async def rollback_beside(count: int) -> None:
@@ -204,8 +431,16 @@ async def rollback_beside(count: int) -> None:
 
     print(f"benchmark serve rollback: without a server ({load()})")
     await rollback.main()
-    cmd = [sys.executable, "-m", "benchmarks.serve", "fleet", "--store", "sqlite",
-           f"--rollouts={count}", "--seconds=300"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.serve",
+        "fleet",
+        "--store",
+        "sqlite",
+        f"--rollouts={count}",
+        "--seconds=300",
+    ]
     proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.DEVNULL)
     try:
         await asyncio.sleep(8 + count / 100)  # its rollouts created and driven
@@ -215,24 +450,47 @@ async def rollback_beside(count: int) -> None:
         print(f"benchmark serve rollback: beside a server driving {count} rollouts ({load()})")
         await rollback.main()
         share = (cpu_seconds(proc.pid) - cpu0) / (time.perf_counter() - wall0)
-        print(f"  (the server process used {share:.2f} core meanwhile, RSS "
-              f"{rss_mb(proc.pid):.0f} MB)")  # fmt: skip
+        print(
+            f"  (the server process used {share:.2f} core meanwhile, RSS {rss_mb(proc.pid):.0f} MB)"
+        )
     finally:
         if proc.returncode is None:
             proc.terminate()
         await asyncio.wait_for(proc.wait(), 30)
 
 
+async def reads(base: str, rid: str, seconds: float) -> None:
+    """The API reader of ``dashboard``, in its own process: token on stdin, figures (JSON) on
+    stdout when its time is up or on SIGINT."""
+    token = sys.stdin.readline().strip()
+    latencies: list[float] = []
+    errors: list[int] = []
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.call_later(seconds, stop.set)
+    await _api_reads(base, rid, {"Authorization": f"Bearer {token}"}, latencies, errors, stop)
+    print(json.dumps({"latencies": latencies, "errors": errors}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="scripts/bench serve")
-    parser.add_argument("part", nargs="?", default="all",
-                        choices=["all", "fleet", "dashboard", "rollback"])  # fmt: skip
+    parser.add_argument(
+        "part", nargs="?", default="all", choices=["all", "fleet", "dashboard", "rollback", "reads"]
+    )
     parser.add_argument("--rollouts", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--store", choices=["memory", "sqlite", "both"], default="both")
+    parser.add_argument("--sse", type=int, default=SSE_CLIENTS, help="dashboard: SSE clients")
+    parser.add_argument("--base", help=argparse.SUPPRESS)
+    parser.add_argument("--rollout", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.part == "reads":
+        asyncio.run(reads(args.base, args.rollout, args.seconds))
+        return
     args.rollouts = max(1, min(args.rollouts, 5000))
     args.seconds = max(5.0, min(args.seconds, 600.0))
+    args.sse = max(0, min(args.sse, 100))  # the server serves at most 100 streams
     kinds = ["memory", "sqlite"] if args.store == "both" else [args.store]
 
     async def go() -> None:
@@ -243,6 +501,8 @@ def main() -> None:
             for kind in kinds:
                 await fleet(kind, args.rollouts, args.seconds)
 
+        if args.part in ("all", "dashboard"):
+            await dashboard(min(args.seconds * 3, 150.0), args.sse)
         if args.part in ("all", "rollback"):
             await rollback_beside(args.rollouts)
 
