@@ -3,6 +3,7 @@ tokens, hostile plan text, an internal error, and what the journal and the statu
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -240,6 +241,31 @@ async def test_events_carry_journal_ids_and_resume_after_last_event_id(api: Api)
         assert full.status_code == 429 and full.headers["retry-after"] == "5"
     for line in first.text.splitlines():  # hostile text stays inside one JSON data line
         assert not line.startswith(("id:", "event:", "data:", "retry:", ":")) or line
+
+
+async def test_many_streams_on_one_rollout_share_one_read_of_the_store(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by ``scripts/bench serve dashboard``: each stream read the journal and read and
+    verified every measurement itself, twice a second; 100 dashboards slowed the API (p99 in
+    seconds) and the controller. The streams of one rollout now share one read per poll."""
+    reads = 0
+    measurements = api.store.measurements
+
+    async def counted(rollout_id: str) -> list[object]:
+        nonlocal reads
+        reads += 1
+        return await measurements(rollout_id)  # type: ignore[return-value]
+
+    monkeypatch.setattr(api.store, "measurements", counted)
+    api.ctx.events_max_seconds, api.ctx.events_poll = 0.5, 0.1
+    url = f"/api/v1/rollouts/{api.rid}/events"
+    async with api.client() as c:
+        answers = await asyncio.gather(*(c.get(url, headers=api.auth("vic")) for _ in range(20)))
+    assert all(a.status_code == 200 and "event: journal" in a.text for a in answers)
+    # 20 streams x ~6 polls each read alone would be ~120 reads; shared, about one per poll
+    assert reads <= 30, reads
+    assert api.ctx.feeds == {} and api.ctx.streams == 0  # let go once no stream follows
 
 
 async def test_a_token_holding_the_gate_role_approves_and_the_detail_shows_it(api: Api) -> None:

@@ -11,7 +11,9 @@ Content-Length gains nothing) and adds the security headers to every response.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,12 +35,28 @@ from golive.errors import (
 from golive.identity import Identity
 from golive.plan.yamlsource import MAX_BYTES
 from golive.server.auth import FailedLogins, Refused
-from golive.store.base import Store
+from golive.store.base import Measurement, Store
+from golive.store.records import StoredEvent
 
 log = logging.getLogger("golive.server")
 MAX_BODY = MAX_BYTES  # 1 MB, the most a plan may be (plan/yamlsource.py); a command is less
 HTML_CSP = "default-src 'none'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+@dataclass
+class Feed:
+    """One rollout's journal and measurements as its event streams last read them: read at
+    most twice per ``events_poll`` however many streams follow the rollout (server/events.py).
+    Each stream used to read the journal, read and verify every measurement, and load the
+    record itself twice a second: 100 dashboards slowed the API and the controller."""
+
+    events: list[StoredEvent] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
+    settled: bool = False
+    read_at: float = -math.inf  # time.monotonic() of the last read
+    followers: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 @dataclass
@@ -54,6 +72,7 @@ class Context:
     keepalive: float = 15.0
     max_streams: int = 100  # event streams open at once: each polls the store
     streams: int = 0
+    feeds: dict[str, Feed] = field(default_factory=dict)  # rollout -> what its streams read
     stopping: bool = False  # set on SIGTERM: event streams end so the server can stop
 
 

@@ -32,7 +32,6 @@ from golive.store.leases import controller_alive, owner_id
 from golive.store.records import RolloutRecord
 
 log = logging.getLogger("golive.server")
-SCAN = 500  # rollouts looked at per scan, newest first
 RETRY_AFTER = {LeaseError: 5.0, GoliveError: 30.0, Exception: 60.0}
 
 
@@ -67,8 +66,8 @@ class Controller:
 
     async def scan(self) -> None:
         now = time.monotonic()
-        listed = [r for r in await self.store.recent(SCAN) if isinstance(r, RolloutRecord)]
-        due = {r.id: r for r in listed if not r.state.phase.terminal}
+        # every active rollout (not the newest few hundred: a server drives them all)
+        due = {r.id: r for r in await self.store.active() if isinstance(r, RolloutRecord)}
         due.update({r.id: r for r in await self.store.retiring()})
         for rid, record in due.items():
             if rid in self.tasks or rid in self._refused or self._not_before.get(rid, 0) > now:

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from golive.identity import Identity
-from golive.server.app import Context
+from golive.server.app import Context, Feed
 from golive.server.auth import Refused
 from golive.server.reads import find, measurement_json
 from golive.store.base import Store
@@ -56,39 +56,60 @@ async def stream(request: Request, who: Identity | None, ctx: Context) -> Respon
 
 async def _events(ctx: Context, store: Store, rollout_id: str, seq: int) -> AsyncIterator[str]:
     ctx.streams += 1
+    feed = ctx.feeds.setdefault(rollout_id, Feed())
+    feed.followers += 1
     try:
         async for chunk in _follow(ctx, store, rollout_id, seq):
             yield chunk
     finally:
         ctx.streams -= 1
+        feed.followers -= 1
+        if feed.followers == 0 and ctx.feeds.get(rollout_id) is feed:
+            del ctx.feeds[rollout_id]
+
+
+async def _read(ctx: Context, store: Store, rollout_id: str) -> Feed:
+    """The rollout's journal, measurements and whether it settled, as one read shared by every
+    stream that follows it (read again once older than half a poll)."""
+    feed = ctx.feeds.setdefault(rollout_id, Feed())
+    async with feed.lock:
+        if time.monotonic() - feed.read_at >= ctx.events_poll / 2:
+            events = await store.events(rollout_id)
+            measured = await store.measurements(rollout_id)
+            settled = (await store.load(rollout_id)).state.settled
+            if settled:  # entries committed with the last state were read before it: once more
+                events = await store.events(rollout_id)
+            feed.events, feed.measurements, feed.settled = events, measured, settled
+            feed.read_at = time.monotonic()
+    return feed
 
 
 async def _follow(ctx: Context, store: Store, rollout_id: str, seq: int) -> AsyncIterator[str]:
     started = last_sent = time.monotonic()
     since = -1.0  # measurements after this time
     if seq:
-        seen = [e for e in await store.events(rollout_id) if e.seq <= seq]
+        seen = [e for e in (await _read(ctx, store, rollout_id)).events if e.seq <= seq]
         since = seen[-1].at if seen else -1.0
     first = True
     yield "retry: 2000\n\n"
     while True:
-        out = [_journal(e) for e in await store.events(rollout_id, seq)]
-        if out:
-            seq = int(out[-1].split("\n", 1)[0].removeprefix("id: "))
-        measured = [m for m in await store.measurements(rollout_id) if m[0] > since]
+        feed = await _read(ctx, store, rollout_id)
+        new = [e for e in feed.events if e.seq > seq]
+        out = [_journal(e) for e in new]
+        if new:
+            seq = new[-1].seq
+        measured = [m for m in feed.measurements if m[0] > since]
         if first:
             measured, first = measured[-BACKLOG:], False
         for m in measured:
             out.append(f"event: measurement\ndata: {json.dumps(measurement_json(m))}\n\n")
             since = m[0]
+        if feed.settled:
+            yield "".join(out) + 'event: end\ndata: {"reason": "settled"}\n\n'
+            return
         if out:
             last_sent = time.monotonic()
             yield "".join(out)
-        settled = (await store.load(rollout_id)).state.settled
-        if settled:  # entries committed with the last state were read before it: once more
-            rest = [_journal(e) for e in await store.events(rollout_id, seq)]
-            yield "".join(rest) + 'event: end\ndata: {"reason": "settled"}\n\n'
-            return
         if ctx.stopping or time.monotonic() - started > ctx.events_max_seconds:
             yield 'event: end\ndata: {"reason": "reconnect"}\n\n'
             return

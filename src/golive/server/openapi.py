@@ -22,6 +22,7 @@ ERRORS = {
     "409": "not now (the rollout's state)", "413": "body over 1 MB",
     "415": "wrong content type", "422": "invalid plan (issues with line, column, field)",
     "429": "too many failed authentications",
+    "503": "the store or a provider cannot answer now (try again)",
 }  # fmt: skip
 
 
@@ -45,6 +46,89 @@ BODIES: dict[str, dict[str, object]] = {
 }  # fmt: skip
 
 
+_ANY: dict[str, object] = {}
+_STR, _NUM, _BOOL = {"type": "string"}, {"type": "number"}, {"type": "boolean"}
+_OPT_STR, _OPT_NUM = {"type": ["string", "null"]}, {"type": ["number", "null"]}
+_ROLES = {"type": "array", "items": _STR}
+_VERB_DONE = _obj(("id", "requested", "recorded"), id=_STR, requested=_STR, recorded=_BOOL)
+_SIGNED = _obj(
+    ("id", "signed", "step", "missing"),
+    id=_STR,
+    signed=_STR,
+    step={"type": "integer"},
+    missing={"type": "array"},
+)
+_TOKEN = _obj(
+    ("id", "user", "roles", "admin", "created_at", "expires_at", "state"),
+    id=_STR,
+    user=_STR,
+    roles=_ROLES,
+    admin=_BOOL,
+    created_at=_NUM,
+    expires_at=_OPT_NUM,
+    state={"enum": ["valid", "expired", "revoked"]},
+)
+_PAGE = _obj(
+    ("service", "state", "started", "expected_end", "ended", "incident", "phases"),
+    service=_STR,
+    state=_STR,
+    started=_OPT_STR,
+    expected_end=_OPT_STR,
+    ended=_OPT_STR,
+    incident=_OPT_STR,
+    phases={"type": "array", "items": _obj(("title", "state"), title=_STR, state=_STR)},
+)
+# each handler's successful answers: status -> (media type, schema), from what it returns
+SUCCESS: dict[str, dict[str, tuple[str, dict[str, object]]]] = {
+    "openapi": {"200": ("application/json", _obj(("openapi", "info", "paths"),
+                                                 openapi=_STR, info=_ANY, paths=_ANY))},
+    "health": {"200": ("application/json", _obj(("status",), status={"enum": ["ok", "stopping"]}))},
+    "whoami": {"200": ("application/json", _obj(("user", "roles", "permission"), user=_STR,
+                                                roles=_ROLES, permission=_STR))},
+    "list_rollouts": {"200": ("application/json", _obj(
+        ("rollouts", "unreadable"), rollouts={"type": "array", "items": _obj(
+            ("id", "service", "phase"), id=_STR, service=_STR, phase=_STR)}, unreadable=_ANY))},
+    "submit": {code: ("application/json", _obj(("id", "service", "created", "href"), id=_STR,
+                                                service=_STR, created=_BOOL, href=_STR))
+               for code in ("200", "201")},
+    "rollout": {"200": ("application/json", _obj(
+        ("id", "steps", "versions", "weights", "waiting_for", "journal"), id=_STR,
+        steps={"type": "array"}, versions=_ANY, weights=_obj(
+            ("desired", "measured"), desired=_NUM, measured=_OPT_NUM),
+        waiting_for=_ANY, journal=_obj(("entries", "last_seq", "href"))))},
+    "journal": {"200": ("application/json", _obj(("entries", "next_after"), entries={
+        "type": "array", "items": _obj(("seq", "at", "kind", "message", "data"),
+                                        seq={"type": "integer"}, at=_NUM, kind=_STR,
+                                        message=_STR, data=_ANY)},
+        next_after={"type": ["integer", "null"]}))},
+    "measurements": {"200": ("application/json", _obj(("measurements",), measurements={
+        "type": "array", "items": _obj(("at", "canary_weight", "stable", "canary"), at=_NUM,
+                                       canary_weight=_NUM, stable=_ANY, canary=_ANY)}))},
+    "stream": {"200": ("text/event-stream", {})},  # events: docs/server.md
+    **{verb: {"202": ("application/json", _VERB_DONE)}
+       for verb in ("pause", "resume", "promote", "skip", "abort", "rollback")},
+    "approve": {"200": ("application/json", _SIGNED)},
+    "reject": {"200": ("application/json", _SIGNED)},
+    "confirm": {"200": ("application/json", _obj(("id", "confirmed"), id=_STR, confirmed=_ANY))},
+    "list_tokens": {"200": ("application/json", _obj(("tokens",), tokens={
+        "type": "array", "items": _TOKEN}))},
+    "add_token": {"201": ("application/json", _obj(("user", "roles", "admin", "token"),
+                                                   user=_STR, roles=_ROLES, admin=_BOOL,
+                                                   token=_STR))},
+    "revoke_token": {"200": ("application/json", _obj(("id", "user", "revoked"), id=_STR,
+                                                      user=_STR, revoked=_BOOL))},
+    "as_json": {"200": ("application/json", _PAGE)},
+    "as_html": {"200": ("text/html", {})},
+}  # fmt: skip
+
+
+def _success(name: str) -> dict[str, object]:
+    return {
+        code: {"description": "ok", "content": {media: {"schema": schema} if schema else {}}}
+        for code, (media, schema) in SUCCESS[name].items()
+    }
+
+
 def document(routes: list[object]) -> dict[str, object]:
     paths: dict[str, dict[str, object]] = {}
     for route in routes:
@@ -61,7 +145,7 @@ def document(routes: list[object]) -> dict[str, object]:
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                 for name in re.findall(r"{(\w+)}", path)
             ],
-            "responses": {"200": {"description": "ok"}, **{
+            "responses": {**_success(route.name), **{  # type: ignore[attr-defined]
                 code: {"description": text, "content": {"application/json": {"schema": {
                     "$ref": "#/components/schemas/Error"}}}}
                 for code, text in ERRORS.items()

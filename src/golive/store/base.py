@@ -52,6 +52,10 @@ class Rollouts(Protocol):
     async def recent(self, limit: int = 20) -> list[RolloutRecord | TamperedError]:
         """The latest rollouts, newest first; a row that cannot be read is its error."""
 
+    async def active(self) -> list[RolloutRecord | TamperedError]:
+        """Every active rollout (progressing, paused, rolling back), oldest first; a row that
+        cannot be read is its error. The server's controller scans these: all of them."""
+
     async def active_for_service(self, service: str) -> list[RolloutRecord]: ...
 
     async def retiring(self, service: str | None = None) -> list[RolloutRecord]:

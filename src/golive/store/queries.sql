@@ -17,6 +17,9 @@ SELECT * FROM rollouts
 WHERE service = :service AND phase IN ('progressing', 'paused', 'rolling_back')
 ORDER BY created_at DESC;
 
+-- name: active
+SELECT * FROM rollouts WHERE phase IN ('progressing', 'paused', 'rolling_back') ORDER BY created_at;
+
 -- name: retiring
 SELECT * FROM rollouts
 WHERE (:service IS NULL OR service = :service)

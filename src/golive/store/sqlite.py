@@ -234,6 +234,17 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
                 found.append(exc)
         return found
 
+    async def active(self) -> list[RolloutRecord | TamperedError]:
+        """Every active rollout, oldest first; a row that cannot be read is its error."""
+        rows = await self._run(lambda db: db.execute(queries()["active"]).fetchall())
+        found: list[RolloutRecord | TamperedError] = []
+        for r in rows:
+            try:
+                found.append(_record(r))
+            except TamperedError as exc:
+                found.append(exc)
+        return found
+
     async def active_for_service(self, service: str) -> list[RolloutRecord]:
         rows = await self._run(
             lambda db: db.execute(queries()["active_for_service"], {"service": service}).fetchall()

@@ -140,6 +140,11 @@ class MemoryStore:
     async def recent(self, limit: int = 20) -> list[RolloutRecord | TamperedError]:
         return list(self._newest_first()[:limit])
 
+    async def active(self) -> list[RolloutRecord | TamperedError]:
+        records = [r.record for r in self._rollouts.values() if r.record.state.phase in ACTIVE]
+        records.sort(key=lambda r: r.created_at)
+        return [*records]
+
     async def active_for_service(self, service: str) -> list[RolloutRecord]:
         return [r for r in self._newest_first() if r.service == service and r.state.phase in ACTIVE]
 

@@ -109,3 +109,33 @@ async def test_a_lease_lost_to_another_server_is_tried_again_later_not_at_once(
         for _ in range(3):
             await asyncio.sleep(0)
     assert len(recorder.started) == 1 and ctl.driving == []
+
+
+async def test_every_active_rollout_is_driven_not_only_the_newest_500(
+    recorder: Recorder, tmp_path: Path
+) -> None:
+    """Found by ``scripts/bench serve``: the scan read the newest 500 rollouts, so with 1,000
+    active the oldest 500 were never driven. It reads the active ones, all of them."""
+    store = MemoryStore()
+    ids = [await start(store, f"svc-{n}") for n in range(520)]
+    ctl = Controller(store, tmp_path)
+    await ctl.scan()
+    await asyncio.sleep(0)
+    assert ctl.driving == sorted(ids)
+    await ctl.stop()
+
+
+async def test_the_sqlite_store_lists_its_active_rollouts_oldest_first(tmp_path: Path) -> None:
+    from golive.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "g.db")
+    try:
+        plans = [parse_plan(PLAN % s, "plan.yaml") for s in ("a1", "b2", "c3")]
+        ids = []
+        for plan in plans:
+            record = await rollouts.start_or_continue(store, plan, WHO, time.time(), lambda s: None)
+            ids.append(record.id)
+        found = await store.active()
+        assert [r.id for r in found if not isinstance(r, Exception)] == ids
+    finally:
+        store.close()
