@@ -125,7 +125,6 @@ def request_for(method: str, path: str, w: World) -> tuple[str, dict[str, object
 
 def test_every_route_declares_a_policy_and_has_expectations() -> None:
     from golive.server.app import Context as Ctx
-
     from golive.server.ui import UI_ROUTES
 
     app = build_app(Ctx(MemoryStore(), Path("/nonexistent")))

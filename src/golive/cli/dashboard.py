@@ -28,6 +28,7 @@ from golive.server.app import Context, build_app
 from golive.store.base import Store
 
 APPROVER = "demo-approver"
+STARTER = "golive-demo"
 TOKEN_HOURS = 8
 
 
@@ -64,10 +65,22 @@ class Dashboard:
             await task  # raises what stopped it
         now = time.time()
         demo = Identity("golive demo", (), "token", admin=True)  # mints in the demo's store only
-        token = await tokens.add(
-            store, demo, APPROVER, ("release-manager",), False, now + TOKEN_HOURS * 3600, now
-        )
+        expires = now + TOKEN_HOURS * 3600
+        token = await tokens.add(store, demo, APPROVER, ("release-manager",), False, expires, now)
+        # the gate needs a starter proven by a token, other than the approver; never printed
+        await tokens.add(store, demo, STARTER, ("operator",), False, expires, now)
         return Dashboard(server, task, ctx, f"http://127.0.0.1:{port}/ui/", token, mode)
+
+    @property
+    def starter(self) -> Identity:
+        """Who starts the demo's rollout: the demo's own operator token."""
+        return Identity(STARTER, ("operator",), "token")
+
+    def cancel_on_sigterm(self) -> None:
+        """SIGTERM while the demo runs: cancel it as Ctrl-C does, so its processes stop."""
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
 
     def announce(self, rollout_id: str) -> None:
         page = f"{self.url}rollouts/{rollout_id}"
@@ -92,6 +105,7 @@ class Dashboard:
         done = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
             loop.add_signal_handler(sig, done.set)
         try:
             await asyncio.wait(

@@ -35,6 +35,7 @@ from golive.demo.load import LoadGenerator
 from golive.deploy.ownership import PID_FILE, Owner, owned_processes, stop, version_dir, write_owner
 from golive.engine.providers import build_proxy
 from golive.files import private_dir, write_private
+from golive.operations import rollouts
 from golive.plan.kinds import local_routers
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan
@@ -151,11 +152,19 @@ async def demo(args: argparse.Namespace) -> int:
                 decided["at"] = time.time() - decided["safe_ms"] / 1000
 
     board = await Dashboard.start(store, workdir, mode) if serve else None
+    if board is not None:
+        board.cancel_on_sigterm()
     try:
-        record = await start_or_continue(store, plan, say)
-        if board is not None:
+        if board is None:
+            record = await start_or_continue(store, plan, say)
+        else:
+            record = await rollouts.start_or_continue(store, plan, board.starter, time.time(), say)
             board.announce(record.id)
         state = await drive(store, record, workdir, mode, extra=watch)
+    except asyncio.CancelledError:
+        if board is None:
+            raise
+        raise KeyboardInterrupt from None  # SIGTERM with --serve: as Ctrl-C, after the teardown
     finally:
         main_load.stop()
         beta_load.stop()

@@ -107,7 +107,8 @@ class Guard:
             return
         started = False
         html = not scope["path"].startswith("/api/")
-        csp = UI_CSP if scope["path"].startswith("/ui/") else HTML_CSP if html else API_CSP
+        ui = scope["path"].startswith("/ui/")
+        csp = UI_CSP if ui else HTML_CSP if html else API_CSP
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
@@ -116,7 +117,9 @@ class Guard:
                 headers = list(message.get("headers", []))
                 headers += [
                     (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
+                    # the dashboard: same-origin, so a browser names this origin on its forms and
+                    # fetches (no-referrer makes Chromium send 'Origin: null' on a form POST)
+                    (b"referrer-policy", b"same-origin" if ui else b"no-referrer"),
                     (b"x-frame-options", b"DENY"),
                     (b"content-security-policy", csp.encode()),
                 ]

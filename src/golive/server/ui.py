@@ -203,12 +203,17 @@ async def rollout(request: Request) -> Response:
     body = (
         f'<p class="crumbs"><a href="/ui/">Rollouts</a> / {clean(doc["service"])} '
         f'<a class="warroom-link" href="/ui/rollouts/{clean(rid)}/warroom">War room</a></p>'
-        + _panels(doc, who)
+        + '<div class="panels">'
+        + _summary(doc)
+        + _actions(doc, who)
+        + "</div>"
         + '<section class="charts"><h2>Traffic</h2><div class="chart-grid">'
         '<figure><figcaption>Requests per second</figcaption><div id="chart-rate"></div></figure>'
         '<figure><figcaption>Error rate (%)</figcaption><div id="chart-errors"></div></figure>'
         '<figure class="wide"><figcaption>Latency (ms): p50, p95, p99</figcaption>'
-        '<div id="chart-latency"></div></figure></div></section>' + _dialog()
+        '<div id="chart-latency"></div></figure></div></section>'
+        + _panels(doc, who, top=False)
+        + _dialog()
     )
     title = f"{doc['service']} rollout"
     return HTMLResponse(_page(title, body, who, session, view="rollout", rid=rid))
@@ -316,11 +321,10 @@ def _warroom_head(doc: dict[str, object]) -> str:
     )
 
 
-def _panels(doc: dict[str, object], who: Identity) -> str:
+def _panels(doc: dict[str, object], who: Identity, top: bool = True) -> str:
     return (
         '<div class="panels">'
-        + _summary(doc)
-        + _actions(doc, who)
+        + (_summary(doc) + _actions(doc, who) if top else "")
         + _steps(doc)
         + _judge(doc)
         + _checks(doc)
@@ -534,15 +538,15 @@ def _page(
         )
     csrf = f'<meta name="csrf-token" content="{clean(session.csrf)}">' if session else ""
     scripts = (
-        f'<script src="{asset("uPlot-1.6.32.iife.min.js")}"></script>'
-        f'<script src="{asset("dashboard.js")}"></script>'
+        f'<script defer src="{asset("uPlot-1.6.32.iife.min.js")}"></script>'
+        f'<script defer src="{asset("dashboard.js")}"></script>'
         if view
         else ""
     )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{clean(title)} · golive</title>{csrf}"
+        f'<title>{clean(title)} · golive</title>{csrf}<link rel="icon" href="data:,">'
         f'<link rel="stylesheet" href="{asset("uPlot-1.6.32.min.css")}">'
         f'<link rel="stylesheet" href="{asset("dashboard.css")}">{scripts}</head>'
         f'<body data-view="{clean(view)}" data-rollout="{clean(rid)}"'

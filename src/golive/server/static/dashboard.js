@@ -100,13 +100,21 @@
 
   // -- charts ----------------------------------------------------------------------------------
   var charts = [];
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function clock(t) {
+    var d = new Date(t * 1000);
+    return pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds());
+  }
   function chart(id, seriesSpec, data, unit) {
     var el = document.getElementById(id);
     if (!el || typeof uPlot === "undefined") return null;
     var opts = {
       width: Math.max(300, el.clientWidth), height: 220,
-      series: [{}].concat(seriesSpec),
-      axes: [{ stroke: "#444", grid: { stroke: "#eee" } },
+      series: [{ value: function (u, t) { return t === null ? "" : clock(t) + " UTC"; } }]
+        .concat(seriesSpec),
+      axes: [{ stroke: "#444", grid: { stroke: "#eee" }, space: 80,
+               incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600],
+               values: function (u, ticks) { return ticks.map(clock); } },
              { stroke: "#444", grid: { stroke: "#eee" }, size: 60,
                values: function (u, ticks) { return ticks.map(function (v) { return v + unit; }); } }],
       scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(max, 1)]; } } },
@@ -118,9 +126,10 @@
     charts.push(entry);
     return entry;
   }
-  function line(label, color, dash, width) {
+  function line(label, color, dash, width, unit) {
     return { label: label, stroke: color, width: width || 2, dash: dash, spanGaps: true,
-             points: { show: false } };
+             points: { show: false },
+             value: function (u, v) { return v === null ? "–" : v.toFixed(1) + (unit || ""); } };
   }
   function setupCharts() {
     chart("chart-rate", [line("stable", COLORS.stable), line("canary", COLORS.canary)],
