@@ -227,7 +227,8 @@ async def panels(request: Request) -> Response:
         return Response("session ended", 401, media_type="text/plain")
     doc = await _doc(ctx, request.path_params["id"])
     if request.query_params.get("view") == "warroom":
-        return HTMLResponse(_warroom_head(doc), headers={"Cache-Control": "no-store"})
+        both = _warroom_head(doc) + _warroom_foot(doc)
+        return HTMLResponse(both, headers={"Cache-Control": "no-store"})
     return HTMLResponse(_panels(doc, found[0]), headers={"Cache-Control": "no-store"})
 
 
@@ -259,7 +260,7 @@ async def warroom(request: Request) -> Response:
         + "</dl></section>"
         for which in ("stable", "canary")
     )
-    body = _warroom_head(doc) + f'<div class="wr-cards">{cards}</div>'
+    body = _warroom_head(doc) + f'<div class="wr-cards">{cards}</div>' + _warroom_foot(doc)
     return HTMLResponse(
         _page(f"{doc['service']} war room", body, who, session, view="warroom", rid=rid,
               wide=True)
@@ -318,6 +319,23 @@ def _warroom_head(doc: dict[str, object]) -> str:
         f"{len(doc.get('steps') or [])}"  # type: ignore[arg-type]
         + (f" · waiting for {clean(waiting)}" if waiting else "")
         + "</p></div>"
+    )
+
+
+def _warroom_foot(doc: dict[str, object]) -> str:
+    """The steps as a strip, and the judge's verdict per metric."""
+    chips = "".join(
+        f'<li class="chip step-{clean(s["state"]).replace(" ", "-")}">{clean(s["step"])}</li>'
+        for s in doc.get("steps") or []  # type: ignore[attr-defined]
+    )
+    judged = "".join(
+        f'<li class="judged-{clean(m["status"]).replace(" ", "-")}"><strong>{clean(m["metric"])}: '
+        f"{clean(m['status'])}</strong> {clean(m['sentence'])}</li>"
+        for m in doc.get("judge") or []  # type: ignore[attr-defined]
+    )
+    return (
+        f'<div data-panel="warroom-foot" class="wr-foot"><ol class="wr-steps">{chips}</ol>'
+        f'<ul class="wr-judge">{judged}</ul></div>'
     )
 
 
@@ -419,7 +437,7 @@ def _steps(doc: dict[str, object]) -> str:
 def _judge(doc: dict[str, object]) -> str:
     judged = doc.get("judge") or []
     rows = "".join(
-        f'<tr class="judged-{clean(m["status"])}"><td>{clean(m["metric"])}</td>'
+        f'<tr class="judged-{clean(m["status"]).replace(" ", "-")}"><td>{clean(m["metric"])}</td>'
         f'<td><span class="verdict">{clean(m["status"])}</span></td>'
         f"<td>{clean(m['sentence'])}</td></tr>"
         for m in judged  # type: ignore[attr-defined]

@@ -170,7 +170,8 @@
       setText(document.querySelector('[data-fig="' + which + '-weight"]'), fmt(weight, weight % 1 ? 1 : 0, "%"));
       setText(document.querySelector('[data-fig="' + which + '-rate"]'), fmt(w.rate, 0));
       setText(document.querySelector('[data-fig="' + which + '-success"]'),
-        w.errorRate === null || w.errorRate === undefined ? "–" : fmt(100 - w.errorRate * 100, 2, "%"));
+        w.errorRate === null || w.errorRate === undefined ? "–"
+          : w.errorRate === 0 ? "100%" : fmt(100 - w.errorRate * 100, 2, "%"));
       setText(document.querySelector('[data-fig="' + which + '-p50"]'), fmt(w.p50, 0, " ms"));
       setText(document.querySelector('[data-fig="' + which + '-p95"]'), fmt(w.p95, 0, " ms"));
       setText(document.querySelector('[data-fig="' + which + '-p99"]'), fmt(w.p99, 0, " ms"));
