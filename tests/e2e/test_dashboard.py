@@ -44,6 +44,7 @@ class Demo:
     page: str
     approver: str
     viewer: str
+    operator: str
     lines: list[dict[str, object]]
     shots: Path
 
@@ -54,7 +55,7 @@ def _reader(process: subprocess.Popen[str], out: queue.Queue[str]) -> None:
         out.put(line)
 
 
-def _mint_viewer(state: Path) -> str:
+def _mint(state: Path, user: str, roles: tuple[str, ...]) -> str:
     from golive.cli.session import open_store
     from golive.identity import Identity
     from golive.operations import tokens
@@ -63,7 +64,7 @@ def _mint_viewer(state: Path) -> str:
         store = open_store(state)
         try:
             admin = Identity("test", (), "token", admin=True)
-            return await tokens.add(store, admin, "vera-viewer", (), False, None, time.time())
+            return await tokens.add(store, admin, user, roles, False, None, time.time())
         finally:
             store.close()
 
@@ -98,9 +99,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         assert announced is not None, "golive demo --serve never printed its dashboard"
         url = str(announced["dashboard"])
         assert url.startswith("http://127.0.0.1:")
-        viewer = _mint_viewer(work / ".golive" / "demo")
+        state = work / ".golive" / "demo"
+        viewer, operator = _mint(state, "vera-viewer", ()), _mint(state, "otto-ops", ("operator",))
         yield Demo(process, url, str(announced["rollout_page"]), str(announced["login_token"]),
-                   viewer, seen, shots)  # fmt: skip
+                   viewer, operator, seen, shots)  # fmt: skip
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -157,6 +159,28 @@ def test_weights_change_on_screen_without_a_reload(demo: Demo, browser: object) 
         assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
         assert demo.approver not in page.content()
         assert demo.approver not in page.url
+    finally:
+        context.close()
+
+
+def test_an_operators_rollback_asks_for_a_reason_first(demo: Demo, browser: object) -> None:
+    context, page = _login(browser, demo, demo.operator)
+    try:
+        page.goto(demo.page)
+        expect(page.locator(".waiting").first).to_contain_text("approval", timeout=60_000)
+        expect(page.get_by_role("button", name="Approve as release-manager")).to_have_count(0)
+        page.get_by_role("button", name="Roll back").click()
+        dialog = page.locator("#confirm-dialog")
+        expect(dialog).to_be_visible()
+        expect(dialog).to_contain_text("Roll back now?")
+        dialog.get_by_role("button", name="Roll back").click()  # no reason: the form refuses
+        expect(dialog).to_be_visible()
+        page.fill("#dialog-reason", "changed my mind")
+        _shot(page, demo, "03a-rollback-confirmation")
+        dialog.get_by_role("button", name="Cancel").click()
+        expect(dialog).to_be_hidden()
+        expect(page.get_by_test_id("phase")).to_have_text("progressing")
+        expect(page.locator(".journal")).not_to_contain_text("API rollback")
     finally:
         context.close()
 

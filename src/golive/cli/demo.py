@@ -16,8 +16,8 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from golive.cli.dashboard import Dashboard
 from golive.cli.down import down
 from golive.cli.session import (
     EXIT_CODES,
@@ -41,6 +41,9 @@ from golive.plan.loader import parse_plan
 from golive.plan.model import Plan
 from golive.processes import record_pid, terminate
 from golive.proxy.ports import free_port
+
+if TYPE_CHECKING:
+    from golive.cli.dashboard import Dashboard
 
 console = Terminal()
 SERVICE = "demo-shop"
@@ -151,7 +154,11 @@ async def demo(args: argparse.Namespace) -> int:
                 decided["safe_ms"] = float(str(event.data["since_decision_ms"]))
                 decided["at"] = time.time() - decided["safe_ms"] / 1000
 
-    board = await Dashboard.start(store, workdir, mode) if serve else None
+    board: Dashboard | None = None
+    if serve:  # the server's imports only when it is asked for
+        from golive.cli.dashboard import Dashboard
+
+        board = await Dashboard.start(store, workdir, mode)
     if board is not None:
         board.cancel_on_sigterm()
     try:

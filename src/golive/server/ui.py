@@ -520,7 +520,8 @@ def _dialog() -> str:
         '<h2 data-live="dialog-title">Are you sure?</h2>'
         '<label for="dialog-reason">Reason (written into the journal)</label>'
         '<textarea id="dialog-reason" required maxlength="500" rows="3"></textarea>'
-        '<div class="buttons"><button type="submit" value="cancel" class="btn">Cancel</button>'
+        '<div class="buttons"><button type="submit" value="cancel" class="btn" formnovalidate>'
+        "Cancel</button>"
         '<button type="submit" value="ok" class="btn danger" data-live="dialog-ok">'
         "Confirm</button></div></form></dialog>"
     )
