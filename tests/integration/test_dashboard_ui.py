@@ -193,6 +193,7 @@ async def test_scripts_come_from_files_under_a_strict_csp(api: Api) -> None:
         for path, r in (await _views(c, api)).items():
             if not path.startswith("/ui/"):
                 continue
+            assert r.headers["cache-control"] == "no-store", path
             csp = r.headers["content-security-policy"]
             assert "script-src 'self'" in csp and "unsafe" not in csp, path
             assert not re.search(r"<script(?![^>]*\bsrc=)", r.text), path  # no inline script

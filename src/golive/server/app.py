@@ -123,8 +123,8 @@ class Guard:
                     (b"x-frame-options", b"DENY"),
                     (b"content-security-policy", csp.encode()),
                 ]
-                if not html:
-                    headers.append((b"cache-control", b"no-store"))
+                if not html or (ui and not scope["path"].startswith("/ui/static/")):
+                    headers.append((b"cache-control", b"no-store"))  # pages carry a CSRF token
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -228,8 +228,8 @@ async def panels(request: Request) -> Response:
     doc = await _doc(ctx, request.path_params["id"])
     if request.query_params.get("view") == "warroom":
         both = _warroom_head(doc) + _warroom_foot(doc)
-        return HTMLResponse(both, headers={"Cache-Control": "no-store"})
-    return HTMLResponse(_panels(doc, found[0]), headers={"Cache-Control": "no-store"})
+        return HTMLResponse(both)
+    return HTMLResponse(_panels(doc, found[0]))
 
 
 async def warroom(request: Request) -> Response:
