@@ -135,6 +135,8 @@ def _login(browser: object, demo: Demo, token: str, width: int = 1400, height: i
     page = context.new_page()
     page.goto(demo.url)
     expect(page).to_have_url(f"{demo.url}login")
+    if not (demo.shots / "00-login.png").exists():
+        _shot(page, demo, "00-login")
     page.fill("#token", token)
     page.click("button[type=submit]")
     expect(page.locator("h1")).to_have_text("Rollouts")
