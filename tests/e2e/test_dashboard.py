@@ -217,6 +217,9 @@ def test_a_viewer_sees_no_buttons(demo: Demo, browser: object) -> None:
         expect(page.locator("button[data-action]")).to_have_count(0)
         expect(page.locator('[data-panel="actions"]')).to_be_hidden()
         _shot(page, demo, "05-rollout-as-viewer")
+        page.set_viewport_size({"width": 420, "height": 900})  # a phone
+        page.wait_for_function("document.querySelector('#chart-rate .uplot').offsetWidth <= 420")
+        _shot(page, demo, "05b-rollout-on-a-phone")
     finally:
         context.close()
 

@@ -109,7 +109,7 @@
     var el = document.getElementById(id);
     if (!el || typeof uPlot === "undefined") return null;
     var opts = {
-      width: Math.max(300, el.clientWidth), height: 220,
+      width: Math.max(240, el.clientWidth), height: 220,
       series: [{ value: function (u, t) { return t === null ? "" : clock(t) + " UTC"; } }]
         .concat(seriesSpec),
       axes: [{ stroke: "#444", grid: { stroke: "#eee" }, space: 80,
@@ -145,7 +145,7 @@
         return [series.t].concat(series.lat.stable).concat(series.lat.canary);
       }, " ms");
     window.addEventListener("resize", function () {
-      charts.forEach(function (c) { c.u.setSize({ width: Math.max(300, c.el.clientWidth), height: 220 }); });
+      charts.forEach(function (c) { c.u.setSize({ width: Math.max(240, c.el.clientWidth), height: 220 }); });
     });
   }
   var drawPending = false;
