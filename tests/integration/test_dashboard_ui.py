@@ -230,3 +230,12 @@ async def test_static_files_are_cached_long_and_nothing_else_is_served(api: Api)
         assert (await c.get("/ui/static/uPlot.LICENSE")).text.startswith("The MIT License")
         for bad in ("/ui/static/nope.js", "/ui/static/..%2Fui.py", "/ui/static/%2e%2e"):
             assert (await c.get(bad)).status_code == 404, bad
+
+
+async def test_an_unknown_rollout_is_a_page_saying_so(api: Api) -> None:
+    async with api.client() as c:
+        await login(c, api, "vic")
+        for path in ("/ui/rollouts/<nope>", "/ui/rollouts/nope/warroom"):
+            r = await c.get(path)
+            assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+            assert "<nope>" not in r.text

@@ -198,7 +198,11 @@ async def rollout(request: Request) -> Response:
     if found is None:
         return _to_login()
     who, session = found
-    doc = await _doc(ctx, request.path_params["id"])
+    try:
+        doc = await _doc(ctx, request.path_params["id"])
+    except Refused as exc:  # no such rollout: a page, not the API's JSON
+        body = f'<h1>Not found</h1><p>{clean(exc.message)}</p><p><a href="/ui/">Rollouts</a></p>'
+        return HTMLResponse(_page("Not found", body, who, session), exc.status)
     rid = str(doc["id"])
     body = (
         f'<p class="crumbs"><a href="/ui/">Rollouts</a> / {clean(doc["service"])} '
@@ -238,7 +242,11 @@ async def warroom(request: Request) -> Response:
     if found is None:
         return _to_login()
     who, session = found
-    doc = await _doc(ctx, request.path_params["id"])
+    try:
+        doc = await _doc(ctx, request.path_params["id"])
+    except Refused as exc:  # no such rollout: a page, not the API's JSON
+        body = f'<h1>Not found</h1><p>{clean(exc.message)}</p><p><a href="/ui/">Rollouts</a></p>'
+        return HTMLResponse(_page("Not found", body, who, session), exc.status)
     rid = str(doc["id"])
     versions = doc.get("versions") or {}
     assert isinstance(versions, dict)
