@@ -239,3 +239,25 @@ async def test_an_unknown_rollout_is_a_page_saying_so(api: Api) -> None:
             r = await c.get(path)
             assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
             assert "<nope>" not in r.text
+
+
+async def test_a_checklist_item_is_confirmed_from_the_page_by_its_role(api: Api) -> None:
+    admin = Identity("ada", (), "token", admin=True)
+    api.tokens["tess"] = await tokens.add(
+        api.store, admin, "tess", ("tech-lead",), False, None, time.time()
+    )
+    async with api.client() as c:
+        await login(c, api, "tess")
+        page = (await c.get(f"/ui/rollouts/{api.rid}")).text
+        button = re.search(r'<button[^>]*data-action="confirm"[^>]*>', page)
+        assert button is not None and 'data-item="rollback-plan"' in button.group(0)
+        assert 'data-role="tech-lead"' in button.group(0)
+        assert 'data-action="approve"' not in page
+        r = await c.post(
+            f"/api/v1/rollouts/{api.rid}/confirm",
+            json={"item": "rollback-plan", "role": "tech-lead"},
+            headers={**ORIGIN, "x-csrf-token": await csrf_of(c)},
+        )
+        assert r.status_code == 200, r.text
+        after = (await c.get(f"/ui/rollouts/{api.rid}/panels")).text
+        assert 'data-action="confirm"' not in after and ": confirmed</p>" in after
