@@ -153,6 +153,7 @@ def test_weights_change_on_screen_without_a_reload(demo: Demo, browser: object) 
         _shot(page, demo, "01-rollouts")
         page.goto(demo.page)
         page.evaluate("window.__notReloaded = true")
+        expect(page.locator('[data-live="connection"]')).to_have_text("live")
         canary = page.get_by_test_id("canary-weight")
         expect(canary).to_have_text("0%")  # beta users only, for the first steps
         _shot(page, demo, "02-rollout-starting")

@@ -557,7 +557,12 @@ def _page(
         roles = ", ".join(who.roles) or "no roles"
         header = (
             '<header class="top"><a class="brand" href="/ui/">golive</a>'
-            f'<span class="who">{clean(who.user)} <span class="muted">'
+            + (
+                '<span class="conn" data-live="connection" role="status">connecting…</span>'
+                if view in ("rollout", "warroom")
+                else ""
+            )
+            + f'<span class="who">{clean(who.user)} <span class="muted">'
             f"({clean(permission(who).value)}; {clean(roles)})</span></span>"
             '<form method="post" action="/ui/logout" class="logout">'
             f'<input type="hidden" name="csrf" value="{clean(session.csrf)}">'

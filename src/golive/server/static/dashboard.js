@@ -219,7 +219,10 @@
     source.addEventListener("end", function (e) {
       var why = JSON.parse(e.data).reason;
       soon();
-      if (why === "settled") source.close();
+      if (why === "settled") {
+        source.close();
+        setText(document.querySelector('[data-live="connection"]'), "ended");
+      }
     });
     source.onerror = function () {
       setText(document.querySelector('[data-live="connection"]'), "reconnecting…");
