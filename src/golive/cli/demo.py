@@ -16,6 +16,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from golive.cli.down import down
 from golive.cli.session import (
@@ -34,22 +35,31 @@ from golive.demo.load import LoadGenerator
 from golive.deploy.ownership import PID_FILE, Owner, owned_processes, stop, version_dir, write_owner
 from golive.engine.providers import build_proxy
 from golive.files import private_dir, write_private
+from golive.operations import rollouts
 from golive.plan.kinds import local_routers
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan
 from golive.processes import record_pid, terminate
 from golive.proxy.ports import free_port
 
+if TYPE_CHECKING:
+    from golive.cli.dashboard import Dashboard
+
 console = Terminal()
 SERVICE = "demo-shop"
 RATE, BETA_RATE = 135.0, 15.0
 MAX_SECONDS = 150.0
+SERVE_SECONDS = 1800.0
 
 
 def demo_plan(
-    stable_port: int, canary_port: int, listen_port: int, bad: bool, router: str = "envoy"
-) -> str:
-    """The demo's plan through ``router`` (a router kind golive runs itself)."""
+    stable_port: int, canary_port: int, listen_port: int, bad: bool, router: str = "envoy",
+    gate: bool = False,
+) -> str:  # fmt: skip
+    """The demo's plan through ``router`` (a router kind golive runs itself); with ``gate``
+    (``--serve``) the rollout waits at 5% for a release manager's sign-off."""
+    approvals = "approvals:\n  go-live: {roles: [release-manager]}\n" if gate else ""
+    approve = "  - approve: go-live\n" if gate else ""
     py = sys.executable
     errors, latency = ("0.15", "120") if bad else ("0.002", "20")
     latency_trigger = '  - {when: "latency_p95 > 400ms", for: 3s, window: 10s, min_requests: 20}\n'
@@ -80,7 +90,7 @@ triggers:
   - {{when: "error_rate > 5%", for: 3s, window: 10s, min_requests: 20, then: rollback}}
 {latency_trigger}judge: {{kind: sequential, min_requests: 40, min_exposure: 10s}}
 drain: {{grace: 1s, timeout: 10s}}   # stop a revision once nothing reached it for 1s
-steps:
+{approvals}steps:
   - check: preflight
   - deploy: canary
   - check: smoke
@@ -88,7 +98,7 @@ steps:
   - analyze: 6s
   - shift: 5
   - analyze: 8s
-  - shift: 25
+{approve}  - shift: 25
   - analyze: 6s
   - shift: 50
   - analyze: 6s
@@ -110,7 +120,9 @@ async def demo(args: argparse.Namespace) -> int:
     ports = [stable_port, free_port(), free_port()]
     plan_path = workdir / "plan.yaml"
     router = getattr(args, "router", local_routers()[0])
-    write_private(plan_path, demo_plan(ports[0], ports[1], ports[2], bad=args.bad, router=router))
+    serve = bool(getattr(args, "serve", False))
+    plan_text = demo_plan(ports[0], ports[1], ports[2], bad=args.bad, router=router, gate=serve)
+    write_private(plan_path, plan_text)
     plan = parse_plan(plan_path.read_text(), str(plan_path))
     mode = output_mode(args.json)
 
@@ -121,12 +133,13 @@ async def demo(args: argparse.Namespace) -> int:
     say(f"golive demo{' --bad' if args.bad else ''}: plan written to {plan_path}")
     store = open_store(workdir)  # demo rollouts are kept in <state-dir>/demo (--clean forgets)
     url = f"http://127.0.0.1:{ports[2]}/"
-    main_load = LoadGenerator(url, RATE, int(RATE * MAX_SECONDS), MAX_SECONDS)
+    seconds = SERVE_SECONDS if serve else MAX_SECONDS  # a person may take a while to sign
+    main_load = LoadGenerator(url, RATE, int(RATE * seconds), seconds)
     beta_load = LoadGenerator(
         url,
         BETA_RATE,
-        int(BETA_RATE * MAX_SECONDS),
-        MAX_SECONDS,
+        int(BETA_RATE * seconds),
+        seconds,
         concurrency=2,
         headers={"x-beta-user": "yes"},
     )
@@ -141,9 +154,24 @@ async def demo(args: argparse.Namespace) -> int:
                 decided["safe_ms"] = float(str(event.data["since_decision_ms"]))
                 decided["at"] = time.time() - decided["safe_ms"] / 1000
 
+    board: Dashboard | None = None
+    if serve:  # the server's imports only when it is asked for
+        from golive.cli.dashboard import Dashboard
+
+        board = await Dashboard.start(store, workdir, mode)
+    if board is not None:
+        board.cancel_on_sigterm()
     try:
-        record = await start_or_continue(store, plan, say)
+        if board is None:
+            record = await start_or_continue(store, plan, say)
+        else:
+            record = await rollouts.start_or_continue(store, plan, board.starter, time.time(), say)
+            board.announce(record.id)
         state = await drive(store, record, workdir, mode, extra=watch)
+    except asyncio.CancelledError:
+        if board is None:
+            raise
+        raise KeyboardInterrupt from None  # SIGTERM with --serve: as Ctrl-C, after the teardown
     finally:
         main_load.stop()
         beta_load.stop()
@@ -151,6 +179,8 @@ async def demo(args: argparse.Namespace) -> int:
             await asyncio.wait(loads, timeout=10)
         if not args.keep:
             await _teardown(plan, workdir, stable.pid)
+        if board is not None and sys.exc_info()[0] is not None:
+            await board.stop()
     if mode != "json":
         _report(state, main_load, beta_load, decided)
     else:
@@ -161,6 +191,8 @@ async def demo(args: argparse.Namespace) -> int:
             "connection_errors": sum(t.errors for t in total),
             "traffic_safe_ms": decided.get("safe_ms"),
         }))  # fmt: skip
+    if board is not None:
+        await board.linger()
     return EXIT_CODES[state.phase]
 
 

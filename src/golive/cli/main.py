@@ -76,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--clean", action="store_true", help="forget earlier demo rollouts (kept by default)"
     )
+    demo.add_argument(
+        "--serve", action="store_true",
+        help="serve the dashboard beside the demo (127.0.0.1) and print its URL and a login "
+        "token; the rollout then waits at a sign-off gate",
+    )  # fmt: skip
 
     load = sub.add_parser("load", help="steady, bounded traffic for a quiet service")
     load.add_argument("url", help="http://HOST:PORT/PATH (your route's listen address)")

@@ -144,7 +144,11 @@ async def _serve(args: argparse.Namespace) -> int:
     )  # fmt: skip
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("golive.server").setLevel(logging.INFO)
-    console.print(f"golive serve: http://{host}:{port}/api/v1 (state {state_dir})", markup=False)
+    console.print(
+        f"golive serve: http://{host}:{port}/api/v1, dashboard http://{host}:{port}/ui/ "
+        f"(state {state_dir})",
+        markup=False,
+    )
     server = Server(config, ctx)
     try:
         await server.serve(sockets=[sock])

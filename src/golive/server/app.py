@@ -35,12 +35,17 @@ from golive.errors import (
 from golive.identity import Identity
 from golive.plan.yamlsource import MAX_BYTES
 from golive.server.auth import FailedLogins, Refused
+from golive.server.sessions import Sessions
 from golive.store.base import Measurement, Store
 from golive.store.records import StoredEvent
 
 log = logging.getLogger("golive.server")
 MAX_BODY = MAX_BYTES  # 1 MB, the most a plan may be (plan/yamlsource.py); a command is less
 HTML_CSP = "default-src 'none'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+UI_CSP = (  # the dashboard: its own scripts, styles and API only; no inline script
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
@@ -66,6 +71,7 @@ class Context:
     store: Store
     state_dir: Path
     limiter: FailedLogins = field(default_factory=FailedLogins)
+    sessions: Sessions = field(default_factory=Sessions)  # the dashboard's logins
     wake: Callable[[], None] | None = None  # a plan was submitted: look at the store now
     events_max_seconds: float = 900.0  # an event stream closes after this long (client resumes)
     events_poll: float = 0.5
@@ -120,6 +126,8 @@ class Guard:
             return
         started = False
         html = not scope["path"].startswith("/api/")
+        ui = scope["path"].startswith("/ui/")
+        csp = UI_CSP if ui else HTML_CSP if html else API_CSP
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
@@ -128,12 +136,14 @@ class Guard:
                 headers = list(message.get("headers", []))
                 headers += [
                     (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
+                    # the dashboard: same-origin, so a browser names this origin on its forms and
+                    # fetches (no-referrer makes Chromium send 'Origin: null' on a form POST)
+                    (b"referrer-policy", b"same-origin" if ui else b"no-referrer"),
                     (b"x-frame-options", b"DENY"),
-                    (b"content-security-policy", (HTML_CSP if html else API_CSP).encode()),
+                    (b"content-security-policy", csp.encode()),
                 ]
-                if not html:
-                    headers.append((b"cache-control", b"no-store"))
+                if not html or (ui and not scope["path"].startswith("/ui/static/")):
+                    headers.append((b"cache-control", b"no-store"))  # pages carry a CSRF token
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -163,9 +173,10 @@ class Guard:
 
 def build_app(ctx: Context, lifespan: Lifespan[Starlette] | None = None) -> Starlette:
     from golive.server.routes import ROUTES
+    from golive.server.ui import UI_ROUTES
 
     app = Starlette(
-        routes=ROUTES,
+        routes=[*ROUTES, *UI_ROUTES],
         exception_handlers={Refused: _handle, GoliveError: _handle, HTTPException: _handle},
         lifespan=lifespan,
     )

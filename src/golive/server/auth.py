@@ -24,6 +24,15 @@ from starlette.requests import Request
 
 from golive.errors import AuthorizationError
 from golive.identity import Identity, from_token
+from golive.server.sessions import (
+    COOKIE,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    Sessions,
+    csrf_ok,
+    identity_of,
+    same_origin,
+)
 from golive.store.base import Tokens
 
 OPERATOR_ROLE = "operator"
@@ -119,15 +128,34 @@ def bearer(request: Request) -> str | None:
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="golive"'}
 
 
+async def from_session(request: Request, store: Tokens, sessions: Sessions) -> Identity:
+    """The identity behind the dashboard's session cookie; a request that changes something
+    must also be same-origin and carry the session's CSRF token (403 otherwise)."""
+    now = time.time()
+    session = sessions.get(request.cookies[COOKIE], now)
+    who = None if session is None else await identity_of(store, session, now)
+    if session is None or who is None:
+        raise Refused(401, "the dashboard session has expired or ended; log in again")
+    if request.method not in SAFE_METHODS:
+        if not same_origin(request):
+            raise Refused(403, "cross-origin request refused")
+        if not csrf_ok(session, request.headers.get(CSRF_HEADER)):
+            raise Refused(403, "missing or wrong CSRF token (X-CSRF-Token)")
+    return who
+
+
 async def identify(
-    request: Request, store: Tokens, limiter: FailedLogins, policy: Policy
-) -> Identity | None:
+    request: Request, store: Tokens, limiter: FailedLogins, policy: Policy,
+    sessions: Sessions | None = None,
+) -> Identity | None:  # fmt: skip
     """The caller's identity (None for a public route): Refused 401/429 when it cannot be
-    established."""
+    established. A Bearer token wins; without one, the dashboard's session cookie."""
     if policy is Policy.PUBLIC:
         return None
     client, now = client_of(request), time.monotonic()
     token = bearer(request)
+    if token is None and sessions is not None and COOKIE in request.cookies:
+        return await from_session(request, store, sessions)
     if token is None:
         raise Refused(401, "this route needs an API token: Authorization: Bearer TOKEN", CHALLENGE)
     limiter.check(client, now)
@@ -148,8 +176,9 @@ def require(who: Identity | None, policy: Policy) -> None:
 
 
 async def authenticate(
-    request: Request, store: Tokens, limiter: FailedLogins, policy: Policy
-) -> Identity | None:
-    who = await identify(request, store, limiter, policy)
+    request: Request, store: Tokens, limiter: FailedLogins, policy: Policy,
+    sessions: Sessions | None = None,
+) -> Identity | None:  # fmt: skip
+    who = await identify(request, store, limiter, policy, sessions)
     require(who, policy)
     return who

@@ -7,10 +7,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from golive.core.state import Phase
+from golive.core.state import Phase, RolloutState
+from golive.engine.steps import current_step
 from golive.errors import StateError, TamperedError
 from golive.identity import Identity
 from golive.operations import status
+from golive.plan.model import ApproveStep, Plan
 from golive.server.app import Context
 from golive.server.auth import Refused, permission
 from golive.store.base import Measurement, Store
@@ -59,7 +61,12 @@ async def list_rollouts(request: Request, who: Identity | None, ctx: Context) ->
 
 
 async def rollout(request: Request, who: Identity | None, ctx: Context) -> Response:
-    record = await find(ctx.store, request.path_params["id"])
+    return JSONResponse(await rollout_doc(ctx, request.path_params["id"]))
+
+
+async def rollout_doc(ctx: Context, rollout_id: str) -> dict[str, object]:
+    """One rollout as the API and the dashboard show it."""
+    record = await find(ctx.store, rollout_id)
     st = await status.status(ctx.store, record.id)
     doc = st.to_json()
     events = doc.pop("events")
@@ -87,7 +94,36 @@ async def rollout(request: Request, who: Identity | None, ctx: Context) -> Respo
         "last_seq": st.audit.head.seq if st.audit.head else None,
         "href": f"/api/v1/rollouts/{record.id}/journal",
     }
-    return JSONResponse(doc)
+    doc["asks"] = None if plan is None else asks(plan, record.state, doc["signoffs"])
+    doc["checklist"] = [] if plan is None else checklist(plan, record.state, doc)
+    return doc
+
+
+def asks(plan: Plan, state: RolloutState, signed: object) -> dict[str, object] | None:
+    """The sign-offs the rollout waits for now: the gate, its roles, those signed already."""
+    if state.phase.terminal:
+        return None
+    step = current_step(plan, state)
+    if not isinstance(step, ApproveStep):
+        return None
+    gate = plan.approvals[step.gate]
+    done = [
+        s["role"] for s in (signed if isinstance(signed, list) else [])
+        if s["step"] == state.step and s["revision"] == plan.canary.version
+    ]  # fmt: skip
+    return {"gate": gate.name, "roles": list(gate.roles), "signed": done,
+            "revision": plan.canary.version}  # fmt: skip
+
+
+def checklist(plan: Plan, state: RolloutState, doc: dict[str, object]) -> list[dict[str, object]]:
+    """The plan's checklist items, each with its role and whether it is confirmed."""
+    confirmed = doc.get("confirmations")
+    said = {c["item"] for c in confirmed} if isinstance(confirmed, list) else set()
+    return [
+        {"item": i.id, "text": i.text, "role": i.role, "confirmed": i.id in said,
+         "open": not state.phase.terminal and i.id not in said}
+        for i in plan.checklist
+    ]  # fmt: skip
 
 
 async def journal(request: Request, who: Identity | None, ctx: Context) -> Response:

@@ -38,7 +38,7 @@ class Guarded(Route):
         async def endpoint(request: Request) -> Response:
             ctx: Context = request.app.state.ctx
             if not journaled:
-                who = await authenticate(request, ctx.store, ctx.limiter, policy)
+                who = await authenticate(request, ctx.store, ctx.limiter, policy, ctx.sessions)
                 return await handler(request, who, ctx)
             return await _journaled(request, ctx, policy, handler)
 
@@ -48,7 +48,7 @@ class Guarded(Route):
 async def _journaled(request: Request, ctx: Context, policy: Policy, handler: Handler) -> Response:
     who: Identity | None = None
     try:
-        who = await identify(request, ctx.store, ctx.limiter, policy)
+        who = await identify(request, ctx.store, ctx.limiter, policy, ctx.sessions)
         require(who, policy)
         response = await handler(request, who, ctx)
     except (GoliveError, Refused) as exc:
