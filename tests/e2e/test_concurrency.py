@@ -49,6 +49,16 @@ def test_a_read_only_verb_creates_nothing(tmp_path: Path) -> None:
     assert golive("status", cwd=tmp_path).returncode == 0
     assert golive("status", "shop-1", cwd=tmp_path).returncode == 1
     assert golive("audit", "verify", cwd=tmp_path).returncode == 1
+    # a verb naming a rollout, run in the wrong directory, created an empty state database
+    for verb in (
+        ["pause", "shop-1"], ["resume", "shop-1"], ["abort", "shop-1"], ["rollback", "shop-1"],
+        ["promote", "shop-1"], ["skip", "shop-1", "--reason", "r"],
+        ["approve", "shop-1", "--as", "qa"], ["reject", "shop-1", "--as", "qa", "--reason", "n"],
+        ["confirm", "shop-1", "item", "--as", "qa"],
+    ):  # fmt: skip
+        asked = golive(*verb, cwd=tmp_path)
+        assert asked.returncode == 1, (verb, asked.stdout, asked.stderr)
+        assert "no rollout 'shop-1': .golive holds no rollouts" in asked.stderr, (verb, asked)
     assert not (tmp_path / ".golive").exists()
 
 

@@ -24,6 +24,7 @@ from golive.cli.session import (
     finish_retirements,
     open_store,
     output_mode,
+    rollout_store,
     start_or_continue,
     summary,
 )
@@ -77,7 +78,7 @@ async def _ended(store: Store, state: RolloutState, as_json: bool) -> int:
 
 
 async def _command(args: argparse.Namespace, verb: CommandVerb, take_over: bool) -> int:
-    store = open_store(args.state_dir)
+    store = rollout_store(args.state_dir, args.id)
     record = await store.load(args.id)
     await verified(store, record)  # a tampered record is never driven, nor commanded
     if verb is CommandVerb.RESUME and record.state.phase.terminal and record.state.retiring:

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from golive.analysis.scorecard import Scorecard
 from golive.checks.preflight import run_checks, scorecard
-from golive.cli.session import EXIT_NO_GO, open_store
+from golive.cli.session import EXIT_NO_GO, rollout_store
 from golive.cli.terminal import Terminal, literal
 from golive.errors import StateError
 from golive.identity import whoami
@@ -70,7 +70,7 @@ async def cmd_check(args: argparse.Namespace) -> int:
 
 
 async def cmd_confirm(args: argparse.Namespace) -> int:
-    store = open_store(args.state_dir)
+    store = rollout_store(args.state_dir, args.id)
     who = await whoami(store)
     text = await signoffs.confirm(
         store, args.id, args.item, args.role, args.note or "", who, time.time()

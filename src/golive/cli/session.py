@@ -13,7 +13,7 @@ from rich.console import Console
 from golive.cli.view import JsonView, LineView, LiveView
 from golive.core.actions import PassView
 from golive.core.state import Phase, RolloutState
-from golive.errors import LeaseError
+from golive.errors import LeaseError, StateError
 from golive.identity import whoami
 from golive.operations import rollouts
 from golive.operations.trust import verified
@@ -36,6 +36,14 @@ EXIT_CODES = {
 
 def open_store(state_dir: Path) -> SQLiteStore:
     return SQLiteStore(state_dir / "golive.db")
+
+
+def rollout_store(state_dir: Path, rollout_id: str) -> SQLiteStore:
+    """The store of a verb that names a rollout: where no state database exists there is no
+    such rollout, and asking must not create one (``golive pause x`` in the wrong directory)."""
+    if not (state_dir / "golive.db").exists():
+        raise StateError(f"no rollout {rollout_id!r}: {state_dir} holds no rollouts")
+    return open_store(state_dir)
 
 
 def head_line(audit: Audit) -> str:

@@ -8,7 +8,7 @@ import time
 
 from rich.table import Table
 
-from golive.cli.session import open_store
+from golive.cli.session import open_store, rollout_store
 from golive.cli.terminal import Terminal, literal
 from golive.identity import whoami
 from golive.operations import signoffs, tokens
@@ -17,7 +17,7 @@ console = Terminal()
 
 
 async def _signoff(args: argparse.Namespace, approve: bool) -> int:
-    store = open_store(args.state_dir)
+    store = rollout_store(args.state_dir, args.id)
     who = await whoami(store)
     done = await signoffs.sign(
         store, args.id, args.role, approve, args.note, args.revision, who, time.time()
