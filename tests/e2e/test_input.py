@@ -44,6 +44,7 @@ def test_deep_nesting_endless_files_and_pipes_are_refused(tmp_path: Path) -> Non
 def test_an_identity_file_that_cannot_be_read_is_an_error_not_a_crash(tmp_path: Path) -> None:
     (tmp_path / "id.yaml").write_bytes(b"user: \xff\n")
     (tmp_path / "deep.yaml").write_text("[" * 500)
+    assert golive("token", "init", "admin", cwd=tmp_path).returncode == 0  # a state to ask
     for name, said in (("id.yaml", "id.yaml:1:7: not UTF-8 text"), ("deep.yaml", "too deeply")):
         env = {"GOLIVE_IDENTITY": str(tmp_path / name)}
         result = golive("approve", "shop-1", "--as", "tech-lead", cwd=tmp_path, env=env)
