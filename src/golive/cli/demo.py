@@ -57,7 +57,8 @@ def demo_plan(
     gate: bool = False,
 ) -> str:  # fmt: skip
     """The demo's plan through ``router`` (a router kind golive runs itself); with ``gate``
-    (``--serve``) the rollout waits at 5% for a release manager's sign-off."""
+    (``--serve``) the beta users' analysis lasts 30s (time to open the dashboard and log in)
+    and the rollout waits at 5% for a release manager's sign-off."""
     approvals = "approvals:\n  go-live: {roles: [release-manager]}\n" if gate else ""
     approve = "  - approve: go-live\n" if gate else ""
     py = sys.executable
@@ -95,7 +96,7 @@ drain: {{grace: 1s, timeout: 10s}}   # stop a revision once nothing reached it f
   - deploy: canary
   - check: smoke
   - shift: {{weight: 0, segment: {{header: x-beta-user}}}}   # beta users first
-  - analyze: 6s
+  - analyze: {"30s" if gate else "6s"}
   - shift: 5
   - analyze: 8s
 {approve}  - shift: 25
