@@ -192,6 +192,12 @@ async def rollouts(request: Request) -> Response:
     return HTMLResponse(_page("Rollouts", body, who, session, view="list"))
 
 
+def _not_found(exc: Refused, who: Identity, session: Session) -> Response:
+    """No such rollout: a page, not the API's JSON."""
+    body = f'<h1>Not found</h1><p>{clean(exc.message)}</p><p><a href="/ui/">Rollouts</a></p>'
+    return HTMLResponse(_page("Not found", body, who, session), exc.status)
+
+
 async def rollout(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     found = await _session(request, ctx)
@@ -200,9 +206,8 @@ async def rollout(request: Request) -> Response:
     who, session = found
     try:
         doc = await _doc(ctx, request.path_params["id"])
-    except Refused as exc:  # no such rollout: a page, not the API's JSON
-        body = f'<h1>Not found</h1><p>{clean(exc.message)}</p><p><a href="/ui/">Rollouts</a></p>'
-        return HTMLResponse(_page("Not found", body, who, session), exc.status)
+    except Refused as exc:
+        return _not_found(exc, who, session)
     rid = str(doc["id"])
     body = (
         f'<p class="crumbs"><a href="/ui/">Rollouts</a> / {clean(doc["service"])} '
@@ -244,9 +249,8 @@ async def warroom(request: Request) -> Response:
     who, session = found
     try:
         doc = await _doc(ctx, request.path_params["id"])
-    except Refused as exc:  # no such rollout: a page, not the API's JSON
-        body = f'<h1>Not found</h1><p>{clean(exc.message)}</p><p><a href="/ui/">Rollouts</a></p>'
-        return HTMLResponse(_page("Not found", body, who, session), exc.status)
+    except Refused as exc:
+        return _not_found(exc, who, session)
     rid = str(doc["id"])
     versions = doc.get("versions") or {}
     assert isinstance(versions, dict)
