@@ -92,6 +92,7 @@ class Runner(Takeover):
         self._warned: set[str] = set()
         self._alarms: list[Event] = []
         self._decided_at = 0.0
+        self._leased_at = -math.inf  # when the lease was last renewed
         self.preflight = Preflight(plan)
         self.backoff, self.rng, self.episodes = Backoff(), random.Random(), Episodes()
         self._broken: str | None = None  # a permanent failure that fails the step
@@ -151,16 +152,19 @@ class Runner(Takeover):
 
     async def _pass(self, state: RolloutState, version: int) -> tuple[RolloutState, int, bool]:
         now = self.clock.now()
-        await self.store.acquire_lease(state.id, self.owner, self._ttl(), now)
+        if now - self._leased_at >= self._ttl() / 3:  # a commit with an owner checks the lease
+            await self.store.acquire_lease(state.id, self.owner, self._ttl(), now)
+            self._leased_at = now
         obs = await self._observe(state, now)
         observed = list(self._alarms)  # alarms and scorecards: what was seen, before deciding
         self._alarms.clear()
         decision = decide(self.plan, state, obs)
         self._decided_at = self.clock.now()
         events = [*observed, *decision.events]
-        version = await self.store.commit(
-            decision.state, events, version, now, decision.consumed, self.owner
-        )
+        if events or decision.consumed or decision.state != state:  # a pass that changed nothing
+            version = await self.store.commit(  # is not written: the lease renewal says we live
+                decision.state, events, version, now, decision.consumed, self.owner
+            )
         done, outcome = await self._act(decision)
         acted = [*self._alarms, *outcome]
         self._alarms.clear()

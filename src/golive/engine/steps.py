@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import assert_never
 
 from golive.analysis.judge import Call, Status
@@ -244,8 +245,8 @@ def _analyze(state: RolloutState, obs: Observation, step: AnalyzeStep, elapsed: 
         waiting = "golive resume (runs the analysis again), skip or abort"
         nxt = paused(state, obs.now, why, PauseKind.INCONCLUSIVE, waiting)
         return Decision(nxt, (), (Event("paused", why),))
-    left = max(0.0, step.duration - elapsed)
-    why = f"analysis ({left:.0f}s left)" if left else "enough data to judge the canary"
+    left = step.duration - elapsed
+    why = f"analysis until {_until(state, step.duration)}" if left > 0 else "a verdict"
     return _wait(state, obs, why)
 
 
@@ -253,7 +254,7 @@ def _pause(state: RolloutState, obs: Observation, step: PauseStep, elapsed: floa
     if step.duration is not None:
         if elapsed >= step.duration:
             return advance(state, obs, "pause: elapsed")
-        return _wait(state, obs, f"pause ({step.duration - elapsed:.0f}s left)")
+        return _wait(state, obs, f"pause until {_until(state, step.duration)}")
     why = step.reason or "the plan pauses here"
     nxt = paused(state, obs.now, why, PauseKind.PLAN, "golive resume")
     return Decision(nxt, reconcile(state, obs), (Event("paused", why),))
@@ -305,3 +306,9 @@ def _promote(state: RolloutState, obs: Observation, step: PromoteStep, elapsed: 
     )
     event = Event("promoted", "canary promoted: 100% of traffic")
     return Decision(nxt, (RetireRevision(Revision.STABLE),), (event,))
+
+
+def _until(state: RolloutState, duration: float) -> str:
+    """When a timed step ends, as a clock time: the text stays the same for the whole step, so
+    a pass that only waits changes nothing and is not written (engine/runner.py)."""
+    return time.strftime("%H:%M:%S UTC", time.gmtime(state.step_started + duration))

@@ -28,6 +28,7 @@ from golive.plan.model import Plan
 from golive.store import journal
 from golive.store.audit import Audit, audit_all, audit_rollout
 from golive.store.base import MIN_PREFIX, Measurement
+from golive.store.coalesce import Coalesced
 from golive.store.gates import GateRecords
 from golive.store.journal import measurement_problem
 from golive.store.leases import LeaseRecords, owner_id
@@ -61,6 +62,8 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
         self.seal = seal if seal is not None else Seal.load(path.parent)
         self.heads = journal.Heads(path.parent / "heads", self.seal)
         self._lock = threading.Lock()
+        self._measure = Coalesced[tuple[str, Measurement], None](self._add_measurements)
+        self._pending = Coalesced[str, list[sqlite3.Row]](self._pending_rows)
         try:
             self._db = sqlite3.connect(
                 path, check_same_thread=False, isolation_level=None, timeout=10.0
@@ -317,12 +320,27 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
         ]
 
     async def add_measurement(self, rollout_id: str, m: Measurement) -> None:
-        at, weight = float(m[0]), float(m[1])  # as the REAL columns give them back
-        stable, canary = json.dumps(m[2].to_json()), json.dumps(m[3].to_json())
-        mac = self.seal.mac(*measurement_parts(rollout_id, at, weight, stable, canary))
-        values = {"id": rollout_id, "at": at, "weight": weight, "stable": stable,
-                  "canary": canary, "mac": mac}  # fmt: skip
-        await self._run(lambda db: db.execute(queries()["insert_measurement"], values))
+        await self._measure((rollout_id, m))
+
+    async def _add_measurements(
+        self, batch: list[tuple[str, Measurement]]
+    ) -> list[Exception | None]:
+        """Every measurement of this turn of the loop in one transaction (store/coalesce.py)."""
+        rows = []
+        for rollout_id, m in batch:
+            at, weight = float(m[0]), float(m[1])  # as the REAL columns give them back
+            stable, canary = json.dumps(m[2].to_json()), json.dumps(m[3].to_json())
+            mac = self.seal.mac(*measurement_parts(rollout_id, at, weight, stable, canary))
+            rows.append({"id": rollout_id, "at": at, "weight": weight, "stable": stable,
+                         "canary": canary, "mac": mac})  # fmt: skip
+
+        def tx(db: sqlite3.Connection) -> list[Exception | None]:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(queries()["insert_measurement"], rows)
+            db.execute("COMMIT")
+            return [None] * len(rows)
+
+        return await self._run(tx)
 
     async def measurements(self, rollout_id: str) -> list[Measurement]:
         """The counters recorded for the judge, each proven by its MAC: an edited one would
@@ -349,9 +367,7 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
         ]
 
     async def pending_commands(self, rollout_id: str) -> list[Command]:
-        rows = await self._run(
-            lambda db: journal.verified_rows(db, self.seal, rollout_id, "commands")
-        )
+        rows = await self._pending(rollout_id)
         return [
             Command(
                 r["id"],
@@ -365,6 +381,21 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
             for r in rows
             if r["consumed_at"] is None
         ]
+
+    async def _pending_rows(self, ids: list[str]) -> list[list[sqlite3.Row] | Exception]:
+        """The commands of every rollout asking in this turn of the loop, in one hop; a
+        tampered rollout's answer is its own TamperedError."""
+
+        def read(db: sqlite3.Connection) -> list[list[sqlite3.Row] | Exception]:
+            answers: list[list[sqlite3.Row] | Exception] = []
+            for rollout_id in ids:
+                try:
+                    answers.append(journal.verified_rows(db, self.seal, rollout_id, "commands"))
+                except TamperedError as exc:
+                    answers.append(exc)
+            return answers
+
+        return await self._run(read)
 
     # -- audit -------------------------------------------------------------------------------
 
