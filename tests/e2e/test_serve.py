@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -47,15 +48,16 @@ def wait_until(what: str, check: Callable[[], object], limit: float = 60) -> obj
 class Served:
     """A ``golive serve`` subprocess and an HTTP client for it."""
 
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, *extra: str, verify: ssl.SSLContext | bool = True) -> None:
         self.port = free_port()
         self.log = (cwd / f"serve-{self.port}.log").open("w")
         self.proc = subprocess.Popen(
-            [GOLIVE, "serve", "--listen", f"127.0.0.1:{self.port}"], cwd=cwd,
+            [GOLIVE, "serve", "--listen", f"127.0.0.1:{self.port}", *extra], cwd=cwd,
             stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.http = httpx.Client(base_url=self.url, timeout=10)
+        scheme = "https" if "--tls-cert" in extra else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+        self.http = httpx.Client(base_url=self.url, timeout=10, verify=verify)
         wait_until("the server answers", self._up, 30)
 
     def _up(self) -> bool:
@@ -314,3 +316,53 @@ def test_serve_refuses_a_taken_port_and_an_open_address_without_a_token(tmp_path
     nonsense = golive("serve", "--listen", "nowhere", cwd=tmp_path)
     assert nonsense.returncode == 2 and "expected HOST:PORT" in nonsense.stderr
     assert "Traceback" not in busy.stderr + open_.stderr + nonsense.stderr
+
+
+def test_a_loopback_server_answers_its_own_names_only(tmp_path: Path) -> None:
+    """DNS rebinding: a page of evil.example that resolves its name to 127.0.0.1 reaches the
+    server with 'Host: evil.example'; it gets a JSON 421, on the API and on the dashboard."""
+    server = Served(tmp_path, "--allow-host", "golive.internal")
+    try:
+        port = server.port
+        for host in ("evil.example", f"evil.example:{port}", "127.0.0.1.evil.example", "a b"):
+            for path in ("/api/v1/health", "/ui/login", "/status/shop"):
+                answer = server.http.get(path, headers={"host": host})
+                assert answer.status_code == 421, (host, path, answer.text)
+                assert "Host header" in answer.json()["error"]
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}",
+                     f"golive.internal:{port}", "GOLIVE.INTERNAL"):  # fmt: skip
+            assert server.http.get("/api/v1/health", headers={"host": host}).status_code == 200
+    finally:
+        assert server.stop() == 0
+
+
+def test_serve_over_tls_with_a_certificate_and_refuses_a_key_that_does_not_match(
+    tmp_path: Path,
+) -> None:
+    cert, key, other = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "other.pem"
+    for k, c in ((key, cert), (other, tmp_path / "other-cert.pem")):
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+             "-keyout", str(k), "-out", str(c)],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+    server = Served(
+        tmp_path,
+        "--tls-cert",
+        str(cert),
+        "--tls-key",
+        str(key),
+        verify=ssl.create_default_context(cafile=cert),
+    )
+    try:
+        assert server.http.get("/api/v1/health").status_code == 200
+        assert "https://127.0.0.1:" in server.output()
+    finally:
+        assert server.stop() == 0
+    wrong = golive("serve", "--listen", f"127.0.0.1:{free_port()}", "--tls-cert", str(cert),
+                   "--tls-key", str(other), cwd=tmp_path)  # fmt: skip
+    assert wrong.returncode == 2 and "cannot use --tls-cert" in wrong.stderr, wrong.stderr
+    alone = golive("serve", "--tls-cert", str(cert), cwd=tmp_path)
+    assert alone.returncode == 2 and "go together" in alone.stderr
+    assert "Traceback" not in wrong.stderr + alone.stderr

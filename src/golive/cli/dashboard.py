@@ -25,6 +25,7 @@ from golive.cli.terminal import Terminal
 from golive.identity import Identity
 from golive.operations import tokens
 from golive.server.app import Context, build_app
+from golive.server.hosts import answered_hosts
 from golive.store.base import Store
 
 APPROVER = "demo-approver"
@@ -50,7 +51,7 @@ class Dashboard:
     async def start(store: Store, workdir: Path, mode: str) -> Dashboard:
         sock = bind("127.0.0.1", 0)
         port = sock.getsockname()[1]
-        ctx = Context(store, workdir)
+        ctx = Context(store, workdir, hosts=answered_hosts(loopback=True, allowed=[]))
         config = uvicorn.Config(
             build_app(ctx), log_level="warning", lifespan="off", server_header=False,
             proxy_headers=False, timeout_graceful_shutdown=2,

@@ -170,6 +170,12 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="the controller and the REST API in one process")
     serve.add_argument("--listen", default="127.0.0.1:8470", help="HOST:PORT (docs/server.md)")
+    serve.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="a name browsers reach the server by (the Host header); repeatable",
+    )  # fmt: skip
+    serve.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate")
+    serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key")
 
     plan = sub.add_parser("plan", help="check a plan, or print its JSON Schema")
     plan_sub = plan.add_subparsers(dest="plan_verb", required=True, metavar="check|schema")

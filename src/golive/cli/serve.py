@@ -18,6 +18,7 @@ import ipaddress
 import logging
 import signal
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -30,6 +31,7 @@ from golive.cli.terminal import Terminal
 from golive.errors import GoliveError, StateError
 from golive.server.app import Context, build_app
 from golive.server.controller import Controller
+from golive.server.hosts import answered_hosts
 from golive.store.base import Store
 
 DEFAULT_LISTEN = "127.0.0.1:8470"
@@ -82,6 +84,20 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _tls(args: argparse.Namespace) -> tuple[str, str] | None:
+    """uvicorn's TLS settings, after checking the two files can be read (one clear line)."""
+    cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    if not cert and not key:
+        return None
+    if not cert or not key:
+        raise Usage("--tls-cert and --tls-key go together")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise Usage(f"cannot use --tls-cert {cert} --tls-key {key}: {exc}") from None
+    return cert, key
+
+
 class Server(uvicorn.Server):
     """uvicorn, told to stop by SIGTERM or SIGINT without re-raising the signal at the end (the
     process exits 0 once every rollout's task has let go of its lease)."""
@@ -122,8 +138,10 @@ async def _serve(args: argparse.Namespace) -> int:
     store = open_store(state_dir)
     await _refuse_open_bind(store, host)
     sock = bind(host, port)
+    tls = _tls(args)
     controller = Controller(store, state_dir)
-    ctx = Context(store, state_dir, wake=controller.wake)
+    hosts = answered_hosts(loopback(host), args.allow_host)
+    ctx = Context(store, state_dir, wake=controller.wake, hosts=hosts)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -141,11 +159,16 @@ async def _serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(
         app, log_level="info", timeout_graceful_shutdown=5, server_header=False,
         proxy_headers=False, lifespan="on",
+        ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None,
     )  # fmt: skip
+    scheme, where = (
+        "https" if tls else "http",
+        f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+    )
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("golive.server").setLevel(logging.INFO)
     console.print(
-        f"golive serve: http://{host}:{port}/api/v1, dashboard http://{host}:{port}/ui/ "
+        f"golive serve: {scheme}://{where}/api/v1, dashboard {scheme}://{where}/ui/ "
         f"(state {state_dir})",
         markup=False,
     )

@@ -35,6 +35,7 @@ from golive.errors import (
 from golive.identity import Identity
 from golive.plan.yamlsource import MAX_BYTES
 from golive.server.auth import FailedLogins, Refused
+from golive.server.hosts import host_allowed
 from golive.server.sessions import Sessions
 from golive.store.base import Measurement, Store
 from golive.store.records import StoredEvent
@@ -80,6 +81,7 @@ class Context:
     streams: int = 0
     feeds: dict[str, Feed] = field(default_factory=dict)  # rollout -> what its streams read
     stopping: bool = False  # set on SIGTERM: event streams end so the server can stop
+    hosts: frozenset[str] | None = None  # Host headers answered (hosts.py); None: any
 
 
 Handler = Callable[[Request, Identity | None, Context], Awaitable[Response]]
@@ -159,6 +161,9 @@ class Guard:
             return message
 
         try:
+            ctx: Context = scope["app"].state.ctx
+            if not host_allowed(ctx.hosts, dict(scope.get("headers", [])).get(b"host")):
+                raise Refused(421, "this server does not answer to that Host header")
             length = dict(scope.get("headers", [])).get(b"content-length")
             if length is not None and (not length.isdigit() or int(length) > self.max_body):
                 raise Refused(413, f"request body over {self.max_body} bytes")
