@@ -375,3 +375,27 @@ async def test_the_journal_is_paged_and_an_expired_token_is_refused(api: Api) ->
         assert rest["entries"][0]["seq"] > first["next_after"] and rest["next_after"] is None
         for bad in ("limit=-1", "limit=5000", "after=x"):
             assert (await c.get(f"{url}?{bad}", headers=api.auth("vic"))).status_code == 400
+
+
+async def test_a_caller_looping_on_refused_requests_cannot_bury_the_journal(api: Api) -> None:
+    """A viewer (or a stolen viewer token) posts rollback 200 times: ten refusals a minute per
+    caller reach the journal; the next one after the minute says how many were left out; an
+    operator's accepted action is journaled all the same."""
+    before = len(await api.store.events(api.rid))
+    async with api.client("10.9.9.9") as c:
+        for _ in range(200):
+            refused = await c.post(f"/api/v1/rollouts/{api.rid}/rollback", headers=api.auth("vic"))
+            assert refused.status_code == 403
+        ok = await c.post(f"/api/v1/rollouts/{api.rid}/pause", headers=api.auth("olga"),
+                          json={"reason": "checking"})  # fmt: skip
+        assert ok.status_code == 202
+    added = (await api.store.events(api.rid))[before:]
+    refusals = [e for e in added if e.kind == "api_request" and e.data.get("status") == 403]
+    assert len(refusals) == 10
+    assert any(e.data.get("verb") == "pause" and e.data.get("status") == 202 for e in added)
+    api.ctx.refusals.window = 0.0  # the minute has passed
+    async with api.client("10.9.9.9") as c:
+        await c.post(f"/api/v1/rollouts/{api.rid}/rollback", headers=api.auth("vic"))
+    last = (await api.store.events(api.rid))[-1]
+    assert last.data.get("not_journaled_before") == 190, last
+    assert "190 earlier refused requests by this caller were not journaled" in last.message

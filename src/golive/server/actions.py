@@ -219,6 +219,13 @@ async def note_request(
     log.info("%s %s by %s from %s: %s", verb, rid, by, client, status)
     user = None if who is None else who.user
     data: dict[str, object] = {"verb": verb, "by": user, "from": client, "status": status}
+    if status >= 400:
+        left = ctx.refusals.admit(rid, user or client, time.monotonic())
+        if left is None:
+            return  # the caller's refusals of this minute are journaled already: logged only
+        if left:
+            data["not_journaled_before"] = left
+            outcome += f" ({left} earlier refused requests by this caller were not journaled)"
     event = Event("api_request", f"API {verb} by {by} from {client}: {outcome}", data)
     try:
         record = await ctx.store.load(rid)

@@ -36,6 +36,7 @@ from golive.identity import Identity
 from golive.plan.yamlsource import MAX_BYTES
 from golive.server.auth import FailedLogins, Refused
 from golive.server.hosts import host_allowed
+from golive.server.refusals import RefusalBudget
 from golive.server.sessions import Sessions
 from golive.store.base import Measurement, Store
 from golive.store.records import StoredEvent
@@ -81,6 +82,7 @@ class Context:
     streams: int = 0
     feeds: dict[str, Feed] = field(default_factory=dict)  # rollout -> what its streams read
     stopping: bool = False  # set on SIGTERM: event streams end so the server can stop
+    refusals: RefusalBudget = field(default_factory=RefusalBudget)  # refused requests journaled
     hosts: frozenset[str] | None = None  # Host headers answered (hosts.py); None: any
 
 
