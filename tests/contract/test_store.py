@@ -131,6 +131,18 @@ async def test_a_prefix_of_two_rollouts_selects_neither(store: Store) -> None:
     ]
 
 
+async def test_the_latest_rollouts_of_a_service_however_many_others_came_since(
+    store: Store,
+) -> None:
+    await create(store, "old-1", service="old", at=1.0, phase=Phase.PROMOTED)
+    for n in range(250):
+        await create(store, f"busy-{n}", service="busy", at=2.0 + n, phase=Phase.PROMOTED)
+    assert "old-1" not in [r.id for r in await store.recent(200) if isinstance(r, RolloutRecord)]
+    assert [r.id for r in await store.recent(5, "old") if isinstance(r, RolloutRecord)] == ["old-1"]
+    assert len(await store.recent(3, "busy")) == 3
+    assert await store.recent(5, "nobody") == []
+
+
 async def test_a_service_has_one_active_rollout_at_a_time(store: Store) -> None:
     await create(store, "svc-1")
     with pytest.raises(ActiveRolloutError, match="already has an active rollout svc-1"):

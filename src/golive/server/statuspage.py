@@ -126,7 +126,7 @@ def page(service: str, record: RolloutRecord, plan: Plan, now: float) -> Page:
 async def _latest(ctx: Context, service: str) -> Page:
     if not SERVICE.fullmatch(service):
         raise Refused(404, "no such service")
-    for record in await ctx.store.recent(200):
+    for record in await ctx.store.recent(20, service):
         if isinstance(record, TamperedError) or record.service != service:
             continue
         try:
@@ -151,23 +151,66 @@ def _iso(at: float | None) -> str | None:
     return None if at is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
-STYLE = """body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;color:#222}
-.incident{background:#fde8e8;border:1px solid #c00;padding:.8rem;margin:1rem 0}
-li{margin:.3rem 0}.done{color:#070}.in-progress{color:#05a;font-weight:bold}
-.stopped{color:#c00}.pending,.cancelled{color:#777}"""
+STYLE = """
+:root{color-scheme:light;--ink:#1c2430;--muted:#6b7380;--line:#e3e7ee;--ok:#17803d;
+--run:#1d5fd1;--bad:#c0262d}
+*{box-sizing:border-box}
+body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);
+background:#f5f7fa;margin:0;padding:2.5rem 1rem}
+main{max-width:38rem;margin:0 auto;background:#fff;border:1px solid var(--line);
+border-radius:12px;padding:1.75rem 2rem;box-shadow:0 1px 3px rgba(20,30,50,.06)}
+header{display:flex;align-items:center;justify-content:space-between;gap:1rem;flex-wrap:wrap}
+h1{font-size:1.5rem;margin:0;overflow-wrap:anywhere}
+.pill{border-radius:999px;padding:.2rem .8rem;font-weight:600;font-size:.9rem;white-space:nowrap}
+.pill.in-progress{background:#e7efff;color:var(--run)}.pill.complete{background:#e4f5ea;color:var(--ok)}
+.pill.rolled-back,.pill.failed{background:#fde8e9;color:var(--bad)}
+.pill.cancelled{background:#eef0f3;color:var(--muted)}
+.incident{background:#fde8e9;border-left:4px solid var(--bad);padding:.75rem 1rem;
+margin:1.25rem 0 0;border-radius:6px;font-weight:500}
+.times{display:flex;gap:2rem;flex-wrap:wrap;margin:1.25rem 0;color:var(--muted);font-size:.95rem}
+.times strong{display:block;color:var(--ink);font-weight:600}
+ol{list-style:none;margin:0;padding:0;border-top:1px solid var(--line)}
+li{display:flex;align-items:center;gap:.75rem;padding:.6rem 0;border-bottom:1px solid var(--line)}
+li .mark{width:1.5rem;height:1.5rem;border-radius:50%;display:grid;place-items:center;
+font-size:.85rem;flex:none;border:2px solid var(--line);color:#fff}
+li .name{flex:1}li .state{color:var(--muted);font-size:.9rem}
+li.done .mark{background:var(--ok);border-color:var(--ok)}
+li.in-progress .mark{border-color:var(--run);box-shadow:inset 0 0 0 4px #fff;background:var(--run)}
+li.in-progress .name{font-weight:600}li.in-progress .state{color:var(--run);font-weight:600}
+li.stopped .mark{background:var(--bad);border-color:var(--bad)}
+li.stopped .state{color:var(--bad);font-weight:600}
+li.pending .name,li.cancelled .name{color:var(--muted)}
+footer{margin-top:1.25rem;color:var(--muted);font-size:.85rem}
+"""
+MARKS = {"done": "\u2713", "stopped": "\u2715"}
 
 
 def render(p: Page) -> str:
     e = html.escape
     banner = f'<p class="incident" role="alert">{e(p.incident)}</p>' if p.incident else ""
     items = "".join(
-        f'<li class="{e(s.replace(" ", "-"))}">{e(t)}: {e(s)}</li>' for t, s in p.phases
+        f'<li class="{e(s.replace(" ", "-"))}"><span class="mark" aria-hidden="true">'
+        f'{MARKS.get(s, "")}</span><span class="name">{e(t)}</span>'
+        f'<span class="state">{e(s)}</span></li>'
+        for t, s in p.phases
     )
     times = [("Started", p.started), ("Expected end", p.expected_end), ("Ended", p.ended)]
-    when = "".join(f"<p>{e(k)}: {e(_iso(v) or '')}</p>" for k, v in times if v is not None)
+    when = "".join(
+        f'<div>{e(k)}<strong><time datetime="{e(_iso(v) or "")}">{e(_human(v))}</time></strong></div>'
+        for k, v in times
+        if v is not None
+    )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta http-equiv="refresh" content="30">'
-        f"<title>{e(p.service)} status</title><style>{STYLE}</style></head><body>"
-        f"<h1>{e(p.service)}: {e(p.state)}</h1>{banner}{when}<ol>{items}</ol></body></html>"
+        f"<title>{e(p.service)} status</title><style>{STYLE}</style></head><body><main>"
+        f'<header><h1>{e(p.service)}</h1><span class="pill {e(p.state.replace(" ", "-"))}">'
+        f"{e(p.state)}</span></header>{banner}"
+        f'<div class="times">{when}</div><ol>{items}</ol>'
+        "<footer>This page refreshes every 30 seconds.</footer></main></body></html>"
     )
+
+
+def _human(at: float) -> str:
+    return time.strftime("%d %b %Y, %H:%M UTC", time.gmtime(at))

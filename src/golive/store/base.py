@@ -49,8 +49,11 @@ class Rollouts(Protocol):
         """The rollout with this id, or the only one whose id starts with it (at least
         MIN_PREFIX characters); StateError otherwise."""
 
-    async def recent(self, limit: int = 20) -> list[RolloutRecord | TamperedError]:
-        """The latest rollouts, newest first; a row that cannot be read is its error."""
+    async def recent(
+        self, limit: int = 20, service: str | None = None
+    ) -> list[RolloutRecord | TamperedError]:
+        """The latest rollouts (of ``service``: the status page finds a service's last one however
+        old), newest first; a row that cannot be read is its error."""
 
     async def active(self) -> list[RolloutRecord | TamperedError]:
         """Every active rollout (progressing, paused, rolling back), oldest first; a row that

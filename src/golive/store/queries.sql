@@ -12,6 +12,9 @@ SELECT * FROM rollouts WHERE substr(id, 1, length(:prefix)) = :prefix ORDER BY c
 -- name: list_rollouts
 SELECT * FROM rollouts ORDER BY created_at DESC LIMIT :limit;
 
+-- name: list_rollouts_of_service
+SELECT * FROM rollouts WHERE service = :service ORDER BY created_at DESC LIMIT :limit;
+
 -- name: active_for_service
 SELECT * FROM rollouts
 WHERE service = :service AND phase IN ('progressing', 'paused', 'rolling_back')

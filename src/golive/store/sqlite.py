@@ -223,12 +223,14 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
             )
         return _record(rows[0])
 
-    async def recent(self, limit: int = 20) -> list[RolloutRecord | TamperedError]:
-        """The latest rollouts; a row that cannot be read is its error, in its place (one bad
-        row never hides the others)."""
-        rows = await self._run(
-            lambda db: db.execute(queries()["list_rollouts"], {"limit": limit}).fetchall()
-        )
+    async def recent(
+        self, limit: int = 20, service: str | None = None
+    ) -> list[RolloutRecord | TamperedError]:
+        """The latest rollouts (of ``service``); a row that cannot be read is its error, in its
+        place (one bad row never hides the others)."""
+        query = "list_rollouts" if service is None else "list_rollouts_of_service"
+        args = {"limit": limit, "service": service}
+        rows = await self._run(lambda db: db.execute(queries()[query], args).fetchall())
         found: list[RolloutRecord | TamperedError] = []
         for r in rows:
             try:

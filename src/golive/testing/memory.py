@@ -137,8 +137,11 @@ class MemoryStore:
         records = [r.record for r in self._rollouts.values()]
         return sorted(records, key=lambda r: r.created_at, reverse=True)
 
-    async def recent(self, limit: int = 20) -> list[RolloutRecord | TamperedError]:
-        return list(self._newest_first()[:limit])
+    async def recent(
+        self, limit: int = 20, service: str | None = None
+    ) -> list[RolloutRecord | TamperedError]:
+        found = [r for r in self._newest_first() if service is None or r.service == service]
+        return list(found[:limit])
 
     async def active(self) -> list[RolloutRecord | TamperedError]:
         records = [r.record for r in self._rollouts.values() if r.record.state.phase in ACTIVE]
