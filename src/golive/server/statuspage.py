@@ -196,7 +196,8 @@ def render(p: Page) -> str:
     )
     times = [("Started", p.started), ("Expected end", p.expected_end), ("Ended", p.ended)]
     when = "".join(
-        f'<div>{e(k)}<strong><time datetime="{e(_iso(v) or "")}">{e(_human(v))}</time></strong></div>'
+        f'<div>{e(k)}<strong><time datetime="{e(_iso(v) or "")}">{e(_human(v))}</time>'
+        "</strong></div>"
         for k, v in times
         if v is not None
     )
