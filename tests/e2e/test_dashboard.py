@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -244,8 +245,11 @@ def test_the_status_page_shows_the_phases(demo: Demo, browser: object) -> None:
         page.goto(demo.url.replace("/ui/", "/status/demo-shop"))
         expect(page.locator("h1")).to_contain_text("demo-shop")
         phases = page.locator("ol li")
-        expect(phases.first).to_contain_text("Pre-flight checks: done")
-        expect(page.locator("ol")).to_contain_text("Approval: done")
+        expect(phases.first.locator(".name")).to_have_text("Pre-flight checks")
+        expect(phases.first.locator(".state")).to_have_text("done")
+        approval = page.locator("ol li", has_text="Approval")
+        expect(approval.locator(".state")).to_have_text("done")
+        expect(page.locator(".pill")).to_have_text(re.compile("^(in progress|complete)$"))
         expect(page.locator("ol")).to_contain_text("100% rollout")
         _shot(page, demo, "07-status-page")
     finally:

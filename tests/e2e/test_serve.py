@@ -199,7 +199,12 @@ def test_a_plan_submitted_through_the_api_is_paused_resumed_approved_and_promote
         assert '"kind": "promoted"' in said and 'data: {"reason": "settled"}' in said
         assert "event: measurement" in said
         page = server.http.get("/status/shop")
-        assert page.status_code == 200 and "shop: complete" in page.text and rid not in page.text
+        assert (
+            page.status_code == 200
+            and "<h1>shop</h1>" in page.text
+            and "pill complete" in page.text
+            and rid not in page.text
+        )
         doc = server.http.get("/status/shop.json").json()
         assert {p["state"] for p in doc["phases"]} == {"done"} and doc["incident"] is None
         journal = server.call("GET", f"/rollouts/{rid}/journal?limit=1000", team["vic"]).json()

@@ -6,6 +6,7 @@ Wall-clock seconds, because rollout times are persisted and read by other proces
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Protocol
 
@@ -22,3 +23,21 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+class WakeableClock(SystemClock):
+    """The system clock, whose sleep between passes the server's controller can cut short: a
+    command given through the API (a rollback) is picked up at once, not at the next pass. A
+    wake during a pass makes the next sleep return at once (the pass may have missed it)."""
+
+    def __init__(self) -> None:
+        self._bell = asyncio.Event()
+
+    def wake(self) -> None:
+        self._bell.set()
+
+    async def sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._bell.wait()
+        self._bell.clear()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from golive.core.actions import PassView
 from golive.core.state import Event, Phase, RolloutId, RolloutState
-from golive.engine.clock import SystemClock
+from golive.engine.clock import Clock, SystemClock
 from golive.engine.providers import build_providers
 from golive.engine.runner import Runner
 from golive.errors import AuthorizationError, StateError
@@ -94,14 +94,15 @@ async def start_or_continue(
 
 async def drive(
     store: Store, record: RolloutRecord, plan: Plan, state_dir: Path,
-    on_pass: Callable[[PassView], None],
+    on_pass: Callable[[PassView], None], clock: Clock | None = None,
 ) -> RolloutState:  # fmt: skip
     """Run the reconcile loop for ``record`` (whose ``plan`` has passed its audit) until it
     settles: ``golive run`` and the verbs that take a rollout over, and the server's
     controller, drive a rollout this one way. Cancelled (Ctrl-C, SIGTERM), the runner releases
     its lease and leaves traffic and the record as they are."""
     providers = build_providers(plan, state_dir, record.id)
-    runner = Runner(plan, store, providers, SystemClock(), on_pass, state_dir=state_dir)
+    clock = clock if clock is not None else SystemClock()
+    runner = Runner(plan, store, providers, clock, on_pass, state_dir=state_dir)
     try:
         return await runner.run(record.id)
     finally:

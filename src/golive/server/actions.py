@@ -78,7 +78,7 @@ async def submit(request: Request, who: Identity | None, ctx: Context) -> Respon
         check_listen(plan, ctx.state_dir)  # a proxy that cannot listen never gets a record
     record = await rollouts.start_or_continue(ctx.store, plan, who, time.time(), lambda s: None)
     if ctx.wake is not None:
-        ctx.wake()
+        ctx.wake(record.id)
     created = record.id not in before
     await note_request(request, ctx, who, "started" if created else "continued",
                        201 if created else 200, record.id, "submit")  # fmt: skip
@@ -101,8 +101,8 @@ def verb_handler(verb: CommandVerb) -> Handler:
             if verb not in (CommandVerb.ROLLBACK, CommandVerb.ABORT):
                 raise
             return await _unrecorded_rollback(ctx, exc, verb)
-        if ctx.wake is not None:
-            ctx.wake()  # resume of a rollout nobody drives: the controller takes it
+        if ctx.wake is not None:  # its runner acts now; a rollout nobody drives is taken over
+            ctx.wake(record.id)
         return JSONResponse(
             {"id": record.id, "requested": verb.value, "recorded": asked.recorded}, 202
         )
@@ -139,6 +139,8 @@ async def _sign(request: Request, who: Identity | None, ctx: Context, approve: b
         ctx.store, record.id, text(body, "role", required=True), approve, note, revision, who,
         time.time(),
     )  # fmt: skip
+    if ctx.wake is not None:  # the gate's runner sees the sign-off now
+        ctx.wake(record.id)
     return JSONResponse(
         {"id": record.id, "signed": done.text, "step": done.step + 1, "missing": done.missing}
     )
@@ -160,6 +162,8 @@ async def confirm(request: Request, who: Identity | None, ctx: Context) -> Respo
         ctx.store, record.id, text(body, "item", required=True), text(body, "role", required=True),
         text(body, "note"), who, time.time(),
     )  # fmt: skip
+    if ctx.wake is not None:
+        ctx.wake(record.id)
     return JSONResponse({"id": record.id, "confirmed": said})
 
 

@@ -74,7 +74,7 @@ class Context:
     state_dir: Path
     limiter: FailedLogins = field(default_factory=FailedLogins)
     sessions: Sessions = field(default_factory=Sessions)  # the dashboard's logins
-    wake: Callable[[], None] | None = None  # a plan was submitted: look at the store now
+    wake: Callable[[str | None], None] | None = None  # a plan or a command: act on it now
     events_max_seconds: float = 900.0  # an event stream closes after this long (client resumes)
     events_poll: float = 0.5
     keepalive: float = 15.0

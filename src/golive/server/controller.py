@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from golive.core.actions import PassView
+from golive.engine.clock import WakeableClock
 from golive.errors import GoliveError, LeaseError, TamperedError
 from golive.operations import rollouts
 from golive.operations.trust import verified
@@ -43,9 +44,15 @@ class Controller:
         self._not_before: dict[str, float] = {}  # rollout -> when to try it again
         self._refused: set[str] = set()  # tampered: never driven
         self._wake = asyncio.Event()
+        self._clocks: dict[str, WakeableClock] = {}  # rollout -> its runner's clock
 
-    def wake(self) -> None:
+    def wake(self, rollout_id: str | None = None) -> None:
+        """Look at the store now (a plan was submitted, a resume given), and cut short the
+        pause of ``rollout_id``'s runner, so its new command is acted on at once."""
         self._wake.set()
+        clock = self._clocks.get(rollout_id) if rollout_id else None
+        if clock is not None:
+            clock.wake()
 
     @property
     def driving(self) -> list[str]:
@@ -82,7 +89,8 @@ class Controller:
         try:
             plan = await verified(self.store, record)
             log.info("driving rollout %s", rid)
-            state = await rollouts.drive(self.store, record, plan, self.state_dir, _quiet)
+            clock = self._clocks[rid] = WakeableClock()
+            state = await rollouts.drive(self.store, record, plan, self.state_dir, _quiet, clock)
             log.info("rollout %s ended: %s", rid, state.phase.value)
         except TamperedError as exc:
             self._refused.add(rid)
@@ -98,6 +106,7 @@ class Controller:
             log.exception("rollout %s: internal error; trying again later", rid)
         finally:
             self.tasks.pop(rid, None)
+            self._clocks.pop(rid, None)
 
     def _later(self, rid: str, kind: type[Exception]) -> None:
         self._not_before[rid] = time.monotonic() + RETRY_AFTER[kind]
