@@ -371,3 +371,48 @@ def test_serve_over_tls_with_a_certificate_and_refuses_a_key_that_does_not_match
     alone = golive("serve", "--tls-cert", str(cert), cwd=tmp_path)
     assert alone.returncode == 2 and "go together" in alone.stderr
     assert "Traceback" not in wrong.stderr + alone.stderr
+
+
+def test_serve_killed_9_just_after_accepting_a_rollback_the_next_server_finishes_it(
+    tmp_path: Path, team: dict[str, str], stable: int
+) -> None:
+    """kill -9 at the worst moment: the API has answered 202 to a rollback, the controller may
+    or may not have acted. Traffic keeps flowing meanwhile (the proxy is not the server's
+    child to lose), the next server takes the rollout over, the rollback ends it, every
+    request is answered by stable, and the record audits intact."""
+    listen = free_port()
+    first = Served(tmp_path)
+    second: Served | None = None
+    try:
+        made = first.call("POST", "/rollouts", team["olga"],
+                          content=plan(stable, listen, gate=False).encode(),
+                          headers={"content-type": "application/yaml"})  # fmt: skip
+        assert made.status_code == 201, made.text
+        rid = made.json()["id"]
+        wait_until("paused at 10%",
+                   lambda: first.detail(rid, team["vic"])["state"]["phase"] == "paused", 90)  # type: ignore[index]  # fmt: skip
+        asked = first.call("POST", f"/rollouts/{rid}/rollback", team["olga"],
+                           json={"reason": "kill -9 test"})  # fmt: skip
+        assert asked.status_code == 202, asked.text
+        first.proc.kill()
+        first.proc.wait(10)
+        assert httpx.get(f"http://127.0.0.1:{listen}/", timeout=5).status_code == 200
+        second = Served(tmp_path)
+        wait_until(
+            "rolled back by the next server",
+            lambda: second.detail(rid, team["vic"])["state"]["phase"] == "rolled_back",  # type: ignore[union-attr, index]
+            60,
+        )
+        versions = {
+            httpx.get(f"http://127.0.0.1:{listen}/", timeout=5).headers.get("x-version")
+            for _ in range(30)
+        }
+        assert versions == {"1.0.0"}
+        shown = json.loads(golive("status", rid, "--json", cwd=tmp_path).stdout)
+        assert shown["audit"]["verdict"] == "intact"
+        kinds = [e["kind"] for e in shown["events"]]
+        assert kinds.count("rollback_started") == 1, kinds
+    finally:
+        first.stop()
+        if second is not None:
+            assert second.stop() == 0, second.output()
