@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ from golive.store.seal import Seal, key_path
 from golive.store.sqlite import SQLiteStore
 
 console = Terminal()
+HEAD = re.compile(r"(sha256:)?[0-9a-f]{64}")
 STYLE = {Verdict.INTACT: "green", Verdict.UNSEALED: "yellow", Verdict.TAMPERED: "bold red"}
 
 
@@ -118,6 +120,11 @@ async def cmd_export(args: argparse.Namespace) -> int:
 def verify_file(args: argparse.Namespace) -> int:
     """Exit 0 when the export verifies (and ends at ``--head`` if given), 5 otherwise."""
     path: Path = args.file
+    if args.head is not None and not HEAD.fullmatch(args.head):
+        raise StateError(
+            f"--head {args.head!r} is not a public head: sha256: and 64 hex digits, as a "
+            "report or 'golive audit export' prints it"
+        )
     try:
         raw = path.read_bytes()
     except OSError as exc:

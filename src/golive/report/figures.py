@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from golive.report.stages import MetricRow
 
 LIMIT = 2000  # characters of one string shown in a table; the JSON report keeps them whole
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab, CR and LF are text
 
 
 def clip(text: str, limit: int = LIMIT) -> str:
