@@ -14,7 +14,7 @@
   }
   function line(label, color, dash, width, unit) {
     return { label: label, stroke: color, width: width || 2, dash: dash || [], spanGaps: true,
-             points: { show: false },
+             points: { size: 5 },
              value: function (u, v) { return v === null ? "–" : v.toFixed(1) + (unit || ""); } };
   }
   function chart(id, specs, data, unit, max) {

@@ -53,6 +53,10 @@ def weight(w: float) -> str:
     return f"{w:g}%"
 
 
+def stage_title(w: float) -> str:
+    return f"Canary at {w:g}%" if w > 0 else "Canary at 0% (its segment only)"
+
+
 OUTCOME = {
     "promoted": "promoted",
     "rolled_back": "rolled back",

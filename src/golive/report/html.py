@@ -54,9 +54,19 @@ def chart_data(r: Report) -> str:
     return json.dumps(data, allow_nan=False).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def table(header: tuple[str, ...], rows: list[tuple[object, ...]], cls: str = "") -> str:
+def table(
+    header: tuple[str, ...],
+    rows: list[tuple[object, ...]],
+    cls: str = "",
+    text: tuple[int, ...] = (),
+) -> str:
+    """A table; the columns in ``text`` hold free text (wrapped anywhere, the others by word)."""
     head = "".join(f"<th>{e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
+    kind = ['class="text"' if i in text else "" for i in range(len(header))]
+    body = "".join(
+        "<tr>" + "".join(f"<td {kind[i]}>{e(c)}</td>" for i, c in enumerate(row)) + "</tr>"
+        for row in rows
+    )
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -99,7 +109,8 @@ def _summary(r: Report) -> str:
         ("Duration", f.duration(r.duration)), ("Started by", r.started_by or "–"),
         ("Plan", r.plan_path),
     ]  # fmt: skip
-    dl = "".join(f"<div><dt>{e(k)}</dt><dd>{e(v)}</dd></div>" for k, v in facts)
+    wide = {"Rollout": ' class="wide"'}
+    dl = "".join(f"<div{wide.get(k, '')}><dt>{e(k)}</dt><dd>{e(v)}</dd></div>" for k, v in facts)
     return (
         f'<header class="summary {e(r.outcome)}"><p class="kicker">golive deployment report</p>'
         f'<h1><span class="service">{e(r.service)}</span> '
@@ -132,7 +143,7 @@ def _preflight(r: Report) -> str:
     return (
         f'<section><h2>Pre-flight and scorecard</h2><p class="score {go}">{e(card.headline())}'
         f' <small>(GO at {card.go_at:g})</small></p><div class="cats">{cats}</div>'
-        + table(("Check", "Category", "Result", "Critical", "Detail"), rows, "checks")
+        + table(("Check", "Category", "Result", "Critical", "Detail"), rows, "checks", (0, 4))
         + (f'<ul class="blockers">{blockers}</ul>' if blockers else "")
         + "</section>"
     )
@@ -159,7 +170,7 @@ def _signoffs(r: Report) -> str:
     if not rows:
         return ""
     header = ("Who", "Role", "Decision", "Gate or item", "When", "Note")
-    return "<section><h2>Sign-offs</h2>" + table(header, rows) + "</section>"
+    return "<section><h2>Sign-offs</h2>" + table(header, rows, "signoffs", (5,)) + "</section>"
 
 
 def _analysis(r: Report) -> str:
@@ -172,7 +183,8 @@ def _analysis(r: Report) -> str:
     stages = "".join(_stage(s) for s in r.stages) or (
         '<p class="muted">No traffic reached the canary: nothing to compare.</p>'
     )
-    charted = f'<div class="charts">{charts}</div>' if r.series else ""
+    served = any(p.rps[0] or p.rps[1] for p in r.series)
+    charted = f'<div class="charts">{charts}</div>' if served else ""
     return f"<section><h2>Canary analysis</h2>{charted}{stages}</section>"
 
 
@@ -188,7 +200,7 @@ def _stage(s: StageReport) -> str:
     head = "".join(f"<th>{h}</th>" for h in ("Metric", "Baseline (stable)", "Current (canary)",
                                              "Change", "Status"))  # fmt: skip
     return (
-        f'<div class="stage"><h3>Canary at {e(f.weight(st.weight))} <small>{f.clock(st.start)}'
+        f'<div class="stage"><h3>{e(f.stage_title(st.weight))} <small>{f.clock(st.start)}'
         f' – {f.clock(st.end)} UTC</small></h3><table class="diff"><thead><tr>{head}</tr>'
         f"</thead><tbody>{body}</tbody></table>"
         + (f"<h4>Evidence</h4>{_entries(s.evidence)}" if s.evidence else "")

@@ -51,7 +51,7 @@ def render(r: Report) -> str:
         out += ["No traffic reached the canary: nothing to compare.", ""]
     for s in r.stages:
         st = s.stage
-        title = f"### Canary at {f.weight(st.weight)}"
+        title = f"### {f.stage_title(st.weight)}"
         out += [f"{title} ({f.clock(st.start)} - {f.clock(st.end)} UTC)", ""]
         out += table(("Metric", "Baseline (stable)", "Current (canary)", "Change", "Status"),
                      [f.cells(row) for row in st.rows])  # fmt: skip

@@ -117,7 +117,5 @@ def _scorecard(events: Sequence[StoredEvent]) -> Scorecard | None:
 
 
 def _stage(stage: Stage, timeline: tuple[Entry, ...]) -> StageReport:
-    during = tuple(
-        e for e in timeline if e.kind in EVIDENCE and stage.start <= e.at <= stage.end + 1.0
-    )
+    during = tuple(e for e in timeline if e.kind in EVIDENCE and stage.start < e.at <= stage.end)
     return StageReport(stage, during)

@@ -9,6 +9,7 @@ given, so the report is the same whenever and wherever it is rebuilt.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,7 +17,8 @@ from golive.analysis.snapshot import Snapshot, add, delta, quantile
 
 Measurement = tuple[float, float, Snapshot, Snapshot]  # at, canary weight, stable, canary
 QUANTILES = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
-ERROR_MARGIN_PP = 0.5  # an error rate this many points above stable's is marked worse
+ERROR_MARGIN_PP = 0.5  # an error rate this many points above stable's, and beyond chance,
+Z_BEYOND_CHANCE = 2.33  # (a one-sided two-proportion z-test at 1%) is marked worse
 LATENCY_FACTOR, LATENCY_MARGIN_MS = 1.2, 5.0  # slower by both is marked worse
 
 
@@ -105,6 +107,19 @@ def diff(stable: Snapshot, canary: Snapshot) -> tuple[MetricRow, ...]:
         lb, lc = quantile(stable.latency_ms_buckets, q), quantile(canary.latency_ms_buckets, q)
         rows.append(_latency(f"latency {name}", lb, lc))
     return tuple(rows)
+
+
+def _errors(stable: Snapshot, canary: Snapshot) -> str:
+    """worse or better only when the difference is both material and beyond chance."""
+    b, c = stable.errors / stable.requests, canary.errors / canary.requests
+    pooled = (stable.errors + canary.errors) / (stable.requests + canary.requests)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / stable.requests + 1 / canary.requests))
+    z = (c - b) / spread if spread > 0 else 0.0
+    if 100 * (c - b) > ERROR_MARGIN_PP and z > Z_BEYOND_CHANCE:
+        return "worse"
+    if 100 * (b - c) > ERROR_MARGIN_PP and -z > Z_BEYOND_CHANCE:
+        return "better"
+    return "ok"
 
 
 def _latency(metric: str, b: float | None, c: float | None) -> MetricRow:
