@@ -56,15 +56,15 @@ def report_path(state_dir: Path, rollout_id: str, fmt: Format) -> Path:
 async def write_reports(store: Store, rollout_id: str, state_dir: Path) -> list[Path]:
     """Write every format of the rollout's report under ``state_dir/reports``."""
     report = await gather(store, rollout_id)
-    texts = {fmt: render(report, fmt) for fmt in FORMATS}
-    return await asyncio.to_thread(_write, state_dir, report.rollout_id, texts)
+    return await asyncio.to_thread(_write, state_dir, report)
 
 
-def _write(state_dir: Path, rollout_id: str, texts: dict[Format, str]) -> list[Path]:
+def _write(state_dir: Path, report: Report) -> list[Path]:
+    """Render (a long rollout's report takes a while: off the event loop) and write."""
     private_dir(state_dir / "reports")
     written = []
-    for fmt, text in texts.items():
-        path = report_path(state_dir, rollout_id, fmt)
-        write_atomically(path, text, durable=False)
+    for fmt in FORMATS:
+        path = report_path(state_dir, report.rollout_id, fmt)
+        write_atomically(path, render(report, fmt), durable=False)
         written.append(path)
     return written

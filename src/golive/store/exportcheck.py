@@ -79,6 +79,10 @@ def verify_export(text: str, head: str | None = None, seal: Seal | None = None) 
         return check
     except _Bad as exc:
         return ExportCheck(rollout if isinstance(rollout, str) else "", str(exc))
+    except RecursionError:  # data nested deeper than can be re-encoded: no golive export
+        return ExportCheck(
+            rollout if isinstance(rollout, str) else "", "a line is nested too deeply"
+        )
 
 
 def _walk(lines: list[str], rollout: str, seal: Seal | None) -> ChainHead:

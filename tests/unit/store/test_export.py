@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from golive.core.state import Event, Phase, RolloutId, RolloutState
 from golive.plan.model import Split
@@ -170,3 +172,14 @@ def test_the_key_is_never_in_the_export(exported: tuple[SQLiteStore, str, list[s
     key = store.seal._key.hex()
     assert all(key not in line for line in lines)
     assert json.loads(lines[0])["key_id"] == store.seal.key_id
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=200), st.sampled_from([
+    '{"golive_export": 1, "rollout": "svc-1"}', '{"end": {}}', '{"seq": true}', "NaN", "[]",
+    '{"seq": 1, "at": 1e999, "kind": "", "message": "", "data": {}, "prev_hash": "",'
+    ' "hash": "", "prev_link": "", "link": ""}',
+])), max_size=6))  # fmt: skip
+def test_no_text_is_anything_but_a_verdict(lines: list[str]) -> None:
+    found = verify_export("\n".join(lines))
+    assert found.ok or found.problem
