@@ -139,7 +139,7 @@ def verify_file(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"file": str(path), "rollout": check.rollout_id, "ok": check.ok,
                           "problem": check.problem, "key_checked": check.key_checked,
-                          "head_checked": check.head_checked,
+                          "head_checked": check.head_checked, "after_head": check.after_head,
                           "head": check.head.to_json() if check.head else None}))  # fmt: skip
         return 0 if check.ok else EXIT_TAMPERED
     if not check.ok:
@@ -151,12 +151,20 @@ def verify_file(args: argparse.Namespace) -> int:
     shown = Text(f"{path}: ").append("consistent", "green")
     shown.append(f" (rollout {check.rollout_id}, {check.head.describe()})")
     console.print(shown)
-    console.print("  ends at the head you gave" if check.head_checked else
-                  "  no --head given: a cut or rewritten export cannot be told from a genuine "
-                  "one; compare the head above with one kept elsewhere (a report)")  # fmt: skip
+    console.print(_head_words(check))
     console.print("  HMACs checked with the key" if check.key_checked else
                   "  HMACs not checked (the key it names is not at hand)")  # fmt: skip
     return 0
+
+
+def _head_words(check: ExportCheck) -> str:
+    if not check.head_checked:
+        return ("  no --head given: a cut or rewritten export cannot be told from a genuine one; "
+                "compare the head above with one kept elsewhere (a report)")  # fmt: skip
+    if check.after_head == 0:
+        return "  ends at the head you gave"
+    return (f"  reaches the head you gave; the {check.after_head} entries after it were written "
+            "since that head was taken and are not covered by it")  # fmt: skip
 
 
 def _key(args: argparse.Namespace) -> Seal | None:

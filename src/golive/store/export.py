@@ -9,8 +9,9 @@ journal alone, so golive prints it in every report and anyone can recompute it a
 ``verify_export`` recomputes the chain. On its own it proves that the file is internally
 consistent: no line edited, inserted, deleted or moved *unless the whole chain after it was
 recomputed*. Given a head obtained elsewhere (a report, a release note, a notification), it
-proves that the file is exactly the journal whose head that was, up to its end: a truncated or
-rewritten export no longer ends at that head. Given the key (``key_id`` names it), each line's
+proves that the file's entries up to that head are exactly the journal whose head that was: a
+truncated or rewritten export no longer reaches it (entries written after it are counted, not
+vouched for). Given the key (``key_id`` names it), each line's
 HMAC is checked too, which proves that golive wrote the content. Layout (JSON Lines, ASCII)::
 
     {"golive_export": 1, "rollout": ID, "service": ..., "key_id": ..., ...}   line 1
@@ -100,7 +101,8 @@ class ExportCheck:
     problem: str = ""
     head: ChainHead | None = None
     key_checked: bool = False  # the HMACs were checked too (the key was at hand)
-    head_checked: bool = False  # the file ends at the head given
+    head_checked: bool = False  # the file reaches the head given
+    after_head: int = 0  # entries after that head (written since it was taken: not covered)
 
     @property
     def ok(self) -> bool:

@@ -66,16 +66,19 @@ def verify_export(text: str, head: str | None = None, seal: Seal | None = None) 
         if header.get("golive_export") != FORMAT or not isinstance(rollout, str):
             raise _Bad(f"line 1: not the header of a golive export (format {FORMAT})")
         keyed = seal is not None and header.get("key_id") == seal.key_id
-        found = _walk(lines, rollout, seal if keyed else None)
+        links: dict[str, int] = {}
+        found = _walk(lines, rollout, seal if keyed else None, links)
         check = ExportCheck(rollout, "", found, keyed)
         if head is not None:
             given = head if head.startswith("sha256:") else f"sha256:{head}"
-            if given != found.public:
+            if given.removeprefix("sha256:") not in links:
                 raise _Bad(
-                    f"the file ends at {found.public}, not at the head you gave ({given}): "
-                    "it was truncated, extended or rewritten, or the head is another rollout's"
+                    f"the head you gave ({given}) is not in the file, which ends at "
+                    f"{found.public}: it was truncated or rewritten, or the head is another "
+                    "rollout's"
                 )
-            check = replace(check, head_checked=True)
+            after = found.events - links[given.removeprefix("sha256:")]
+            check = replace(check, head_checked=True, after_head=after)
         return check
     except _Bad as exc:
         return ExportCheck(rollout if isinstance(rollout, str) else "", str(exc))
@@ -85,8 +88,10 @@ def verify_export(text: str, head: str | None = None, seal: Seal | None = None) 
         )
 
 
-def _walk(lines: list[str], rollout: str, seal: Seal | None) -> ChainHead:
+def _walk(lines: list[str], rollout: str, seal: Seal | None, links: dict[str, int]) -> ChainHead:
+    """Check every line; ``links`` gets each link and how many entries it covers."""
     link, hash_, seq, count = genesis_link(rollout), GENESIS, 0, 0
+    links[link] = 0
     for number, raw in enumerate(lines[1:], start=2):
         line = _parse(number, raw)
         if "end" in line:
@@ -111,4 +116,5 @@ def _walk(lines: list[str], rollout: str, seal: Seal | None) -> ChainHead:
             raise _Bad(f"line {number}: its HMAC does not match under key {seal.key_id} "
                        "(edited, and the links after it recomputed?)")  # fmt: skip
         link, hash_, seq, count = str(line["link"]), event.hash, event.seq, count + 1
+        links[link] = count
     raise _Bad(f"the file ends at line {len(lines)} without its end line (truncated?)")

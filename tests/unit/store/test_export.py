@@ -135,7 +135,7 @@ def test_a_cut_end_is_named_and_a_recomputed_end_is_caught_by_the_head(
            "head": f"sha256:{last['link']}"}  # fmt: skip
     cut = [*lines[:-2], json.dumps({"end": end})]
     assert check(cut) == ""
-    assert "not at the head you gave" in check(cut, head)
+    assert "is not in the file" in check(cut, head)
 
 
 def test_a_rewrite_with_every_link_recomputed_is_caught_by_the_key_or_the_head(
@@ -149,7 +149,7 @@ def test_a_rewrite_with_every_link_recomputed_is_caught_by_the_key_or_the_head(
     rewritten = export_text({"key_id": store.seal.key_id}, "svc-1", forged).split("\n")[:-1]
     assert check(rewritten) == ""  # consistent: the unkeyed chain alone cannot tell
     assert check(rewritten, seal=store.seal).startswith("line 3: its HMAC does not match")
-    assert "not at the head you gave" in check(rewritten, head)
+    assert "is not in the file" in check(rewritten, head)
 
 
 @pytest.mark.parametrize(
@@ -183,3 +183,17 @@ def test_the_key_is_never_in_the_export(exported: tuple[SQLiteStore, str, list[s
 def test_no_text_is_anything_but_a_verdict(lines: list[str]) -> None:
     found = verify_export("\n".join(lines))
     assert found.ok or found.problem
+
+
+async def test_entries_written_after_the_head_are_counted_not_vouched_for(
+    exported: tuple[SQLiteStore, str, list[str]],
+) -> None:
+    store, head, _ = exported
+    st = (await store.load("svc-1")).state
+    await store.commit(st, [Event("note", "later")], (await store.load("svc-1")).version, 99.0)
+    text = export_text({}, "svc-1", await store.events("svc-1"))
+    found = verify_export(text, head)
+    assert found.ok and found.head_checked and found.after_head == 1
+    lines = text.split("\n")
+    lines[3] = lines[3].replace('"kind": "', '"kind": "x', 1)  # before the head: still caught
+    assert verify_export("\n".join(lines), head).problem.startswith("line 4: its content")
