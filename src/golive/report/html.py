@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -42,14 +43,19 @@ def _hash(script: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
 
 
+def _finite(values: list[float | None]) -> list[float | None]:
+    return [v if v is not None and math.isfinite(v) else None for v in values]
+
+
 def chart_data(r: Report) -> str:
+    """The series as JSON for the charts; a value that is not a finite number is a gap."""
     s = r.series
     data = {
-        "t": [p.at for p in s],
-        "weight": [p.weight for p in s],
-        "rps": [[p.rps[0] for p in s], [p.rps[1] for p in s]],
-        "errors": [[p.errors[0] for p in s], [p.errors[1] for p in s]],
-        "latency": [[[p.latency[w][q] for p in s] for q in range(3)] for w in (0, 1)],
+        "t": _finite([p.at for p in s]),
+        "weight": _finite([p.weight for p in s]),
+        "rps": [_finite([p.rps[i] for p in s]) for i in (0, 1)],
+        "errors": [_finite([p.errors[i] for p in s]) for i in (0, 1)],
+        "latency": [[_finite([p.latency[w][q] for p in s]) for q in range(3)] for w in (0, 1)],
     }
     return json.dumps(data, allow_nan=False).replace("<", "\\u003c").replace(">", "\\u003e")
 
