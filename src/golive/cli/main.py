@@ -23,7 +23,7 @@ from typing import Any
 from rich.text import Text
 
 from golive import __version__
-from golive.cli import audit, control, outlet, readiness, session, signoff, status
+from golive.cli import audit, control, outlet, readiness, report, session, signoff, status
 from golive.cli.init import TEMPLATES, cmd_init
 from golive.cli.load import cmd_load, connections, duration_arg, load_duration, rps
 from golive.cli.session import EXIT_FAILED, EXIT_INVALID, EXIT_TAMPERED
@@ -153,10 +153,24 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("token_id", metavar="ID")
 
     audit_ = sub.add_parser("audit", help="verify that the record was not edited outside golive")
-    audit_sub = audit_.add_subparsers(dest="audit_verb", required=True, metavar="verify")
+    audit_sub = audit_.add_subparsers(dest="audit_verb", required=True, metavar="verify|export")
     verify = audit_sub.add_parser("verify", help="exit 0 intact, 5 tampered (names the entry)")
     verify.add_argument("id", nargs="?", help="one rollout (default: all of them)")
     verify.add_argument("--json", action="store_true", help="one JSON document")
+    verify.add_argument(
+        "--file", type=Path, help="check an export (golive audit export) instead; no key needed"
+    )
+    verify.add_argument(
+        "--head", help="with --file: the head (sha256:...) the export must end at (a report's)"
+    )
+    export = audit_sub.add_parser("export", help="the rollout's journal as JSON Lines")
+    export.add_argument("id", help="the rollout id (or its first characters)")
+    export.add_argument("--output", type=Path, help="a file (default: standard output)")
+
+    report = sub.add_parser("report", help="the deployment report of a rollout (md, html, json)")
+    report.add_argument("id", help="the rollout id (or its first characters)")
+    report.add_argument("--format", choices=("md", "html", "json"), default="md")
+    report.add_argument("--output", type=Path, help="a file (default: standard output)")
 
     init = sub.add_parser("init", help="write a starter plan")
     init.add_argument("--template", choices=TEMPLATES, default="runbook")
@@ -211,6 +225,7 @@ VERBS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "init": cmd_init,
     "load": cmd_load,
     "status": status.cmd_status,
+    "report": report.cmd_report,
 }
 
 

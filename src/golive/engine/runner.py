@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import math
 import os
 import random
@@ -52,14 +53,17 @@ from golive.errors import (
 )
 from golive.plan.kinds import SOURCES
 from golive.plan.model import PREFLIGHT, ApproveStep, CheckStep, Plan, Revision, Split
+from golive.report.gather import write_reports
 from golive.store.base import Store
 from golive.store.leases import owner_id
 from golive.store.sqlite import SQLiteStore
 from golive.traffic.base import Verification
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 CALL_TIMEOUT = 5.0
 URGENT_VERIFY = 5.0
+REPORT_TIMEOUT = 30.0
 
 
 class Runner(Takeover):
@@ -113,16 +117,32 @@ class Runner(Takeover):
                 if state.phase.terminal:
                     ended_at = self.clock.now() if ended_at is None else ended_at
                     if self.clock.now() - ended_at > self.plan.drain.timeout:
-                        return await self._give_up(state, version)
+                        return await self._reported(await self._give_up(state, version))
                 state, version, again = await self._pass(state, version)
                 if not again and not state.settled:
                     await self.clock.sleep(self._pause())
-            return state
+            return await self._reported(state)
         except StateError as exc:  # the record can no longer be written: fail safe, then stop
             raise await self._failsafe(state, exc) from exc
         finally:
             with contextlib.suppress(StateError):
                 await self.store.release_lease(state.id, self.owner)
+
+    async def _reported(self, state: RolloutState) -> RolloutState:
+        """After the terminal commit: the report in ``<state-dir>/reports``. Traffic is safe
+        and the record complete by now, so a failure to write it (a full disk, a bug) is
+        journaled and shown, never raised: it must not change how the rollout ended."""
+        if state.phase.terminal:
+            try:
+                await asyncio.wait_for(
+                    write_reports(self.store, state.id, self.state_dir), REPORT_TIMEOUT
+                )
+            except Exception as exc:
+                why = f"the report was not written: {type(exc).__name__}: {exc}"
+                log.warning("rollout %s: %s", state.id, why)
+                with contextlib.suppress(GoliveError):
+                    await self.store.note(state.id, Event("report_failed", why), self.clock.now())
+        return state
 
     def _ttl(self) -> float:
         return max(30.0, 3 * self.plan.metrics.interval)

@@ -330,6 +330,7 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
         checks=checks,
         preflight=preflight,
         checklist=checklist,
+        risks=tuple(m.Risk(r.risk, r.likelihood, r.impact, r.mitigation) for r in spec.risks),
         go_at=spec.scorecard.go_at,
         confirm_within=spec.scorecard.confirm_within,
         approvals=approvals,

@@ -251,6 +251,16 @@ def describe_step(step: Step) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Risk:
+    """A row of the risk register: likelihood and impact are low, medium or high."""
+
+    risk: str
+    likelihood: str
+    impact: str
+    mitigation: str
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     service: str
     stable: RevisionSpec
@@ -262,6 +272,7 @@ class Plan:
     checks: dict[str, Check] = field(default_factory=dict)
     preflight: tuple[Check, ...] = ()
     checklist: tuple[ChecklistItem, ...] = ()
+    risks: tuple[Risk, ...] = ()
     go_at: float = 9.0
     confirm_within: float | None = None  # how long the pre-flight waits for confirmations
     approvals: dict[str, ApprovalGate] = field(default_factory=dict)

@@ -199,6 +199,18 @@ class ChecklistSpec(Strict):
     critical: bool = False
 
 
+Level = Literal["low", "medium", "high"]
+
+
+class RiskSpec(Strict):
+    """One row of the runbook's risk register, shown in the report."""
+
+    risk: Annotated[str, Field(min_length=1, max_length=300)]
+    likelihood: Level
+    impact: Level
+    mitigation: Annotated[str, Field(min_length=1, max_length=500)]
+
+
 class ScorecardSpec(Strict):
     go_at: Annotated[float, Field(ge=0, le=10)] = 9.0
     confirm_within: Duration | None = None
@@ -312,6 +324,7 @@ class PlanSpec(Strict):
     checks: dict[Name, CheckSpec] = {}
     preflight: Annotated[list[CheckSpec], Field(max_length=200)] = []
     checklist: Annotated[list[ChecklistSpec], Field(max_length=100)] = []
+    risks: Annotated[list[RiskSpec], Field(max_length=100)] = []
     scorecard: ScorecardSpec = ScorecardSpec()
     approvals: dict[Name, ApprovalSpec] = {}
     permissions: PermissionsSpec = PermissionsSpec()

@@ -69,6 +69,12 @@ class Seal:
     def mac(self, *parts: object) -> str:
         return hmac.new(self._key, canonical(parts), sha256).hexdigest()
 
+    @property
+    def key_id(self) -> str:
+        """A public name for the key (16 hex digits of a hash of it): an export names the key
+        its MACs were made with, never the key itself."""
+        return sha256(b"golive key id\0" + self._key).hexdigest()[:16]
+
     def check(self, mac: str, *parts: object) -> bool:
         return hmac.compare_digest(mac.encode(), self.mac(*parts).encode())
 

@@ -39,7 +39,7 @@ class Recorder:
         self.release = asyncio.Event()
 
     async def __call__(self, store: object, record: object, plan: object, state_dir: Path,
-                       on_pass: object) -> RolloutState:  # fmt: skip
+                       on_pass: object, clock: object = None) -> RolloutState:  # fmt: skip
         rid = record.id  # type: ignore[attr-defined]
         self.started.append(rid)
         if self.fail is not None:
@@ -139,3 +139,28 @@ async def test_the_sqlite_store_lists_its_active_rollouts_oldest_first(tmp_path:
         assert [r.id for r in found if not isinstance(r, Exception)] == ids
     finally:
         store.close()
+
+
+async def test_a_wake_naming_a_rollout_cuts_its_runners_pause_short(tmp_path: Path) -> None:
+    clocks: dict[str, object] = {}
+
+    async def drive(store: object, record: object, plan: object, state_dir: Path,
+                    on_pass: object, clock: object = None) -> RolloutState:  # fmt: skip
+        clocks[record.id] = clock  # type: ignore[attr-defined]
+        await clock.sleep(60)  # type: ignore[attr-defined]
+        return record.state  # type: ignore[attr-defined, no-any-return]
+
+    store = MemoryStore()
+    rid = await start(store, "shop")
+    ctl = Controller(store, tmp_path)
+    original, controller_module.rollouts.drive = controller_module.rollouts.drive, drive  # type: ignore[assignment]
+    try:
+        await ctl.scan()
+        await asyncio.sleep(0.01)
+        assert rid in clocks and ctl.driving == [rid]
+        ctl.wake(rid)
+        await asyncio.wait_for(asyncio.gather(*ctl.tasks.values()), 5)  # not 60 s
+        assert ctl.driving == []
+    finally:
+        controller_module.rollouts.drive = original  # type: ignore[assignment]
+        await ctl.stop()
