@@ -65,6 +65,8 @@ async def finish_retirements(
     """Complete what ended rollouts of ``service`` still have to retire (a controller died
     while draining), before anything new starts: retirement is a recorded pending action."""
     for record in await store.retiring(service):
+        if not record.state.retire_due(time.time()):  # a watch window's keep_previous
+            continue  # retired once it runs out, by whichever controller looks then
         left = ", ".join(r.value for r in record.state.retiring)
         say(f"rollout {record.id} ({record.state.phase.value}) still has to retire: {left}")
         try:
