@@ -99,7 +99,10 @@ def back_to_previous(plan: Plan, state: RolloutState, obs: Observation) -> Decis
         return Decision(nxt, (ApplySplit(Split.all_stable(), urgent=True),), again=True)
     timeout = stable.process.timeout if stable.process else REDEPLOY_TIMEOUT
     waited = obs.now - (state.rollback_at if state.rollback_at is not None else obs.now)
-    if health in (Health.FAILED, Health.OCCUPIED) or waited > timeout or stable.process is None:
+    waiting = f"the previous revision (stable {stable.version}) to be deployed again"
+    # one that exited is deployed again once; failing again, or never ready, it is given up
+    failed = health is Health.FAILED and state.waiting_for == waiting
+    if failed or health is Health.OCCUPIED or waited > timeout or stable.process is None:
         within = f" within {timeout:g}s" if waited > timeout else ""
         why = (
             f"the previous revision (stable {stable.version}) is {health.value} and could not "
@@ -114,7 +117,6 @@ def back_to_previous(plan: Plan, state: RolloutState, obs: Observation) -> Decis
             state, phase=Phase.FAILED, reason=f"{state.reason}; {why}", waiting_for=""
         )
         return Decision(nxt, reconcile(state, obs), (Event("failed", f"rollback failed: {why}"),))
-    waiting = f"the previous revision (stable {stable.version}) to be deployed again"
     events: tuple[Event, ...] = ()
     if state.waiting_for != waiting:
         events = (

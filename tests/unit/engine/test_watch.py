@@ -184,6 +184,13 @@ def test_a_previous_revision_that_is_gone_is_redeployed_before_traffic_moves() -
     assert d.actions == (EnsureRevision(Revision.STABLE),) and d.events == ()
     d = rolled_back(dataclasses.replace(d, actions=(), again=True), clock)
     assert d.state.phase is Phase.ROLLED_BACK
+    # one that exited is deployed again once; exiting again, it is given up
+    exited = {Revision.STABLE: Health.FAILED, Revision.CANARY: Health.READY}
+    d = decide(PLAN, s, healthy(clock, commands=(cmd,)))
+    d = decide(PLAN, d.state, healthy(clock, health=exited))
+    assert d.actions == (EnsureRevision(Revision.STABLE),)
+    d = decide(PLAN, d.state, healthy(clock, health=exited))
+    assert d.state.phase is Phase.FAILED and d.state.desired == FULL
     # one that never comes back: traffic stays on the new version, the rollout fails
     d = decide(PLAN, s, healthy(clock, commands=(cmd,)))
     clock.advance(31)
