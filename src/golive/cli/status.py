@@ -143,7 +143,7 @@ async def _watch(store: Store, rollout_id: str, every: float = 1.0) -> int:
             console.print(f"{stamp} {e.kind:<16} {one_line(e.message)}")
             seen = e.seq
         record = await store.load(rollout_id)
-        if record.state.settled:
+        if record.state.idle(time.time()):  # a kept previous revision is retired later
             console.print(f"rollout {rollout_id}: {record.state.phase.value.replace('_', ' ')}")
             return 0
         alive = controller_alive(record.lease_owner)

@@ -115,6 +115,11 @@ class RolloutState:
             return self.retiring
         return tuple(r for r in self.retiring if r is not Revision.STABLE)
 
+    def idle(self, now: float) -> bool:
+        """Ended, with nothing to do now: settled, or only a kept previous revision left,
+        retired later (followers stop following; the runner stops driving)."""
+        return self.phase.terminal and not self.retire_due(now)
+
     @property
     def settled(self) -> bool:
         """Ended, and nothing left to retire: no verb has anything more to do for it."""

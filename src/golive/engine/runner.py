@@ -109,7 +109,7 @@ class Runner(Takeover):
                 await self._try_start(state)
             ended_at: float | None = None
             while not state.settled:
-                if state.phase.terminal and not state.retire_due(self.clock.now()):
+                if state.idle(self.clock.now()):
                     return state  # the previous revision is kept: a later controller retires it
                 if state.phase.terminal:
                     ended_at = self.clock.now() if ended_at is None else ended_at

@@ -156,7 +156,7 @@ def audit_json(audit: Audit) -> dict[str, object]:
 def running(record: RolloutRecord) -> bool | None:
     """Whether a live controller drives it: None on another host or when nothing is left to do."""
     state = record.state
-    if state.settled or (state.phase.terminal and not state.retire_due(time.time())):
+    if state.idle(time.time()):
         return None  # the previous revision a watch window keeps: retired when due
     return controller_alive(record.lease_owner)
 
