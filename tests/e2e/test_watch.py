@@ -20,6 +20,9 @@ from golive.processes import pid_alive
 from tests.conftest import free_port
 from tests.e2e.test_cli import GOLIVE, golive
 from tests.e2e.test_releases import owned_pid, release, status, stop, versions
+from tests.e2e.test_serve import Served, team, wait_until
+
+__all__ = ["team"]  # the fixture: tokens made with the CLI
 
 pytestmark = pytest.mark.e2e
 
@@ -231,3 +234,36 @@ def test_a_second_release_during_the_window_is_refused_naming_it(workdir: Path) 
         assert previous is not None and pid_alive(previous)
     finally:
         stop(run)
+
+
+def test_golive_serve_takes_the_window_over_and_retires_the_previous_when_due(
+    workdir: Path, team: dict[str, str]
+) -> None:
+    run, rid, _, listen = in_window(workdir)
+    served: Served | None = None
+    try:
+        previous = owned_pid(workdir, "1.0.0")
+        assert previous is not None
+        os.killpg(run.pid, signal.SIGKILL)  # the terminal's controller dies in the window
+        run.wait(10)
+        served = Served(workdir)  # the server's controller takes the window over
+        doc = served.detail(rid, team["vic"])
+        watch = doc["watch"]
+        assert isinstance(watch, dict) and watch["previous"] in ("kept", "retired")
+
+        def phase() -> object:
+            state = served.detail(rid, team["vic"])["state"]  # type: ignore[union-attr]
+            return state["phase"] == "promoted" and state  # type: ignore[index]
+
+        state = wait_until("the window ends promoted", phase, 60)
+        assert isinstance(state, dict)
+        assert versions(listen) == {"2.0.0"}
+        wait_until("the previous revision is retired", lambda: not pid_alive(previous), 60)
+        assert time.time() >= state["keep_until"]  # not before keep_previous ran out
+        done = served.detail(rid, team["vic"])
+        assert done["state"]["retiring"] == []  # type: ignore[index]
+        assert "retired" in str(done["watch"]["sentence"])  # type: ignore[index]
+    finally:
+        stop(run)
+        if served is not None:
+            served.stop()

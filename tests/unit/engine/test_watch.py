@@ -231,3 +231,34 @@ def test_plan_rules_for_the_watch_window(write_plan: object) -> None:
     no_watch = GOOD_PLAN.replace("  - promote\n", "  - promote: {keep_previous: 1h}\n")
     with pytest.raises(PlanError, match="belongs to a watch window"):
         parse_plan(no_watch, "plan.yaml")
+
+
+def test_defaults_of_the_window() -> None:
+    plain = parse_plan(GOOD_PLAN.replace("  - promote\n", "  - promote: {watch: 1h}\n"), "p.yaml")
+    assert plain.watch is not None
+    assert plain.watch.keep_previous == 3600.0 and plain.watch.every == ((None, 300.0),)
+    assert parse_plan(GOOD_PLAN, "p.yaml").watch is None
+    one = GOOD_PLAN.replace(
+        "  - promote\n", "  - promote: {watch: 1h, every: [{for: 10m, every: 1m}]}\n"
+    )
+    watch = parse_plan(one, "p.yaml").watch
+    assert watch is not None and watch.interval(3000) == 60.0  # its interval goes on
+
+
+def test_hostile_schedules_are_refused_with_a_sentence() -> None:
+    import pytest
+
+    from golive.errors import PlanError
+
+    for bad, said in (
+        ("{watch: 1h, every: [{every: 1m}, {for: 1h, every: 5m}]}", "only the last entry"),
+        ("{watch: 1h, every: [{for: 0s, every: 1m}]}", "'for' must be longer than 0s"),
+        ("{watch: 1h, every: [{every: 0s}]}", "'every' must be longer than 0s"),
+        ("{watch: 0s}", "longer than 0s"),
+        ("{watch: 1h, every: [" + ", ".join(["{every: 1m}"] * 40) + "]}", "every"),
+        ("{watch: '<script>', keep_previous: 2h}", "watch"),
+    ):
+        text = GOOD_PLAN.replace("  - promote\n", f"  - promote: {bad}\n")
+        with pytest.raises(PlanError) as exc:
+            parse_plan(text, "p.yaml")
+        assert said in str(exc.value), str(exc.value)
