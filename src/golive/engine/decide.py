@@ -6,7 +6,9 @@ handled here; each step kind has one small function in :mod:`golive.engine.steps
 Safety rules live in these two modules, once:
 
 * a rollback's first action is the router write that sends 100% to stable (``urgent``), and the
-  canary is retired only after a later observation reads that split back;
+  canary is retired only after a later observation reads that split back; in the watch window
+  after a promotion (:mod:`golive.engine.watch`) the previous revision is health-checked (and
+  deployed again if it is gone) before that write, since no traffic reaches it then;
 * triggers are armed from the first shift until the rollout ends, in every non-terminal phase;
 * terminal phases absorb: nothing changes once promoted, rolled back, aborted or failed, except
   that a retirement still pending (``state.retiring``) is asked for again until the runner
