@@ -161,7 +161,8 @@ def _apply_command(
         return paused(state, now, why, PauseKind.OPERATOR, "golive resume"), ""
     if verb is CommandVerb.RESUME and phase is Phase.PAUSED:
         return _resume(plan, state, now), ""
-    if verb is CommandVerb.PROMOTE and state.watching:  # ends the watch window now
+    window = state.watching and phase in (Phase.PROGRESSING, Phase.PAUSED)
+    if verb is CommandVerb.PROMOTE and window:  # ends the watch window now
         return dataclasses.replace(state, phase=Phase.PROGRESSING, watch_until=now), ""
     if verb is CommandVerb.PROMOTE and phase in (Phase.PROGRESSING, Phase.PAUSED):
         blocked = unfinished_gate(plan, state)

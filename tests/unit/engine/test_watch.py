@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from golive.analysis.judge import Call, MetricVerdict, Status, Verdict
 from golive.core.actions import ApplySplit, Decision, EnsureRevision, Observation, RetireRevision
 from golive.core.results import CheckResult, CheckStatus, Health
@@ -262,3 +265,46 @@ def test_hostile_schedules_are_refused_with_a_sentence() -> None:
         with pytest.raises(PlanError) as exc:
             parse_plan(text, "p.yaml")
         assert said in str(exc.value), str(exc.value)
+
+
+_healths = st.sampled_from(list(Health))
+_checks = st.none() | st.sampled_from(
+    [CheckResult(CheckStatus.PASSED, "ok"), CheckResult(CheckStatus.FAILED, "503")]
+)
+_commands = st.lists(st.sampled_from(list(CommandVerb)), max_size=2)
+_passes = st.tuples(
+    st.floats(0, 4000), _healths, _checks, st.sampled_from([None, 0.0, 0.5]), _commands,
+    st.sampled_from([FULL, Split.all_stable(), None]),
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_passes, min_size=1, max_size=30))
+def test_the_window_never_sends_traffic_to_a_previous_revision_not_ready(seq: list[tuple]) -> None:  # type: ignore[type-arg]
+    clock = FakeClock()
+    s = promoted(clock)
+    n = 0
+    for dt, health, check, trig, verbs, split in seq:
+        clock.advance(dt)
+        cmds = tuple(Command((n := n + 1), v, by="x") for v in verbs)
+        o = Observation(
+            clock.now(), split, {Revision.STABLE: health, Revision.CANARY: Health.READY},
+            check, None, (trig,), cmds,
+        )  # fmt: skip
+        before, d = s, decide(PLAN, s, o)
+        s = d.state
+        for a in d.actions:
+            if (
+                isinstance(a, ApplySplit)
+                and a.split == Split.all_stable()
+                and before.desired == FULL
+            ):
+                assert a.urgent and health is Health.READY, "traffic to a previous not ready"
+            if isinstance(a, RetireRevision) and a.revision is Revision.STABLE:
+                assert s.keep_until is not None and clock.now() >= s.keep_until
+        if before.phase.terminal:
+            assert s == before, "terminal phases absorb"
+        if before.phase is Phase.ROLLING_BACK:
+            assert s.phase in (Phase.ROLLING_BACK, Phase.ROLLED_BACK, Phase.FAILED)
+        if s.phase is Phase.FAILED:
+            assert s.desired == FULL, "a previous that never came back: traffic stays"
