@@ -34,6 +34,7 @@ from golive.errors import LeaseError, StateError
 from golive.identity import whoami
 from golive.operations import commands
 from golive.operations.trust import verified
+from golive.operations.window import window_line
 from golive.plan.loader import load_plan, plan_schema
 from golive.store.audit import Verdict
 from golive.store.base import Store
@@ -81,6 +82,12 @@ async def _command(args: argparse.Namespace, verb: CommandVerb, take_over: bool)
     store = rollout_store(args.state_dir, args.id)
     record = await store.load(args.id)
     await verified(store, record)  # a tampered record is never driven, nor commanded
+    kept = record.state.retiring and not record.state.retire_due(time.time())
+    if verb is CommandVerb.RESUME and record.state.phase.terminal and kept:
+        # the previous revision a watch window keeps: retired once keep_previous runs out
+        console.print(f"rollout {record.id} ended ({record.state.phase.value}); "
+                      f"{window_line(record.state, time.time())}")  # fmt: skip
+        return EXIT_CODES[record.state.phase]
     if verb is CommandVerb.RESUME and record.state.phase.terminal and record.state.retiring:
         left = ", ".join(r.value for r in record.state.retiring)
         console.print(f"rollout {record.id} ended ({record.state.phase.value}); retiring {left}")

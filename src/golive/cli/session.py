@@ -17,6 +17,7 @@ from golive.errors import LeaseError, StateError
 from golive.identity import whoami
 from golive.operations import rollouts
 from golive.operations.trust import verified
+from golive.operations.window import window_line
 from golive.plan.model import Plan
 from golive.store.audit import Audit
 from golive.store.base import Store
@@ -65,6 +66,8 @@ async def finish_retirements(
     """Complete what ended rollouts of ``service`` still have to retire (a controller died
     while draining), before anything new starts: retirement is a recorded pending action."""
     for record in await store.retiring(service):
+        if not record.state.retire_due(time.time()):  # a watch window's keep_previous
+            continue  # retired once it runs out, by whichever controller looks then
         left = ", ".join(r.value for r in record.state.retiring)
         say(f"rollout {record.id} ({record.state.phase.value}) still has to retire: {left}")
         try:
@@ -117,5 +120,7 @@ def summary(state: RolloutState, console: Console, audit: Audit | None = None) -
     if state.reason:
         line += f" - {state.reason}"
     console.print(line, style=f"bold {style}", highlight=False, markup=False)
+    if state.watch_until is not None:  # the watch window, and the previous revision's fate
+        console.print(window_line(state, time.time()), highlight=False, markup=False)
     if audit is not None:
         console.print(head_line(audit), highlight=False, markup=False)

@@ -26,6 +26,7 @@ from golive.cli.session import EXIT_TAMPERED, head_line, open_store
 from golive.cli.terminal import Terminal, literal, one_line, visible
 from golive.errors import StateError
 from golive.operations import status
+from golive.operations.window import phase_name, window_line
 from golive.store.audit import Audit, Verdict
 from golive.store.base import Store
 from golive.store.leases import controller_alive
@@ -65,7 +66,7 @@ def _print_listing(found: status.Listing, as_json: bool) -> int:
         table.add_row(
             r.id,
             r.service,
-            Text(f"TAMPERED ({r.state.phase.value})", "bold red") if bad else r.state.phase.value,
+            Text(f"TAMPERED ({r.state.phase.value})", "bold red") if bad else phase_name(r.state),
             str(r.state.step + 1),
             f"{r.state.desired.canary_weight:g}",
             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at)),
@@ -85,15 +86,17 @@ def _print_status(st: status.Status, as_json: bool, everything: bool) -> int:
     record, s = st.record, st.record.state
     tampered_banner(st.audit)
     console.print(
-        f"{record.id} {record.service}: {s.phase.value}, step {s.step + 1}, "
+        f"{record.id} {record.service}: {phase_name(s)}, step {s.step + 1}, "
         f"canary {s.desired.canary_weight:g}%"
     )
+    if s.watch_until is not None:
+        console.print(f"watch: {window_line(s, time.time())}")
     if s.reason:
         console.print(f"reason: {one_line(s.reason)}")
     if s.waiting_for:
         console.print(f"waiting for: {one_line(s.waiting_for)}")
-    if s.retiring:
-        left = ", ".join(r.value for r in s.retiring)
+    if s.retire_due(time.time()):
+        left = ", ".join(r.value for r in s.retire_due(time.time()))
         console.print(f"still to retire: {left} ('golive resume {record.id}' finishes it)")
     if not s.settled:
         console.print(_controller(record.id, record.lease_owner, st.alive))
@@ -140,7 +143,7 @@ async def _watch(store: Store, rollout_id: str, every: float = 1.0) -> int:
             console.print(f"{stamp} {e.kind:<16} {one_line(e.message)}")
             seen = e.seq
         record = await store.load(rollout_id)
-        if record.state.settled:
+        if record.state.idle(time.time()):  # a kept previous revision is retired later
             console.print(f"rollout {rollout_id}: {record.state.phase.value.replace('_', ' ')}")
             return 0
         alive = controller_alive(record.lease_owner)

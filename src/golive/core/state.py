@@ -94,6 +94,31 @@ class RolloutState:
     # revisions decide asked to retire that are not retired yet (nor given up, with a reason):
     # a rollout that ended with one pending is not finished for resume, run and down
     retiring: tuple[Revision, ...] = ()
+    # the watch window after promotion (plan: promote: {watch: ...}): 100% was read back on the
+    # new version at ``promoted_at``; it is watched until ``watch_until`` (then promoted), with
+    # the plan's watch checks due at ``watch_next``; the previous revision (stable) stays
+    # deployed, out of the route, until ``keep_until``
+    promoted_at: float | None = None
+    watch_until: float | None = None
+    watch_next: float | None = None
+    keep_until: float | None = None
+
+    @property
+    def watching(self) -> bool:
+        """In the watch window: promoted (100% on the new version), not ended yet."""
+        return self.watch_until is not None and not self.phase.terminal
+
+    def retire_due(self, now: float) -> tuple[Revision, ...]:
+        """The pending retirements whose time has come: the previous revision a watch window
+        keeps only once ``keep_until`` has passed (by whichever controller looks then)."""
+        if self.keep_until is None or now >= self.keep_until:
+            return self.retiring
+        return tuple(r for r in self.retiring if r is not Revision.STABLE)
+
+    def idle(self, now: float) -> bool:
+        """Ended, with nothing to do now: settled, or only a kept previous revision left,
+        retired later (followers stop following; the runner stops driving)."""
+        return self.phase.terminal and not self.retire_due(now)
 
     @property
     def settled(self) -> bool:

@@ -6,7 +6,9 @@ handled here; each step kind has one small function in :mod:`golive.engine.steps
 Safety rules live in these two modules, once:
 
 * a rollback's first action is the router write that sends 100% to stable (``urgent``), and the
-  canary is retired only after a later observation reads that split back;
+  canary is retired only after a later observation reads that split back; in the watch window
+  after a promotion (:mod:`golive.engine.watch`) the previous revision is health-checked (and
+  deployed again if it is gone) before that write, since no traffic reaches it then;
 * triggers are armed from the first shift until the rollout ends, in every non-terminal phase;
 * terminal phases absorb: nothing changes once promoted, rolled back, aborted or failed, except
   that a retirement still pending (``state.retiring``) is asked for again until the runner
@@ -31,6 +33,7 @@ from golive.engine.steps import (
     skippable,
     start_rollback,
 )
+from golive.engine.watch import back_to_previous, migration_rollback, watching
 from golive.plan.model import PauseStep, Plan, Revision, Split, describe_step
 
 
@@ -56,12 +59,14 @@ def decide(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
 
 def _by_phase(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
     match state.phase:
+        case Phase.PROGRESSING if state.watching:
+            return watching(plan, state, obs)
         case Phase.PROGRESSING:
             return progress(plan, state, obs)
         case Phase.PAUSED:
             return Decision(state, reconcile(state, obs))
         case Phase.ROLLING_BACK:
-            return _rolling_back(state, obs)
+            return _rolling_back(plan, state, obs)
         case Phase.PROMOTED | Phase.ROLLED_BACK | Phase.ABORTED | Phase.FAILED:
             consumed = tuple(c.id for c in obs.commands)  # an ended rollout ignores commands
             return Decision(state, _pending(state, obs), consumed=consumed)
@@ -70,10 +75,15 @@ def _by_phase(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
 
 
 def _pending(state: RolloutState, obs: Observation) -> tuple[Action, ...]:
-    """An ended rollout's retirements still to do, once the router serves its final split."""
-    if not state.retiring:
+    """An ended rollout's retirements still to do, once the router serves its final split;
+    the previous revision a watch window kept, once ``keep_previous`` ran out (it has been
+    out of the route since the promotion: the router is not asked again)."""
+    due = state.retire_due(obs.now)
+    if not due:
         return ()
-    return reconcile(state, obs) or tuple(RetireRevision(r) for r in state.retiring)
+    if state.keep_until is not None and state.phase is Phase.PROMOTED:
+        return tuple(RetireRevision(r) for r in due)
+    return reconcile(state, obs) or tuple(RetireRevision(r) for r in due)
 
 
 def without_router(plan: Plan, state: RolloutState, obs: Observation, why: str) -> Decision:
@@ -151,6 +161,9 @@ def _apply_command(
         return paused(state, now, why, PauseKind.OPERATOR, "golive resume"), ""
     if verb is CommandVerb.RESUME and phase is Phase.PAUSED:
         return _resume(plan, state, now), ""
+    window = state.watching and phase in (Phase.PROGRESSING, Phase.PAUSED)
+    if verb is CommandVerb.PROMOTE and window:  # ends the watch window now
+        return dataclasses.replace(state, phase=Phase.PROGRESSING, watch_until=now), ""
     if verb is CommandVerb.PROMOTE and phase in (Phase.PROGRESSING, Phase.PAUSED):
         blocked = unfinished_gate(plan, state)
         if blocked:
@@ -280,7 +293,9 @@ def _split_alarm(
             assert_never(action)
 
 
-def _rolling_back(state: RolloutState, obs: Observation) -> Decision:
+def _rolling_back(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
+    if state.watch_until is not None and state.desired != Split.all_stable():
+        return back_to_previous(plan, state, obs)  # the watch window: previous revision first
     if obs.split != Split.all_stable():
         return Decision(state, (ApplySplit(Split.all_stable(), urgent=True),), again=False)
     end = state.end_phase or Phase.ROLLED_BACK
@@ -296,7 +311,9 @@ def _rolling_back(state: RolloutState, obs: Observation) -> Decision:
         f"{end.value.replace('_', ' ')}: 100% of traffic is on stable",
         {"reason": state.reason},
     )
-    return Decision(nxt, (RetireRevision(Revision.CANARY),), (event,))
+    # a rollback during the watch window: the migration rollback rules, then the canary
+    undo = migration_rollback(plan, state) if state.watch_until is not None else ()
+    return Decision(nxt, (*undo, RetireRevision(Revision.CANARY)), (event,))
 
 
 __all__ = ["current_step", "decide", "paused", "start_rollback", "without_router"]

@@ -34,7 +34,7 @@ from golive.core.actions import (
     PassView,
     RetireRevision,
 )
-from golive.core.results import CheckResult, Health
+from golive.core.results import CheckResult, CheckStatus, Health
 from golive.core.state import Event, Phase, RolloutState, Signoff
 from golive.engine.backoff import Backoff, Episodes, retry
 from golive.engine.clock import Clock
@@ -110,10 +110,12 @@ class Runner(Takeover):
             await self._replay(state.id)
             if not state.phase.terminal:
                 state, version = await self._start_router(state, version)
-            else:  # an ended rollout with a retirement pending: the router is read, not changed
+            elif not _kept(state):  # a retirement pending: the router is read, not changed
                 await self._try_start(state)
             ended_at: float | None = None
             while not state.settled:
+                if state.idle(self.clock.now()):
+                    return state  # the previous revision is kept: a later controller retires it
                 if state.phase.terminal:
                     ended_at = self.clock.now() if ended_at is None else ended_at
                     if self.clock.now() - ended_at > self.plan.drain.timeout:
@@ -246,6 +248,8 @@ class Runner(Takeover):
         await self.store.add_measurement(state.id, (now, weight, stable, canary))
 
     async def _check(self, state: RolloutState) -> CheckResult | None:
+        if state.watching:
+            return await self._watch_checks(state)
         step = current_step(self.plan, state)
         if not isinstance(step, CheckStep) or state.phase.terminal:
             return None
@@ -256,6 +260,25 @@ class Runner(Takeover):
                 self._alarms.append(card)
             return result
         return await self.p.check(self.plan.checks[step.check])
+
+    async def _watch_checks(self, state: RolloutState) -> CheckResult | None:
+        """The plan's watch checks, all of them, when the window's schedule says they are due
+        (``decide`` sets the next time); the first failure, or how many passed."""
+        watch, due = self.plan.watch, state.watch_next
+        if watch is None or due is None or state.phase is not Phase.PROGRESSING:
+            return None
+        if self.clock.now() < due:
+            return None
+        results = await asyncio.gather(*(self.p.check(self.plan.checks[c]) for c in watch.checks))
+        for name, result in zip(watch.checks, results, strict=True):
+            if result.status is CheckStatus.FAILED:
+                return CheckResult(CheckStatus.FAILED, f"{name}: {result.message}")
+        waiting = [n for n, r in zip(watch.checks, results, strict=True) if r.status is not
+                   CheckStatus.PASSED]  # fmt: skip
+        said = f"{len(results) - len(waiting)} of {len(results)} passed"
+        return CheckResult(
+            CheckStatus.PASSED, said + (f" ({', '.join(waiting)} waiting)" if waiting else "")
+        )
 
     async def _signoffs(self, state: RolloutState) -> tuple[Signoff, ...]:
         step = current_step(self.plan, state)
@@ -338,8 +361,10 @@ class Runner(Takeover):
         if not await self.p.deployer.owns(r):
             return []
         version = self.plan.revision(r).version
-        # no traffic was ever shifted: nothing can be in flight to drain
-        why = await drain(r, self.plan.drain, self._look, self.clock) if state.shifted else ""
+        # no traffic was ever shifted: nothing can be in flight to drain; the previous revision
+        # a watch window kept has been out of the route since the promotion was read back
+        quiet = not state.shifted or (_kept(state) and r is Revision.STABLE)
+        why = "" if quiet else await drain(r, self.plan.drain, self._look, self.clock)
         if why:
             return [_skipped(r, why)]
         await self.p.deployer.retire(r)
@@ -438,6 +463,12 @@ def _beside(store: Store) -> Path:
     if isinstance(store, SQLiteStore):
         return store.path.parent
     raise TypeError("Runner(state_dir=...) is needed with a store that has no database file")
+
+
+def _kept(state: RolloutState) -> bool:
+    """Promoted after a watch window: what is left to retire is the previous revision, out of
+    the route since the promotion (the router may serve a later rollout by now: not touched)."""
+    return state.phase is Phase.PROMOTED and state.keep_until is not None
 
 
 def _skipped(revision: Revision, why: str) -> Event:

@@ -32,7 +32,9 @@ from golive.plan.model import (
     ShiftStep,
     Split,
     Step,
+    Watch,
 )
+from golive.units import format_duration
 
 SHIFT_TIMEOUT = 30.0
 _OCCUPIED = (
@@ -65,9 +67,28 @@ def skippable(step: Step) -> bool:
 def start_rollback(
     state: RolloutState, now: float, reason: str, end: Phase, consumed: tuple[int, ...] = ()
 ) -> Decision:
-    """Send 100% to stable first; the canary is retired once that is read back."""
+    """Send 100% to stable first; the canary is retired once that is read back. In the watch
+    window the previous revision (stable) is health-checked first: traffic stays where it is
+    until the next pass sees it ready (:func:`golive.engine.watch.back_to_previous`)."""
     if not state.shifted:
         return _fail_before_traffic(state, now, reason, end, consumed)
+    if state.watching:
+        nxt = dataclasses.replace(
+            state,
+            phase=Phase.ROLLING_BACK,
+            end_phase=end,
+            reason=reason,
+            rollback_at=now,
+            pause_kind=None,
+            paused_at=None,
+            waiting_for="the previous revision (stable) to be health-checked",
+        )
+        event = Event(
+            "rollback_started",
+            f"rolling back to the previous revision (watch window): {reason}",
+            {"end": end.value, "watch": True},
+        )
+        return Decision(nxt, (), (event,), consumed, True)
     nxt = dataclasses.replace(
         state,
         phase=Phase.ROLLING_BACK,
@@ -128,7 +149,7 @@ def progress(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
         case PauseStep():
             return _pause(state, obs, step, elapsed)
         case PromoteStep():
-            return _promote(state, obs, step, elapsed)
+            return _promote(plan, state, obs, elapsed)
         case _:
             assert_never(step)
 
@@ -268,7 +289,7 @@ def paused(
     )
 
 
-def _promote(state: RolloutState, obs: Observation, step: PromoteStep, elapsed: float) -> Decision:
+def _promote(plan: Plan, state: RolloutState, obs: Observation, elapsed: float) -> Decision:
     full = Split(100.0)
     canary = obs.health.get(Revision.CANARY)
     if state.desired != full and canary is not None and canary is not Health.READY:
@@ -295,6 +316,8 @@ def _promote(state: RolloutState, obs: Observation, step: PromoteStep, elapsed: 
                 Phase.FAILED,
             )
         return _wait(state, obs, "router to serve 100% canary")
+    if plan.watch is not None:
+        return _begin_watch(plan.watch, state, obs)
     # the old stable is retired when golive runs it (an earlier rollout started and promoted
     # it; the runner asks the deployer); one golive did not start is never stopped
     nxt = dataclasses.replace(
@@ -309,6 +332,32 @@ def _promote(state: RolloutState, obs: Observation, step: PromoteStep, elapsed: 
 
 
 def _until(state: RolloutState, duration: float) -> str:
-    """When a timed step ends, as a clock time: the text stays the same for the whole step, so
-    a pass that only waits changes nothing and is not written (engine/runner.py)."""
-    return time.strftime("%H:%M:%S UTC", time.gmtime(state.step_started + duration))
+    return ends_at(state.step_started + duration)
+
+
+def ends_at(at: float) -> str:
+    """When a wait ends, as a clock time: the text stays the same for the whole wait, so a
+    pass that only waits changes nothing and is not written (engine/runner.py)."""
+    return time.strftime("%H:%M:%S UTC", time.gmtime(at))
+
+
+def _begin_watch(watch: Watch, state: RolloutState, obs: Observation) -> Decision:
+    """100% is read back on the new version: the watch window opens (the previous revision
+    stays deployed, out of the route, until ``keep_previous`` runs out)."""
+    now = obs.now
+    nxt = dataclasses.replace(
+        state,
+        promoted_at=now,
+        watch_until=now + watch.duration,
+        watch_next=now + watch.interval(0.0) if watch.checks else None,
+        keep_until=now + watch.keep_previous,
+        waiting_for=f"watch window until {ends_at(now + watch.duration)}",
+        reason="",
+    )
+    event = Event(
+        "watch_started",
+        f"canary serves 100%: watching it for {format_duration(watch.duration)}; the previous "
+        f"revision (stable) stays deployed for {format_duration(watch.keep_previous)}",
+        {"watch_until": nxt.watch_until, "keep_until": nxt.keep_until},
+    )
+    return Decision(nxt, (), (event,))

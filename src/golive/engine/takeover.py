@@ -55,9 +55,11 @@ class Takeover:
 
     async def _failsafe(self, state: RolloutState, exc: StateError) -> StateError:
         """Put 100% of traffic on stable (verified) before exiting; say what happened."""
-        if state.phase is Phase.PROMOTED:  # the canary is production now: leave traffic alone
+        if state.phase is Phase.PROMOTED or state.watching:  # the canary is production now:
+            # leave traffic alone (in the watch window the previous revision may be gone)
+            doing = "in the watch window" if state.watching else "retiring the old stable"
             return StateError(f"the record of {state.id} cannot be written ({exc}) while "
-                              "retiring the old stable; traffic is untouched")  # fmt: skip
+                              f"{doing}; traffic is untouched")  # fmt: skip
         verdict = await failsafe.all_to_stable(self.p.router)
         marked = failsafe.mark(self.state_dir, state.id)
         safe = (

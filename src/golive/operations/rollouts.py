@@ -56,6 +56,8 @@ async def start_or_continue(
     if active:
         record = active[0]
         await verified(store, record)
+        if not store.plan_matches(record, plan.text) and record.state.watching:
+            raise StateError(_in_window(record, plan))
         if not store.plan_matches(record, plan.text):
             raise StateError(
                 f"{plan.service} already has an active rollout {record.id} "
@@ -90,6 +92,19 @@ async def start_or_continue(
         now,
     )
     return await store.load(rid)  # as stored: its plan digest is the store's seal
+
+
+def _in_window(record: RolloutRecord, plan: Plan) -> str:
+    """A second release while the first one's watch window is open: refused, saying so (the
+    window is what lets the first one still go back to its previous revision)."""
+    until = record.state.watch_until or 0.0
+    at = time.strftime("%H:%M:%S UTC", time.gmtime(until))
+    return (
+        f"{plan.service} is in the watch window of rollout {record.id} until {at}: a new "
+        f"release ({plan.canary.version}) starts after it ends; 'golive promote {record.id}' "
+        f"ends the window now (promoted), 'golive rollback {record.id}' goes back to the "
+        "previous revision"
+    )
 
 
 async def drive(

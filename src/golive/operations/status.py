@@ -10,11 +10,13 @@ rebuilt from the recorded measurements, as a controller would.
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 
 from golive.analysis.judge import Judge, Verdict
 from golive.core.state import Phase, RolloutId, RolloutState
 from golive.errors import GoliveError, TamperedError
+from golive.operations.window import phase_name, window_json, window_line
 from golive.plan.model import Plan, describe_step
 from golive.store.audit import Audit
 from golive.store.audit import Verdict as AuditVerdict
@@ -43,7 +45,7 @@ class Listing:
             {
                 "id": r.id,
                 "service": r.service,
-                "phase": r.state.phase.value,
+                "phase": phase_name(r.state),
                 "step": r.state.step + 1,
                 "canary_weight": r.state.desired.canary_weight,
                 "versions": self.versions[r.id],
@@ -98,6 +100,7 @@ class Status:
             ],
             "events": [{"at": e.at, "kind": e.kind, "message": e.message} for e in self.events],
             "split_alarms": len(self.alarms),
+            "watch": window_json(s, time.time()),
             "audit": audit_json(self.audit),
         }
 
@@ -152,7 +155,10 @@ def audit_json(audit: Audit) -> dict[str, object]:
 
 def running(record: RolloutRecord) -> bool | None:
     """Whether a live controller drives it: None on another host or when nothing is left to do."""
-    return None if record.state.settled else controller_alive(record.lease_owner)
+    state = record.state
+    if state.idle(time.time()):
+        return None  # the previous revision a watch window keeps: retired when due
+    return controller_alive(record.lease_owner)
 
 
 def waiting(record: RolloutRecord) -> str:
@@ -160,6 +166,8 @@ def waiting(record: RolloutRecord) -> str:
     state = record.state
     if running(record) is False:
         return "golive resume (no controller is running)"
+    if state.retiring and not state.retire_due(time.time()):
+        return window_line(state, time.time())
     if state.retiring:
         return "retirement of " + ", ".join(r.value for r in state.retiring)
     return "" if state.phase.terminal else state.waiting_for

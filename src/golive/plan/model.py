@@ -215,8 +215,34 @@ class PauseStep:
 
 
 @dataclass(frozen=True, slots=True)
+class Watch:
+    """The window after a promotion (``promote: {watch: ...}``): the new version serves 100%,
+    the triggers, the judge's absolute limits and ``checks`` (on the ``every`` schedule) stay
+    armed, and the previous revision stays deployed, out of the route, for ``keep_previous``
+    seconds, so a rollback can still send traffic back to it."""
+
+    duration: float
+    keep_previous: float
+    checks: tuple[str, ...] = ()
+    # (for, every): check every ``every`` seconds for the next ``for`` seconds; the last
+    # entry's ``for`` is None (the rest of the window)
+    every: tuple[tuple[float | None, float], ...] = ((None, 300.0),)
+
+    def interval(self, elapsed: float) -> float:
+        """Seconds between checks ``elapsed`` seconds into the window (the ``every`` schedule:
+        each entry lasts its ``for``, the last one to the end)."""
+        start = 0.0
+        for length, every in self.every:
+            if length is None or elapsed < start + length:
+                return every
+            start += length
+        return self.every[-1][1]
+
+
+@dataclass(frozen=True, slots=True)
 class PromoteStep:
     retire_stable: bool = False
+    watch: Watch | None = None
 
 
 ANYONE, STARTER = "anyone", "starter"  # in ``permissions``: everyone, the rollout's starter
@@ -286,3 +312,9 @@ class Plan:
 
     def revision(self, which: Revision) -> RevisionSpec:
         return self.stable if which is Revision.STABLE else self.canary
+
+    @property
+    def watch(self) -> Watch | None:
+        """The watch window after promotion, if the plan's promote step has one."""
+        last = self.steps[-1] if self.steps else None
+        return last.watch if isinstance(last, PromoteStep) else None

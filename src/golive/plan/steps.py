@@ -18,6 +18,8 @@ from pydantic import BaseModel, BeforeValidator, Field, create_model, model_vali
 
 from golive.errors import PlanIssue
 from golive.plan import model as m
+from golive.plan.promote import PromoteSpec as PromoteSpec
+from golive.plan.promote import promote_rules, promote_step
 from golive.plan.registry import Issue
 from golive.plan.strict import STRICT, Name
 from golive.plan.values import Duration
@@ -67,12 +69,6 @@ class PauseSpec(BaseModel):
     model_config = STRICT
     for_: Annotated[Duration | None, Field(alias="for")] = None
     reason: str = ""
-
-
-class PromoteSpec(BaseModel):
-    model_config = STRICT
-    # accepted for older plans; a promotion now retires the stable whenever golive runs it
-    retire_stable: bool = False
 
 
 def _shorthand(key: str) -> BeforeValidator:
@@ -196,11 +192,6 @@ def _analyze_rules(spec: PlanSpec, i: int, a: AnalyzeSpec, issue: Issue) -> Iter
         yield issue(("steps", i, "analyze", "timeout"), "timeout must be at least 'for'")
 
 
-def _promote_rules(spec: PlanSpec, i: int, p: PromoteSpec, issue: Issue) -> Iterator[PlanIssue]:
-    if i != len(spec.steps) - 1:
-        yield issue(("steps", i, "promote"), "promote must be the last step")
-
-
 register(StepKind("deploy", Literal["canary", "stable"], lambda v: m.DeployStep(m.Revision(v))))
 register(StepKind("check", Name, m.CheckStep, rules=_check_rules))
 register(StepKind("approve", Name, m.ApproveStep, rules=_approve_rules))
@@ -215,10 +206,10 @@ register(
     StepKind(
         "promote",
         PromoteSpec,
-        lambda p: m.PromoteStep(p.retire_stable),
+        promote_step,
         shorthand="retire_stable",
         bare=True,
-        rules=_promote_rules,
+        rules=promote_rules,
     )
 )
 

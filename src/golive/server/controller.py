@@ -75,7 +75,8 @@ class Controller:
         now = time.monotonic()
         # every active rollout (not the newest few hundred: a server drives them all)
         due = {r.id: r for r in await self.store.active() if isinstance(r, RolloutRecord)}
-        due.update({r.id: r for r in await self.store.retiring()})
+        wall = time.time()  # the previous revision a watch window keeps: only once it is due
+        due.update({r.id: r for r in await self.store.retiring() if r.state.retire_due(wall)})
         for rid, record in due.items():
             if rid in self.tasks or rid in self._refused or self._not_before.get(rid, 0) > now:
                 continue

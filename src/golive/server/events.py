@@ -76,7 +76,7 @@ async def _read(ctx: Context, store: Store, rollout_id: str) -> Feed:
         if time.monotonic() - feed.read_at >= ctx.events_poll / 2:
             events = await store.events(rollout_id)
             measured = await store.measurements(rollout_id)
-            settled = (await store.load(rollout_id)).state.settled
+            settled = (await store.load(rollout_id)).state.idle(time.time())
             if settled:  # entries committed with the last state were read before it: once more
                 events = await store.events(rollout_id)
             feed.events, feed.measurements, feed.settled = events, measured, settled

@@ -88,6 +88,7 @@ def summary(doc: dict[str, object]) -> str:
         + (f' · <span class="waiting">waiting for {clean(waiting)}</span>' if waiting else "")
         + "</p>"
         + (f'<p class="reason">{clean(reason)}</p>' if reason else "")
+        + _window(doc)
         + '<div class="weights">'
         f'<div class="weight stable"><span class="label">stable '
         f"{clean(versions.get('stable', ''))}</span>"
@@ -100,6 +101,14 @@ def summary(doc: dict[str, object]) -> str:
         "</div>"
         f'<p class="mono small">rollout {clean(doc["id"])}</p></section>'
     )
+
+
+def _window(doc: dict[str, object]) -> str:
+    """The watch window after promotion, and when the previous revision is retired."""
+    watch = doc.get("watch")
+    if not isinstance(watch, dict):
+        return ""
+    return f'<p class="watch" data-testid="watch">{clean(watch.get("sentence", ""))}</p>'
 
 
 def _button(action: str, label: str, kind: str = "", **data: object) -> str:

@@ -4,16 +4,18 @@ rollouts get a task, when, and that stopping lets every one go."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 
 import pytest
 
-from golive.core.state import RolloutState
+from golive.core.state import Phase, RolloutState
 from golive.errors import LeaseError
 from golive.identity import Identity
 from golive.operations import rollouts
 from golive.plan.loader import parse_plan
+from golive.plan.model import Revision
 from golive.server import controller as controller_module
 from golive.server.controller import Controller
 from golive.store.leases import owner_id
@@ -164,3 +166,28 @@ async def test_a_wake_naming_a_rollout_cuts_its_runners_pause_short(tmp_path: Pa
     finally:
         controller_module.rollouts.drive = original  # type: ignore[assignment]
         await ctl.stop()
+
+
+async def test_a_kept_previous_revision_is_driven_only_once_it_is_due(
+    recorder: Recorder, tmp_path: Path
+) -> None:
+    """A promoted rollout whose watch window keeps the previous revision: the controller
+    leaves it alone until ``keep_until``, then drives it (which retires it)."""
+    store = MemoryStore()
+    rid = await start(store, "shop")
+    record = await store.load(rid)
+    kept = dataclasses.replace(
+        record.state, phase=Phase.PROMOTED, retiring=(Revision.STABLE,),
+        watch_until=time.time() - 1, keep_until=time.time() + 3600,
+    )  # fmt: skip
+    version = await store.commit(kept, [], record.version, time.time())
+    ctl = Controller(store, tmp_path)
+    await ctl.scan()
+    await asyncio.sleep(0)
+    assert recorder.started == [] and ctl.driving == []
+    due = dataclasses.replace(kept, keep_until=time.time() - 1)
+    await store.commit(due, [], version, time.time())
+    await ctl.scan()
+    await asyncio.sleep(0)
+    assert recorder.started == [rid]
+    await ctl.stop()
