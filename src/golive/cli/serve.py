@@ -28,6 +28,7 @@ from starlette.applications import Starlette
 from golive.cli.session import open_store
 from golive.cli.terminal import Terminal
 from golive.errors import GoliveError, StateError
+from golive.notify.worker import sending
 from golive.server.app import Context, build_app
 from golive.server.controller import Controller
 from golive.store.base import Store
@@ -129,7 +130,8 @@ async def _serve(args: argparse.Namespace) -> int:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         loop_task = asyncio.create_task(controller.run(), name="controller")
         try:
-            yield
+            async with sending(store):  # one outbox worker for the process, beside the loop
+                yield
         finally:
             loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
