@@ -170,6 +170,11 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="the controller and the REST API in one process")
     serve.add_argument("--listen", default="127.0.0.1:8470", help="HOST:PORT (docs/server.md)")
+    serve.add_argument(
+        "--webhook-secret", metavar="REF", default=None,
+        help="env:NAME or file:/path holding whsec_...: sign-offs by signed webhook "
+        "(docs/notifications.md)",
+    )  # fmt: skip
 
     plan = sub.add_parser("plan", help="check a plan, or print its JSON Schema")
     plan_sub = plan.add_subparsers(dest="plan_verb", required=True, metavar="check|schema")

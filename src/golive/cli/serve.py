@@ -28,7 +28,10 @@ from starlette.applications import Starlette
 from golive.cli.session import open_store
 from golive.cli.terminal import Terminal
 from golive.errors import GoliveError, StateError
+from golive.notify import webhook
 from golive.notify.worker import sending
+from golive.plan.values import SecretRef
+from golive.secrets import reveal
 from golive.server.app import Context, build_app
 from golive.server.controller import Controller
 from golive.store.base import Store
@@ -67,6 +70,16 @@ async def _refuse_open_bind(store: Store, host: str) -> None:
             f"refusing to listen on {host}, which other hosts can reach, while no API token "
             "exists: create one first ('golive token init NAME'), or listen on 127.0.0.1"
         )
+
+
+def webhook_key(ref: str | None) -> bytes | None:
+    """The key of ``--webhook-secret`` (a reference, resolved now, never printed)."""
+    if ref is None:
+        return None
+    try:
+        return webhook.secret_key(reveal(SecretRef.parse(ref)))
+    except (ValueError, LookupError) as exc:
+        raise Usage(f"--webhook-secret {ref}: {exc}") from None
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -123,8 +136,9 @@ async def _serve(args: argparse.Namespace) -> int:
     store = open_store(state_dir)
     await _refuse_open_bind(store, host)
     sock = bind(host, port)
+    key = webhook_key(getattr(args, "webhook_secret", None))
     controller = Controller(store, state_dir)
-    ctx = Context(store, state_dir, wake=controller.wake)
+    ctx = Context(store, state_dir, wake=controller.wake, webhook_key=key)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

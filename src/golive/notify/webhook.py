@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+from collections import OrderedDict
 from collections.abc import Mapping
 
 PREFIX = "whsec_"
@@ -21,6 +22,24 @@ TOLERANCE = 300.0  # seconds a timestamp may be from now, either way
 
 class BadSignature(Exception):
     """Why a request is refused: missing headers, a bad signature, a stale timestamp."""
+
+
+class Seen:
+    """The webhook ids accepted within the timestamp tolerance: one seen again is a replay.
+    An id older than the tolerance is refused by its timestamp, so none is kept longer."""
+
+    def __init__(self, keep: float = 2 * TOLERANCE, most: int = 100_000) -> None:
+        self.keep, self.most = keep, most
+        self._ids: OrderedDict[str, float] = OrderedDict()
+
+    def first(self, msg_id: str, now: float) -> bool:
+        while self._ids and (next(iter(self._ids.values())) < now - self.keep
+                             or len(self._ids) >= self.most):  # fmt: skip
+            self._ids.popitem(last=False)
+        if msg_id in self._ids:
+            return False
+        self._ids[msg_id] = now
+        return True
 
 
 def secret_key(secret: str) -> bytes:

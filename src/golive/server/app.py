@@ -33,6 +33,7 @@ from golive.errors import (
     TransientError,
 )
 from golive.identity import Identity
+from golive.notify import webhook
 from golive.plan.yamlsource import MAX_BYTES
 from golive.server.auth import FailedLogins, Refused
 from golive.server.sessions import Sessions
@@ -80,6 +81,10 @@ class Context:
     streams: int = 0
     feeds: dict[str, Feed] = field(default_factory=dict)  # rollout -> what its streams read
     stopping: bool = False  # set on SIGTERM: event streams end so the server can stop
+    webhook_key: bytes | None = None  # signs the sign-off webhook (golive serve --webhook-secret)
+    webhook_ids: webhook.Seen = field(
+        default_factory=webhook.Seen
+    )  # ids accepted: a replay is refused
 
 
 Handler = Callable[[Request, Identity | None, Context], Awaitable[Response]]
