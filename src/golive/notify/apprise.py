@@ -28,7 +28,11 @@ def _send(url: str, title: str, body: str, severity: str, timeout: float) -> str
     result = box.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT,
                         notify_type=_TYPES.get(severity, apprise.NotifyType.INFO),
                         timeout=timeout)  # fmt: skip
-    return None if result else "the service did not accept the message"
+    if result:
+        return None
+    logs = getattr(result, "logs", None)  # Apprise 2: what went wrong, in its words
+    said = [str(getattr(e, "message", e)) for e in (logs() if callable(logs) else [])]
+    return said[-1] if said else "the service did not accept the message"
 
 
 async def deliver(notice: Notice, within: float) -> None:

@@ -95,7 +95,7 @@ def status(plan: Plan, state: RolloutState, f: Figures) -> Message:
 
 def waiting(plan: Plan, state: RolloutState) -> Message | None:
     step = plan.steps[state.step] if state.step < len(plan.steps) else None
-    if not isinstance(step, ApproveStep) or state.phase.terminal:
+    if not isinstance(step, ApproveStep) or state.phase not in (Phase.PROGRESSING, Phase.PAUSED):
         return None
     gate = plan.approvals.get(step.gate)
     roles = ", ".join(gate.roles) if gate else "?"

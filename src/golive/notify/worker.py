@@ -5,8 +5,8 @@ It is its own asyncio task with its own store connection and short transactions:
 reconcile loop writes notices with its commits and never awaits a delivery. Each round claims a
 batch of due notices (one worker per process; a claim held by a dead process is free at once,
 so a controller killed mid-send has its notices sent again by the next one, with the same
-ids), sends them concurrently with a rate limit per channel and a timeout per request, and
-settles each: sent; pending again after a backoff with jitter; or, past the channel's
+ids), sends them in order per channel (the channels side by side) with a rate limit per
+channel and a timeout per request, and settles each: sent; pending again after a backoff with jitter; or, past the channel's
 attempts, failed with its last error (shown by ``golive status``).
 """
 
@@ -87,9 +87,15 @@ class Worker:
     async def round(self) -> int:
         """Claim one batch of due notices and settle each; how many were claimed."""
         items = await self.store.claim_outbox(self.owner, time.time(), self.batch, self.hold)
-        if items:
-            await asyncio.gather(*(self._one(it) for it in items))
+        lanes: dict[tuple[str, str], list[OutboxItem]] = {}
+        for it in items:  # one channel's messages in order; the channels side by side
+            lanes.setdefault((it.notice.channel, str(it.notice.target.get("url"))), []).append(it)
+        await asyncio.gather(*(self._lane(lane) for lane in lanes.values()))
         return len(items)
+
+    async def _lane(self, items: list[OutboxItem]) -> None:
+        for it in items:
+            await self._one(it)
 
     async def drain(self, rollout_id: str, within: float) -> bool:
         """Send until nothing of ``rollout_id`` is pending, at most ``within`` seconds (what
