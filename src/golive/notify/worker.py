@@ -6,8 +6,8 @@ reconcile loop writes notices with its commits and never awaits a delivery. Each
 batch of due notices (one worker per process; a claim held by a dead process is free at once,
 so a controller killed mid-send has its notices sent again by the next one, with the same
 ids), sends them in order per channel (the channels side by side) with a rate limit per
-channel and a timeout per request, and settles each: sent; pending again after a backoff with jitter; or, past the channel's
-attempts, failed with its last error (shown by ``golive status``).
+channel and a timeout per request, and settles each: sent; pending again after a backoff
+with jitter; or, past the channel's attempts, failed with its last error (``golive status``).
 """
 
 from __future__ import annotations
