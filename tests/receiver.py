@@ -38,6 +38,7 @@ class Receiver:
     fail_first: int = 0  # answer 500 to the first N requests of each id
     status: int = 200  # the answer once past fail_first
     got: list[Received] = field(default_factory=list)
+    busy: int = 0  # requests being answered right now
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -80,8 +81,11 @@ def _handler(rx: Receiver) -> type[BaseHTTPRequestHandler]:
             with rx.lock:
                 seen = sum(1 for r in rx.got if r.id == msg_id and msg_id)
                 rx.got.append(Received(msg_id, headers, body, valid, self.path))
+                rx.busy += 1
             if rx.delay:
                 time.sleep(rx.delay)
+            with rx.lock:
+                rx.busy -= 1
             status = 500 if seen < rx.fail_first else rx.status
             try:
                 self.send_response(status)

@@ -398,6 +398,15 @@ async def test_a_dead_workers_claim_is_free_at_once_with_the_same_id(store: Stor
     assert [i.notice.id for i in await store.claim_outbox(ME, 11.0)] == ["msg_a"]
 
 
+async def test_a_stopping_worker_releases_its_claims(store: Store) -> None:
+    await create(store)
+    await store.commit(state(), [], 1, 2.0, notices=[notice("msg_a")])
+    assert len(await store.claim_outbox(LIVE, 10.0, hold=600)) == 1
+    await store.release_outbox(LIVE)
+    assert [i.notice.id for i in await store.claim_outbox(ME, 11.0)] == ["msg_a"]
+    assert (await store.outbox())[0].attempts == 0  # a release is not an attempt
+
+
 async def test_a_notice_given_up_is_failed_with_its_error(store: Store) -> None:
     await create(store)
     await store.commit(state(), [], 1, 2.0, notices=[notice("msg_a")])

@@ -77,6 +77,8 @@ class Worker:
                 if sent == 0:
                     await asyncio.sleep(self.idle)
         finally:
+            with contextlib.suppress(Exception):
+                await self.store.release_outbox(self.owner)
             await self.close()
 
     async def close(self) -> None:
@@ -171,6 +173,8 @@ async def sending(store: Store, rollout_id: str | None = None) -> AsyncIterator[
         with contextlib.suppress(asyncio.CancelledError):
             await task
         try:
+            with contextlib.suppress(Exception):  # what the task had claimed is due again
+                await own.release_outbox(worker.owner)
             if rollout_id is not None:
                 wait = float(os.environ.get("GOLIVE_NOTIFY_WAIT", WAIT))
                 with contextlib.suppress(Exception):

@@ -162,6 +162,10 @@ class Outbox(Protocol):
     async def settle_outbox(self, msg_id: str, outcome: Outcome, now: float) -> None:
         """One attempt's outcome: sent, pending again at ``outcome.next_at``, or failed."""
 
+    async def release_outbox(self, owner: str) -> None:
+        """Drop the claims ``owner`` holds (a worker stopping): its unsent notices are due
+        again at once, for the next worker, or for the same process's last drain."""
+
     async def outbox(self, rollout_id: str | None = None, limit: int = 100_000) -> list[OutboxItem]:
         """The notices (of one rollout, or all), oldest first, with where each stands."""
 

@@ -70,6 +70,9 @@ class OutboxRecords:
                   "error": outcome.error[:2000], "done_at": done}  # fmt: skip
         await self._run(lambda db: db.execute(queries()["outbox_settle"], params))
 
+    async def release_outbox(self, owner: str) -> None:
+        await self._run(lambda db: db.execute(queries()["outbox_release"], {"owner": owner}))
+
     async def outbox(self, rollout_id: str | None = None, limit: int = 100_000) -> list[OutboxItem]:
         rows = await self._run(
             lambda db: db.execute(

@@ -153,6 +153,10 @@ UPDATE outbox SET status = :status, attempts = attempts + 1, next_at = :next_at,
        last_error = :error, done_at = :done_at, claimed_by = NULL, claimed_until = NULL
 WHERE id = :id AND status = 'pending'
 
+-- name: outbox_release
+UPDATE outbox SET claimed_by = NULL, claimed_until = NULL
+WHERE claimed_by = :owner AND status = 'pending'
+
 -- name: outbox_of
 SELECT * FROM outbox WHERE (:rollout_id IS NULL OR rollout_id = :rollout_id)
 ORDER BY created_at, rowid LIMIT :limit

@@ -228,6 +228,12 @@ class MemoryStore:
                                      done_at=done)  # fmt: skip
             self._outbox[msg_id] = (it, None, 0)
 
+    async def release_outbox(self, owner: str) -> None:
+        async with self._lock:
+            for key, (it, by, _) in list(self._outbox.items()):
+                if by == owner:
+                    self._outbox[key] = (it, None, 0)
+
     async def outbox(self, rollout_id: str | None = None, limit: int = 100_000) -> list[OutboxItem]:
         found = [it for it, _, _ in self._outbox.values()
                  if rollout_id is None or it.notice.rollout_id == rollout_id]  # fmt: skip
