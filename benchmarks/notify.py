@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.receiver import receiver
+
 from benchmarks.harness import apply_verified, run, setup, summary
 from benchmarks.rollback import client_loop
 from golive.core.state import Phase, RolloutId, RolloutState
@@ -26,7 +28,6 @@ from golive.plan.model import Split
 from golive.store.leases import owner_id
 from golive.store.records import RolloutRecord
 from golive.store.sqlite import SQLiteStore
-from tests.receiver import receiver
 
 TRIALS = 15
 QUEUED = 10_000
