@@ -139,7 +139,11 @@ def from_event(plan: Plan, state: RolloutState, e: Event, now: float) -> Message
                 if state.safe_at is None or state.rollback_at is None
                 else max(0.0, state.safe_at - state.rollback_at)
             )
-            fast = "" if safe is None else f" Traffic was safe {safe * 1000:.0f} ms after the call."
+            fast = (
+                ""
+                if safe is None
+                else f" Traffic was safe {safe * 1000:.0f} ms after the rollback decision."
+            )
             reason = clip(state.reason or str(e.data.get("reason", "")), 1000)
             text = f"{head}: {e.kind.replace('_', ' ')}. Reason: {reason}.{fast}"
             data = {"phase": e.kind, "reason": reason, "safe_seconds": safe}
