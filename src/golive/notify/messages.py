@@ -108,45 +108,57 @@ def waiting(plan: Plan, state: RolloutState) -> Message | None:
                    clip(text, TEXT), data)  # fmt: skip
 
 
+INCIDENTS = ("trigger_fired", "trigger_notified", "split_alarm", "failsafe")
+ENDINGS = ("rolled_back", "aborted", "failed")
+
+
 def from_event(plan: Plan, state: RolloutState, e: Event, now: float) -> Message | None:
     """The message a journal event makes, if any."""
-    head, why = _head(plan), clip(e.message, 1000)
-    match e.kind:
-        case "trigger_fired" | "trigger_notified" | "split_alarm" | "failsafe":
-            critical = e.kind == "failsafe" or state.phase is Phase.ROLLING_BACK
-            doing = {Phase.ROLLING_BACK: "rolling back", Phase.PAUSED: "paused"}.get(
-                state.phase, "watching, the rollout goes on"
-            )
-            sev = "critical" if critical else "warning"
-            text = f"{head}: {why}.\nSeverity: {sev}. Action taken: {doing}."
-            data: dict[str, object] = {"symptom": why, "action": doing, "event": e.kind}
-            return Message("incident", sev, f"Incident ({sev}): {head}", clip(text, TEXT), data)
-        case "rollback_started":
-            text = f"{head}: {why}.\nSeverity: critical. Action taken: traffic back to stable."
-            data = {"symptom": state.reason[:1000], "action": "rollback", "event": e.kind}
-            return Message("incident", "critical", f"Rolling back: {head}", clip(text, TEXT), data)
-        case "promoted":
-            took = max(0.0, now - state.started)
-            text = (
-                f"{head}: promoted, 100% of traffic on {clip(plan.canary.version)} "
-                f"after {took / 60:.1f} min."
-            )
-            return Message("succeeded", "info", f"Released: {head}", clip(text, TEXT),
-                           {"phase": "promoted", "seconds": took})  # fmt: skip
-        case "rolled_back" | "aborted" | "failed":
-            safe = (
-                None
-                if state.safe_at is None or state.rollback_at is None
-                else max(0.0, state.safe_at - state.rollback_at)
-            )
-            fast = (
-                ""
-                if safe is None
-                else f" Traffic was safe {safe * 1000:.0f} ms after the rollback decision."
-            )
-            reason = clip(state.reason or str(e.data.get("reason", "")), 1000)
-            text = f"{head}: {e.kind.replace('_', ' ')}. Reason: {reason}.{fast}"
-            data = {"phase": e.kind, "reason": reason, "safe_seconds": safe}
-            return Message("rolled_back", "warning", f"Rolled back: {head}", clip(text, TEXT), data)
-        case _:
-            return None
+    if e.kind in INCIDENTS:
+        return _incident(plan, state, e)
+    if e.kind == "rollback_started":
+        text = f"{_head(plan)}: {clip(e.message, 1000)}.\nSeverity: critical. Action taken: "
+        data: dict[str, object] = {"symptom": clip(state.reason, 1000), "action": "rollback",
+                                   "event": e.kind}  # fmt: skip
+        return Message("incident", "critical", f"Rolling back: {_head(plan)}",
+                       clip(text + "traffic back to stable.", TEXT), data)  # fmt: skip
+    if e.kind == "promoted":
+        took = max(0.0, now - state.started)
+        text = (
+            f"{_head(plan)}: promoted, 100% of traffic on {clip(plan.canary.version)} "
+            f"after {took / 60:.1f} min."
+        )
+        return Message("succeeded", "info", f"Released: {_head(plan)}", clip(text, TEXT),
+                       {"phase": "promoted", "seconds": took})  # fmt: skip
+    if e.kind in ENDINGS:
+        return _ended(plan, state, e)
+    return None
+
+
+def _incident(plan: Plan, state: RolloutState, e: Event) -> Message:
+    why = clip(e.message, 1000)
+    critical = e.kind == "failsafe" or state.phase is Phase.ROLLING_BACK
+    doing = {Phase.ROLLING_BACK: "rolling back", Phase.PAUSED: "paused"}.get(
+        state.phase, "watching, the rollout goes on"
+    )
+    sev = "critical" if critical else "warning"
+    text = f"{_head(plan)}: {why}.\nSeverity: {sev}. Action taken: {doing}."
+    data: dict[str, object] = {"symptom": why, "action": doing, "event": e.kind}
+    return Message("incident", sev, f"Incident ({sev}): {_head(plan)}", clip(text, TEXT), data)
+
+
+def _ended(plan: Plan, state: RolloutState, e: Event) -> Message:
+    safe = (
+        None
+        if state.safe_at is None or state.rollback_at is None
+        else max(0.0, state.safe_at - state.rollback_at)
+    )
+    fast = (
+        ""
+        if safe is None
+        else f" Traffic was safe {safe * 1000:.0f} ms after the rollback decision."
+    )
+    reason = clip(state.reason or str(e.data.get("reason", "")), 1000)
+    text = f"{_head(plan)}: {e.kind.replace('_', ' ')}. Reason: {reason}.{fast}"
+    data: dict[str, object] = {"phase": e.kind, "reason": reason, "safe_seconds": safe}
+    return Message("rolled_back", "warning", f"Rolled back: {_head(plan)}", clip(text, TEXT), data)

@@ -133,15 +133,15 @@ class Worker:
             log.warning("notification %s to %s failed: %s", n.id, n.channel, outcome.error)
 
     async def _attempt(self, n: Notice, within: float) -> None:
-        match n.target.get("kind"):
-            case "webhook":
-                if self._client is None:
-                    self._client = httpx.AsyncClient(follow_redirects=False)
-                await send.post(self._client, n, within)
-            case "apprise":
-                await apprise.deliver(n, within)
-            case other:
-                raise send.SendError(f"channel {n.channel}: unknown kind {other!r}")
+        kind = n.target.get("kind")
+        if kind == "webhook":
+            if self._client is None:
+                self._client = httpx.AsyncClient(follow_redirects=False)
+            await send.post(self._client, n, within)
+        elif kind == "apprise":
+            await apprise.deliver(n, within)
+        else:
+            raise send.SendError(f"channel {n.channel}: unknown kind {kind!r}")
 
     def _retry(self, item: OutboxItem, error: str) -> Outcome:
         attempts = int(str(item.notice.target.get("attempts", 8)))
