@@ -14,8 +14,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from golive.notify import webhook
 from golive.notify.notice import Delivery
 from golive.store.sqlite import SQLiteStore
 from tests.conftest import free_port, start_app
@@ -113,3 +115,81 @@ async def test_kill_9_mid_send_loses_nothing_and_duplicates_no_id(workdir: Path)
     for msg_id in twice:  # a retry: the same message, whatever its attempt's timestamp
         datas = {json.dumps(r.json["data"], sort_keys=True) for r in got if r.id == msg_id}
         assert len(datas) == 1
+
+
+def test_golive_serve_sends_notifications_and_takes_a_signed_sign_off(tmp_path: Path) -> None:
+    """golive serve runs the outbox worker (the gate's waiting message reaches a receiver) and
+    takes the sign-off by signed webhook over HTTP; a replay of it is refused."""
+    from tests.e2e.test_serve import golive as cli
+    from tests.e2e.test_serve import plan as serve_plan
+    from tests.e2e.test_serve import wait_until
+
+    admin = cli("token", "init", "ada", cwd=tmp_path).stdout.split()[-1]
+    olga = cli("token", "add", "olga", "--role", "operator", cwd=tmp_path, token=admin)
+    rita = cli("token", "add", "rita", "--role", "release-manager", cwd=tmp_path, token=admin)
+    assert olga.returncode == 0 and rita.returncode == 0, olga.stderr + rita.stderr
+    operator = olga.stdout.split()[-1]
+    stable, stable_port = start_app("1.0.0", latency_ms=2)
+    port = free_port()
+    env = {**os.environ, "T_WHSEC": SECRET, "GOLIVE_HOOK_SECRET": SECRET}
+    env.pop("GOLIVE_TOKEN", None)
+    log = (tmp_path / "serve.log").open("w")
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        with receiver(SECRET) as rx, httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            text = serve_plan(stable_port, free_port()).replace("steps:", (
+                f'notify:\n  channels:\n    ci: {{webhook: "{rx.url}", secret: env:T_WHSEC}}\n'
+                "  routes:\n    - {to: [ci]}\nsteps:"
+            ), 1)  # fmt: skip
+            server = subprocess.Popen(
+                [GOLIVE, "serve", "--listen", f"127.0.0.1:{port}",
+                 "--webhook-secret", "env:GOLIVE_HOOK_SECRET"],
+                cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            wait_until("the server answers", lambda: _up(http), 30)
+            made = http.post("/api/v1/rollouts", content=text, headers={
+                "authorization": f"Bearer {operator}", "content-type": "application/yaml"})  # fmt: skip
+            assert made.status_code == 201, made.text
+            rid = made.json()["id"]
+            types = lambda: [r.json["type"] for r in rx.all()]  # noqa: E731
+            wait_until("the gate's message", lambda: "rollout.waiting" in types())
+            body = json.dumps({"rollout": rid, "action": "approve", "user": "rita",
+                               "role": "release-manager", "note": "from chat"}).encode()  # fmt: skip
+            headers = webhook.headers(webhook.secret_key(SECRET), "msg_chat_1", int(time.time()),
+                                      body)  # fmt: skip
+            signed = http.post("/api/v1/webhooks/signoff", content=body, headers=headers)
+            assert signed.status_code == 200, signed.text
+            replay = http.post("/api/v1/webhooks/signoff", content=body, headers=headers)
+            assert replay.status_code == 401 and "used already" in replay.json()["error"]
+            auth = {"authorization": f"Bearer {operator}"}
+            wait_until("the plan's pause", lambda: http.get(
+                f"/api/v1/rollouts/{rid}", headers=auth).json()["state"]["phase"] == "paused")  # fmt: skip
+            assert http.post(f"/api/v1/rollouts/{rid}/resume", headers=auth).status_code == 202
+            wait_until("the success message", lambda: "rollout.succeeded" in types(), 90)
+            page = http.get(f"/api/v1/rollouts/{rid}/journal?limit=1000", headers=auth).json()
+            detail = http.get(f"/api/v1/rollouts/{rid}", headers=auth).json()
+            assert all(r.valid for r in rx.all())
+        journal = [e["message"] for e in page["entries"]]
+        assert detail["notifications"]["failed"] == 0
+        assert any("by rita (webhook)" in m for m in journal)
+        assert any("refused (401)" in m for m in journal)
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(30)
+            finally:
+                if server.poll() is None:
+                    server.kill()
+                    server.wait(5)
+        log.close()
+        cli("down", cwd=tmp_path)
+        stable.terminate()
+        stable.wait(10)
+
+
+def _up(http: httpx.Client) -> bool:
+    try:
+        return http.get("/api/v1/health").status_code == 200
+    except httpx.TransportError:
+        return False
