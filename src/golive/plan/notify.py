@@ -12,6 +12,8 @@
         - {to: [chat]}                               # every message, info and up
       every: 15m                                     # a status update while it runs
 
+    notify: {to: [env:SLACK_URL], every: 15m}        # shorthand: every message to each URL
+
 The values built here are plain data (:class:`Notify`); the messages are made by
 :mod:`golive.notify.messages` and sent by :mod:`golive.notify.worker`.
 """
@@ -83,6 +85,22 @@ class NotifyRouteSpec(BaseModel):
 
 class NotifySpec(BaseModel):
     model_config = STRICT
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        """``{to: [env:A, env:B], every: 15m}``: each reference an Apprise channel (to1,
+        to2, ...) that every message goes to."""
+        if not isinstance(value, dict) or "to" not in value:
+            return value
+        if "channels" in value or "routes" in value:
+            raise ValueError("give either 'to' (the shorthand) or 'channels' and 'routes'")
+        refs = value["to"] if isinstance(value["to"], list) else [value["to"]]
+        names = [f"to{i + 1}" for i in range(len(refs))]
+        rest = {k: v for k, v in value.items() if k != "to"}
+        channels = {n: {"apprise": r} for n, r in zip(names, refs, strict=True)}
+        return {**rest, "channels": channels, "routes": [{"to": names}]}
+
     channels: Annotated[dict[Name, ChannelSpec], Field(min_length=1, max_length=50)]
     routes: Annotated[list[NotifyRouteSpec], Field(min_length=1, max_length=50)]
     every: Duration | None = None  # a status update this often while the rollout runs

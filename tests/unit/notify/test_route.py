@@ -154,3 +154,15 @@ def test_a_bad_notify_section_is_a_plan_error_naming_the_field(section: str, sai
     with pytest.raises(PlanError) as caught:
         parse_plan(text, "p.yaml")
     assert said in str(caught.value) and "notify" in str(caught.value)
+
+
+def test_the_shorthand_sends_every_message_to_each_reference() -> None:
+    text = (
+        PLAN.split("notify:")[0] + "notify: {to: [env:A, env:B], every: 15m}\nsteps:\n  - promote\n"
+    )
+    p = parse_plan(text, "p.yaml")
+    assert p.notify is not None and p.notify.every == 900.0
+    notices = outbox_for(p, None, state(), [], 1, 1.0)
+    assert [(n.kind, n.channel, n.target["url"]) for n in notices] == [
+        ("started", "to1", "env:A"), ("started", "to2", "env:B")
+    ]  # fmt: skip
