@@ -160,14 +160,17 @@ def own_connection(store: Store) -> Store:
 
 @contextlib.asynccontextmanager
 async def sending(store: Store, rollout_id: str | None = None) -> AsyncIterator[Worker]:
-    """The process's worker, running while the block runs; at its end (``golive run``: the
-    rollout ended), what ``rollout_id`` still has pending is given up to ``GOLIVE_NOTIFY_WAIT``
-    seconds (10 by default) to go out. It is never awaited by the reconcile loop."""
+    """The process's worker, running while the block runs. When the block ends normally
+    (``golive run``: the rollout ended), what ``rollout_id`` still has pending is given up to
+    ``GOLIVE_NOTIFY_WAIT`` seconds (10 by default) to go out; interrupted, it stops at once and
+    the next worker sends the rest. It is never awaited by the reconcile loop."""
     own = own_connection(store)
     worker = Worker(own, owner_id(os.getpid()))
     task = asyncio.create_task(worker.run(), name="golive-notify")
+    ended = False
     try:
         yield worker
+        ended = True
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -175,11 +178,17 @@ async def sending(store: Store, rollout_id: str | None = None) -> AsyncIterator[
         try:
             with contextlib.suppress(Exception):  # what the task had claimed is due again
                 await own.release_outbox(worker.owner)
-            if rollout_id is not None:
-                wait = float(os.environ.get("GOLIVE_NOTIFY_WAIT", WAIT))
+            if ended and rollout_id is not None:
                 with contextlib.suppress(Exception):
-                    await worker.drain(rollout_id, wait)
+                    await worker.drain(rollout_id, _wait())
         finally:
             await worker.close()
             if own is not store:
                 own.close()
+
+
+def _wait() -> float:
+    try:
+        return max(0.0, min(3600.0, float(os.environ.get("GOLIVE_NOTIFY_WAIT", WAIT))))
+    except ValueError:
+        return WAIT
