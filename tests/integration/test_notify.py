@@ -212,3 +212,17 @@ async def test_a_secret_never_reaches_a_message(
         got = rx.all()
     assert len(got) == 3 and "Rolling back" in str(got[2].json["title"])
     assert all("s3cr3t-token-value" not in r.body.decode() for r in got)
+
+
+async def test_an_apprise_failure_says_what_apprise_saw_without_the_secret(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("T_JSON", f"json://user:s3cretpw@127.0.0.1:{free_port()}/hook")
+    chan = "    chat: {apprise: env:T_JSON, attempts: 1}"
+    rid = await started(store, plan_with(chan, "chat"))
+    worker = Worker(SQLiteStore(store.path), owner_id(os.getpid()))
+    await settle(worker, store, rid)
+    await worker.close()
+    (first, *_) = await store.outbox(rid)
+    assert first.status is Delivery.FAILED
+    assert "Connection error" in first.last_error and "s3cretpw" not in first.last_error

@@ -10,12 +10,19 @@ message (the idempotency key a receiver can deduplicate on).
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import apprise
 
 from golive.notify.notice import Notice
 from golive.notify.send import SendError, reference, resolved
 from golive.redaction import describe_target
+
+# Apprise logs what went wrong with the URL it used; golive reads those entries from the result
+# and redacts them, so Apprise's own logger says nothing (a URL carries its service's token)
+_quiet = logging.getLogger("apprise")
+_quiet.propagate = False
+_quiet.addHandler(logging.NullHandler())
 
 _TYPES = {"info": apprise.NotifyType.INFO, "warning": apprise.NotifyType.WARNING,
           "critical": apprise.NotifyType.FAILURE}  # fmt: skip
