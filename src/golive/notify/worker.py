@@ -55,7 +55,7 @@ class Bucket:
 class Worker:
     def __init__(
         self, store: Outbox, owner: str, *, batch: int = 50, idle: float = 0.25,
-        backoff: float = 1.0, concurrency: int = 8, hold: float = 180.0,
+        backoff: float = 1.0, concurrency: int = 8, hold: float = 900.0,
         rng: random.Random | None = None,
     ) -> None:  # fmt: skip
         self.store, self.owner, self.batch, self.idle = store, owner, batch, idle
