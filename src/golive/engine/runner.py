@@ -98,6 +98,7 @@ class Runner(Takeover):
         self.backoff, self.rng, self.episodes = Backoff(), random.Random(), Episodes()
         self._broken: str | None = None  # a permanent failure that fails the step
         self._status_at: float | None = None  # the last status notification (plan.notify.every)
+        self._safe_ms: float | None = None
 
     async def run(self, rollout_id: str) -> RolloutState:
         record = await self.store.load(rollout_id)

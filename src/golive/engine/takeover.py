@@ -45,6 +45,7 @@ class Takeover:
     stable: Series
     canary: Series
     on_pass: Callable[..., None]
+    _safe_ms: float | None  # the last traffic_safe's figure, for the rollback's summary
 
     def _ttl(self) -> float:
         raise NotImplementedError
@@ -56,7 +57,11 @@ class Takeover:
         """Commit ``state`` and ``events`` with the notifications they make (the outbox row
         in the same transaction); the new version. Nothing here waits for a delivery."""
         events = list(events)
-        notices = outbox_for(self.plan, before, state, events, version + 1, now, figures)
+        for e in events:  # how fast traffic was safe, as measured by the read-back
+            if e.kind == "traffic_safe" and isinstance(e.data.get("since_decision_ms"), float):
+                self._safe_ms = float(str(e.data["since_decision_ms"]))
+        notices = outbox_for(self.plan, before, state, events, version + 1, now, figures,
+                             self._safe_ms)  # fmt: skip
         return await self.store.commit(
             state, events, version, now, consumed, self.owner, notices=notices
         )

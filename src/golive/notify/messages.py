@@ -112,7 +112,9 @@ INCIDENTS = ("trigger_fired", "trigger_notified", "split_alarm", "failsafe")
 ENDINGS = ("rolled_back", "aborted", "failed")
 
 
-def from_event(plan: Plan, state: RolloutState, e: Event, now: float) -> Message | None:
+def from_event(
+    plan: Plan, state: RolloutState, e: Event, now: float, safe_ms: float | None = None
+) -> Message | None:
     """The message a journal event makes, if any."""
     if e.kind in INCIDENTS:
         return _incident(plan, state, e)
@@ -131,7 +133,7 @@ def from_event(plan: Plan, state: RolloutState, e: Event, now: float) -> Message
         return Message("succeeded", "info", f"Released: {_head(plan)}", clip(text, TEXT),
                        {"phase": "promoted", "seconds": took})  # fmt: skip
     if e.kind in ENDINGS:
-        return _ended(plan, state, e)
+        return _ended(plan, state, e, safe_ms)
     return None
 
 
@@ -147,9 +149,11 @@ def _incident(plan: Plan, state: RolloutState, e: Event) -> Message:
     return Message("incident", sev, f"Incident ({sev}): {_head(plan)}", clip(text, TEXT), data)
 
 
-def _ended(plan: Plan, state: RolloutState, e: Event) -> Message:
+def _ended(plan: Plan, state: RolloutState, e: Event, safe_ms: float | None) -> Message:
     safe = (
-        None
+        safe_ms / 1000.0
+        if safe_ms is not None
+        else None
         if state.safe_at is None or state.rollback_at is None
         else max(0.0, state.safe_at - state.rollback_at)
     )

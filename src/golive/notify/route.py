@@ -17,17 +17,21 @@ from golive.plan.model import Plan
 
 def outbox_for(
     plan: Plan, before: RolloutState | None, after: RolloutState, events: Iterable[Event],
-    version: int, now: float, figures: Figures | None = None,
+    version: int, now: float, figures: Figures | None = None, safe_ms: float | None = None,
 ) -> tuple[Notice, ...]:  # fmt: skip
     """The notices of one write: ``before`` is the state it replaces (None for a new rollout),
-    ``version`` the version it writes (with ``now``, part of each id: stable and unique)."""
+    ``version`` the version it writes (with ``now``, part of each id: stable and unique);
+    ``safe_ms``, when known, how fast traffic was safe after the rollback decision (the
+    read-back's figure; otherwise the state's, to the pass)."""
     notify = plan.notify
     if notify is None:
         return ()
     made: list[Message] = []
     if before is None:
         made.append(messages.started(plan, after))
-    made += [m for e in events if (m := messages.from_event(plan, after, e, now)) is not None]
+    made += [
+        m for e in events if (m := messages.from_event(plan, after, e, now, safe_ms)) is not None
+    ]
     moved = before is None or before.step != after.step or before.phase != after.phase
     if moved and (w := messages.waiting(plan, after)) is not None:
         made.append(w)

@@ -66,3 +66,6 @@ async def test_a_rollback_pages_and_sums_up(tmp_path: Path) -> None:
     assert paged and all(n.severity == "critical" for n in paged)
     summary = [n for n in items if n.kind == "rolled_back"]
     assert len(summary) == 1 and "ms after the rollback decision" in summary[0].text
+    safe = next(e for e in await store.events(rid) if e.kind == "traffic_safe")
+    said = f"Traffic was safe {safe.data['since_decision_ms']:.0f} ms after"  # the read-back's
+    assert said in summary[0].text
