@@ -20,6 +20,7 @@ from golive.notify import webhook
 from golive.operations import rollouts, tokens
 from golive.plan.loader import parse_plan
 from golive.server.app import Context, build_app
+from golive.server.webhooks import SeenFile
 from golive.testing import MemoryStore
 from tests.conftest import free_port
 
@@ -144,6 +145,24 @@ async def test_a_refusal_naming_no_rollout_is_logged(
     r = await world.client.post(URL, content=b"<not json>", headers={"webhook-id": "x"})
     assert r.status_code == 401
     assert "signed webhook from 127.0.0.1 refused: missing" in caplog.text
+
+
+async def test_a_button_for_another_gate_never_signs_this_one(world: World) -> None:
+    r = await post(world, {**approve(world), "gate": "security-review"}, "msg_11")
+    assert r.status_code == 409 and "not waiting at gate 'security-review'" in r.json()["error"]
+    r = await post(world, {**approve(world), "gate": "go-live"}, "msg_12")
+    assert r.status_code == 200, r.text
+
+
+async def test_accepted_ids_are_kept_across_a_restart(tmp_path: Path) -> None:
+    seen = SeenFile(tmp_path / "webhook-ids")
+    now = time.time()
+    assert seen.first("msg_a", now) and seen.first("msg_b", now)
+    again = SeenFile(tmp_path / "webhook-ids")  # the server started again
+    assert not again.first("msg_a", now + 1) and again.first("msg_c", now + 1)
+    assert (tmp_path / "webhook-ids").stat().st_mode & 0o077 == 0
+    later = SeenFile(tmp_path / "webhook-ids")
+    assert later.first("msg_a", now + 2 * webhook.TOLERANCE + 10)  # past the window
 
 
 async def test_a_server_without_a_secret_takes_no_webhook(tmp_path: Path) -> None:

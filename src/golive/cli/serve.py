@@ -34,6 +34,7 @@ from golive.plan.values import SecretRef
 from golive.secrets import reveal
 from golive.server.app import Context, build_app
 from golive.server.controller import Controller
+from golive.server.webhooks import SeenFile
 from golive.store.base import Store
 
 DEFAULT_LISTEN = "127.0.0.1:8470"
@@ -139,6 +140,8 @@ async def _serve(args: argparse.Namespace) -> int:
     key = webhook_key(getattr(args, "webhook_secret", None))
     controller = Controller(store, state_dir)
     ctx = Context(store, state_dir, wake=controller.wake, webhook_key=key)
+    if key is not None:  # accepted ids outlive a restart: a replay is refused after one too
+        ctx.webhook_ids = SeenFile(state_dir / "webhook-ids")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -32,6 +32,12 @@ class Seen:
         self.keep, self.most = keep, most
         self._ids: OrderedDict[str, float] = OrderedDict()
 
+    def load(self, seen: list[tuple[str, float]], now: float) -> None:
+        """Ids accepted before (a restart), the ones still within the window."""
+        for msg_id, at in seen:
+            if at >= now - self.keep:
+                self._ids[msg_id] = at
+
     def first(self, msg_id: str, now: float) -> bool:
         while self._ids and (next(iter(self._ids.values())) < now - self.keep
                              or len(self._ids) >= self.most):  # fmt: skip

@@ -43,6 +43,7 @@ BODIES: dict[str, dict[str, object]] = {
     "signoff": _obj(("rollout", "action", "user"), rollout={"type": "string"},
                     action={"enum": ["approve", "reject", "confirm"]}, user={"type": "string"},
                     role=_ROLE, note=_TEXT, reason=_TEXT, item={"type": "string"},
+                    gate={"type": "string"},
                     revision={"type": "string"}),
     "add_token": _obj(("user",), user={"type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$"},
                       roles={"type": "array", "items": _ROLE}, admin={"type": "boolean"},

@@ -10,27 +10,60 @@ goes through (operations/signoffs.py), as the body's ``user`` identified by ``we
 roles that user holds are those of their valid API tokens.
 
 Body: ``{"rollout": ID, "action": "approve" | "reject" | "confirm", "user": NAME,
-"role": ROLE, "note": TEXT, "reason": TEXT (reject), "item": ID (confirm), "revision": V}``.
+"role": ROLE, "note": TEXT, "reason": TEXT (reject), "item": ID (confirm), "revision": V,
+"gate": NAME (the gate a button was made for: refused at any other)}``. Accepted ids are kept
+in ``<state-dir>/webhook-ids`` for the window, so a replay after a restart is refused too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from golive.engine.decide import current_step
+from golive.errors import StateError
+from golive.files import append_private, write_private
 from golive.identity import USER, Identity
 from golive.notify import webhook
 from golive.operations import signoffs
+from golive.plan.model import ApproveStep
 from golive.server.actions import note_request, text
 from golive.server.app import Context, error_body
 from golive.server.auth import Refused, client_of
 
 log = logging.getLogger("golive.server")
 MAX_WEBHOOK_BODY = 65_536
+
+
+class SeenFile(webhook.Seen):
+    """The accepted ids, also appended to a private file in the state directory: a replay
+    after a restart of the server is refused too."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        now, seen = time.time(), []
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            for line in path.read_text().splitlines()[-self.most :]:
+                msg_id, _, at = line.rpartition("\t")
+                with contextlib.suppress(ValueError):
+                    seen.append((msg_id, float(at)))
+        self.load(seen, now)
+        with contextlib.suppress(OSError):  # only the ids still within the window are kept
+            write_private(path, "".join(f"{i}\t{a}\n" for i, a in self._ids.items()))
+
+    def first(self, msg_id: str, now: float) -> bool:
+        if not super().first(msg_id, now):
+            return False
+        with contextlib.suppress(OSError), append_private(self.path) as fh:
+            fh.write(f"{msg_id}\t{now}\n".encode())
+        return True
 
 
 def _named(raw: bytes) -> str | None:
@@ -78,6 +111,16 @@ async def signoff(request: Request, who: Identity | None, ctx: Context) -> Respo
     return await _act(request, ctx, body)
 
 
+async def _at_gate(ctx: Context, rid: str, gate: str) -> None:
+    """A button names the gate it was made for: a sign-off never lands on another one."""
+    if not gate:
+        return
+    record = await ctx.store.load(rid)
+    step = current_step(ctx.store.load_plan(record), record.state)
+    if not isinstance(step, ApproveStep) or step.gate != gate:
+        raise StateError(f"rollout {record.id} is not waiting at gate {gate[:64]!r} now")
+
+
 async def _act(request: Request, ctx: Context, body: dict[str, object]) -> Response:
     rid, action, user = (text(body, k, required=True) for k in ("rollout", "action", "user"))
     if not USER.fullmatch(user):
@@ -94,6 +137,7 @@ async def _act(request: Request, ctx: Context, body: dict[str, object]) -> Respo
                 raise Refused(400, "revision must be a string")
             note = text(body, "note" if action == "approve" else "reason",
                         required=action == "reject")  # fmt: skip
+            await _at_gate(ctx, rid, text(body, "gate"))
             done = await signoffs.sign(ctx.store, rid, text(body, "role", required=True),
                                        action == "approve", note, revision, who, now)  # fmt: skip
             answer: dict[str, object] = {"id": rid, "signed": done.text, "step": done.step + 1,
