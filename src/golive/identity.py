@@ -44,8 +44,8 @@ class Identity:
     @property
     def kind(self) -> str:
         """token, identity file or login name: how strongly ``user`` is known."""
-        if self.source == "token":
-            return "token"
+        if self.source in ("token", "webhook"):
+            return self.source
         return "login name" if self.source.startswith("login name") else "identity file"
 
 

@@ -34,6 +34,7 @@ from golive.errors import (
     StateError,
 )
 from golive.identity import Identity
+from golive.notify.notice import Delivery, Notice, Outcome
 from golive.operations import signoffs, tokens
 from golive.plan.model import Revision, Split
 from golive.store.audit import Verdict
@@ -351,3 +352,82 @@ async def test_the_engine_drives_a_rollout_to_its_end(store: Store, tmp_path: Pa
     assert kinds.count("step_completed") == 6 and kinds[-1] == "promoted"
     assert len(await store.measurements(rid)) > 40
     assert (await store.load(rid)).lease_owner is None  # released at the end
+
+
+# -- outbox ----------------------------------------------------------------------------------
+
+
+def notice(mid: str, rid: str = "svc-1", channel: str = "chat") -> Notice:
+    return Notice(mid, rid, channel, "incident", "critical", "t <b>", "x" * 10, {"n": 1},
+                  {"kind": "webhook", "url": "env:URL", "secret": "env:S"})  # fmt: skip
+
+
+async def test_notices_are_written_with_the_events_that_cause_them(store: Store) -> None:
+    st = state()
+    record = RolloutRecord(st.id, "svc", "p.yaml", "d", PLAN, st, 1, 1.0, 1.0, None)
+    await store.create(record, [Event("rollout_started", "go")], 1.0, [notice("msg_a")])
+    await store.commit(st, [Event("a", "b")], 1, 2.0, notices=[notice("msg_b")])
+    await store.note("svc-1", Event("n", "noted"), 3.0, [notice("msg_c")])
+    items = await store.outbox("svc-1")
+    assert [i.notice.id for i in items] == ["msg_a", "msg_b", "msg_c"]
+    assert items[0].notice == notice("msg_a") and items[0].status is Delivery.PENDING
+    assert await store.outbox("other-1") == []
+
+
+async def test_a_refused_commit_writes_no_notice(store: Store) -> None:
+    st = await create(store)
+    await store.commit(st, [], 1, 2.0)
+    with pytest.raises(ConflictError):
+        await store.commit(st, [Event("lost", "x")], 1, 3.0, notices=[notice("msg_lost")])
+    await store.acquire_lease("svc-1", LIVE, 30, 1.0)
+    with pytest.raises(LeaseError):
+        await store.commit(st, [], 2, 3.0, owner=ME, notices=[notice("msg_lease")])
+    assert await store.outbox() == []
+
+
+async def test_a_claim_is_exclusive_until_settled_or_its_owner_dies(store: Store) -> None:
+    await create(store)
+    await store.commit(state(), [], 1, 2.0, notices=[notice("msg_a"), notice("msg_b")])
+    mine = await store.claim_outbox(ME, 10.0, limit=1)
+    assert [i.notice.id for i in mine] == ["msg_a"]
+    assert [i.notice.id for i in await store.claim_outbox(LIVE, 10.0)] == ["msg_b"]
+    assert await store.claim_outbox(LIVE, 11.0) == []  # claimed by a live worker
+    await store.settle_outbox("msg_a", Outcome(Delivery.PENDING, "503", 20.0), 11.0)
+    assert await store.claim_outbox(LIVE, 15.0) == []  # not due before 20
+    again = await store.claim_outbox(LIVE, 20.0)
+    assert [(i.notice.id, i.attempts, i.last_error) for i in again] == [("msg_a", 1, "503")]
+    await store.settle_outbox("msg_a", Outcome(Delivery.SENT), 21.0)
+    await store.settle_outbox("msg_a", Outcome(Delivery.FAILED, "late"), 22.0)  # settled once
+    sent = {i.notice.id: i for i in await store.outbox("svc-1")}
+    assert sent["msg_a"].status is Delivery.SENT and sent["msg_a"].attempts == 2
+    assert sent["msg_a"].done_at == 21.0
+
+
+async def test_a_dead_workers_claim_is_free_at_once_with_the_same_id(store: Store) -> None:
+    await create(store)
+    await store.commit(state(), [], 1, 2.0, notices=[notice("msg_a")])
+    assert len(await store.claim_outbox(DEAD, 10.0, hold=600)) == 1  # then killed mid-send
+    assert [i.notice.id for i in await store.claim_outbox(ME, 11.0)] == ["msg_a"]
+
+
+async def test_a_stopping_worker_releases_its_claims(store: Store) -> None:
+    await create(store)
+    await store.commit(state(), [], 1, 2.0, notices=[notice("msg_a")])
+    assert len(await store.claim_outbox(LIVE, 10.0, hold=600)) == 1
+    await store.release_outbox(LIVE)
+    assert [i.notice.id for i in await store.claim_outbox(ME, 11.0)] == ["msg_a"]
+    assert (await store.outbox())[0].attempts == 0  # a release is not an attempt
+
+
+async def test_a_notice_given_up_is_failed_with_its_error(store: Store) -> None:
+    await create(store)
+    await store.commit(state(), [], 1, 2.0, notices=[notice("msg_a")])
+    await store.claim_outbox(ME, 10.0)
+    await store.settle_outbox("msg_a", Outcome(Delivery.FAILED, "after 3 attempts: 500"), 12.0)
+    (item,) = await store.outbox("svc-1")
+    assert (item.status, item.last_error, item.attempts) == (
+        Delivery.FAILED,
+        "after 3 attempts: 500",
+        1,
+    )
+    assert await store.claim_outbox(ME, 100.0) == []

@@ -190,6 +190,11 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     serve.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate")
     serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key")
+    serve.add_argument(
+        "--webhook-secret", metavar="REF", default=None,
+        help="env:NAME or file:/path holding whsec_...: sign-offs by signed webhook "
+        "(docs/notifications.md)",
+    )  # fmt: skip
 
     plan = sub.add_parser("plan", help="check a plan, or print its JSON Schema")
     plan_sub = plan.add_subparsers(dest="plan_verb", required=True, metavar="check|schema")

@@ -29,9 +29,14 @@ from starlette.applications import Starlette
 from golive.cli.session import open_store
 from golive.cli.terminal import Terminal
 from golive.errors import GoliveError, StateError
+from golive.notify import webhook
+from golive.notify.worker import sending
+from golive.plan.values import SecretRef
+from golive.secrets import reveal
 from golive.server.app import Context, build_app
 from golive.server.controller import Controller
 from golive.server.hosts import answered_hosts
+from golive.server.webhooks import SeenFile
 from golive.store.base import Store
 
 DEFAULT_LISTEN = "127.0.0.1:8470"
@@ -68,6 +73,16 @@ async def _refuse_open_bind(store: Store, host: str) -> None:
             f"refusing to listen on {host}, which other hosts can reach, while no API token "
             "exists: create one first ('golive token init NAME'), or listen on 127.0.0.1"
         )
+
+
+def webhook_key(ref: str | None) -> bytes | None:
+    """The key of ``--webhook-secret`` (a reference, resolved now, never printed)."""
+    if ref is None:
+        return None
+    try:
+        return webhook.secret_key(reveal(SecretRef.parse(ref)))
+    except (ValueError, LookupError) as exc:
+        raise Usage(f"--webhook-secret {ref}: {exc}") from None
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -139,15 +154,19 @@ async def _serve(args: argparse.Namespace) -> int:
     await _refuse_open_bind(store, host)
     sock = bind(host, port)
     tls = _tls(args)
+    key = webhook_key(getattr(args, "webhook_secret", None))
     controller = Controller(store, state_dir)
     hosts = answered_hosts(loopback(host), args.allow_host)
-    ctx = Context(store, state_dir, wake=controller.wake, hosts=hosts)
+    ctx = Context(store, state_dir, wake=controller.wake, hosts=hosts, webhook_key=key)
+    if key is not None:  # accepted ids outlive a restart: a replay is refused after one too
+        ctx.webhook_ids = SeenFile(state_dir / "webhook-ids")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         loop_task = asyncio.create_task(controller.run(), name="controller")
         try:
-            yield
+            async with sending(store):  # one outbox worker for the process, beside the loop
+                yield
         finally:
             loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

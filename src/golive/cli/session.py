@@ -15,6 +15,7 @@ from golive.core.actions import PassView
 from golive.core.state import Phase, RolloutState
 from golive.errors import LeaseError, StateError
 from golive.identity import whoami
+from golive.notify.worker import sending
 from golive.operations import rollouts
 from golive.operations.trust import verified
 from golive.operations.window import window_line
@@ -108,10 +109,11 @@ async def drive(
         if extra is not None:
             extra(pv)
 
-    if isinstance(view, LiveView):
-        with view:
-            return await rollouts.drive(store, record, plan, state_dir, on_pass)
-    return await rollouts.drive(store, record, plan, state_dir, on_pass)
+    async with sending(store, record.id):  # notifications go out beside the loop, never in it
+        if isinstance(view, LiveView):
+            with view:
+                return await rollouts.drive(store, record, plan, state_dir, on_pass)
+        return await rollouts.drive(store, record, plan, state_dir, on_pass)
 
 
 def summary(state: RolloutState, console: Console, audit: Audit | None = None) -> None:

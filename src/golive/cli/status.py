@@ -106,6 +106,7 @@ def _print_status(st: status.Status, as_json: bool, everything: bool) -> int:
             console.print(Text(f"  {m.status.value:>13}  ", _STATUS.get(m.status, "yellow"))
                           .append(visible(m.sentence)))  # fmt: skip
     show_gates(st.gates, console)
+    _print_notifications(st.notifications)
     if st.alarms:  # never scrolled out by later events: the proxy did not serve the set split
         last = st.alarms[-1]
         stamp = time.strftime("%H:%M:%S", time.localtime(last.at))
@@ -125,6 +126,18 @@ def _print_status(st: status.Status, as_json: bool, everything: bool) -> int:
     if not code:
         console.print(head_line(st.audit), markup=False)
     return code
+
+
+def _print_notifications(sent: dict[str, object]) -> None:
+    if not any(sent.get(k) for k in ("pending", "sent", "failed")):
+        return
+    line = Text(f"notifications: {sent.get('sent', 0)} sent, {sent.get('pending', 0)} pending")
+    failures = sent.get("failures")
+    if sent.get("failed"):
+        line.append(f", {sent['failed']} failed", "bold red")
+    console.print(line)
+    for f in failures if isinstance(failures, list) else []:
+        console.print(visible(f"  failed {f['kind']} to {f['channel']} ({f['id']}): {f['error']}"))
 
 
 async def _watch(store: Store, rollout_id: str, every: float = 1.0) -> int:

@@ -51,6 +51,8 @@ from golive.errors import (
     StateError,
     TransientError,
 )
+from golive.notify.notice import Figures
+from golive.notify.route import status_due
 from golive.plan.kinds import SOURCES
 from golive.plan.model import PREFLIGHT, ApproveStep, CheckStep, Plan, Revision, Split
 from golive.report.gather import write_reports
@@ -100,6 +102,8 @@ class Runner(Takeover):
         self.preflight = Preflight(plan)
         self.backoff, self.rng, self.episodes = Backoff(), random.Random(), Episodes()
         self._broken: str | None = None  # a permanent failure that fails the step
+        self._status_at: float | None = None  # the last status notification (plan.notify.every)
+        self._safe_ms: float | None = None
 
     async def run(self, rollout_id: str) -> RolloutState:
         record = await self.store.load(rollout_id)
@@ -183,9 +187,11 @@ class Runner(Takeover):
         decision = decide(self.plan, state, obs)
         self._decided_at = self.clock.now()
         events = [*observed, *decision.events]
-        if events or decision.consumed or decision.state != state:  # a pass that changed nothing
-            version = await self.store.commit(  # is not written: the lease renewal says we live
-                decision.state, events, version, now, decision.consumed, self.owner
+        figures = self._figures(decision.state, obs, now)
+        changed = events or decision.consumed or decision.state != state or figures is not None
+        if changed:  # a pass that changed nothing (and owes no status notice) is not written:
+            version = await self._commit(  # the lease renewal says the controller lives
+                state, decision.state, events, version, now, decision.consumed, figures
             )
         done, outcome = await self._act(decision)
         acted = [*self._alarms, *outcome]
@@ -196,12 +202,28 @@ class Runner(Takeover):
             state, again, self._broken = failed.state, True, None
             acted += failed.events
         if acted or done:
-            version = await self.store.commit(
-                state, acted, version, self.clock.now(), owner=self.owner
-            )
+            version = await self._commit(decision.state, state, acted, version, self.clock.now())
             events += acted
         self.on_pass(PassView(state, obs, decision, self.stable, self.canary, events))
         return state, version, again
+
+    def _figures(self, state: RolloutState, obs: Observation, now: float) -> Figures | None:
+        """Stable against canary for a status notification, when one is due."""
+        if not status_due(self.plan, state, self._status_at, now):
+            return None
+        self._status_at = now
+        window = 60.0  # the last minute
+
+        def side(series: Series) -> tuple[int, float | None, float | None]:
+            w = series.window(window)
+            return w.requests, w.error_rate, w.latency(0.95)
+
+        weight = (obs.split or state.desired).canary_weight
+        verdict = self.verdict
+        said = "no verdict yet" if verdict is None else (
+            f"{verdict.decision.value}: {verdict.reason}"
+        )  # fmt: skip
+        return Figures(weight, side(self.stable), side(self.canary), said)
 
     # -- observe -----------------------------------------------------------------------------
 
@@ -382,8 +404,8 @@ class Runner(Takeover):
             )
             for r in state.retiring
         ]
-        state = state.retired(state.retiring)
-        await self.store.commit(state, events, version, self.clock.now(), owner=self.owner)
+        before, state = state, state.retired(state.retiring)
+        await self._commit(before, state, events, version, self.clock.now())
         self.on_pass(
             PassView(
                 state,

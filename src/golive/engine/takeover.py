@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,6 +22,8 @@ from golive.engine.clock import Clock
 from golive.engine.decide import without_router
 from golive.engine.providers import Providers
 from golive.errors import GoliveError, PermanentError, StateError, TamperedError
+from golive.notify.notice import Figures
+from golive.notify.route import outbox_for
 from golive.plan.model import Plan, Revision
 from golive.store.base import Store
 from golive.traffic.base import Verification
@@ -43,9 +45,26 @@ class Takeover:
     stable: Series
     canary: Series
     on_pass: Callable[..., None]
+    _safe_ms: float | None  # the last traffic_safe's figure, for the rollback's summary
 
     def _ttl(self) -> float:
         raise NotImplementedError
+
+    async def _commit(
+        self, before: RolloutState, state: RolloutState, events: Iterable[Event], version: int,
+        now: float, consumed: Iterable[int] = (), figures: Figures | None = None,
+    ) -> int:  # fmt: skip
+        """Commit ``state`` and ``events`` with the notifications they make (the outbox row
+        in the same transaction); the new version. Nothing here waits for a delivery."""
+        events = list(events)
+        for e in events:  # how fast traffic was safe, as measured by the read-back
+            if e.kind == "traffic_safe" and isinstance(e.data.get("since_decision_ms"), float):
+                self._safe_ms = float(str(e.data["since_decision_ms"]))
+        notices = outbox_for(self.plan, before, state, events, version + 1, now, figures,
+                             self._safe_ms)  # fmt: skip
+        return await self.store.commit(
+            state, events, version, now, consumed, self.owner, notices=notices
+        )
 
     async def _act(self, decision: Decision) -> tuple[tuple[Revision, ...], list[Event]]:
         raise NotImplementedError
@@ -93,7 +112,7 @@ class Takeover:
             if paused != state:
                 held = paused.held.canary_weight if paused.held else None
                 event = Event("failsafe", why, {"held": held})
-                version = await self.store.commit(paused, [event], version, now, owner=self.owner)
+                version = await self._commit(state, paused, [event], version, now)
                 state = paused
         failsafe.clear(self.state_dir, state.id)
         return state, version
@@ -157,14 +176,11 @@ class Takeover:
         obs = Observation(now, None, {}, None, self.verdict, (), commands)
         decision = without_router(self.plan, state, obs, why)
         events = [Event("alarm", f"router: cannot start: {why}"), *decision.events]
-        version = await self.store.commit(
-            decision.state, events, version, now, decision.consumed, self.owner
-        )
+        version = await self._commit(state, decision.state, events, version, now,
+                                     decision.consumed)  # fmt: skip
         done, acted = await self._act(decision)  # retire the canary: no traffic to drain
-        state = decision.state.retired(done)
+        before, state = decision.state, decision.state.retired(done)
         if acted or done:
-            version = await self.store.commit(
-                state, acted, version, self.clock.now(), owner=self.owner
-            )
+            version = await self._commit(before, state, acted, version, self.clock.now())
         self.on_pass(PassView(state, obs, decision, self.stable, self.canary, events + acted))
         return state, version

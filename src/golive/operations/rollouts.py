@@ -21,6 +21,7 @@ from golive.engine.providers import build_providers
 from golive.engine.runner import Runner
 from golive.errors import AuthorizationError, StateError
 from golive.identity import Identity
+from golive.notify.route import outbox_for
 from golive.operations.trust import verified
 from golive.plan.model import Plan, Split, describe_step
 from golive.store.base import Store
@@ -79,18 +80,15 @@ async def start_or_continue(
         f"rollout of {plan.service} {plan.stable.version} -> {plan.canary.version} "
         f"started by {who.user} ({who.kind})"
     )
-    await store.create(
-        record,
-        [
-            Event(
-                "rollout_started",
-                started,
-                {"plan": plan.source, "digest": plan.digest, "by": who.user, "source": who.kind},
-            ),
-            Event("step_started", describe_step(plan.steps[0]), {"step": 0}),
-        ],
-        now,
-    )
+    events = [
+        Event(
+            "rollout_started",
+            started,
+            {"plan": plan.source, "digest": plan.digest, "by": who.user, "source": who.kind},
+        ),
+        Event("step_started", describe_step(plan.steps[0]), {"step": 0}),
+    ]
+    await store.create(record, events, now, outbox_for(plan, None, state, events, 1, now))
     return await store.load(rid)  # as stored: its plan digest is the store's seal
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from golive.analysis.judge import Judge, Verdict
 from golive.core.state import Phase, RolloutId, RolloutState
 from golive.errors import GoliveError, TamperedError
+from golive.notify.notice import Delivery
 from golive.operations.window import phase_name, window_json, window_line
 from golive.plan.model import Plan, describe_step
 from golive.store.audit import Audit
@@ -68,6 +69,7 @@ class Status:
     gates: dict[str, object]  # scorecard, sign-offs, confirmations
     alive: bool | None  # a live controller drives it (None: on another host)
     verdict: Verdict | None  # None when tampered or nothing measured
+    notifications: dict[str, object] = dataclasses.field(default_factory=dict)
 
     @property
     def tampered(self) -> bool:
@@ -101,6 +103,7 @@ class Status:
             "events": [{"at": e.at, "kind": e.kind, "message": e.message} for e in self.events],
             "split_alarms": len(self.alarms),
             "watch": window_json(s, time.time()),
+            "notifications": self.notifications,
             "audit": audit_json(self.audit),
         }
 
@@ -122,7 +125,23 @@ async def status(store: Store, rollout_id: str) -> Status:
     alive = controller_alive(record.lease_owner)
     tampered = audit.verdict is AuditVerdict.TAMPERED
     verdict = None if tampered else await judged(store, record)
-    return Status(record, audit, events, gates, alive, verdict)
+    return Status(record, audit, events, gates, alive, verdict, await deliveries(store, record.id))
+
+
+async def deliveries(store: Store, rollout_id: str, shown: int = 10) -> dict[str, object]:
+    """The rollout's notifications: how many are sent, pending and failed, and the last
+    failures with their errors (given up after the channel's attempts)."""
+    items = await store.outbox(rollout_id)
+    count = {d.value: sum(1 for i in items if i.status is d) for d in Delivery}
+    failed = [i for i in items if i.status is Delivery.FAILED][-shown:]
+    return {
+        **count,
+        "failures": [
+            {"id": i.notice.id, "channel": i.notice.channel, "kind": i.notice.kind,
+             "attempts": i.attempts, "error": i.last_error, "at": i.done_at}
+            for i in failed
+        ],
+    }  # fmt: skip
 
 
 async def judged(store: Store, record: RolloutRecord) -> Verdict | None:

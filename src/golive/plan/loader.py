@@ -337,6 +337,7 @@ def _build(spec: s.PlanSpec, filename: str, digest: str) -> m.Plan:
         permissions={verb: tuple(who) for verb, who in spec.permissions.model_dump().items()},
         triggers=triggers,
         split_check=_split_check(spec.split_check),
+        notify=None if spec.notify is None else spec.notify.build(),
         source=filename,
         digest=digest,
     )

@@ -10,6 +10,7 @@ from golive.analysis.judge import JudgeConfig
 from golive.analysis.splitcheck import SplitCheck
 from golive.analysis.triggers import Trigger
 from golive.plan.checks import Check, ChecklistItem
+from golive.plan.notify import Notify
 from golive.plan.values import SecretRef
 
 __all__ = ["Check", "ChecklistItem"]
@@ -306,6 +307,7 @@ class Plan:
     triggers: tuple[Trigger, ...] = ()
     split_check: SplitCheck | None = field(default_factory=SplitCheck)  # None: turned off
     drain: Drain = Drain()
+    notify: Notify | None = None  # where messages about the rollout go (plan/notify.py)
     source: str = ""
     digest: str = ""
     text: str = field(default="", repr=False)

@@ -22,6 +22,7 @@ from pydantic import (
 
 from golive.analysis.triggers import parse_condition
 from golive.plan import checks as c
+from golive.plan.notify import NotifySpec
 from golive.plan.steps import AnalyzeSpec as AnalyzeSpec
 from golive.plan.steps import PauseSpec as PauseSpec
 from golive.plan.steps import PromoteSpec as PromoteSpec
@@ -331,4 +332,5 @@ class PlanSpec(Strict):
     triggers: list[TriggerSpec] = []
     judge: Annotated[JudgeSpec, BeforeValidator(_judge_shorthand)] = JudgeSpec()
     split_check: Annotated[SplitCheckSpec | None, BeforeValidator(_off)] = SplitCheckSpec()
+    notify: NotifySpec | None = None
     steps: Annotated[list[StepSpec], Field(min_length=1)]

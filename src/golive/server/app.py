@@ -33,6 +33,7 @@ from golive.errors import (
     TransientError,
 )
 from golive.identity import Identity
+from golive.notify import webhook
 from golive.plan.yamlsource import MAX_BYTES
 from golive.server.auth import FailedLogins, Refused
 from golive.server.hosts import host_allowed
@@ -84,6 +85,10 @@ class Context:
     stopping: bool = False  # set on SIGTERM: event streams end so the server can stop
     refusals: RefusalBudget = field(default_factory=RefusalBudget)  # refused requests journaled
     hosts: frozenset[str] | None = None  # Host headers answered (hosts.py); None: any
+    webhook_key: bytes | None = None  # signs the sign-off webhook (golive serve --webhook-secret)
+    webhook_ids: webhook.Seen = field(
+        default_factory=webhook.Seen
+    )  # ids accepted: a replay is refused
 
 
 Handler = Callable[[Request, Identity | None, Context], Awaitable[Response]]

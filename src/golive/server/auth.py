@@ -43,6 +43,7 @@ class Policy(StrEnum):
     role the gate or checklist item asks for (403 without it)."""
 
     PUBLIC = "public"
+    SIGNED = "signed"  # no token: the request's Standard Webhooks signature (server/webhooks.py)
     VIEWER = "viewer"
     SIGNER = "signer"
     OPERATOR = "operator"
@@ -66,7 +67,7 @@ def permission(who: Identity) -> Policy:
 def allowed(who: Identity, policy: Policy) -> bool:
     have = permission(who)
     match policy:
-        case Policy.PUBLIC | Policy.VIEWER | Policy.SIGNER:
+        case Policy.PUBLIC | Policy.SIGNED | Policy.VIEWER | Policy.SIGNER:
             return True
         case Policy.OPERATOR:
             return have in (Policy.OPERATOR, Policy.ADMIN)
@@ -150,7 +151,7 @@ async def identify(
 ) -> Identity | None:  # fmt: skip
     """The caller's identity (None for a public route): Refused 401/429 when it cannot be
     established. A Bearer token wins; without one, the dashboard's session cookie."""
-    if policy is Policy.PUBLIC:
+    if policy in (Policy.PUBLIC, Policy.SIGNED):  # SIGNED: the handler checks the signature
         return None
     client, now = client_of(request), time.monotonic()
     token = bearer(request)

@@ -40,6 +40,11 @@ BODIES: dict[str, dict[str, object]] = {
     "approve": _obj(("role",), role=_ROLE, note=_TEXT, revision={"type": "string"}),
     "reject": _obj(("role", "reason"), role=_ROLE, reason=_TEXT, revision={"type": "string"}),
     "confirm": _obj(("item", "role"), item={"type": "string"}, role=_ROLE, note=_TEXT),
+    "signoff": _obj(("rollout", "action", "user"), rollout={"type": "string"},
+                    action={"enum": ["approve", "reject", "confirm"]}, user={"type": "string"},
+                    role=_ROLE, note=_TEXT, reason=_TEXT, item={"type": "string"},
+                    gate={"type": "string"},
+                    revision={"type": "string"}),
     "add_token": _obj(("user",), user={"type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$"},
                       roles={"type": "array", "items": _ROLE}, admin={"type": "boolean"},
                       expires_in={"type": "number", "exclusiveMinimum": 0}),
@@ -110,6 +115,8 @@ SUCCESS: dict[str, dict[str, tuple[str, dict[str, object]]]] = {
     "approve": {"200": ("application/json", _SIGNED)},
     "reject": {"200": ("application/json", _SIGNED)},
     "confirm": {"200": ("application/json", _obj(("id", "confirmed"), id=_STR, confirmed=_ANY))},
+    "signoff": {"200": ("application/json", _obj(("id",), id=_STR, signed=_STR,
+                                                 confirmed=_ANY, missing={"type": "array"}))},
     "list_tokens": {"200": ("application/json", _obj(("tokens",), tokens={
         "type": "array", "items": _TOKEN}))},
     "add_token": {"201": ("application/json", _obj(("user", "roles", "admin", "token"),
@@ -120,6 +127,9 @@ SUCCESS: dict[str, dict[str, tuple[str, dict[str, object]]]] = {
     "as_json": {"200": ("application/json", _PAGE)},
     "as_html": {"200": ("text/html", {})},
 }  # fmt: skip
+
+
+SECURITY: dict[str, list[dict[str, list[str]]]] = {"public": [], "signed": [{"webhook": []}]}
 
 
 def _success(name: str) -> dict[str, object]:
@@ -140,7 +150,7 @@ def document(routes: list[object]) -> dict[str, object]:
             "operationId": f"{route.name}_{next(iter(route.methods - {'HEAD'}))}".lower(),  # type: ignore[attr-defined]
             "summary": route.summary,  # type: ignore[attr-defined]
             "x-golive-permission": policy.value,
-            "security": [] if policy.value == "public" else [{"bearer": []}],
+            "security": SECURITY.get(policy.value, [{"bearer": []}]),
             "parameters": [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                 for name in re.findall(r"{(\w+)}", path)
@@ -162,7 +172,11 @@ def document(routes: list[object]) -> dict[str, object]:
         "info": {"title": "golive", "version": __version__},
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "webhook": {"type": "apiKey", "in": "header", "name": "webhook-signature",
+                            "description": "Standard Webhooks: v1,<base64 HMAC-SHA256>"},
+            },
             "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {
                 "error": {"type": "string"}, "issues": {"type": "array"}}}},
         },

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from golive.core.state import CommandVerb
 from golive.errors import GoliveError
 from golive.identity import Identity
-from golive.server import actions, events, reads, statuspage
+from golive.server import actions, events, reads, statuspage, webhooks
 from golive.server.actions import note_request
 from golive.server.app import Context, Handler, error_body
 from golive.server.auth import Policy, Refused, authenticate, identify, require
@@ -100,6 +100,9 @@ ROUTES: list[Guarded] = [
             "reject the gate the rollout waits at (aborts it)", body=JSON, journaled=True),
     Guarded(f"{_R}/confirm", actions.confirm, "POST", Policy.SIGNER,
             "confirm a checklist item, as the role it names", body=JSON, journaled=True),
+    Guarded(f"{V1}/webhooks/signoff", webhooks.signoff, "POST", Policy.SIGNED,
+            "approve, reject or confirm by a signed webhook (Standard Webhooks; "
+            "golive serve --webhook-secret)", body=JSON),
     Guarded(f"{V1}/tokens", actions.list_tokens, "GET", Policy.ADMIN, "API tokens"),
     Guarded(f"{V1}/tokens", actions.add_token, "POST", Policy.ADMIN,
             "mint a token (shown in this response only)", body=JSON),

@@ -29,6 +29,7 @@ from typing import Protocol
 from golive.analysis.snapshot import Snapshot
 from golive.core.state import Command, CommandVerb, Confirmation, Event, RolloutState, Signoff
 from golive.errors import TamperedError
+from golive.notify.notice import Notice, OutboxItem, Outcome
 from golive.plan.model import Plan
 from golive.store.audit import Audit
 from golive.store.records import RolloutRecord, StoredEvent
@@ -42,8 +43,12 @@ MIN_PREFIX = 4  # the shortest prefix of a rollout id that may select it
 class Rollouts(Protocol):
     """Rollouts, their journal and the measurements the judge replays."""
 
-    async def create(self, record: RolloutRecord, events: Iterable[Event], now: float) -> None:
-        """Record a new rollout (ActiveRolloutError while its service has an active one)."""
+    async def create(
+        self, record: RolloutRecord, events: Iterable[Event], now: float,
+        notices: Iterable[Notice] = (),
+    ) -> None:  # fmt: skip
+        """Record a new rollout (ActiveRolloutError while its service has an active one), and
+        the notices of its events, in one transaction."""
 
     async def load(self, rollout_id: str) -> RolloutRecord:
         """The rollout with this id, or the only one whose id starts with it (at least
@@ -66,14 +71,18 @@ class Rollouts(Protocol):
 
     async def commit(
         self, state: RolloutState, events: Iterable[Event], expected_version: int, now: float,
-        consumed: Iterable[int] = (), owner: str | None = None,
+        consumed: Iterable[int] = (), owner: str | None = None, notices: Iterable[Notice] = (),
     ) -> int:  # fmt: skip
-        """State, events and consumed commands at once; the new version."""
+        """State, events, consumed commands and the events' notices at once; the new
+        version."""
 
     async def events(self, rollout_id: str, after: int = 0) -> list[StoredEvent]: ...
 
-    async def note(self, rollout_id: str, event: Event, now: float) -> None:
-        """Append ``event`` to the rollout's journal, its state and version untouched: what
+    async def note(
+        self, rollout_id: str, event: Event, now: float, notices: Iterable[Notice] = ()
+    ) -> None:
+        """Append ``event`` (and its notices) to the rollout's journal, its state and version
+        untouched: what
         people did around it (an API request refused) is recorded without racing the
         controller's optimistic commits."""
 
@@ -143,7 +152,28 @@ class Tokens(Protocol):
         """Revoke the one token whose id starts with ``prefix``; StateError otherwise."""
 
 
-class Store(Rollouts, Commands, Gates, Leases, Tokens, Protocol):
+class Outbox(Protocol):
+    """Notifications waiting to be sent: written by ``create``, ``commit`` and ``note`` with
+    their events; claimed, sent and settled by one worker per process (notify/worker.py)."""
+
+    async def claim_outbox(
+        self, owner: str, now: float, limit: int = 50, hold: float = 60.0
+    ) -> list[OutboxItem]:
+        """Up to ``limit`` pending notices due by ``now``, claimed by ``owner`` for ``hold``
+        seconds: none claimed by another live worker (a dead process's claim is free)."""
+
+    async def settle_outbox(self, msg_id: str, outcome: Outcome, now: float) -> None:
+        """One attempt's outcome: sent, pending again at ``outcome.next_at``, or failed."""
+
+    async def release_outbox(self, owner: str) -> None:
+        """Drop the claims ``owner`` holds (a worker stopping): its unsent notices are due
+        again at once, for the next worker, or for the same process's last drain."""
+
+    async def outbox(self, rollout_id: str | None = None, limit: int = 100_000) -> list[OutboxItem]:
+        """The notices (of one rollout, or all), oldest first, with where each stands."""
+
+
+class Store(Rollouts, Commands, Gates, Leases, Tokens, Outbox, Protocol):
     """Everything golive keeps about rollouts and the people acting on them."""
 
     def close(self) -> None: ...

@@ -131,3 +131,35 @@ SELECT * FROM token_log ORDER BY seq;
 -- name: unsealed_rollout
 SELECT mac FROM unsealed_rollouts WHERE id = :id;
 
+
+-- name: insert_outbox
+INSERT OR IGNORE INTO outbox (id, rollout_id, channel, kind, severity, title, text, data, target,
+                              created_at, next_at)
+VALUES (:id, :rollout_id, :channel, :kind, :severity, :title, :text, :data, :target, :now, :now)
+
+-- name: outbox_claimants
+SELECT DISTINCT claimed_by FROM outbox
+WHERE status = 'pending' AND claimed_by IS NOT NULL AND claimed_until >= :now
+
+-- name: outbox_due
+SELECT * FROM outbox
+WHERE status = 'pending' AND next_at <= :now
+  AND (claimed_by IS NULL OR claimed_until < :now
+       OR claimed_by IN (SELECT value FROM json_each(:dead)))
+ORDER BY next_at, created_at, rowid LIMIT :limit
+
+-- name: outbox_claim
+UPDATE outbox SET claimed_by = :owner, claimed_until = :until WHERE id = :id
+
+-- name: outbox_settle
+UPDATE outbox SET status = :status, attempts = attempts + 1, next_at = :next_at,
+       last_error = :error, done_at = :done_at, claimed_by = NULL, claimed_until = NULL
+WHERE id = :id AND status = 'pending'
+
+-- name: outbox_release
+UPDATE outbox SET claimed_by = NULL, claimed_until = NULL
+WHERE claimed_by = :owner AND status = 'pending'
+
+-- name: outbox_of
+SELECT * FROM outbox WHERE (:rollout_id IS NULL OR rollout_id = :rollout_id)
+ORDER BY created_at, rowid LIMIT :limit

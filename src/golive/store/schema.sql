@@ -145,3 +145,29 @@ UPDATE measurements
 -- an operator command is bound to the step and the pause its author saw (engine/decide.py)
 ALTER TABLE commands ADD COLUMN step INTEGER;
 ALTER TABLE commands ADD COLUMN paused_at REAL;
+
+-- migration: 6
+-- the outbox: notifications written in the same transaction as the events that caused them,
+-- sent by a worker (golive/notify/worker.py) that claims them for a while; not sealed (like a
+-- lease, a delivery is not a decision), and never holding a secret (targets are references)
+CREATE TABLE outbox (
+    id            TEXT PRIMARY KEY,
+    rollout_id    TEXT NOT NULL REFERENCES rollouts (id),
+    channel       TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    severity      TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    text          TEXT NOT NULL,
+    data          TEXT NOT NULL,
+    target        TEXT NOT NULL,
+    created_at    REAL NOT NULL,
+    status        TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    next_at       REAL NOT NULL,
+    claimed_by    TEXT,
+    claimed_until REAL,
+    last_error    TEXT NOT NULL DEFAULT '',
+    done_at       REAL
+);
+CREATE INDEX outbox_due ON outbox (status, next_at);
+CREATE INDEX outbox_rollout ON outbox (rollout_id, created_at);

@@ -24,14 +24,16 @@ from golive.analysis.snapshot import Snapshot
 from golive.core.state import Command, CommandVerb, Event, Phase, RolloutId, RolloutState
 from golive.errors import ActiveRolloutError, ConflictError, LeaseError, StateError, TamperedError
 from golive.files import append_private, make_private, private_dir
+from golive.notify.notice import Notice
 from golive.plan.model import Plan
-from golive.store import journal
+from golive.store import journal, outbox
 from golive.store.audit import Audit, audit_all, audit_rollout
 from golive.store.base import MIN_PREFIX, Measurement
 from golive.store.coalesce import Coalesced
 from golive.store.gates import GateRecords
 from golive.store.journal import measurement_problem
 from golive.store.leases import LeaseRecords, owner_id
+from golive.store.outbox import OutboxRecords
 from golive.store.records import (
     Head,
     RolloutRecord,
@@ -50,7 +52,7 @@ __all__ = ["Measurement", "SQLiteStore", "owner_id"]
 T = TypeVar("T")
 
 
-class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
+class SQLiteStore(GateRecords, LeaseRecords, TokenRecords, OutboxRecords):
     """The durable :class:`~golive.store.base.Store`, sealed and audited."""
 
     def __init__(self, path: Path, seal: Seal | None = None) -> None:
@@ -154,7 +156,10 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
 
     # -- rollouts ----------------------------------------------------------------------------
 
-    async def create(self, record: RolloutRecord, events: Iterable[Event], now: float) -> None:
+    async def create(
+        self, record: RolloutRecord, events: Iterable[Event], now: float,
+        notices: Iterable[Notice] = (),
+    ) -> None:  # fmt: skip
         """Record a new rollout; its plan digest is the store's HMAC of ``record.plan_text``."""
 
         def body(db: sqlite3.Connection) -> None:
@@ -181,16 +186,23 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
                 },
             )
             journal.append(db, self.seal, record.id, events, now)
+            outbox.insert(db, notices, now)
 
         self.heads.path(record.id)  # an id that cannot name a head file is refused first
         await self._sealed(record.id, body, fresh=True)
         with contextlib.suppress(OSError):  # not listed (a full disk): only less to compare
             self.heads.ledger.add(record.id)
 
-    async def note(self, rollout_id: str, event: Event, now: float) -> None:
+    async def note(
+        self, rollout_id: str, event: Event, now: float, notices: Iterable[Notice] = ()
+    ) -> None:
         """An event in the rollout's keyed journal; state and version untouched."""
-        await self._sealed(rollout_id, lambda db: journal.append(db, self.seal, rollout_id,
-                                                                [event], now))  # fmt: skip
+
+        def body(db: sqlite3.Connection) -> None:
+            journal.append(db, self.seal, rollout_id, [event], now)
+            outbox.insert(db, notices, now)
+
+        await self._sealed(rollout_id, body)
 
     def plan_matches(self, record: RolloutRecord, plan_text: str) -> bool:
         """Whether ``plan_text`` is the plan the rollout was sealed with."""
@@ -271,8 +283,10 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
         now: float,
         consumed: Iterable[int] = (),
         owner: str | None = None,
+        notices: Iterable[Notice] = (),
     ) -> int:
-        """Write state and events atomically; ConflictError if someone committed first."""
+        """Write state, events and their notices atomically; ConflictError if someone
+        committed first."""
         q = queries()
 
         def tx(db: sqlite3.Connection) -> int:
@@ -295,6 +309,7 @@ class SQLiteStore(GateRecords, LeaseRecords, TokenRecords):
             journal.append(db, self.seal, state.id, events, now)
             for command_id in consumed:
                 db.execute(q["consume_command"], {"now": now, "command_id": command_id})
+            outbox.insert(db, notices, now)
             return expected_version + 1
 
         return await self._sealed(state.id, tx)

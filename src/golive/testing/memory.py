@@ -30,6 +30,7 @@ from golive.core.state import (
     Signoff,
 )
 from golive.errors import ActiveRolloutError, ConflictError, LeaseError, StateError, TamperedError
+from golive.notify.notice import Delivery, Notice, OutboxItem, Outcome
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan
 from golive.store.audit import Audit, Verdict
@@ -65,6 +66,7 @@ class MemoryStore:
         self._tokens: dict[str, TokenRecord] = {}  # by the token's SHA-256
         self._seq = 0  # events, numbered across rollouts as SQLite numbers them
         self._command_id = 0
+        self._outbox: dict[str, tuple[OutboxItem, str | None, float]] = {}  # id: (it, by, until)
 
     def close(self) -> None:
         """Nothing to release; the record is gone with the object."""
@@ -88,7 +90,10 @@ class MemoryStore:
 
     # -- rollouts ----------------------------------------------------------------------------
 
-    async def create(self, record: RolloutRecord, events: Iterable[Event], now: float) -> None:
+    async def create(
+        self, record: RolloutRecord, events: Iterable[Event], now: float,
+        notices: Iterable[Notice] = (),
+    ) -> None:  # fmt: skip
         async with self._lock:
             active = await self.active_for_service(record.service)
             if active:
@@ -106,6 +111,7 @@ class MemoryStore:
             )  # fmt: skip
             self._rollouts[record.id] = r = _Rollout(stored)
             self._append(r, events, now)
+            self._queue(notices, now)
 
     def plan_matches(self, record: RolloutRecord, plan_text: str) -> bool:
         return _digest(plan_text) == record.plan_digest
@@ -162,7 +168,7 @@ class MemoryStore:
 
     async def commit(
         self, state: RolloutState, events: Iterable[Event], expected_version: int, now: float,
-        consumed: Iterable[int] = (), owner: str | None = None,
+        consumed: Iterable[int] = (), owner: str | None = None, notices: Iterable[Notice] = (),
     ) -> int:  # fmt: skip
         async with self._lock:
             r = self._rollouts.get(state.id)
@@ -178,15 +184,63 @@ class MemoryStore:
             for command_id in consumed:
                 if command_id in r.commands:
                     r.commands[command_id] = (r.commands[command_id][0], True)
+            self._queue(notices, now)
             return expected_version + 1
 
     async def events(self, rollout_id: str, after: int = 0) -> list[StoredEvent]:
         found = self._rollouts.get(rollout_id)
         return [e for e in found.events if e.seq > after] if found else []
 
-    async def note(self, rollout_id: str, event: Event, now: float) -> None:
+    async def note(
+        self, rollout_id: str, event: Event, now: float, notices: Iterable[Notice] = ()
+    ) -> None:
         async with self._lock:
             self._append(self._get(rollout_id), [event], now)
+            self._queue(notices, now)
+
+    # -- outbox --------------------------------------------------------------------------------
+
+    def _queue(self, notices: Iterable[Notice], now: float) -> None:
+        for n in notices:  # round-tripped through JSON, as SQLite gives them back
+            n = dataclasses.replace(n, data=json.loads(json.dumps(n.data, default=str)))
+            self._outbox.setdefault(n.id, (OutboxItem(n, float(now), next_at=float(now)), None, 0))
+
+    async def claim_outbox(
+        self, owner: str, now: float, limit: int = 50, hold: float = 60.0
+    ) -> list[OutboxItem]:
+        async with self._lock:
+            due = sorted(
+                (it for it, by, until in self._outbox.values()
+                 if it.status is Delivery.PENDING and it.next_at <= now
+                 and (by is None or until < now or (by != owner and owner_dead(by)))),
+                key=lambda it: (it.next_at, it.created_at),
+            )[:limit]  # fmt: skip
+            for it in due:
+                self._outbox[it.notice.id] = (it, owner, now + hold)
+            return due
+
+    async def settle_outbox(self, msg_id: str, outcome: Outcome, now: float) -> None:
+        async with self._lock:
+            found = self._outbox.get(msg_id)
+            if found is None or found[0].status is not Delivery.PENDING:
+                return
+            it = found[0]
+            done = None if outcome.status is Delivery.PENDING else now
+            it = dataclasses.replace(it, status=outcome.status, attempts=it.attempts + 1,
+                                     next_at=outcome.next_at, last_error=outcome.error[:2000],
+                                     done_at=done)  # fmt: skip
+            self._outbox[msg_id] = (it, None, 0)
+
+    async def release_outbox(self, owner: str) -> None:
+        async with self._lock:
+            for key, (it, by, _) in list(self._outbox.items()):
+                if by == owner:
+                    self._outbox[key] = (it, None, 0)
+
+    async def outbox(self, rollout_id: str | None = None, limit: int = 100_000) -> list[OutboxItem]:
+        found = [it for it, _, _ in self._outbox.values()
+                 if rollout_id is None or it.notice.rollout_id == rollout_id]  # fmt: skip
+        return found[:limit]
 
     async def add_measurement(self, rollout_id: str, m: Measurement) -> None:
         async with self._lock:

@@ -18,6 +18,7 @@ def test_admin_includes_operator_which_includes_viewer() -> None:
     table = {p: [allowed(w, p) for w in (viewer, operator, admin)] for p in Policy}
     assert table == {
         Policy.PUBLIC: [True, True, True],
+        Policy.SIGNED: [True, True, True],  # the handler checks the request's signature
         Policy.VIEWER: [True, True, True],
         Policy.SIGNER: [True, True, True],  # the operation checks the gate's role
         Policy.OPERATOR: [False, True, True],
