@@ -59,14 +59,16 @@ async def cmd_run(args: argparse.Namespace) -> int:
             f"rollout {record.id} of {plan.service}: {plan.stable.version} -> {plan.canary.version}"
         )
     state = await drive(store, record, args.state_dir, mode)
-    return await _ended(store, state, mode == "json")
+    return await _ended(store, state, mode == "json", args.state_dir)
 
 
-async def _ended(store: Store, state: RolloutState, as_json: bool) -> int:
+async def _ended(
+    store: Store, state: RolloutState, as_json: bool, state_dir: Path | None = None
+) -> int:
     """How the rollout ended, as a line (or one JSON document), and the exit code."""
     audit = await store.audit(state.id)
     if not as_json:
-        summary(state, console, audit)
+        summary(state, console, audit, state_dir)
     else:
         head = None if audit.head is None else {"seq": audit.head.seq, "hash": audit.head.hash}
         print(
@@ -134,7 +136,7 @@ async def _finish(
         return await _unrecorded_rollback(
             store, commands.Unrecorded(record, exc), verb, args.state_dir
         )
-    return await _ended(store, state, args.json)
+    return await _ended(store, state, args.json, args.state_dir)
 
 
 def _requested(args: argparse.Namespace, rollout_id: str, verb: str, then: str) -> None:

@@ -183,7 +183,7 @@ async def demo(args: argparse.Namespace) -> int:
         if board is not None and sys.exc_info()[0] is not None:
             await board.stop()
     if mode != "json":
-        _report(state, main_load, beta_load, decided)
+        _report(state, main_load, beta_load, decided, workdir)
     else:
         total = [main_load.stats, beta_load.stats]
         print(json.dumps({
@@ -218,9 +218,10 @@ async def _teardown(plan: Plan, state_dir: Path, stable_pid: int) -> None:
 
 
 def _report(
-    state: RolloutState, main_load: LoadGenerator, beta: LoadGenerator, decided: dict[str, float]
-) -> None:
-    summary(state, console)
+    state: RolloutState, main_load: LoadGenerator, beta: LoadGenerator,
+    decided: dict[str, float], workdir: Path,
+) -> None:  # fmt: skip
+    summary(state, console, state_dir=workdir)
     total = main_load.stats
     versions = {
         v: total.by_version.get(v, 0) + beta.stats.by_version.get(v, 0)

@@ -20,6 +20,7 @@ from golive.operations import rollouts
 from golive.operations.trust import verified
 from golive.operations.window import window_line
 from golive.plan.model import Plan
+from golive.report.gather import report_path
 from golive.store.audit import Audit
 from golive.store.base import Store
 from golive.store.records import RolloutRecord
@@ -116,7 +117,10 @@ async def drive(
         return await rollouts.drive(store, record, plan, state_dir, on_pass)
 
 
-def summary(state: RolloutState, console: Console, audit: Audit | None = None) -> None:
+def summary(
+    state: RolloutState, console: Console, audit: Audit | None = None,
+    state_dir: Path | None = None,
+) -> None:  # fmt: skip
     style = "green" if state.phase is Phase.PROMOTED else "red"
     line = f"rollout {state.id}: {state.phase.value.replace('_', ' ')}"
     if state.reason:
@@ -126,3 +130,7 @@ def summary(state: RolloutState, console: Console, audit: Audit | None = None) -
         console.print(window_line(state, time.time()), highlight=False, markup=False)
     if audit is not None:
         console.print(head_line(audit), highlight=False, markup=False)
+    report = None if state_dir is None else report_path(state_dir, state.id, "html")
+    if report is not None and state.phase.terminal and report.exists():
+        console.print(f"report: {report} (also .md and .json; 'golive report {state.id}')",
+                      highlight=False, markup=False)  # fmt: skip
