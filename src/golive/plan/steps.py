@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, Field, create_model, model_validator
 
 from golive.errors import PlanIssue
+from golive.plan import migrations
 from golive.plan import model as m
 from golive.plan.registry import Issue
 from golive.plan.strict import STRICT, Name
@@ -197,8 +198,12 @@ def _analyze_rules(spec: PlanSpec, i: int, a: AnalyzeSpec, issue: Issue) -> Iter
 
 
 def _promote_rules(spec: PlanSpec, i: int, p: PromoteSpec, issue: Issue) -> Iterator[PlanIssue]:
-    if i != len(spec.steps) - 1:
-        yield issue(("steps", i, "promote"), "promote must be the last step")
+    after = spec.steps[i + 1 :]
+    if any(s.get("migrate") is None for s in after):
+        yield issue(
+            ("steps", i, "promote"),
+            "promote must be the last step (only 'phase: contract' migrations may follow it)",
+        )
 
 
 register(StepKind("deploy", Literal["canary", "stable"], lambda v: m.DeployStep(m.Revision(v))))
@@ -221,6 +226,8 @@ register(
         rules=_promote_rules,
     )
 )
+
+register(StepKind("migrate", migrations.MigrateSpec, migrations.build, rules=migrations.rules))
 
 # -- the step's schema, from the registry ----------------------------------------------------
 
