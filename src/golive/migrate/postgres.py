@@ -189,8 +189,9 @@ class PostgresDatabase:
                 schema, _, name = table.partition(".")
                 if f"{schema} {name}" not in kept:
                     self.conn.execute(f'DROP TABLE IF EXISTS "{schema}"."{name}" CASCADE'.encode())
+        dbname = env.get("PGDATABASE", "postgres")
         _tool(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-               "--exit-on-error", "-d", env.get("PGDATABASE", "postgres"), str(path)], env)  # fmt: skip
+               "--exit-on-error", "-d", dbname, str(path)], env)  # fmt: skip
 
     def close(self) -> None:
         self.conn.close()  # a session advisory lock ends with its session

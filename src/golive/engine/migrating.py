@@ -1,0 +1,76 @@
+"""The runner's migration jobs: a migrate step, or the database's rollback, run in a thread (it
+is blocking I/O that can take minutes), so the reconcile loop and a rollback's router write are
+never delayed. Each pass asks for the job its state wants and reads how far it is."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+from golive.core.results import MigrationReport, MigrationStatus
+from golive.core.state import Event, Phase, RolloutState
+from golive.engine.steps import current_step
+from golive.migrate import runner as db
+from golive.plan.model import MigrateStep, Plan
+
+Key = tuple[object, ...]
+
+
+class MigrationJobs:
+    def __init__(self, plan: Plan, state_dir: Path) -> None:
+        self.plan, self.state_dir = plan, state_dir
+        self._tasks: dict[Key, asyncio.Task[db.Outcome]] = {}
+        self._told: set[Key] = set()
+
+    def wanted(self, state: RolloutState) -> tuple[Key, Callable[[], db.Outcome], str] | None:
+        step = current_step(self.plan, state)
+        if state.phase is Phase.PROGRESSING and isinstance(step, MigrateStep):
+            call = functools.partial(db.forward, step, self.state_dir, state.id, state.step)
+            return ("forward", state.step, state.step_started), call, f"migrate {step.name}"
+        if state.phase is Phase.ROLLING_BACK and state.migration_revert in ("down", "restore"):
+            mode = state.migration_revert
+            call = functools.partial(self._revert, state, mode)
+            return ("rollback", state.migrated, mode, state.rollback_at), call, f"rollback {mode}"
+        return None
+
+    def _revert(self, state: RolloutState, mode: str) -> db.Outcome:
+        """Each migrated step, the last first."""
+        total = db.Outcome()
+        for i in reversed(state.migrated):
+            step = self.plan.steps[i]
+            assert isinstance(step, MigrateStep)
+            out = db.rollback(
+                step, self.state_dir, state.id, i, "down" if mode == "down" else "restore"
+            )
+            total.events += out.events
+            if out.status != "done":
+                return db.Outcome(out.status, f"{step.name}: {out.message}", total.events)
+            total.message = out.message
+        return total
+
+    async def observe(self, state: RolloutState) -> tuple[MigrationReport | None, list[Event]]:
+        wanted = self.wanted(state)
+        if wanted is None:
+            return None, []
+        key, call, what = wanted
+        events: list[Event] = []
+        task = self._tasks.get(key)
+        if task is None:
+            task = asyncio.create_task(asyncio.to_thread(call))
+            self._tasks[key] = task
+            events.append(Event("migration_started", f"{what}: started", {"step": state.step}))
+        if not task.done():
+            return MigrationReport(MigrationStatus.RUNNING), events
+        try:
+            out = task.result()
+        except Exception as exc:  # a bug in the job is a failure with its reason
+            out = db.Outcome("failed", f"{type(exc).__name__}: {exc}")
+        if key not in self._told:
+            self._told.add(key)
+            events += [Event(kind, message, data) for kind, message, data in out.events]
+        status = {"done": MigrationStatus.DONE, "failed": MigrationStatus.FAILED}.get(
+            out.status, MigrationStatus.HELD
+        )
+        return MigrationReport(status, out.message), events
