@@ -20,7 +20,7 @@ Key = tuple[object, ...]
 
 class MigrationJobs:
     def __init__(self, plan: Plan, state_dir: Path) -> None:
-        self.plan, self.state_dir = plan, state_dir
+        self.plan, self.state_dir = plan, state_dir.resolve()
         self._tasks: dict[Key, asyncio.Task[db.Outcome]] = {}
         self._told: set[Key] = set()
 
