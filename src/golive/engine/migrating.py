@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,10 +22,12 @@ Key = tuple[object, ...]
 class MigrationJobs:
     def __init__(self, plan: Plan, state_dir: Path) -> None:
         self.plan, self.state_dir = plan, state_dir.resolve()
-        self._tasks: dict[Key, asyncio.Task[db.Outcome]] = {}
-        self._told: set[Key] = set()
+        self._tasks: dict[Key, tuple[asyncio.Task[db.Outcome], db.Outcome]] = {}
+        self._told: dict[Key, int] = {}  # how many of a job's events are in the journal
 
-    def wanted(self, state: RolloutState) -> tuple[Key, Callable[[], db.Outcome], str] | None:
+    def wanted(
+        self, state: RolloutState
+    ) -> tuple[Key, Callable[[db.Outcome], db.Outcome], str] | None:
         step = current_step(self.plan, state)
         if state.phase is Phase.PROGRESSING and isinstance(step, MigrateStep):
             call = functools.partial(db.forward, step, self.state_dir, state.id, state.step)
@@ -35,19 +38,16 @@ class MigrationJobs:
             return ("rollback", state.migrated, mode, state.rollback_at), call, f"rollback {mode}"
         return None
 
-    def _revert(self, state: RolloutState, mode: str) -> db.Outcome:
-        """Each migrated step, the last first."""
-        total = db.Outcome()
+    def _revert(self, state: RolloutState, mode: str, total: db.Outcome) -> db.Outcome:
+        """Each migrated step, the last first (``total`` gathers their events)."""
+        how: db.Mode = "down" if mode == "down" else "restore"
         for i in reversed(state.migrated):
             step = self.plan.steps[i]
             assert isinstance(step, MigrateStep)
-            out = db.rollback(
-                step, self.state_dir, state.id, i, "down" if mode == "down" else "restore"
-            )
-            total.events += out.events
-            if out.status != "done":
-                return db.Outcome(out.status, f"{step.name}: {out.message}", total.events)
-            total.message = out.message
+            db.rollback(step, self.state_dir, state.id, i, how, total)
+            if total.status != "done":
+                total.message = f"{step.name}: {total.message}"
+                return total
         return total
 
     async def observe(self, state: RolloutState) -> tuple[MigrationReport | None, list[Event]]:
@@ -56,20 +56,26 @@ class MigrationJobs:
             return None, []
         key, call, what = wanted
         events: list[Event] = []
-        task = self._tasks.get(key)
-        if task is None:
-            task = asyncio.create_task(asyncio.to_thread(call))
-            self._tasks[key] = task
+        if key not in self._tasks:
+            out = db.Outcome(journaled=threading.Event())
+            self._tasks[key] = asyncio.create_task(asyncio.to_thread(call, out)), out
             events.append(Event("migration_started", f"{what}: started", {"step": state.step}))
+        task, out = self._tasks[key]
+        told = self._told.get(key, 0)
+        if out.journaled is not None and out.mark and told >= out.mark:
+            out.journaled.set()  # a pass before this one committed them
+        now = list(out.events)  # the thread appends; what is there now is journalled once
+        events += [Event(kind, message, data) for kind, message, data in now[told:]]
+        self._told[key] = len(now)
         if not task.done():
             return MigrationReport(MigrationStatus.RUNNING), events
         try:
-            out = task.result()
+            task.result()
         except Exception as exc:  # a bug in the job is a failure with its reason
-            out = db.Outcome("failed", f"{type(exc).__name__}: {exc}")
-        if key not in self._told:
-            self._told.add(key)
-            events += [Event(kind, message, data) for kind, message, data in out.events]
+            out.status, out.message = "failed", f"{type(exc).__name__}: {exc}"
+        if len(out.events) > self._told[key]:
+            events += [Event(k, m, d) for k, m, d in out.events[self._told[key] :]]
+            self._told[key] = len(out.events)
         status = {"done": MigrationStatus.DONE, "failed": MigrationStatus.FAILED}.get(
             out.status, MigrationStatus.HELD
         )

@@ -15,6 +15,7 @@ import operator
 import os
 import re
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -29,6 +30,7 @@ from golive.plan.model import Hook, MigrateStep
 from golive.secrets import reveal
 
 HOOK_TIMEOUT = 60.0
+JOURNAL_WAIT = 30.0
 Mode = Literal["down", "restore"]
 _OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
         "<": operator.lt, ">": operator.gt}  # fmt: skip
@@ -41,6 +43,15 @@ class Outcome:
     status: Literal["done", "failed", "held"] = "done"
     message: str = ""
     events: list[tuple[str, str, dict[str, object]]] = field(default_factory=list)
+    # given by the engine: set once the events up to ``mark`` are in the journal
+    journaled: threading.Event | None = None
+    mark: int = 0
+
+    def in_journal(self, limit: float = JOURNAL_WAIT) -> None:
+        """Wait until what was noted so far is journalled (the backup, before any change)."""
+        if self.journaled is not None:
+            self.mark = len(self.events)
+            self.journaled.wait(limit)
 
     def note(self, kind: str, message: str, **data: object) -> None:
         self.events.append((kind, message, data))
@@ -58,15 +69,21 @@ def backup_path(state_dir: Path, rollout: str, index: int, engine: str) -> Path:
     return state_dir / "backups" / rollout / f"step{index + 1}.{ext}"
 
 
-def forward(step: MigrateStep, state_dir: Path, rollout: str, index: int) -> Outcome:
-    out = Outcome()
+def forward(
+    step: MigrateStep, state_dir: Path, rollout: str, index: int, out: Outcome | None = None
+) -> Outcome:
+    """``out`` (the caller's) gathers the events as they happen: read while it runs, a backup
+    is in the journal before the first statement, whatever happens after."""
+    out = out if out is not None else Outcome()
     try:
         db = open_database(step)
     except Exception as exc:
-        return Outcome("failed", f"cannot connect to the database: {_first(exc)}")
+        out.status, out.message = "failed", f"cannot connect to the database: {_first(exc)}"
+        return out
     try:
         db.lock()
         _backup(db, step, state_dir, rollout, index, out)
+        out.in_journal()  # the backup is recorded before the database changes
         db.prepare()
         if step.alembic:
             return _alembic(step, out)
@@ -104,13 +121,21 @@ def forward(step: MigrateStep, state_dir: Path, rollout: str, index: int) -> Out
     return out
 
 
-def rollback(step: MigrateStep, state_dir: Path, rollout: str, index: int, mode: Mode) -> Outcome:
-    out = Outcome()
+def rollback(
+    step: MigrateStep,
+    state_dir: Path,
+    rollout: str,
+    index: int,
+    mode: Mode,
+    out: Outcome | None = None,
+) -> Outcome:
+    out = out if out is not None else Outcome()
     path = backup_path(state_dir, rollout, index, step.engine)
     try:
         db = open_database(step)
     except Exception as exc:
-        return Outcome("failed", f"cannot connect to the database: {_first(exc)}")
+        out.status, out.message = "failed", f"cannot connect to the database: {_first(exc)}"
+        return out
     try:
         db.lock()
         record = json.loads(path.with_suffix(".json").read_text())
@@ -144,6 +169,14 @@ def _backup(
     path = backup_path(state_dir, rollout, index, step.engine)
     sidecar = path.with_suffix(".json")
     if sidecar.exists():  # taken by this step before a restart: the state before it changed
+        kept = json.loads(sidecar.read_text())
+        out.note(
+            "migration_backup_kept",
+            f"backup {path.name} taken before the restart is kept (nothing is backed up twice)",
+            path=str(path),
+            size=kept.get("size"),
+            sha256=kept.get("sha256"),
+        )
         return
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     before = sorted(_applied_if_any(db))
