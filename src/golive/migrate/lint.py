@@ -61,25 +61,23 @@ def _classify(sql: str, dialect: Dialect) -> tuple[Safety, str]:
         tree = sqlglot.parse_one(sql, dialect=dialect)
     except SqlglotError:
         return _by_words(words)
-    match tree:
-        case exp.Create():
-            return _create(tree, dialect)
-        case exp.Drop():
-            return _drop(tree, dialect)
-        case exp.Alter():
-            return _alter(tree, dialect)
-        case exp.TruncateTable():
-            return Safety.DESTRUCTIVE, "truncates a table: its rows are lost"
-        case exp.Delete() if tree.args.get("where") is None:
-            return Safety.DESTRUCTIVE, "deletes every row of a table"
-        case exp.Update() if tree.args.get("where") is None:
-            return Safety.WARNING, "updates every row in one transaction: backfill in batches"
-        case exp.Select() | exp.Insert() | exp.Update() | exp.Delete():
-            return Safety.SAFE, "reads or changes rows, not the schema"
-        case exp.Command():
-            return _by_words(words)
-        case _:
-            return Safety.WARNING, f"not classified ({words.split(' ')[0]}): read it by hand"
+    # sqlglot's expression classes are open (not a sum type): tested one by one
+    if isinstance(tree, exp.Create):
+        return _create(tree, dialect)
+    if isinstance(tree, exp.Drop):
+        return _drop(tree, dialect)
+    if isinstance(tree, exp.Alter):
+        return _alter(tree, dialect)
+    if isinstance(tree, exp.TruncateTable):
+        return Safety.DESTRUCTIVE, "truncates a table: its rows are lost"
+    unfiltered = tree.args.get("where") is None
+    if isinstance(tree, exp.Delete) and unfiltered:
+        return Safety.DESTRUCTIVE, "deletes every row of a table"
+    if isinstance(tree, exp.Update) and unfiltered:
+        return Safety.WARNING, "updates every row in one transaction: backfill in batches"
+    if isinstance(tree, exp.Select | exp.Insert | exp.Update | exp.Delete):
+        return Safety.SAFE, "reads or changes rows, not the schema"
+    return _by_words(words)
 
 
 def _flat(sql: str) -> str:
@@ -91,7 +89,7 @@ def _by_words(words: str) -> tuple[Safety, str]:
         return Safety.SAFE, "does not change what the application reads or writes"
     if words.startswith(("REVOKE ",)):
         return Safety.DESTRUCTIVE, "revokes a privilege the running code may use"
-    return Safety.WARNING, f"not understood ({words}...): read it by hand"
+    return Safety.WARNING, f"not classified ({words}...): read it by hand"
 
 
 def _create(tree: exp.Create, dialect: Dialect) -> tuple[Safety, str]:
@@ -132,27 +130,25 @@ def _alter(tree: exp.Alter, dialect: Dialect) -> tuple[Safety, str]:
 
 
 def _action(action: exp.Expression, tree: exp.Alter, dialect: Dialect) -> tuple[Safety, str]:
-    match action:
-        case exp.ColumnDef():
-            return _add_column(action)
-        case exp.Drop():
-            return Safety.DESTRUCTIVE, "drops a column the running code may read or write"
-        case exp.RenameColumn():
-            return Safety.DESTRUCTIVE, "renames a column: the running code uses the old name"
-        case exp.AlterRename():
-            return Safety.DESTRUCTIVE, "renames a table: the running code uses the old name"
-        case exp.AlterColumn():
-            return _alter_column(action)
-        case exp.AddConstraint():
-            if tree.args.get("not_valid"):
-                return Safety.SAFE, "adds a constraint NOT VALID (existing rows not checked)"
-            return (
-                Safety.WARNING,
-                "adds a constraint that checks every row under a lock: add it NOT VALID, "
-                "then VALIDATE CONSTRAINT",
-            )
-        case _:
-            return Safety.WARNING, f"{type(action).__name__}: read it by hand"
+    if isinstance(action, exp.ColumnDef):
+        return _add_column(action)
+    if isinstance(action, exp.Drop):
+        return Safety.DESTRUCTIVE, "drops a column the running code may read or write"
+    if isinstance(action, exp.RenameColumn):
+        return Safety.DESTRUCTIVE, "renames a column: the running code uses the old name"
+    if isinstance(action, exp.AlterRename):
+        return Safety.DESTRUCTIVE, "renames a table: the running code uses the old name"
+    if isinstance(action, exp.AlterColumn):
+        return _alter_column(action)
+    if isinstance(action, exp.AddConstraint):
+        if tree.args.get("not_valid"):
+            return Safety.SAFE, "adds a constraint NOT VALID (existing rows not checked)"
+        return (
+            Safety.WARNING,
+            "adds a constraint that checks every row under a lock: add it NOT VALID, "
+            "then VALIDATE CONSTRAINT",
+        )
+    return Safety.WARNING, f"{type(action).__name__}: read it by hand"
 
 
 def _add_column(col: exp.ColumnDef) -> tuple[Safety, str]:
