@@ -258,3 +258,62 @@ def test_the_connection_string_is_never_said(
     said = out.message + json.dumps([e[1:] for e in out.events])
     assert "hunter2" not in said
     assert "hunter2" not in repr(s)
+
+
+def test_hooks_alembic_and_a_failure_before_any_change(tmp_path: Path) -> None:
+    import http.server
+    import sys
+    import threading
+
+    from golive.plan.model import Hook
+
+    posted: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            posted.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        db = tmp_path / "app.db"
+        with sqlite3.connect(db) as con:
+            con.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+        flag = tmp_path / "read-only"
+        enter = Hook(command=(sys.executable, "-c", f"open({str(flag)!r}, 'w').close()"))
+        leave = Hook(url=f"http://127.0.0.1:{server.server_address[1]}/read-write")
+        make = (
+            "import os, sqlite3; p = os.environ['DATABASE_URL'].removeprefix('sqlite:///');"
+            "c = sqlite3.connect(p); c.execute('CREATE TABLE made (id int)'); c.commit()"
+        )
+        s = MigrateStep(
+            "db",
+            f"sqlite:///{db}",
+            "sqlite",
+            alembic=(sys.executable, "-c", make),
+            enter_read_only=enter,
+            leave_read_only=leave,
+        )
+        out = runner.forward(s, tmp_path / "state", "r1", 0)
+        assert out.status == "done", out.message
+        with sqlite3.connect(db) as con:
+            assert con.execute("SELECT name FROM sqlite_master WHERE name = 'made'").fetchone()
+        # alembic runs without the hooks (it is the project's own); SQL files use them
+        d = write(tmp_path / "m", EMAIL)
+        s2 = dataclasses.replace(s, alembic=(), directory=str(d))
+        out = runner.forward(s2, tmp_path / "state2", "r1", 0)
+        assert out.status == "done", out.message
+        assert flag.exists() and posted == ["/read-write"]
+        kinds = [e[0] for e in out.events]
+        assert kinds.count("migration_hook") == 2
+        nowhere = dataclasses.replace(s2, database="sqlite:////nonexistent/dir/app.db")
+        bad = runner.forward(nowhere, tmp_path / "state3", "r1", 0)
+        assert bad.status == "failed" and not bad.changed
+    finally:
+        server.shutdown()
+        server.server_close()

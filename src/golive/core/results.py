@@ -37,3 +37,4 @@ class MigrationStatus(StrEnum):
 class MigrationReport:
     status: MigrationStatus
     message: str = ""
+    changed: bool = True  # false: it stopped before the database changed (nothing to undo)

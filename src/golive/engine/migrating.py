@@ -79,4 +79,4 @@ class MigrationJobs:
         status = {"done": MigrationStatus.DONE, "failed": MigrationStatus.FAILED}.get(
             out.status, MigrationStatus.HELD
         )
-        return MigrationReport(status, out.message), events
+        return MigrationReport(status, out.message, out.changed), events

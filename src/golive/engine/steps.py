@@ -284,7 +284,8 @@ def _migrate(state: RolloutState, obs: Observation, step: MigrateStep) -> Decisi
     if report is None or report.status is MigrationStatus.RUNNING:
         said = report.message if report is not None and report.message else "running"
         return _wait(state, obs, f"migration {step.name}: {said}")
-    mine = state.migrated if contract else (*state.migrated, state.step)
+    undo = report.changed and not contract and state.step not in state.migrated
+    mine = (*state.migrated, state.step) if undo else state.migrated
     live = state.desired.canary_weight > 0 or state.desired.segment is not None
     nxt = dataclasses.replace(state, migrated=mine, canary_wrote=state.canary_wrote or live)
     match report.status:

@@ -46,6 +46,7 @@ class Outcome:
     # given by the engine: set once the events up to ``mark`` are in the journal
     journaled: threading.Event | None = None
     mark: int = 0
+    changed: bool = False  # the database may have changed (false: failed before, nothing to undo)
 
     def in_journal(self, limit: float = JOURNAL_WAIT) -> None:
         """Wait until what was noted so far is journalled (the backup, before any change)."""
@@ -75,6 +76,8 @@ def forward(
     """``out`` (the caller's) gathers the events as they happen: read while it runs, a backup
     is in the journal before the first statement, whatever happens after."""
     out = out if out is not None else Outcome()
+    # an earlier attempt of this step got past its backup: it may have changed the database
+    out.changed = backup_path(state_dir, rollout, index, step.engine).with_suffix(".json").exists()
     try:
         db = open_database(step)
     except Exception as exc:
@@ -84,6 +87,7 @@ def forward(
         db.lock()
         _backup(db, step, state_dir, rollout, index, out)
         out.in_journal()  # the backup is recorded before the database changes
+        out.changed = True
         db.prepare()
         if step.alembic:
             return _alembic(step, out)

@@ -202,3 +202,12 @@ def test_an_interrupted_migration_holds_the_rollout(plan: Plan) -> None:
 def test_state_round_trips_with_its_migration_fields() -> None:
     s = state(migrated=(0, 3), canary_wrote=True, migration_revert="down")
     assert RolloutState.from_json(s.to_json()) == s
+
+
+def test_a_migration_that_failed_before_changing_anything_has_nothing_to_undo(
+    plan: Plan,
+) -> None:
+    early = MigrationReport(MigrationStatus.FAILED, "cannot connect", changed=False)
+    d = decide(plan, state(), obs(migration=early))
+    assert d.state.migrated == ()
+    assert d.state.phase is Phase.FAILED  # no traffic reached the canary, nothing to restore
