@@ -237,3 +237,48 @@ def test_a_controller_killed_between_two_statements_holds_the_rollout(
             run.wait(5)
         stable.terminate()
         stable.wait(10)
+
+
+@pytest.mark.parametrize("case", ["failing statement", "allowed after canary traffic"])
+def test_sqlite_rollbacks_the_rules_allow_happen_on_their_own(workdir: Path, case: str) -> None:
+    db = workdir / "app.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+        con.execute("INSERT INTO users (name) VALUES ('ada'), ('bob')")
+    mig = workdir / "migrations"
+    mig.mkdir()
+    (mig / "0001_email.up.sql").write_text("ALTER TABLE users ADD COLUMN email TEXT;\n")
+    (mig / "0001_email.down.sql").write_text("ALTER TABLE users DROP COLUMN email;\n")
+    extra = ""
+    if case == "failing statement":
+        (mig / "0002_bad.up.sql").write_text("CREATE TABLE audit (id INT);\nSELECT * FROM nope;\n")
+    else:
+        extra = "      allow_destructive_rollback: true\n"
+    stable, sp = start_app("1.0.0", latency_ms=2)
+    plan = workdir / "plan.yaml"
+    plan.write_text(plan_text(f"sqlite:///{db}", sp, free_port(), free_port(), extra))
+    run: subprocess.Popen[str] | None = None
+    try:
+        if case == "failing statement":
+            done = golive("run", str(plan), cwd=workdir, timeout=120)
+            assert done.returncode == 1, done.stdout + done.stderr
+            assert "0002_bad.up.sql:2:1: no such table: nope" in done.stdout
+        else:
+            run, rid = start(workdir, plan, "paused")
+            assert golive("rollback", rid, cwd=workdir).returncode == 0
+            assert run.wait(60) == 3
+        rid = json.loads(golive("status", "--json", cwd=workdir).stdout)[0]["id"]
+        kinds = [e["kind"] for e in events(workdir, rid)]
+        assert "migration_restored" in kinds
+        # traffic goes back first, the database after
+        assert kinds.index("traffic_safe") < kinds.index("migration_restored")
+        assert columns(db) == ["id", "name"]
+        with sqlite3.connect(db) as con:
+            assert (
+                con.execute("SELECT name FROM sqlite_master WHERE name = 'audit'").fetchone()
+                is None
+            )
+    finally:
+        stop(run)
+        stable.terminate()
+        stable.wait(10)
