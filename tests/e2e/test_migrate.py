@@ -282,3 +282,63 @@ def test_sqlite_rollbacks_the_rules_allow_happen_on_their_own(workdir: Path, cas
         stop(run)
         stable.terminate()
         stable.wait(10)
+
+
+def test_a_rollback_during_a_migration_moves_traffic_at_once_and_the_database_after(
+    workdir: Path, pg_database: str
+) -> None:
+    with psycopg.connect(pg_database, autocommit=True) as con:
+        con.execute("CREATE TABLE users (id serial PRIMARY KEY, name text)")
+        con.execute("INSERT INTO users (name) VALUES ('ada'), ('bob')")
+    mig = workdir / "migrations"
+    mig.mkdir()
+    (mig / "0001_email.up.sql").write_text(
+        "ALTER TABLE users ADD COLUMN email text;\nSELECT pg_sleep(4);\n"
+    )
+    (mig / "0002_audit.up.sql").write_text("CREATE TABLE audit (id serial PRIMARY KEY);\n")
+    stable, sp = start_app("1.0.0", latency_ms=2)
+    plan = workdir / "plan.yaml"
+    text = plan_text("env:APP_DB", sp, free_port(), free_port())
+    # the canary is already taking a share when the migration starts
+    text = text.replace("  - migrate:", "  - shift: 10\n  - migrate:").replace(
+        "shift: 50", "shift: 60"
+    )
+    plan.write_text(text)
+    env = {"APP_DB": pg_database}
+    run = subprocess.Popen(
+        [GOLIVE, "run", str(plan)],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**__import__("os").environ, **env},
+    )
+    try:
+        sleeping = "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(4)%'"
+        with psycopg.connect(pg_database, autocommit=True) as con:
+            deadline = time.monotonic() + 60
+            while not con.execute(sleeping).fetchone():
+                assert time.monotonic() < deadline, "the migration never reached its sleep"
+                time.sleep(0.05)
+            rid = json.loads(golive("status", "--json", cwd=workdir).stdout)[0]["id"]
+            asked = golive("rollback", rid, cwd=workdir, env=env)
+            assert asked.returncode == 0, asked.stdout + asked.stderr
+            wait_for_event(workdir / ".golive" / "golive.db", rid, "traffic_safe")
+            # traffic went back while the migration still ran: the loop was never blocked
+            assert con.execute(sleeping).fetchone(), "traffic waited for the migration"
+        assert run.wait(90) == 3
+        kinds = [e["kind"] for e in events(workdir, rid)]
+        assert kinds.index("traffic_safe") < kinds.index("migration_restored")
+        assert "migration_rollback_refused" not in kinds
+        assert "migration_applied" in kinds  # 0001 finished; the job stopped before 0002
+        with psycopg.connect(pg_database, autocommit=True) as con:
+            assert con.execute("SELECT to_regclass('audit')").fetchone() == (None,)
+            cols = con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'users'"
+            ).fetchall()
+            assert ("email",) not in cols
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait(5)
+        stable.terminate()
+        stable.wait(10)

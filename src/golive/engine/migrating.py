@@ -52,31 +52,41 @@ class MigrationJobs:
 
     async def observe(self, state: RolloutState) -> tuple[MigrationReport | None, list[Event]]:
         wanted = self.wanted(state)
-        if wanted is None:
-            return None, []
-        key, call, what = wanted
         events: list[Event] = []
+        for other, (_, its) in self._tasks.items():
+            events += self._drain(other, its)  # a job no longer wanted still says what it did
+        if wanted is None:  # paused, say: a running job goes on (and is journalled)
+            return None, events
+        key, call, what = wanted
+        for other, (job, its) in self._tasks.items():
+            if other != key and not job.done():
+                its.stop()  # the rollout moved on (a rollback): stop at the next safe point
+        if any(k != key and not job.done() for k, (job, _) in self._tasks.items()):
+            # one job at a time: a rollback waits for the migration to stop
+            return MigrationReport(MigrationStatus.RUNNING, "the migration stops first"), events
         if key not in self._tasks:
-            out = db.Outcome(journaled=threading.Event())
+            out = db.Outcome(journaled=threading.Event(), cancel=threading.Event())
             self._tasks[key] = asyncio.create_task(asyncio.to_thread(call, out)), out
             events.append(Event("migration_started", f"{what}: started", {"step": state.step}))
         task, out = self._tasks[key]
-        told = self._told.get(key, 0)
-        if out.journaled is not None and out.mark and told >= out.mark:
-            out.journaled.set()  # a pass before this one committed them
-        now = list(out.events)  # the thread appends; what is there now is journalled once
-        events += [Event(kind, message, data) for kind, message, data in now[told:]]
-        self._told[key] = len(now)
         if not task.done():
             return MigrationReport(MigrationStatus.RUNNING), events
         try:
             task.result()
         except Exception as exc:  # a bug in the job is a failure with its reason
             out.status, out.message = "failed", f"{type(exc).__name__}: {exc}"
-        if len(out.events) > self._told[key]:
-            events += [Event(k, m, d) for k, m, d in out.events[self._told[key] :]]
-            self._told[key] = len(out.events)
+        events += self._drain(key, out)
         status = {"done": MigrationStatus.DONE, "failed": MigrationStatus.FAILED}.get(
             out.status, MigrationStatus.HELD
         )
         return MigrationReport(status, out.message, out.changed), events
+
+    def _drain(self, key: Key, out: db.Outcome) -> list[Event]:
+        """The job's events not journalled yet; and those of an earlier pass are committed by
+        now, so a job waiting for them (its backup) goes on."""
+        told = self._told.get(key, 0)
+        if out.journaled is not None and out.mark and told >= out.mark:
+            out.journaled.set()
+        now = list(out.events)  # the thread appends; what is there now is journalled once
+        self._told[key] = len(now)
+        return [Event(kind, message, data) for kind, message, data in now[told:]]

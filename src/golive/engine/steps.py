@@ -283,9 +283,13 @@ def _migrate(state: RolloutState, obs: Observation, step: MigrateStep) -> Decisi
     contract = step.phase == "contract"
     if report is None or report.status is MigrationStatus.RUNNING:
         said = report.message if report is not None and report.message else "running"
+        if not contract and state.step not in state.migrated:
+            # from now on it may change the database: a rollback meanwhile waits for the job
+            # to stop, then rolls the database back too
+            state = dataclasses.replace(state, migrated=(*state.migrated, state.step))
         return _wait(state, obs, f"migration {step.name}: {said}")
-    undo = report.changed and not contract and state.step not in state.migrated
-    mine = (*state.migrated, state.step) if undo else state.migrated
+    others = tuple(i for i in state.migrated if i != state.step)
+    mine = (*others, state.step) if report.changed and not contract else others
     live = state.desired.canary_weight > 0 or state.desired.segment is not None
     nxt = dataclasses.replace(state, migrated=mine, canary_wrote=state.canary_wrote or live)
     match report.status:

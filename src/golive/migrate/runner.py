@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -36,6 +37,10 @@ _OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.
         "<": operator.lt, ">": operator.gt}  # fmt: skip
 
 
+class Stopped(Exception):
+    """The engine asked the job to stop (the rollout is rolling back)."""
+
+
 @dataclass
 class Outcome:
     """``status``: done, failed, or held (a person must look: the message says what to run)."""
@@ -47,12 +52,25 @@ class Outcome:
     journaled: threading.Event | None = None
     mark: int = 0
     changed: bool = False  # the database may have changed (false: failed before, nothing to undo)
+    cancel: threading.Event | None = None  # set by the engine: the rollout no longer wants it
+
+    def stop(self) -> None:
+        if self.cancel is not None:
+            self.cancel.set()
+
+    def check(self) -> None:
+        """Between two safe points: stop here when the rollout no longer wants the job."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise Stopped("stopped: the rollout is rolling back")
 
     def in_journal(self, limit: float = JOURNAL_WAIT) -> None:
         """Wait until what was noted so far is journalled (the backup, before any change)."""
         if self.journaled is not None:
             self.mark = len(self.events)
-            self.journaled.wait(limit)
+            deadline = time.monotonic() + limit
+            while not self.journaled.wait(0.05) and time.monotonic() < deadline:
+                self.check()
+        self.check()
 
     def note(self, kind: str, message: str, **data: object) -> None:
         self.events.append((kind, message, data))
@@ -109,6 +127,7 @@ def forward(
             applied = db.applied()
             for mig in migrations:
                 if mig.version not in applied:
+                    out.check()
                     db.forward(mig)
                     out.note("migration_applied", f"{mig.label} applied", version=mig.version)
             _verify(db, step, out)
@@ -116,6 +135,8 @@ def forward(
             _hook(step.leave_read_only, "leave read-only mode", out)
     except (MigrationFailed, MigrationFileError, OSError, ValueError, LookupError) as exc:
         out.status, out.message = "failed", _first(exc)
+    except Stopped as exc:
+        out.status, out.message = "failed", str(exc)
     except LockBusy as exc:
         out.status, out.message = "held", str(exc)
     except Exception as exc:  # a database error outside a statement (connection lost, ...)
@@ -135,6 +156,9 @@ def rollback(
 ) -> Outcome:
     out = out if out is not None else Outcome()
     path = backup_path(state_dir, rollout, index, step.engine)
+    if not path.with_suffix(".json").exists():  # it never got past its backup: no change
+        out.message = "nothing to roll back: the migration stopped before changing the database"
+        return out
     try:
         db = open_database(step)
     except Exception as exc:
