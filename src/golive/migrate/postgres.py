@@ -10,6 +10,7 @@ environment variables (PGHOST, PGPASSWORD, ...), never their argv, and is never 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import os
@@ -135,7 +136,7 @@ class PostgresDatabase:
 
     def down(self, migration: Migration) -> None:
         no_tx = migration.down_sql is not None and _NO_TX.search(migration.down_sql)
-        with self.conn.transaction() if not no_tx else _nothing():
+        with self.conn.transaction() if not no_tx else contextlib.nullcontext():
             for stmt in migration.down_statements():
                 try:
                     self.conn.execute(stmt.text.encode())
@@ -195,14 +196,6 @@ class PostgresDatabase:
 
     def close(self) -> None:
         self.conn.close()  # a session advisory lock ends with its session
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _tables(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:

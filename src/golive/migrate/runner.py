@@ -9,71 +9,29 @@ applied, or the backup restored (its checksum checked first).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import operator
 import os
 import re
 import subprocess
-import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import httpx
 
-from golive.migrate.database import BackupInfo, Database, LockBusy, MigrationFailed
+from golive.migrate import backup
+from golive.migrate.backup import backup_path
+from golive.migrate.database import Database, LockBusy, MigrationFailed
 from golive.migrate.files import MigrationFileError, discover
+from golive.migrate.outcome import Outcome, Stopped
 from golive.migrate.postgres import PostgresDatabase
 from golive.migrate.sqlite import SQLiteDatabase, sqlite_path
 from golive.plan.model import Hook, MigrateStep
 from golive.secrets import reveal
 
 HOOK_TIMEOUT = 60.0
-JOURNAL_WAIT = 30.0
 Mode = Literal["down", "restore"]
 _OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
         "<": operator.lt, ">": operator.gt}  # fmt: skip
-
-
-class Stopped(Exception):
-    """The engine asked the job to stop (the rollout is rolling back)."""
-
-
-@dataclass
-class Outcome:
-    """``status``: done, failed, or held (a person must look: the message says what to run)."""
-
-    status: Literal["done", "failed", "held"] = "done"
-    message: str = ""
-    events: list[tuple[str, str, dict[str, object]]] = field(default_factory=list)
-    # given by the engine: set once the events up to ``mark`` are in the journal
-    journaled: threading.Event | None = None
-    mark: int = 0
-    changed: bool = False  # the database may have changed (false: failed before, nothing to undo)
-    cancel: threading.Event | None = None  # set by the engine: the rollout no longer wants it
-
-    def stop(self) -> None:
-        if self.cancel is not None:
-            self.cancel.set()
-
-    def check(self) -> None:
-        """Between two safe points: stop here when the rollout no longer wants the job."""
-        if self.cancel is not None and self.cancel.is_set():
-            raise Stopped("stopped: the rollout is rolling back")
-
-    def in_journal(self, limit: float = JOURNAL_WAIT) -> None:
-        """Wait until what was noted so far is journalled (the backup, before any change)."""
-        if self.journaled is not None:
-            self.mark = len(self.events)
-            deadline = time.monotonic() + limit
-            while not self.journaled.wait(0.05) and time.monotonic() < deadline:
-                self.check()
-        self.check()
-
-    def note(self, kind: str, message: str, **data: object) -> None:
-        self.events.append((kind, message, data))
 
 
 def open_database(step: MigrateStep) -> Database:
@@ -83,11 +41,6 @@ def open_database(step: MigrateStep) -> Database:
     return PostgresDatabase(url, step.statement_timeout, step.lock_timeout)
 
 
-def backup_path(state_dir: Path, rollout: str, index: int, engine: str) -> Path:
-    ext = "sqlite3" if engine == "sqlite" else "dump"
-    return state_dir / "backups" / rollout / f"step{index + 1}.{ext}"
-
-
 def forward(
     step: MigrateStep, state_dir: Path, rollout: str, index: int, out: Outcome | None = None
 ) -> Outcome:
@@ -95,7 +48,7 @@ def forward(
     is in the journal before the first statement, whatever happens after."""
     out = out if out is not None else Outcome()
     # an earlier attempt of this step got past its backup: it may have changed the database
-    out.changed = backup_path(state_dir, rollout, index, step.engine).with_suffix(".json").exists()
+    out.changed = backup.record(backup_path(state_dir, rollout, index, step.engine)) is not None
     try:
         db = open_database(step)
     except Exception as exc:
@@ -103,7 +56,7 @@ def forward(
         return out
     try:
         db.lock()
-        _backup(db, step, state_dir, rollout, index, out)
+        backup.take(db, step, state_dir, rollout, index, out)
         out.in_journal()  # the backup is recorded before the database changes
         out.changed = True
         db.prepare()
@@ -156,7 +109,8 @@ def rollback(
 ) -> Outcome:
     out = out if out is not None else Outcome()
     path = backup_path(state_dir, rollout, index, step.engine)
-    if not path.with_suffix(".json").exists():  # it never got past its backup: no change
+    taken = backup.record(path)
+    if taken is None:  # it never got past its backup: no change
         out.message = "nothing to roll back: the migration stopped before changing the database"
         return out
     try:
@@ -166,14 +120,13 @@ def rollback(
         return out
     try:
         db.lock()
-        record = json.loads(path.with_suffix(".json").read_text())
         if mode == "restore":
-            if _digest(path) != record["sha256"]:
-                raise OSError(f"the backup {path} does not match its checksum: not restored")
+            backup.verified(path)
             db.restore(path)
             out.note("migration_restored", f"database restored from {path}", path=str(path))
         else:
-            before = set(record.get("before", []))
+            listed = taken.get("before")
+            before = set(listed) if isinstance(listed, list) else set()
             for mig in reversed(discover(Path(step.directory))):
                 if mig.version in db.applied() and mig.version not in before:
                     db.down(mig)
@@ -189,45 +142,6 @@ def rollback(
     finally:
         db.close()
     return out
-
-
-def _backup(
-    db: Database, step: MigrateStep, state_dir: Path, rollout: str, index: int, out: Outcome
-) -> None:
-    path = backup_path(state_dir, rollout, index, step.engine)
-    sidecar = path.with_suffix(".json")
-    if sidecar.exists():  # taken by this step before a restart: the state before it changed
-        kept = json.loads(sidecar.read_text())
-        out.note(
-            "migration_backup_kept",
-            f"backup {path.name} taken before the restart is kept (nothing is backed up twice)",
-            path=str(path),
-            size=kept.get("size"),
-            sha256=kept.get("sha256"),
-        )
-        return
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    before = sorted(_applied_if_any(db))
-    info: BackupInfo = db.backup(path, step.scratch_restore)
-    record = {"path": str(path), "size": info.size, "sha256": info.sha256, "before": before}
-    tmp = sidecar.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record))
-    os.replace(tmp, sidecar)
-    out.note(
-        "migration_backup",
-        f"backup {path.name}: {info.size} bytes, sha256 {info.sha256[:12]}…, {info.detail}",
-        path=str(path),
-        size=info.size,
-        sha256=info.sha256,
-    )
-
-
-def _applied_if_any(db: Database) -> set[int]:
-    """The versions applied before this step (none when the version table is not there yet)."""
-    try:
-        return db.applied()
-    except Exception:
-        return set()
 
 
 def _alembic(step: MigrateStep, out: Outcome) -> Outcome:
@@ -277,14 +191,6 @@ def _hook(hook: Hook | None, what: str, out: Outcome) -> None:
         if response.status_code >= 300:
             raise OSError(f"{what}: the hook answered {response.status_code}")
     out.note("migration_hook", what)
-
-
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _first(exc: BaseException) -> str:
