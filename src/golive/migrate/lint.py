@@ -59,7 +59,7 @@ def _classify(sql: str, dialect: Dialect) -> tuple[Safety, str]:
         return Safety.SAFE, "validates a NOT VALID constraint (no write lock)"
     try:
         tree = sqlglot.parse_one(sql, dialect=dialect)
-    except SqlglotError:
+    except (SqlglotError, RecursionError, ValueError):  # deep nesting, bytes it cannot read
         return _by_words(words)
     # sqlglot's expression classes are open (not a sum type): tested one by one
     if isinstance(tree, exp.Create):

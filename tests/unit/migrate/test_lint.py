@@ -100,3 +100,12 @@ def test_split_of_hostile_input_ends() -> None:
     assert split("/*" * 10_000) == []
     assert split(";;;  ;\n;") == []
     assert len(split("SELECT 1;" * 5000)) == 5000
+
+
+def test_hostile_statements_are_classified_not_crashed_on() -> None:
+    deep = classify(Statement("SELECT " + "(" * 5000 + "1" + ")" * 5000, 1, 1), "postgres")
+    assert deep.safety is WARN
+    wide = classify(Statement("INSERT INTO t VALUES ('" + "x" * 1_000_000 + "')", 1, 1), "sqlite")
+    assert wide.safety is SAFE
+    odd = classify(Statement('ALTER TABLE "a;b" DROP COLUMN "<script>"', 1, 1), "postgres")
+    assert odd.safety is BAD
