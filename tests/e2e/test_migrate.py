@@ -113,6 +113,9 @@ def test_sqlite_rollback_after_the_canary_took_traffic_waits_for_a_person(workdi
     try:
         run, rid = start(workdir, plan, "paused")
         assert columns(db) == ["id", "name", "email"]
+        early = golive("migrate", "rollback", rid, "--restore", cwd=workdir)
+        assert early.returncode == 1 and "not waiting for a decision" in early.stderr
+        assert "Traceback" not in early.stderr
         kinds = [e["kind"] for e in events(workdir, rid)]
         assert "migration_backup" in kinds and "migration_applied" in kinds
         backup = next(e for e in events(workdir, rid) if e["kind"] == "migration_backup")

@@ -11,7 +11,10 @@ from typing import Literal
 from rich.text import Text
 
 from golive.cli import control
+from golive.cli.session import rollout_store
 from golive.cli.terminal import Terminal
+from golive.core.state import PauseKind, Phase
+from golive.errors import StateError
 from golive.migrate.files import MigrationFileError, discover
 from golive.migrate.lint import Safety, lint
 
@@ -45,6 +48,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 async def cmd_migrate(args: argparse.Namespace) -> int:
     if args.migrate_verb == "lint":
         return lint_dir(args.dir, args.engine)
+    record = await rollout_store(args.state_dir, args.id).load(args.id)
+    st = record.state
+    if st.phase is not Phase.PAUSED or st.pause_kind is not PauseKind.MIGRATION:
+        raise StateError(
+            f"rollout {record.id} is not waiting for a decision about its database (it is "
+            f"{st.phase.value.replace('_', ' ')}); 'golive rollback {record.id}' rolls it back, "
+            "and its database by the plan's rules"
+        )
     mode = "restore" if args.restore else "down" if args.down else "keep"
     args.reason = f"database: {mode}" + (f" ({args.reason})" if args.reason else "")
     return await control.cmd_resume(args)
