@@ -36,7 +36,10 @@ class Mark:
 
     def describe(self, label: str) -> str:
         if self.statement == 0:
-            return f"{label} was interrupted inside its transaction"
+            return (
+                f"{label} was interrupted inside its transaction (the database rolls an "
+                "unfinished transaction back: check that none of it is there)"
+            )
         return f"{label} statement {self.statement} (line {self.line}) was {self.state}"
 
 
