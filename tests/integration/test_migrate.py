@@ -317,3 +317,19 @@ def test_hooks_alembic_and_a_failure_before_any_change(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_file_interrupted_inside_its_transaction_holds_too(
+    target: tuple[str, str, Query], tmp_path: Path
+) -> None:
+    engine, url, query = target
+    d = write(tmp_path / "m", EMAIL)
+    s = step(engine, url, d)
+    runner.forward(s, tmp_path / "state", "r1", 0)
+    (d / "0002_more.up.sql").write_text("CREATE TABLE audit (id int);\n")
+    query(f"INSERT INTO {MARKS} (version, statement, line, state) VALUES (2, 0, 1, 'running')")
+    out = runner.forward(s, tmp_path / "state", "r1", 0)
+    assert (
+        out.status == "held" and "0002_more was interrupted inside its transaction" in out.message
+    )
+    assert [e[0] for e in out.events] == ["migration_backup_kept"]
