@@ -4,6 +4,8 @@ squawk's rules; and the splitter that finds each statement's line and column."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from golive.migrate.files import Statement, split
 from golive.migrate.lint import Dialect, Safety, classify
@@ -109,3 +111,17 @@ def test_hostile_statements_are_classified_not_crashed_on() -> None:
     assert wide.safety is SAFE
     odd = classify(Statement('ALTER TABLE "a;b" DROP COLUMN "<script>"', 1, 1), "postgres")
     assert odd.safety is BAD
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="abc ;'$\n-/*()\"", min_size=0, max_size=40).map(
+            lambda t: "SELECT '" + t.replace("'", "''") + "'"
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_split_gives_back_statements_joined_with_semicolons(stmts: list[str]) -> None:
+    assert [s.text for s in split(";\n".join(stmts))] == stmts
