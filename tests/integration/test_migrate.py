@@ -333,3 +333,27 @@ def test_a_file_interrupted_inside_its_transaction_holds_too(
         out.status == "held" and "0002_more was interrupted inside its transaction" in out.message
     )
     assert [e[0] for e in out.events] == ["migration_backup_kept"]
+
+
+@pytest.mark.parametrize("mode", ["down", "restore"])
+def test_a_second_release_rolls_back_only_its_own_migration(
+    target: tuple[str, str, Query], tmp_path: Path, mode: runner.Mode
+) -> None:
+    engine, url, query = target
+    d = write(tmp_path / "m", EMAIL)
+    s = step(engine, url, d)
+    assert runner.forward(s, tmp_path / "state", "first", 0).status == "done"
+    write(
+        d,
+        {
+            "0002_phone.up.sql": "ALTER TABLE users ADD COLUMN phone text;\n",
+            "0002_phone.down.sql": "ALTER TABLE users DROP COLUMN phone;\n",
+        },
+    )
+    second = runner.forward(s, tmp_path / "state", "second", 0)
+    assert [e[1] for e in second.events if e[0] == "migration_applied"] == ["0002_phone applied"]
+    back = runner.rollback(s, tmp_path / "state", "second", 0, mode)
+    assert back.status == "done", back.message
+    assert has_column(engine, query, "email") and not has_column(engine, query, "phone")
+    assert runner.forward(s, tmp_path / "state", "third", 0).status == "done"
+    assert has_column(engine, query, "phone")
