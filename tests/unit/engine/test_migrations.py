@@ -211,3 +211,33 @@ def test_a_migration_that_failed_before_changing_anything_has_nothing_to_undo(
     d = decide(plan, state(), obs(migration=early))
     assert d.state.migrated == ()
     assert d.state.phase is Phase.FAILED  # no traffic reached the canary, nothing to restore
+
+
+def test_contract_migrations_run_with_all_traffic_on_the_canary_then_it_is_promoted(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "contract").mkdir()
+    (tmp_path / "contract" / "0002_drop.up.sql").write_text("ALTER TABLE users DROP COLUMN name;")
+    after = (
+        '  - migrate:\n      database: "sqlite:///app.db"\n      dir: contract\n'
+        "      phase: contract\n"
+    )
+    plan = load(tmp_path, ADD, DROP, after=after)
+    s = state(step=2, migrated=(0,), shifted=True, desired=Split(50.0), canary_wrote=True)
+    d = decide(plan, s, obs(split=Split(50.0)))
+    assert d.state.desired == Split(100.0)
+    d = decide(plan, d.state, obs(split=Split(100.0)))
+    assert d.state.step == 3 and d.state.phase is Phase.PROGRESSING  # the contract step
+    d = decide(plan, d.state, obs(split=Split(100.0), migration=RUNNING))
+    assert d.state.migrated == (0,)  # a contract migration is never undone by a rollback
+    failed = MigrationReport(MigrationStatus.FAILED, "0002_drop.up.sql:1:1: boom")
+    f = decide(plan, d.state, obs(split=Split(100.0), migration=failed))
+    assert f.state.phase is Phase.PAUSED and f.state.pause_kind is PauseKind.MIGRATION
+    assert f.state.desired == Split(100.0)  # traffic stays on the promoted version
+    again = Command(1, CommandVerb.RESUME, by="ann")
+    r = decide(plan, f.state, obs(split=Split(100.0), commands=(again,)))
+    assert r.state.phase is Phase.PROGRESSING and r.state.step == 3  # runs it again
+    d = decide(plan, d.state, obs(split=Split(100.0), migration=DONE))
+    assert d.state.step == 4
+    d = decide(plan, d.state, obs(split=Split(100.0)))
+    assert d.state.phase is Phase.PROMOTED
