@@ -211,6 +211,11 @@ def test_a_controller_killed_between_two_statements_holds_the_rollout(
             env={**__import__("os").environ, **env},
         )
         wait_for_event(workdir / ".golive" / "golive.db", rid, "paused")
+        run.kill()  # no controller runs: the status names the command that drives it on
+        run.wait(10)
+        said = " ".join(golive("status", rid, cwd=workdir).stdout.split())
+        assert f"golive migrate rollback {rid} --restore" in said, said
+        run = None
         st = state(workdir, rid)
         assert st["phase"] == "paused" and st["pause_kind"] == "migration", st
         assert "0001_email statement 3 (line 3) was running" in st["reason"]
@@ -225,7 +230,7 @@ def test_a_controller_killed_between_two_statements_holds_the_rollout(
 
         done = golive("migrate", "rollback", rid, "--restore", cwd=workdir, timeout=120, env=env)
         assert "Traceback" not in done.stdout + done.stderr
-        assert run.wait(60) == 3
+        assert done.returncode == 3, done.stdout + done.stderr
         assert state(workdir, rid)["phase"] == "rolled_back"
         with psycopg.connect(pg_database, autocommit=True) as con:
             cols = con.execute(

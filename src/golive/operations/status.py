@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from golive.analysis.judge import Judge, Verdict
-from golive.core.state import Phase, RolloutId, RolloutState
+from golive.core.state import PauseKind, Phase, RolloutId, RolloutState
 from golive.errors import GoliveError, TamperedError
 from golive.plan.model import Plan, describe_step
 from golive.store.audit import Audit
@@ -159,6 +159,8 @@ def waiting(record: RolloutRecord) -> str:
     """What it waits for; with no controller running, only a resume moves it."""
     state = record.state
     if running(record) is False:
+        if state.pause_kind is PauseKind.MIGRATION and state.phase is Phase.PAUSED:
+            return f"{state.waiting_for} (no controller is running: the command drives it)"
         return "golive resume (no controller is running)"
     if state.retiring:
         return "retirement of " + ", ".join(r.value for r in state.retiring)
