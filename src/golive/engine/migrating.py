@@ -81,6 +81,12 @@ class MigrationJobs:
         )
         return MigrationReport(status, out.message, out.changed), events
 
+    def stop_all(self) -> None:
+        """The loop ends (Ctrl-C, the lease lost): no job starts another file; one in the middle
+        of a statement finishes it (its markers say where it stopped)."""
+        for _, out in self._tasks.values():
+            out.stop()
+
     def _drain(self, key: Key, out: db.Outcome) -> list[Event]:
         """The job's events not journalled yet; and those of an earlier pass are committed by
         now, so a job waiting for them (its backup) goes on."""

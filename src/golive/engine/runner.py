@@ -122,6 +122,7 @@ class Runner(Takeover):
         except StateError as exc:  # the record can no longer be written: fail safe, then stop
             raise await self._failsafe(state, exc) from exc
         finally:
+            self.migrations.stop_all()  # a migration job stops at its next safe point
             with contextlib.suppress(StateError):
                 await self.store.release_lease(state.id, self.owner)
 
