@@ -187,3 +187,20 @@ def amqp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with services.rabbitmq(tmp_path_factory.mktemp("rabbitmq")) as url:
         yield url
+
+
+@pytest.fixture
+def pg_database(postgres_dsn: str) -> Iterator[str]:
+    """A database of its own on the session's PostgreSQL, dropped after the test."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_dsn, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"'.encode())
+    try:
+        yield postgres_dsn.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(postgres_dsn, autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())

@@ -68,7 +68,7 @@ def test_mypy_names_the_case_a_match_forgot(tmp_path: Path) -> None:
     ).stdout
     errors = [line for line in out.splitlines() if ": error:" in line]
     assert len(errors) == 3, out
-    assert '"PromoteStep"; expected "Never"' in errors[0]
+    assert '"PromoteStep | MigrateStep"; expected "Never"' in errors[0]
     assert 'type "Literal[Phase.FAILED]"; expected "Never"' in errors[1]
     assert '"RetireRevision"; expected "Never"' in errors[2]
 

@@ -23,7 +23,7 @@ from typing import Any
 from rich.text import Text
 
 from golive import __version__
-from golive.cli import audit, control, outlet, readiness, report, session, signoff, status
+from golive.cli import audit, control, migrate, outlet, readiness, report, session, signoff, status
 from golive.cli.init import TEMPLATES, cmd_init
 from golive.cli.load import cmd_load, connections, duration_arg, load_duration, rps
 from golive.cli.session import EXIT_FAILED, EXIT_INVALID, EXIT_TAMPERED
@@ -196,6 +196,7 @@ def _parser() -> argparse.ArgumentParser:
         "(docs/notifications.md)",
     )  # fmt: skip
 
+    migrate.add_parser(sub)
     plan = sub.add_parser("plan", help="check a plan, or print its JSON Schema")
     plan_sub = plan.add_subparsers(dest="plan_verb", required=True, metavar="check|schema")
     check = plan_sub.add_parser("check", help="validate a plan without running it")
@@ -231,6 +232,7 @@ VERBS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "load": cmd_load,
     "status": status.cmd_status,
     "report": report.cmd_report,
+    "migrate": migrate.cmd_migrate,
 }
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from golive.analysis.judge import Verdict
 from golive.analysis.snapshot import Series
 from golive.analysis.splitcheck import SplitFinding
-from golive.core.results import CheckResult, Health
+from golive.core.results import CheckResult, Health, MigrationReport
 from golive.core.state import Command, Event, RolloutState, Signoff
 from golive.plan.model import Revision, Split
 
@@ -28,6 +28,7 @@ class Observation:
     commands: tuple[Command, ...] = ()
     signoffs: tuple[Signoff, ...] = ()
     split_finding: SplitFinding | None = None  # the interval measured by this pass departs
+    migration: MigrationReport | None = None  # the migrate step's (or its rollback's) job
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,3 +24,17 @@ class Health(StrEnum):
     ABSENT = "absent"
     FAILED = "failed"
     OCCUPIED = "occupied"  # its port already answers, and not from a process of this rollout
+
+
+class MigrationStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    HELD = "held"  # a person must look (an interrupted migration, the lock held elsewhere)
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationReport:
+    status: MigrationStatus
+    message: str = ""
+    changed: bool = True  # false: it stopped before the database changed (nothing to undo)

@@ -54,6 +54,7 @@ class PauseKind(StrEnum):
     PLAN = "plan"  # the plan's own ``pause`` step: resume completes that step
     INCONCLUSIVE = "inconclusive"  # an analysis without a verdict: resume runs it again
     FAILSAFE = "failsafe"  # the record could not be written: traffic was put back on stable
+    MIGRATION = "migration"  # the database needs a person: golive migrate rollback says how
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,11 @@ class RolloutState:
     # revisions decide asked to retire that are not retired yet (nor given up, with a reason):
     # a rollout that ended with one pending is not finished for resume, run and down
     retiring: tuple[Revision, ...] = ()
+    # migrate steps (indexes) that changed the database and are not rolled back; whether the
+    # canary took traffic after one ran (it may have written rows); the rollback's chosen mode
+    migrated: tuple[int, ...] = ()
+    canary_wrote: bool = False
+    migration_revert: str = ""  # "", down, restore, keep
     # the watch window after promotion (plan: promote: {watch: ...}): 100% was read back on the
     # new version at ``promoted_at``; it is watched until ``watch_until`` (then promoted), with
     # the plan's watch checks due at ``watch_next``; the previous revision (stable) stays
@@ -157,6 +163,7 @@ class RolloutState:
         retiring = raw.get("retiring") or []
         assert isinstance(retiring, list | tuple)
         raw["retiring"] = tuple(Revision(str(r)) for r in retiring)
+        raw["migrated"] = tuple(int(str(i)) for i in raw.get("migrated") or [])  # type: ignore[attr-defined]
         return RolloutState(**raw)  # type: ignore[arg-type]
 
 

@@ -23,6 +23,7 @@ from typing import assert_never
 from golive.analysis import triggers as trig
 from golive.core.actions import Action, ApplySplit, Decision, Observation, RetireRevision
 from golive.core.state import Command, CommandVerb, Event, PauseKind, Phase, RolloutState
+from golive.engine import migrations
 from golive.engine.permissions import unfinished_gate
 from golive.engine.steps import (
     current_step,
@@ -33,7 +34,7 @@ from golive.engine.steps import (
     skippable,
     start_rollback,
 )
-from golive.engine.watch import back_to_previous, migration_rollback, watching
+from golive.engine.watch import back_to_previous, watching
 from golive.plan.model import PauseStep, Plan, Revision, Split, describe_step
 
 
@@ -160,6 +161,8 @@ def _apply_command(
         why = f"paused by {cmd.by}" + (f": {cmd.reason}" if cmd.reason else "")
         return paused(state, now, why, PauseKind.OPERATOR, "golive resume"), ""
     if verb is CommandVerb.RESUME and phase is Phase.PAUSED:
+        if state.pause_kind is PauseKind.MIGRATION:
+            return _database(state, cmd, now)
         return _resume(plan, state, now), ""
     window = state.watching and phase in (Phase.PROGRESSING, Phase.PAUSED)
     if verb is CommandVerb.PROMOTE and window:  # ends the watch window now
@@ -181,6 +184,33 @@ def _apply_command(
         )
         return _unpaused(nxt), ""
     return state, f"{verb.value} ignored: the rollout is {phase.value.replace('_', ' ')}"
+
+
+def _database(state: RolloutState, cmd: Command, now: float) -> tuple[RolloutState, str]:
+    """A resume of a rollout paused for its database: ``golive migrate rollback`` names what to
+    do with it (traffic goes back to stable first); a plain resume runs a migration again only
+    while the rollout is not rolling back."""
+    mode = migrations.chosen(cmd.reason)
+    if mode is None:
+        if state.end_phase is not None or state.migration_revert:
+            return state, f"resume refused: the database waits for a decision: {cmd_help(state)}"
+        return _resume_same(state, now), ""
+    end = state.end_phase or Phase.ROLLED_BACK
+    why = state.reason if state.end_phase is not None else f"database {mode} by {cmd.by}"
+    rolling = start_rollback(_unpaused(state), now, why, end).state
+    return dataclasses.replace(rolling, migration_revert=mode), ""
+
+
+def cmd_help(state: RolloutState) -> str:
+    return migrations.command_for(state)
+
+
+def _resume_same(state: RolloutState, now: float) -> RolloutState:
+    paused_for = now - state.paused_at if state.paused_at is not None else 0.0
+    nxt = dataclasses.replace(
+        state, phase=Phase.PROGRESSING, reason="", step_started=state.step_started + paused_for
+    )
+    return _unpaused(nxt)
 
 
 def _stale(cmd: Command, state: RolloutState) -> bool:
@@ -228,7 +258,9 @@ def _resume(plan: Plan, state: RolloutState, now: float) -> RolloutState:
         case PauseKind.FAILSAFE:
             held = state.held if state.held is not None else state.desired
             nxt = dataclasses.replace(same_step, desired=held)
-        case PauseKind.OPERATOR | PauseKind.TRIGGER | PauseKind.SPLIT | None:
+        case PauseKind.OPERATOR | PauseKind.TRIGGER | PauseKind.SPLIT | PauseKind.MIGRATION:
+            nxt = same_step
+        case None:
             nxt = same_step
         case _:
             assert_never(kind)
@@ -298,6 +330,9 @@ def _rolling_back(plan: Plan, state: RolloutState, obs: Observation) -> Decision
         return back_to_previous(plan, state, obs)  # the watch window: previous revision first
     if obs.split != Split.all_stable():
         return Decision(state, (ApplySplit(Split.all_stable(), urgent=True),), again=False)
+    database = migrations.database_rollback(plan, state, obs)  # traffic first, the data after
+    if database is not None:
+        return database
     end = state.end_phase or Phase.ROLLED_BACK
     nxt = dataclasses.replace(
         state,
@@ -311,9 +346,7 @@ def _rolling_back(plan: Plan, state: RolloutState, obs: Observation) -> Decision
         f"{end.value.replace('_', ' ')}: 100% of traffic is on stable",
         {"reason": state.reason},
     )
-    # a rollback during the watch window: the migration rollback rules, then the canary
-    undo = migration_rollback(plan, state) if state.watch_until is not None else ()
-    return Decision(nxt, (*undo, RetireRevision(Revision.CANARY)), (event,))
+    return Decision(nxt, (RetireRevision(Revision.CANARY),), (event,))
 
 
 __all__ = ["current_step", "decide", "paused", "start_rollback", "without_router"]

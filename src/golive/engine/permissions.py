@@ -15,6 +15,7 @@ from golive.plan.model import (
     ApproveStep,
     CheckStep,
     DeployStep,
+    MigrateStep,
     PauseStep,
     Plan,
     PromoteStep,
@@ -66,5 +67,7 @@ def _gates(step: Step) -> bool:
             return True
         case ShiftStep() | AnalyzeStep() | PauseStep() | PromoteStep():
             return False
+        case MigrateStep(phase=phase):
+            return phase == "expand"  # a contract migration runs after promotion
         case _:
             assert_never(step)

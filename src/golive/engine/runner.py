@@ -40,6 +40,7 @@ from golive.engine.backoff import Backoff, Episodes, retry
 from golive.engine.clock import Clock
 from golive.engine.decide import current_step, decide, start_rollback
 from golive.engine.drain import drain
+from golive.engine.migrating import MigrationJobs
 from golive.engine.providers import Providers
 from golive.engine.served import ServedSplits
 from golive.engine.takeover import Takeover
@@ -104,6 +105,7 @@ class Runner(Takeover):
         self._broken: str | None = None  # a permanent failure that fails the step
         self._status_at: float | None = None  # the last status notification (plan.notify.every)
         self._safe_ms: float | None = None
+        self.migrations = MigrationJobs(plan, self.state_dir)
 
     async def run(self, rollout_id: str) -> RolloutState:
         record = await self.store.load(rollout_id)
@@ -131,6 +133,7 @@ class Runner(Takeover):
         except StateError as exc:  # the record can no longer be written: fail safe, then stop
             raise await self._failsafe(state, exc) from exc
         finally:
+            self.migrations.stop_all()  # a migration job stops at its next safe point
             with contextlib.suppress(StateError):
                 await self.store.release_lease(state.id, self.owner)
 
@@ -228,6 +231,8 @@ class Runner(Takeover):
     # -- observe -----------------------------------------------------------------------------
 
     async def _observe(self, state: RolloutState, now: float) -> Observation:
+        migration, noted = await self.migrations.observe(state)  # a thread's: never waited on
+        self._alarms.extend(noted)
         split, stable, canary, commands, check, signoffs = await asyncio.gather(
             self._guard("router", self.p.router.observe()),
             self._guard("stable", self.p.deployer.status(Revision.STABLE)),
@@ -252,7 +257,16 @@ class Runner(Takeover):
         )
         finding, self._finding = self._finding, None
         return Observation(
-            now, split, health, check, self.verdict, values, tuple(commands), signoffs, finding
+            now,
+            split,
+            health,
+            check,
+            self.verdict,
+            values,
+            tuple(commands),
+            signoffs,
+            finding,
+            migration,
         )
 
     async def _sample(self, state: RolloutState, now: float, split: Split | None) -> None:

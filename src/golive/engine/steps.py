@@ -16,7 +16,7 @@ from golive.core.actions import (
     Observation,
     RetireRevision,
 )
-from golive.core.results import CheckStatus, Health
+from golive.core.results import CheckStatus, Health, MigrationStatus
 from golive.core.state import Event, PauseKind, Phase, RolloutState
 from golive.engine.gates import describe_approvers, gate_status
 from golive.plan.model import (
@@ -25,6 +25,7 @@ from golive.plan.model import (
     ApproveStep,
     CheckStep,
     DeployStep,
+    MigrateStep,
     PauseStep,
     Plan,
     PromoteStep,
@@ -57,6 +58,8 @@ def skippable(step: Step) -> bool:
             return True
         case DeployStep() | CheckStep() | ApproveStep() | ShiftStep() | PromoteStep():
             return False
+        case MigrateStep():
+            return False
         case _:
             assert_never(step)
 
@@ -70,7 +73,7 @@ def start_rollback(
     """Send 100% to stable first; the canary is retired once that is read back. In the watch
     window the previous revision (stable) is health-checked first: traffic stays where it is
     until the next pass sees it ready (:func:`golive.engine.watch.back_to_previous`)."""
-    if not state.shifted:
+    if not state.shifted and not state.migrated:  # a migration is rolled back after traffic
         return _fail_before_traffic(state, now, reason, end, consumed)
     if state.watching:
         nxt = dataclasses.replace(
@@ -149,7 +152,9 @@ def progress(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
         case PauseStep():
             return _pause(state, obs, step, elapsed)
         case PromoteStep():
-            return _promote(plan, state, obs, elapsed)
+            return _promote(plan, state, obs, step, elapsed)
+        case MigrateStep():
+            return _migrate(state, obs, step)
         case _:
             assert_never(step)
 
@@ -233,8 +238,11 @@ def _shift(state: RolloutState, obs: Observation, target: Split, elapsed: float)
         )
         return Decision(nxt, (ApplySplit(target),), again=True)
     if obs.split == target:
+        reached = target.canary_weight > 0 or target.segment is not None
         nxt = dataclasses.replace(
-            state, shifted=state.shifted or target.canary_weight > 0 or target.segment is not None
+            state,
+            shifted=state.shifted or reached,
+            canary_wrote=state.canary_wrote or (reached and bool(state.migrated)),
         )
         return advance(nxt, obs, f"shift: router serves {target.canary_weight:g}% to canary")
     if elapsed > SHIFT_TIMEOUT:
@@ -289,7 +297,46 @@ def paused(
     )
 
 
-def _promote(plan: Plan, state: RolloutState, obs: Observation, elapsed: float) -> Decision:
+def _migrate(state: RolloutState, obs: Observation, step: MigrateStep) -> Decision:
+    """The migration runs in a thread (the runner's); this reads what it reports. An expand
+    migration that fails rolls the rollout back (traffic first, the database after); one that
+    was interrupted, or a contract migration that fails, waits for a person."""
+    report = obs.migration
+    contract = step.phase == "contract"
+    if report is None or report.status is MigrationStatus.RUNNING:
+        said = report.message if report is not None and report.message else "running"
+        if not contract and state.step not in state.migrated:
+            # from now on it may change the database: a rollback meanwhile waits for the job
+            # to stop, then rolls the database back too
+            state = dataclasses.replace(state, migrated=(*state.migrated, state.step))
+        return _wait(state, obs, f"migration {step.name}: {said}")
+    others = tuple(i for i in state.migrated if i != state.step)
+    mine = (*others, state.step) if report.changed and not contract else others
+    live = state.desired.canary_weight > 0 or state.desired.segment is not None
+    nxt = dataclasses.replace(state, migrated=mine, canary_wrote=state.canary_wrote or live)
+    match report.status:
+        case MigrationStatus.DONE:
+            return advance(nxt, obs, f"migrate {step.name}: applied and verified")
+        case MigrationStatus.FAILED if not contract:
+            why = f"migration {step.name} failed: {report.message}"
+            return start_rollback(nxt, obs.now, why, Phase.FAILED)
+        case MigrationStatus.FAILED | MigrationStatus.HELD:
+            why = f"migration {step.name}: {report.message}"
+            run = (
+                f"golive migrate rollback {state.id} --restore (traffic goes back to stable "
+                "first), or golive resume once the database is fixed"
+            )
+            if contract:
+                run = f"fix the database, then golive resume {state.id} (runs it again)"
+            held = paused(nxt, obs.now, why, PauseKind.MIGRATION, run)
+            return Decision(held, reconcile(state, obs), (Event("paused", f"{why}. Run: {run}"),))
+        case _:
+            assert_never(report.status)
+
+
+def _promote(
+    plan: Plan, state: RolloutState, obs: Observation, step: PromoteStep, elapsed: float
+) -> Decision:
     full = Split(100.0)
     canary = obs.health.get(Revision.CANARY)
     if state.desired != full and canary is not None and canary is not Health.READY:
@@ -304,6 +351,7 @@ def _promote(plan: Plan, state: RolloutState, obs: Observation, elapsed: float) 
             desired=full,
             step_started=obs.now,
             shifted=True,
+            canary_wrote=state.canary_wrote or bool(state.migrated),
             waiting_for="router to serve 100% canary",
         )
         return Decision(nxt, (ApplySplit(full),), again=True)
@@ -316,8 +364,11 @@ def _promote(plan: Plan, state: RolloutState, obs: Observation, elapsed: float) 
                 Phase.FAILED,
             )
         return _wait(state, obs, "router to serve 100% canary")
-    if plan.watch is not None:
-        return _begin_watch(plan.watch, state, obs)
+    if plan.watch is not None and state.promoted_at is None:
+        return _begin_watch(plan.watch, state, obs)  # contract migrations follow the window
+    if not state.force_promote and state.step < len(plan.steps) - 1:
+        # contract migrations follow: they run with 100% on the canary, then the promotion ends
+        return advance(state, obs, "promote: 100% on canary; contract migrations next")
     # the old stable is retired when golive runs it (an earlier rollout started and promoted
     # it; the runner asks the deployer); one golive did not start is never stopped
     nxt = dataclasses.replace(

@@ -8,7 +8,8 @@ passes the rollout is promoted; the previous revision is retired once ``keep_pre
 out (``RolloutState.retire_due``). A trigger, a failed check, a breached limit or ``golive
 rollback`` during the window sends traffic back to the previous revision: it is health-checked
 first and redeployed if it is gone (:func:`back_to_previous`), the 100% on it is read back
-like any rollback, then :func:`migration_rollback` runs.
+like any rollback, then the database is rolled back by the migrate step's rules
+(``engine/migrations.database_rollback``, called by ``decide`` for every rollback).
 """
 
 from __future__ import annotations
@@ -55,9 +56,24 @@ def watching(plan: Plan, state: RolloutState, obs: Observation) -> Decision:
             )
         )
     if now >= until:
+        if not state.force_promote and state.step < len(plan.steps) - 1:
+            return _contract_next(state, obs, events)
         return _passed(state, obs, events)
     nxt = dataclasses.replace(state, waiting_for=f"watch window until {ends_at(until)}")
     return Decision(nxt, reconcile(state, obs), tuple(events))
+
+
+def _contract_next(state: RolloutState, obs: Observation, events: list[Event]) -> Decision:
+    """The window passed and contract migrations follow the promote step: they run now, with
+    100% on the new version (the previous revision stays deployed until ``keep_previous``)."""
+    nxt = dataclasses.replace(
+        state, step=state.step + 1, step_started=obs.now, watch_until=None, watch_next=None,
+        waiting_for="",
+    )  # fmt: skip
+    event = Event(
+        "step_completed", "watch window passed; contract migrations next", {"step": state.step}
+    )
+    return Decision(nxt, (), (*events, event), again=True)
 
 
 def _passed(state: RolloutState, obs: Observation, events: list[Event]) -> Decision:
@@ -128,14 +144,6 @@ def back_to_previous(plan: Plan, state: RolloutState, obs: Observation) -> Decis
         )
     nxt = dataclasses.replace(state, waiting_for=waiting)
     return Decision(nxt, (*reconcile(state, obs), EnsureRevision(Revision.STABLE)), events)
-
-
-def migration_rollback(plan: Plan, state: RolloutState) -> tuple[Action, ...]:
-    """THE MIGRATION ROLLBACK HOOK: the actions that undo the release's database migration,
-    asked for once 100% on the previous revision is read back after a rollback during the
-    watch window (before the canary is retired). The ``migrate`` step's rollback rules are to
-    be called here; until that step exists there is nothing to undo."""
-    return ()
 
 
 def absolute_breach(verdict: Verdict | None) -> str:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from golive.analysis.judge import Judge, Verdict
-from golive.core.state import Phase, RolloutId, RolloutState
+from golive.core.state import PauseKind, Phase, RolloutId, RolloutState
 from golive.errors import GoliveError, TamperedError
 from golive.notify.notice import Delivery
 from golive.operations.window import phase_name, window_json, window_line
@@ -184,6 +184,8 @@ def waiting(record: RolloutRecord) -> str:
     """What it waits for; with no controller running, only a resume moves it."""
     state = record.state
     if running(record) is False:
+        if state.pause_kind is PauseKind.MIGRATION and state.phase is Phase.PAUSED:
+            return f"{state.waiting_for} (no controller is running: the command drives it)"
         return "golive resume (no controller is running)"
     if state.retiring and not state.retire_due(time.time()):
         return window_line(state, time.time())

@@ -26,6 +26,7 @@ from golive.analysis.judge import config_for
 from golive.analysis.splitcheck import SplitCheck
 from golive.analysis.triggers import Trigger, TriggerAction, parse_condition
 from golive.errors import PlanError, PlanIssue
+from golive.plan import migrations
 from golive.plan import model as m
 from golive.plan import spec as s
 from golive.plan.checks import DEFAULT_CATEGORY, DEFAULT_TIMEOUT
@@ -80,7 +81,11 @@ def parse_plan(text: str, filename: str = "<plan>") -> m.Plan:
     if issues:
         raise PlanError(issues)
     digest = hashlib.sha256(text.encode()).hexdigest()
-    return dataclasses.replace(_build(spec, filename, digest), text=text)
+    plan = _build(spec, filename, digest)
+    steps, issues = migrations.resolve(spec, plan.steps, located, filename)
+    if issues:
+        raise PlanError(issues)
+    return dataclasses.replace(plan, steps=steps, text=text)
 
 
 def plan_schema() -> dict[str, object]:

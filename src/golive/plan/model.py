@@ -246,13 +246,60 @@ class PromoteStep:
     watch: Watch | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Assertion:
+    """A verify assertion: ``sql``'s first value equals ``expect`` (or meets it: ``"> 0"``)."""
+
+    sql: str
+    expect: str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Hook:
+    """A read-only mode hook: a command (argv) or an HTTP POST to ``url``."""
+
+    command: tuple[str, ...] = ()
+    url: SecretRef | str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MigrateStep:
+    """A database migration (:mod:`golive.migrate`). ``directory`` is absolute once loaded;
+    ``downs_safe``: every up file has a down file and the lint finds none destructive."""
+
+    name: str
+    database: SecretRef | str
+    engine: str  # postgres | sqlite
+    directory: str = ""
+    alembic: tuple[str, ...] = ()
+    phase: str = "expand"  # or contract: runs after promote
+    verify: tuple[Assertion, ...] = ()
+    enter_read_only: Hook | None = None
+    leave_read_only: Hook | None = None
+    statement_timeout: float = 60.0
+    lock_timeout: float = 5.0
+    timeout: float = 1800.0
+    scratch_restore: bool = False
+    allow_destructive_rollback: bool = False
+    downs_safe: bool = False
+
+
 ANYONE, STARTER = "anyone", "starter"  # in ``permissions``: everyone, the rollout's starter
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     "pause": (ANYONE,), "abort": (ANYONE,), "rollback": (ANYONE,),
     "resume": (STARTER, "operator"), "promote": ("operator",), "skip": ("operator",),
 }  # fmt: skip
 
-Step = DeployStep | CheckStep | ApproveStep | ShiftStep | AnalyzeStep | PauseStep | PromoteStep
+Step = (
+    DeployStep
+    | CheckStep
+    | ApproveStep
+    | ShiftStep
+    | AnalyzeStep
+    | PauseStep
+    | PromoteStep
+    | MigrateStep
+)
 PREFLIGHT = "preflight"  # ``check: preflight`` runs the plan's pre-flight and its scorecard
 
 
@@ -273,6 +320,8 @@ def describe_step(step: Step) -> str:
             return "pause" if d is None else f"pause {d:g}s"
         case PromoteStep():
             return "promote"
+        case MigrateStep(name=n, phase=p):
+            return f"migrate {n}" + (" (contract)" if p == "contract" else "")
         case _:
             assert_never(step)
 

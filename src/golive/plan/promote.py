@@ -55,8 +55,10 @@ def promote_step(p: PromoteSpec) -> m.Step:
 
 def promote_rules(spec: PlanSpec, i: int, p: PromoteSpec, issue: Issue) -> Iterator[PlanIssue]:
     at = ("steps", i, "promote")
-    if i != len(spec.steps) - 1:
-        yield issue(at, "promote must be the last step")
+    if any(s.get("migrate") is None for s in spec.steps[i + 1 :]):
+        yield issue(
+            at, "promote must be the last step (only 'phase: contract' migrations may follow it)"
+        )
     if p.watch is None:
         for name in ("keep_previous", "checks", "every"):
             if getattr(p, name):

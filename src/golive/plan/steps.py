@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, Field, create_model, model_validator
 
 from golive.errors import PlanIssue
+from golive.plan import migrations
 from golive.plan import model as m
 from golive.plan.promote import PromoteSpec as PromoteSpec
 from golive.plan.promote import promote_rules, promote_step
@@ -212,6 +213,8 @@ register(
         rules=promote_rules,
     )
 )
+
+register(StepKind("migrate", migrations.MigrateSpec, migrations.build, rules=migrations.rules))
 
 # -- the step's schema, from the registry ----------------------------------------------------
 

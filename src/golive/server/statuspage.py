@@ -28,6 +28,7 @@ from golive.plan.model import (
     ApproveStep,
     CheckStep,
     DeployStep,
+    MigrateStep,
     PauseStep,
     Plan,
     PromoteStep,
@@ -78,6 +79,8 @@ def _title(step: Step) -> str | None:
             return None
         case PromoteStep():
             return "100% rollout"
+        case MigrateStep():
+            return "Database migration"
         case _:
             assert_never(step)
 

@@ -1,0 +1,1 @@
+"""Database migrations run by a rollout: files, lint, backups, PostgreSQL and SQLite."""
