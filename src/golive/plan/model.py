@@ -366,6 +366,7 @@ class Plan:
 
     @property
     def watch(self) -> Watch | None:
-        """The watch window after promotion, if the plan's promote step has one."""
-        last = self.steps[-1] if self.steps else None
-        return last.watch if isinstance(last, PromoteStep) else None
+        """The watch window after promotion, if the plan's promote step has one (the last step
+        but for contract migrations)."""
+        promote = next((s for s in self.steps if isinstance(s, PromoteStep)), None)
+        return promote.watch if promote is not None else None

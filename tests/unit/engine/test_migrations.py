@@ -241,3 +241,35 @@ def test_contract_migrations_run_with_all_traffic_on_the_canary_then_it_is_promo
     assert d.state.step == 4
     d = decide(plan, d.state, obs(split=Split(100.0)))
     assert d.state.phase is Phase.PROMOTED
+
+
+def test_contract_migrations_wait_for_the_watch_window_then_the_rollout_is_promoted(
+    tmp_path: Path,
+) -> None:
+    """Issue #16: a contract migration runs after promote *and after the watch window*."""
+    (tmp_path / "contract").mkdir()
+    (tmp_path / "contract" / "0002_drop.up.sql").write_text("ALTER TABLE users DROP COLUMN name;")
+    after = (
+        '  - migrate:\n      database: "sqlite:///app.db"\n      dir: contract\n'
+        "      phase: contract\n"
+    )
+    path = plan_file(tmp_path, ADD, DROP, after=after)
+    path.write_text(path.read_text().replace("  - promote\n", "  - promote: {watch: 1h}\n"))
+    plan = load_plan(path)
+    s = state(step=2, migrated=(0,), shifted=True, desired=Split(50.0), canary_wrote=True)
+    d = decide(plan, s, obs(split=Split(50.0)))
+    d = decide(plan, d.state, obs(split=Split(100.0)))
+    assert d.state.step == 2 and d.state.watching  # the window opens; the contract step waits
+    assert [e.kind for e in d.events] == ["watch_started"]
+    d = decide(plan, d.state, obs(T0 + 1800, split=Split(100.0)))
+    assert d.state.step == 2 and d.state.watching  # half-way: still watching
+    d = decide(plan, d.state, obs(T0 + 3601, split=Split(100.0)))
+    assert d.state.step == 3 and not d.state.watching and d.state.phase is Phase.PROGRESSING
+    assert d.state.keep_until is not None  # the previous revision is still kept
+    d = decide(plan, d.state, obs(T0 + 3602, split=Split(100.0), migration=RUNNING))
+    assert d.state.migrated == (0,)
+    d = decide(plan, d.state, obs(T0 + 3603, split=Split(100.0), migration=DONE))
+    assert d.state.step == 4
+    d = decide(plan, d.state, obs(T0 + 3604, split=Split(100.0)))
+    assert d.state.phase is Phase.PROMOTED and not d.state.watching
+    assert [e.kind for e in d.events] == ["promoted"]
