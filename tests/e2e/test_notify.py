@@ -115,6 +115,14 @@ async def test_kill_9_mid_send_loses_nothing_and_duplicates_no_id(workdir: Path)
     for msg_id in twice:  # a retry: the same message, whatever its attempt's timestamp
         datas = {json.dumps(r.json["data"], sort_keys=True) for r in got if r.id == msg_id}
         assert len(datas) == 1
+    # the summary carries the journal's head: a third party checks an export against it
+    (summary,) = {json.dumps(r.json["data"]) for r in got if r.json["type"] == "rollout.succeeded"}
+    head = json.loads(summary)["journal_head"]
+    assert head.startswith("sha256:") and head in json.loads(summary)["text"]
+    exported = golive("audit", "export", rid, "--output", "export.jsonl", cwd=workdir)
+    assert exported.returncode == 0, exported.stderr
+    checked = golive("audit", "verify", "--file", "export.jsonl", "--head", head, cwd=workdir)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_golive_serve_sends_notifications_and_takes_a_signed_sign_off(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import random
@@ -24,12 +25,15 @@ import httpx
 
 from golive.notify import apprise, send
 from golive.notify.notice import Delivery, Notice, OutboxItem, Outcome
-from golive.store.base import Outbox, Store
+from golive.store.base import Store
+from golive.store.export import chain_head
 from golive.store.leases import owner_id
 from golive.store.sqlite import SQLiteStore
 
 log = logging.getLogger("golive.notify")
 MAX_DELAY = 300.0
+SUMMARIES = ("succeeded", "rolled_back")
+ENDED = ("promoted", "rolled_back", "aborted", "failed")
 WAIT = 10.0  # seconds golive run waits, once its rollout has ended, for its last notices
 
 
@@ -54,7 +58,7 @@ class Bucket:
 
 class Worker:
     def __init__(
-        self, store: Outbox, owner: str, *, batch: int = 50, idle: float = 0.25,
+        self, store: Store, owner: str, *, batch: int = 50, idle: float = 0.25,
         backoff: float = 1.0, concurrency: int = 8, hold: float = 900.0,
         rng: random.Random | None = None,
     ) -> None:  # fmt: skip
@@ -120,6 +124,7 @@ class Worker:
         async with self._slots:
             await bucket.take()
             try:
+                n = await self._sealed(n)
                 await self._attempt(n, timeout)
             except send.SendError as exc:
                 outcome = self._retry(item, str(exc))
@@ -131,6 +136,23 @@ class Worker:
             await self.store.settle_outbox(n.id, outcome, time.time())
         if outcome.status is Delivery.FAILED:
             log.warning("notification %s to %s failed: %s", n.id, n.channel, outcome.error)
+
+    async def _sealed(self, n: Notice) -> Notice:
+        """A summary carries the journal's head as of the rollout's end (the public SHA-256
+        chain of ``golive audit export``): a third party checks an export against it. The
+        journal only grows, so every attempt of one message says the same."""
+        if n.kind not in SUMMARIES:
+            return n
+        events = await self.store.events(n.rollout_id)
+        end = next((i for i, e in enumerate(events) if e.kind in ENDED), len(events) - 1)
+        head = chain_head(n.rollout_id, events[: end + 1])
+        said = (
+            f"\nJournal head: {head.public} ({head.events} entries); check an export with "
+            f"'golive audit verify --file FILE --head {head.public}'."
+        )
+        return dataclasses.replace(
+            n, text=n.text + said, data={**n.data, "journal_head": head.public}
+        )
 
     async def _attempt(self, n: Notice, within: float) -> None:
         kind = n.target.get("kind")
