@@ -399,3 +399,63 @@ async def test_a_caller_looping_on_refused_requests_cannot_bury_the_journal(api:
     last = (await api.store.events(api.rid))[-1]
     assert last.data.get("not_journaled_before") == 190, last
     assert "190 earlier refused requests by this caller were not journaled" in last.message
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["limit=%C2%B2", "limit=" + "1" * 5000, "after=%D9%A3%C2%B2", "after=" + "9" * 5000],
+)
+async def test_a_number_int_cannot_read_is_a_400_not_a_500(api: Api, query: str) -> None:
+    """'²' is a digit to str.isdigit and not to int(); 5000 digits are over int()'s limit."""
+    async with api.client() as c:
+        for path in ("/api/v1/rollouts", f"/api/v1/rollouts/{api.rid}/journal"):
+            got = await c.get(f"{path}?{query}", headers=api.auth("vic"))
+            assert got.status_code in (200, 400), (path, got.text)
+            if "limit" in query or "journal" in path:
+                assert got.status_code == 400 and "whole number" in got.json()["error"]
+
+
+@pytest.mark.parametrize("last", [b"\xb2", b"-1", b"99999999999999999999", b"1e3", b"\xff\xfe"])
+async def test_a_last_event_id_that_is_no_sequence_number_is_a_400(api: Api, last: bytes) -> None:
+    async with api.client() as c:
+        got = await c.get(f"/api/v1/rollouts/{api.rid}/events",
+                          headers={**api.auth("vic"), "last-event-id": last})  # type: ignore[dict-item]  # fmt: skip
+        assert got.status_code == 400 and "Last-Event-ID" in got.json()["error"]
+        query = await c.get(
+            f"/api/v1/rollouts/{api.rid}/events?after=%C2%B2", headers=api.auth("vic")
+        )
+        assert query.status_code == 400
+
+
+async def test_a_last_event_id_beyond_the_end_waits_for_new_entries(api: Api) -> None:
+    async with api.client() as c:
+        got = await c.get(f"/api/v1/rollouts/{api.rid}/events",
+                          headers={**api.auth("vic"), "last-event-id": "999999999999999999"})  # fmt: skip
+        assert got.status_code == 200 and "event: journal" not in got.text
+        assert 'event: end\ndata: {"reason": "reconnect"}' in got.text
+
+
+@pytest.mark.parametrize("expires", ["NaN", "Infinity", "-Infinity", "9" * 400, "0", "-5"])
+async def test_a_token_lifetime_that_is_no_time_is_refused_and_the_list_still_works(
+    api: Api, expires: str
+) -> None:
+    """NaN and Infinity pass json.loads; a NaN expiry once stored made every token listing a
+    500 (JSON has no NaN); a 400-digit one overflowed float()."""
+    async with api.client() as c:
+        made = await c.post("/api/v1/tokens", headers={**api.auth("admin"),
+                            "content-type": "application/json"},
+                            content='{"user": "eve", "expires_in": ' + expires + "}")  # fmt: skip
+        assert made.status_code == 400 and "expires_in" in made.json()["error"], made.text
+        listed = await c.get("/api/v1/tokens", headers=api.auth("admin"))
+        assert listed.status_code == 200 and "eve" not in listed.text
+
+
+async def test_tokens_add_refuses_an_expiry_that_is_no_time() -> None:
+    from golive.errors import StateError
+    from golive.testing.memory import MemoryStore
+
+    store = MemoryStore()
+    root = Identity("ada", (), "token", admin=True)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(StateError, match="expire"):
+            await tokens.add(store, root, "eve", (), False, bad, time.time())

@@ -32,6 +32,7 @@ from golive.traffic.listen import check_listen
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
 log = logging.getLogger("golive.server")
 PLAN_NAME = "<api>"  # how a submitted plan is named in its issues and its record
+MAX_EXPIRES_IN = 100 * 366 * 86400  # a century, in seconds: a token's longest lifetime
 
 
 def media_type(request: Request) -> str:
@@ -191,9 +192,13 @@ async def add_token(request: Request, who: Identity | None, ctx: Context) -> Res
         raise Refused(400, "roles must be a list of role names")
     expires_in = body.get("expires_in")
     if expires_in is not None and (
-        not isinstance(expires_in, int | float) or isinstance(expires_in, bool)
+        not isinstance(expires_in, int | float)
+        or isinstance(expires_in, bool)
+        or not 0 < expires_in <= MAX_EXPIRES_IN  # NaN and Infinity (which JSON parsing lets in) too
     ):
-        raise Refused(400, "expires_in must be a number of seconds")
+        raise Refused(
+            400, f"expires_in must be a number of seconds, above 0 and at most {MAX_EXPIRES_IN}"
+        )
     admin = body.get("admin", False)
     if not isinstance(admin, bool):
         raise Refused(400, "admin must be true or false")

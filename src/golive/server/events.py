@@ -31,7 +31,7 @@ BACKLOG = 600  # measurements sent on a fresh connection, at most (the latest)
 
 def _resume_from(request: Request) -> int:
     raw = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # '²' is a digit to isdigit
         raise Refused(400, "Last-Event-ID must be a journal sequence number")
     return int(raw)
 
