@@ -459,3 +459,45 @@ async def test_tokens_add_refuses_an_expiry_that_is_no_time() -> None:
     for bad in (float("nan"), float("inf")):
         with pytest.raises(StateError, match="expire"):
             await tokens.add(store, root, "eve", (), False, bad, time.time())
+
+
+BODIES = {
+    "approve": {"role": "release-manager", "note": "ok", "revision": "2.0.0"},
+    "reject": {"role": "release-manager", "reason": "no"},
+    "confirm": {"item": "rollback-plan", "role": "tech-lead", "note": "ok"},
+    "pause": {"reason": "why"},
+    "skip": {"reason": "why"},
+    "abort": {"reason": "why"},
+}
+
+
+@pytest.mark.parametrize("verb", sorted(BODIES))
+async def test_a_lone_surrogate_in_any_field_is_a_400_not_a_500(
+    api: Api, verb: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """'\\ud800' alone is valid JSON and half of a character: SQLite cannot encode it, so a
+    reason, a note, or a role quoted back in a journaled refusal was a 500."""
+    who = "olga" if verb in ("pause", "skip", "abort") else "rita"
+    async with api.client() as c:
+        for field in BODIES[verb]:
+            body = json.dumps({**BODIES[verb], field: "a\ud800b"})
+            got = await c.post(f"/api/v1/rollouts/{api.rid}/{verb}", content=body,
+                               headers={**api.auth(who), "content-type": "application/json"})  # fmt: skip
+            assert got.status_code == 400 and "half of a character" in got.json()["error"], (
+                field, got.text)  # fmt: skip
+        made = await c.post("/api/v1/tokens", content='{"user": "eve", "roles": ["\\udc80"]}',
+                            headers={**api.auth("admin"), "content-type": "application/json"})  # fmt: skip
+        assert made.status_code == 400
+    assert "internal error" not in caplog.text
+
+
+async def test_a_refusal_quoting_a_huge_field_is_journaled_short(api: Api) -> None:
+    """A viewer's confirm of a 900 kB item is refused quoting the item; ten refusals a minute
+    each wrote 900 kB into the sealed journal."""
+    async with api.client() as c:
+        got = await c.post(f"/api/v1/rollouts/{api.rid}/confirm", headers=api.auth("vic"),
+                           json={"item": "x" * 900_000, "role": "tech-lead"})  # fmt: skip
+        assert got.status_code == 409
+    last = (await api.store.events(api.rid))[-1]
+    assert last.kind == "api_request" and len(last.message) < 1000
+    assert "characters)" in last.message

@@ -32,6 +32,7 @@ from golive.traffic.listen import check_listen
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
 log = logging.getLogger("golive.server")
 PLAN_NAME = "<api>"  # how a submitted plan is named in its issues and its record
+MAX_OUTCOME = 500  # characters of an answer journaled with the request
 MAX_EXPIRES_IN = 100 * 366 * 86400  # a century, in seconds: a token's longest lifetime
 
 
@@ -48,6 +49,11 @@ async def json_body(request: Request) -> dict[str, object]:
         raise Refused(415, "send the body as application/json")
     try:
         data = json.loads(raw)
+        # a \ud800-\udfff escape alone is valid JSON and half of a character: no store, log
+        # or page can write it (it made every field it reached a 500)
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise Refused(400, "the body escapes half of a character (a lone surrogate)") from None
     except (ValueError, RecursionError):
         raise Refused(400, "the body is not valid JSON") from None
     if not isinstance(data, dict):
@@ -235,6 +241,8 @@ async def note_request(
         if left:
             data["not_journaled_before"] = left
             outcome += f" ({left} earlier refused requests by this caller were not journaled)"
+    if len(outcome) > MAX_OUTCOME:  # a refusal can quote the caller's 1 MB role or item back
+        outcome = f"{outcome[:MAX_OUTCOME]}... ({len(outcome)} characters)"
     event = Event("api_request", f"API {verb} by {by} from {client}: {outcome}", data)
     try:
         record = await ctx.store.load(rid)
