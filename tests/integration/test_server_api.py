@@ -501,3 +501,18 @@ async def test_a_refusal_quoting_a_huge_field_is_journaled_short(api: Api) -> No
     last = (await api.store.events(api.rid))[-1]
     assert last.kind == "api_request" and len(last.message) < 1000
     assert "characters)" in last.message
+
+
+async def test_a_plan_escaping_half_a_character_is_a_422_not_a_rollout(api: Api) -> None:
+    text = (
+        PLAN.replace("service: shop", "service: cart").replace(
+            "  - pause\n", '  - pause: {reason: "held\\udc80"}\n'
+        )
+        % free_port()
+    )
+    async with api.client() as c:
+        got = await c.post("/api/v1/rollouts", content=text, headers={
+            **api.auth("olga"), "content-type": "application/yaml"})  # fmt: skip
+    assert got.status_code == 422, got.text
+    assert "half of a character" in got.json()["issues"][0]["message"]
+    assert not await api.store.active_for_service("cart")
