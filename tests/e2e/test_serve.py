@@ -416,3 +416,52 @@ def test_serve_killed_9_just_after_accepting_a_rollback_the_next_server_finishes
         first.stop()
         if second is not None:
             assert second.stop() == 0, second.output()
+
+
+def test_release_after_release_through_the_api_leaves_only_what_serves(tmp_path: Path) -> None:
+    """The second and third release of a service, submitted to one server: 2.0.0 promoted,
+    3.0.0 rolled back through the API (its canary stopped, 2.0.0 untouched), 3.0.0 again and
+    promoted (2.0.0 retired once drained); the status page tells the last one."""
+    from golive.processes import pid_alive
+    from tests.e2e.test_releases import golive_versions, owned_pid, release, versions
+
+    first, a = start_app("1.0.0", latency_ms=2)
+    made = golive("token", "init", "ada", cwd=tmp_path)
+    olga = golive("token", "add", "olga", "--role", "operator", cwd=tmp_path,
+                  token=made.stdout.split()[-1]).stdout.split()[-1]  # fmt: skip
+    listen, b, c = free_port(), free_port(), free_port()
+    server = Served(tmp_path)
+    phase = lambda rid: server.detail(rid, olga)["state"]["phase"]  # type: ignore[index]  # noqa: E731
+
+    def submit(text: str) -> str:
+        made = server.call("POST", "/rollouts", olga, content=text,
+                           headers={"content-type": "application/yaml"})  # fmt: skip
+        assert made.status_code == 201, made.text
+        return str(made.json()["id"])
+
+    try:
+        two = submit(release(("1.0.0", a), ("2.0.0", b), listen, pause=False))
+        wait_until("2.0.0 promoted", lambda: phase(two) == "promoted", 90)
+        assert versions(listen) == {"2.0.0"} and golive_versions(tmp_path) == {"2.0.0"}
+        serving = owned_pid(tmp_path, "2.0.0")
+        bad = submit(release(("2.0.0", b), ("3.0.0", c), listen, pause=True))
+        wait_until("3.0.0 at its pause", lambda: phase(bad) == "paused", 90)
+        canary = owned_pid(tmp_path, "3.0.0")
+        assert canary is not None
+        back = server.call("POST", f"/rollouts/{bad}/rollback", olga, json={"reason": "bad"})
+        assert back.status_code == 202, back.text
+        wait_until("rolled back", lambda: phase(bad) == "rolled_back", 60)
+        wait_until("the 3.0.0 canary stopped", lambda: not pid_alive(canary), 60)
+        assert versions(listen) == {"2.0.0"} and owned_pid(tmp_path, "2.0.0") == serving
+        three = submit(release(("2.0.0", b), ("3.0.0", c), listen, pause=False))
+        wait_until("3.0.0 promoted", lambda: phase(three) == "promoted", 90)
+        wait_until("2.0.0 retired", lambda: golive_versions(tmp_path) == {"3.0.0"}, 60)
+        assert versions(listen) == {"3.0.0"} and first.poll() is None
+        page = server.http.get("/status/shop.json").json()
+        assert page["state"] == "complete" and page["incident"] is None
+    finally:
+        code = server.stop()
+        golive("down", cwd=tmp_path)
+        first.terminate()
+        first.wait(10)
+    assert code == 0 and "Traceback" not in server.output(), server.output()
