@@ -516,3 +516,30 @@ async def test_a_plan_escaping_half_a_character_is_a_422_not_a_rollout(api: Api)
     assert got.status_code == 422, got.text
     assert "half of a character" in got.json()["issues"][0]["message"]
     assert not await api.store.active_for_service("cart")
+
+
+async def test_an_open_event_stream_ends_once_its_token_is_revoked(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found against a real server: after 'DELETE /tokens/ID' the viewer's next request was
+    401, but the event stream it had open kept sending journal entries (an operator's reason
+    among them) for up to 15 minutes."""
+    from golive.server import events
+
+    monkeypatch.setattr(events, "RECHECK", 0.1)
+    api.ctx.events_max_seconds = 20.0
+    async with api.client() as c:
+        listed = (await c.get("/api/v1/tokens", headers=api.auth("admin"))).json()["tokens"]
+        vic = next(t["id"] for t in listed if t["user"] == "vic")
+        url = f"/api/v1/rollouts/{api.rid}/events"
+        started = time.monotonic()
+        stream = asyncio.create_task(c.get(url, headers=api.auth("vic")))
+        await asyncio.sleep(0.5)
+        assert not stream.done()
+        assert (
+            await c.delete(f"/api/v1/tokens/{vic}", headers=api.auth("admin"))
+        ).status_code == 200
+        got = await asyncio.wait_for(stream, 10)
+    assert got.status_code == 200
+    assert got.text.endswith('event: end\ndata: {"reason": "unauthorized"}\n\n'), got.text[-300:]
+    assert time.monotonic() - started < 10
