@@ -5,8 +5,8 @@ reconnects with ``Last-Event-ID`` (browsers do it themselves) gets what it misse
 twice; measurements carry no id and resume from the time of that entry. A stream is bounded:
 it ends once the rollout has settled (an ``end`` event), after ``events_max_seconds`` (the
 client reconnects), when the server stops, or once its token is revoked or expires; a
-comment every ``keepalive`` seconds keeps idle proxies from cutting it. Data lines are JSON on one line, so no text from a plan or a person
-can forge an SSE field.
+comment every ``keepalive`` seconds keeps idle proxies from cutting it. Data lines are JSON
+on one line, so no text from a plan or a person can forge an SSE field.
 """
 
 from __future__ import annotations
