@@ -543,3 +543,21 @@ async def test_an_open_event_stream_ends_once_its_token_is_revoked(
     assert got.status_code == 200
     assert got.text.endswith('event: end\ndata: {"reason": "unauthorized"}\n\n'), got.text[-300:]
     assert time.monotonic() - started < 10
+
+
+async def test_a_path_cannot_write_a_line_or_an_escape_into_the_servers_log(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found against a real server: a viewer's POST to /rollouts/ID%0A...%1B[2J/pause wrote
+    a forged line ('... golive.server FORGED rollback by ada') and a screen-clearing escape
+    into the log operators tail."""
+    forged = "abcd\n2026-11-30 04:00:00,000 golive.server FORGED\x1b[2J\u202e"
+    path = "abcd%0A2026-11-30%2004:00:00,000%20golive.server%20FORGED%1B[2J%E2%80%AE"
+    with caplog.at_level(logging.INFO, "golive.server"):
+        async with api.client() as c:
+            for verb in ("pause", "approve"):
+                r = await c.post(f"/api/v1/rollouts/{path}/{verb}", headers=api.auth("vic"))
+                assert r.status_code in (403, 404), r.text
+    logged = [r.getMessage() for r in caplog.records]
+    assert logged and all("\n" not in m and "\x1b" not in m and "\u202e" not in m for m in logged)
+    assert all(forged not in m for m in logged)

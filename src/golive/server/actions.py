@@ -231,7 +231,8 @@ async def note_request(
     rid = rollout_id or request.path_params["id"]
     client = client_of(request)
     by = "an unknown caller" if who is None else f"{who.user} ({who.kind})"
-    log.info("%s %s by %s from %s: %s", verb, rid, by, client, status)
+    # the id comes from the path: %r shows a newline or an escape sequence, never writes it
+    log.info("%s %r by %s from %s: %s", verb, rid, by, client, status)
     user = None if who is None else who.user
     data: dict[str, object] = {"verb": verb, "by": user, "from": client, "status": status}
     if status >= 400:
@@ -248,4 +249,4 @@ async def note_request(
         record = await ctx.store.load(rid)
         await ctx.store.note(record.id, event, time.time())
     except GoliveError as exc:  # no such rollout, or its record cannot take it: logged only
-        log.warning("API %s on %s not journaled: %s", verb, rid, exc)
+        log.warning("API %s on %r not journaled: %s", verb, rid, exc)

@@ -173,7 +173,7 @@ class Guard:
         except Exception as exc:
             status, body, headers = error_body(exc)
             if status == 500:
-                log.exception("internal error on %s %s", scope["method"], scope["path"])
+                log.exception("internal error on %s %r", scope["method"], scope["path"])
             if not started:
                 await JSONResponse(body, status, headers)(scope, receive, send_with_headers)
 
