@@ -235,8 +235,13 @@ async def note_request(
     log.info("%s %r by %s from %s: %s", verb, rid, by, client, status)
     user = None if who is None else who.user
     data: dict[str, object] = {"verb": verb, "by": user, "from": client, "status": status}
-    if status >= 400:
-        left = ctx.refusals.admit(rid, user or client, time.monotonic())
+    try:
+        record = await ctx.store.load(rid)
+    except GoliveError as exc:  # no such rollout, or its record cannot be read: logged only
+        log.warning("API %s on %r not journaled: %s", verb, rid, exc)
+        return
+    if status >= 400:  # counted per rollout, however the path names it (id or any prefix)
+        left = ctx.refusals.admit(record.id, user or client, time.monotonic())
         if left is None:
             return  # the caller's refusals of this minute are journaled already: logged only
         if left:
@@ -246,7 +251,6 @@ async def note_request(
         outcome = f"{outcome[:MAX_OUTCOME]}... ({len(outcome)} characters)"
     event = Event("api_request", f"API {verb} by {by} from {client}: {outcome}", data)
     try:
-        record = await ctx.store.load(rid)
         await ctx.store.note(record.id, event, time.time())
-    except GoliveError as exc:  # no such rollout, or its record cannot take it: logged only
+    except GoliveError as exc:  # its record cannot take it (tampered, a full disk): logged only
         log.warning("API %s on %r not journaled: %s", verb, rid, exc)
