@@ -465,3 +465,36 @@ def test_release_after_release_through_the_api_leaves_only_what_serves(tmp_path:
         first.terminate()
         first.wait(10)
     assert code == 0 and "Traceback" not in server.output(), server.output()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="uvicorn keeps a connection whose request headers never end open for ever (no "
+    "header timeout); anyone who reaches the port can hold the server's file descriptors, "
+    "which its controller needs (SQLite, proxy admin). Needs a header-read timeout.",
+)
+def test_a_connection_whose_headers_never_end_is_closed(tmp_path: Path) -> None:
+    """Found by opening 3,000 such connections: after 70 s all were still held (3,010 file
+    descriptors in the server) while /api/v1/health still answered."""
+    server = Served(tmp_path)
+    held: list[socket.socket] = []
+    try:
+        for _ in range(50):
+            conn = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            conn.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no blank line
+            held.append(conn)
+        time.sleep(12)
+        still = 0
+        for conn in held:
+            conn.settimeout(0.05)
+            try:
+                still += conn.recv(1) != b""  # b"": closed by the server
+            except TimeoutError:
+                still += 1
+            except OSError:
+                pass
+        assert still == 0, f"{still} of {len(held)} connections still held after 12 s"
+    finally:
+        for conn in held:
+            conn.close()
+        assert server.stop() == 0
