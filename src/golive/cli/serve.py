@@ -30,6 +30,7 @@ from golive.cli.session import open_store
 from golive.cli.terminal import Terminal
 from golive.errors import GoliveError, StateError
 from golive.server.app import Context, build_app
+from golive.server.connections import HeadTimeout
 from golive.server.controller import Controller
 from golive.server.hosts import answered_hosts
 from golive.store.base import Store
@@ -157,7 +158,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
     app = build_app(ctx, lifespan)
     config = uvicorn.Config(
-        app, log_level="info", timeout_graceful_shutdown=5, server_header=False,
+        app, http=HeadTimeout, log_level="info", timeout_graceful_shutdown=5, server_header=False,
         proxy_headers=False, lifespan="on",
         ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None,
     )  # fmt: skip
