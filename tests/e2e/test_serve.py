@@ -495,3 +495,45 @@ def test_a_connection_whose_headers_never_end_is_closed(tmp_path: Path) -> None:
         for conn in held:
             conn.close()
         assert server.stop() == 0
+
+
+def test_serve_killed_9_again_and_again_mid_shift_ends_the_rollout_once(tmp_path: Path) -> None:
+    """kill -9 of the server five times while it shifts traffic step by step: each next server
+    takes the rollout over from the recorded step, traffic keeps flowing, every step is
+    journaled once and the record audits intact."""
+    from tests.e2e.test_releases import release, versions
+
+    first, a = start_app("1.0.0", latency_ms=2)
+    made = golive("token", "init", "ada", cwd=tmp_path)
+    olga = golive("token", "add", "olga", "--role", "operator", cwd=tmp_path,
+                  token=made.stdout.split()[-1]).stdout.split()[-1]  # fmt: skip
+    listen, b = free_port(), free_port()
+    steps = "".join(f"  - shift: {w}\n  - pause: 1s\n" for w in (10, 20, 30, 40, 50, 60))
+    text = release(("1.0.0", a), ("2.0.0", b), listen, pause=False).replace(
+        "  - shift: 50\n", steps
+    )
+    server = Served(tmp_path)
+    try:
+        made = server.call("POST", "/rollouts", olga, content=text,
+                           headers={"content-type": "application/yaml"})  # fmt: skip
+        assert made.status_code == 201, made.text
+        rid = made.json()["id"]
+        for delay in (0.9, 0.4, 0.25, 0.6, 0.15):
+            time.sleep(delay)
+            server.proc.kill()
+            server.proc.wait(10)
+            server.stop()
+            assert versions(listen, 5) <= {"1.0.0", "2.0.0"}  # the proxy still answers
+            server = Served(tmp_path)
+        wait_until("promoted", lambda: server.detail(rid, olga)["state"]["phase"] == "promoted", 90)
+        assert versions(listen) == {"2.0.0"}
+        shown = json.loads(golive("status", rid, "--json", cwd=tmp_path).stdout)
+        assert shown["audit"]["verdict"] == "intact"
+        kinds = [e["kind"] for e in shown["events"]]
+        assert kinds.count("rollout_started") == 1 and kinds.count("promoted") == 1, kinds
+        assert kinds.count("step_completed") == 13, kinds  # deploy, 6 shifts, 6 pauses
+    finally:
+        server.stop()
+        golive("down", cwd=tmp_path)
+        first.terminate()
+        first.wait(10)
