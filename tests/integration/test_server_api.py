@@ -577,3 +577,25 @@ async def test_naming_the_rollout_by_other_prefixes_does_not_widen_the_refusal_b
                 assert got.status_code == 403
     added = (await api.store.events(api.rid))[before:]
     assert len([e for e in added if e.kind == "api_request"]) == 10
+
+
+async def test_one_caller_cannot_take_every_event_stream(api: Api) -> None:
+    """A (stolen) viewer token opening streams in a loop took all 100, and every operator's
+    dashboard got 429 in the middle of an incident. Each user has at most 20 (here 2)."""
+    api.ctx.max_streams_per_caller = 2
+    api.ctx.events_max_seconds = 3.0
+    url = f"/api/v1/rollouts/{api.rid}/events"
+    async with api.client() as c:
+        held = [asyncio.create_task(c.get(url, headers=api.auth("vic"))) for _ in range(2)]
+        await asyncio.sleep(0.3)
+        third = await c.get(url, headers=api.auth("vic"))
+        assert third.status_code == 429 and "vic has 2 event streams open" in third.text
+        assert third.headers["retry-after"] == "5"
+        api.ctx.events_max_seconds = 0.3
+        other = await c.get(url, headers=api.auth("olga"))
+        assert other.status_code == 200
+        for task in held:
+            assert (await asyncio.wait_for(task, 10)).status_code == 200
+        assert api.ctx.streams == 0 and api.ctx.streams_of == {}
+        again = await c.get(url, headers=api.auth("vic"))
+        assert again.status_code == 200

@@ -48,21 +48,27 @@ async def stream(request: Request, who: Identity | None, ctx: Context) -> Respon
     if ctx.streams >= ctx.max_streams:
         raise Refused(429, f"{ctx.max_streams} event streams are open; try again later",
                       {"Retry-After": "5"})  # fmt: skip
+    caller = who.user if who is not None else "anyone"
+    if ctx.streams_of.get(caller, 0) >= ctx.max_streams_per_caller:  # one user cannot take all
+        raise Refused(429, f"{caller} has {ctx.max_streams_per_caller} event streams open; "
+                      "close one first", {"Retry-After": "5"})  # fmt: skip
 
     async def valid() -> bool:
         return await still_valid(request, ctx.store, ctx.sessions)
 
     return StreamingResponse(
-        _events(ctx, ctx.store, record.id, after, valid),
+        _events(ctx, ctx.store, record.id, after, valid, caller),
         media_type="text/event-stream",
         headers={"X-Accel-Buffering": "no"},
     )
 
 
 async def _events(
-    ctx: Context, store: Store, rollout_id: str, seq: int, valid: Callable[[], Awaitable[bool]]
-) -> AsyncIterator[str]:
+    ctx: Context, store: Store, rollout_id: str, seq: int, valid: Callable[[], Awaitable[bool]],
+    caller: str,
+) -> AsyncIterator[str]:  # fmt: skip
     ctx.streams += 1
+    ctx.streams_of[caller] = ctx.streams_of.get(caller, 0) + 1
     feed = ctx.feeds.setdefault(rollout_id, Feed())
     feed.followers += 1
     try:
@@ -70,6 +76,9 @@ async def _events(
             yield chunk
     finally:
         ctx.streams -= 1
+        ctx.streams_of[caller] -= 1
+        if not ctx.streams_of[caller]:
+            del ctx.streams_of[caller]
         feed.followers -= 1
         if feed.followers == 0 and ctx.feeds.get(rollout_id) is feed:
             del ctx.feeds[rollout_id]
