@@ -292,6 +292,15 @@ async def dashboard(max_seconds: float, sse_clients: int = SSE_CLIENTS) -> None:
         ).stdout
         token = re.findall(r"glv_\S+", out)[0]
         headers = {"Authorization": f"Bearer {token}"}
+        viewers = []  # the server lets one user open 20 event streams: a viewer per 20 clients
+        for n in range((sse_clients + 19) // 20):
+            minted = subprocess.run(  # noqa: ASYNC221 (before anything runs)
+                [golive, "token", "add", f"viewer{n}", "--state-dir", str(state)],
+                capture_output=True, text=True, check=True, timeout=60,
+                env={**os.environ, "GOLIVE_TOKEN": token},
+            ).stdout  # fmt: skip
+            viewer = re.findall(r"glv_\S+", minted)[0]
+            viewers.append({"Authorization": f"Bearer {viewer}"})
         stable, stable_port = await asyncio.to_thread(start_sample_app, "2.0.0", 0.002, 20.0)
         ports = [stable_port, free_port(), free_port()]
         plan_text = demo_plan(ports[0], ports[1], ports[2], bad=False)
@@ -333,8 +342,8 @@ async def dashboard(max_seconds: float, sse_clients: int = SSE_CLIENTS) -> None:
                 rid = resp.json()["id"]
                 events_url = f"{base}/api/v1/rollouts/{rid}/events"
                 tasks += [
-                    asyncio.create_task(_sse_client(events_url, headers, events, stop_all))
-                    for _ in range(sse_clients)
+                    asyncio.create_task(_sse_client(events_url, viewers[n // 20], events, stop_all))
+                    for n in range(sse_clients)
                 ]
                 reader = await asyncio.create_subprocess_exec(  # its own process: its own core
                     sys.executable,

@@ -416,3 +416,124 @@ def test_serve_killed_9_just_after_accepting_a_rollback_the_next_server_finishes
         first.stop()
         if second is not None:
             assert second.stop() == 0, second.output()
+
+
+def test_release_after_release_through_the_api_leaves_only_what_serves(tmp_path: Path) -> None:
+    """The second and third release of a service, submitted to one server: 2.0.0 promoted,
+    3.0.0 rolled back through the API (its canary stopped, 2.0.0 untouched), 3.0.0 again and
+    promoted (2.0.0 retired once drained); the status page tells the last one."""
+    from golive.processes import pid_alive
+    from tests.e2e.test_releases import golive_versions, owned_pid, release, versions
+
+    first, a = start_app("1.0.0", latency_ms=2)
+    made = golive("token", "init", "ada", cwd=tmp_path)
+    olga = golive("token", "add", "olga", "--role", "operator", cwd=tmp_path,
+                  token=made.stdout.split()[-1]).stdout.split()[-1]  # fmt: skip
+    listen, b, c = free_port(), free_port(), free_port()
+    server = Served(tmp_path)
+    phase = lambda rid: server.detail(rid, olga)["state"]["phase"]  # type: ignore[index]  # noqa: E731
+
+    def submit(text: str) -> str:
+        made = server.call("POST", "/rollouts", olga, content=text,
+                           headers={"content-type": "application/yaml"})  # fmt: skip
+        assert made.status_code == 201, made.text
+        return str(made.json()["id"])
+
+    try:
+        two = submit(release(("1.0.0", a), ("2.0.0", b), listen, pause=False))
+        wait_until("2.0.0 promoted", lambda: phase(two) == "promoted", 90)
+        assert versions(listen) == {"2.0.0"} and golive_versions(tmp_path) == {"2.0.0"}
+        serving = owned_pid(tmp_path, "2.0.0")
+        bad = submit(release(("2.0.0", b), ("3.0.0", c), listen, pause=True))
+        wait_until("3.0.0 at its pause", lambda: phase(bad) == "paused", 90)
+        canary = owned_pid(tmp_path, "3.0.0")
+        assert canary is not None
+        back = server.call("POST", f"/rollouts/{bad}/rollback", olga, json={"reason": "bad"})
+        assert back.status_code == 202, back.text
+        wait_until("rolled back", lambda: phase(bad) == "rolled_back", 60)
+        wait_until("the 3.0.0 canary stopped", lambda: not pid_alive(canary), 60)
+        assert versions(listen) == {"2.0.0"} and owned_pid(tmp_path, "2.0.0") == serving
+        three = submit(release(("2.0.0", b), ("3.0.0", c), listen, pause=False))
+        wait_until("3.0.0 promoted", lambda: phase(three) == "promoted", 90)
+        wait_until("2.0.0 retired", lambda: golive_versions(tmp_path) == {"3.0.0"}, 60)
+        assert versions(listen) == {"3.0.0"} and first.poll() is None
+        page = server.http.get("/status/shop.json").json()
+        assert page["state"] == "complete" and page["incident"] is None
+    finally:
+        code = server.stop()
+        golive("down", cwd=tmp_path)
+        first.terminate()
+        first.wait(10)
+    assert code == 0 and "Traceback" not in server.output(), server.output()
+
+
+def test_a_connection_whose_headers_never_end_is_closed(tmp_path: Path) -> None:
+    """Found by opening 3,000 such connections: after 70 s all were still held (3,010 file
+    descriptors in the server, which its controller needs too). uvicorn has no timeout for a
+    request head; golive's protocol closes such a connection after 10 s
+    (server/connections.py), and a request being answered, an event stream, is never cut."""
+    server = Served(tmp_path)
+    held: list[socket.socket] = []
+    try:
+        for _ in range(50):
+            conn = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            conn.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no blank line
+            held.append(conn)
+        time.sleep(12)
+        still = 0
+        for conn in held:
+            conn.settimeout(0.05)
+            try:
+                still += conn.recv(1) != b""  # b"": closed by the server
+            except TimeoutError:
+                still += 1
+            except OSError:
+                pass
+        assert still == 0, f"{still} of {len(held)} connections still held after 12 s"
+        assert server.http.get("/api/v1/health").status_code == 200
+    finally:
+        for conn in held:
+            conn.close()
+        assert server.stop() == 0
+
+
+def test_serve_killed_9_again_and_again_mid_shift_ends_the_rollout_once(tmp_path: Path) -> None:
+    """kill -9 of the server five times while it shifts traffic step by step: each next server
+    takes the rollout over from the recorded step, traffic keeps flowing, every step is
+    journaled once and the record audits intact."""
+    from tests.e2e.test_releases import release, versions
+
+    first, a = start_app("1.0.0", latency_ms=2)
+    made = golive("token", "init", "ada", cwd=tmp_path)
+    olga = golive("token", "add", "olga", "--role", "operator", cwd=tmp_path,
+                  token=made.stdout.split()[-1]).stdout.split()[-1]  # fmt: skip
+    listen, b = free_port(), free_port()
+    steps = "".join(f"  - shift: {w}\n  - pause: 1s\n" for w in (10, 20, 30, 40, 50, 60))
+    text = release(("1.0.0", a), ("2.0.0", b), listen, pause=False).replace(
+        "  - shift: 50\n", steps
+    )
+    server = Served(tmp_path)
+    try:
+        made = server.call("POST", "/rollouts", olga, content=text,
+                           headers={"content-type": "application/yaml"})  # fmt: skip
+        assert made.status_code == 201, made.text
+        rid = made.json()["id"]
+        for delay in (0.9, 0.4, 0.25, 0.6, 0.15):
+            time.sleep(delay)
+            server.proc.kill()
+            server.proc.wait(10)
+            server.stop()
+            assert versions(listen, 5) <= {"1.0.0", "2.0.0"}  # the proxy still answers
+            server = Served(tmp_path)
+        wait_until("promoted", lambda: server.detail(rid, olga)["state"]["phase"] == "promoted", 90)
+        assert versions(listen) == {"2.0.0"}
+        shown = json.loads(golive("status", rid, "--json", cwd=tmp_path).stdout)
+        assert shown["audit"]["verdict"] == "intact"
+        kinds = [e["kind"] for e in shown["events"]]
+        assert kinds.count("rollout_started") == 1 and kinds.count("promoted") == 1, kinds
+        assert kinds.count("step_completed") == 13, kinds  # deploy, 6 shifts, 6 pauses
+    finally:
+        server.stop()
+        golive("down", cwd=tmp_path)
+        first.terminate()
+        first.wait(10)

@@ -261,3 +261,24 @@ async def test_a_checklist_item_is_confirmed_from_the_page_by_its_role(api: Api)
         assert r.status_code == 200, r.text
         after = (await c.get(f"/ui/rollouts/{api.rid}/panels")).text
         assert 'data-action="confirm"' not in after and ": confirmed</p>" in after
+
+
+async def test_the_pages_event_stream_ends_once_the_sessions_token_is_revoked(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from golive.server import events
+
+    monkeypatch.setattr(events, "RECHECK", 0.1)
+    api.ctx.events_max_seconds = 20.0
+    async with api.client() as c:
+        await login(c, api, "vic")
+        stream = asyncio.create_task(c.get(f"/api/v1/rollouts/{api.rid}/events"))
+        await asyncio.sleep(0.5)
+        assert not stream.done()
+        token_id = next(t.id for t in await api.store.tokens() if t.user == "vic")
+        await tokens.revoke(api.store, Identity("ada", (), "token", admin=True), token_id,
+                            time.time())  # fmt: skip
+        got = await asyncio.wait_for(stream, 10)
+    assert got.text.endswith('event: end\ndata: {"reason": "unauthorized"}\n\n')

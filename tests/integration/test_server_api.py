@@ -399,3 +399,203 @@ async def test_a_caller_looping_on_refused_requests_cannot_bury_the_journal(api:
     last = (await api.store.events(api.rid))[-1]
     assert last.data.get("not_journaled_before") == 190, last
     assert "190 earlier refused requests by this caller were not journaled" in last.message
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["limit=%C2%B2", "limit=" + "1" * 5000, "after=%D9%A3%C2%B2", "after=" + "9" * 5000],
+)
+async def test_a_number_int_cannot_read_is_a_400_not_a_500(api: Api, query: str) -> None:
+    """'²' is a digit to str.isdigit and not to int(); 5000 digits are over int()'s limit."""
+    async with api.client() as c:
+        for path in ("/api/v1/rollouts", f"/api/v1/rollouts/{api.rid}/journal"):
+            got = await c.get(f"{path}?{query}", headers=api.auth("vic"))
+            assert got.status_code in (200, 400), (path, got.text)
+            if "limit" in query or "journal" in path:
+                assert got.status_code == 400 and "whole number" in got.json()["error"]
+
+
+@pytest.mark.parametrize("last", [b"\xb2", b"-1", b"99999999999999999999", b"1e3", b"\xff\xfe"])
+async def test_a_last_event_id_that_is_no_sequence_number_is_a_400(api: Api, last: bytes) -> None:
+    async with api.client() as c:
+        got = await c.get(f"/api/v1/rollouts/{api.rid}/events",
+                          headers={**api.auth("vic"), "last-event-id": last})  # type: ignore[dict-item]  # fmt: skip
+        assert got.status_code == 400 and "Last-Event-ID" in got.json()["error"]
+        query = await c.get(
+            f"/api/v1/rollouts/{api.rid}/events?after=%C2%B2", headers=api.auth("vic")
+        )
+        assert query.status_code == 400
+
+
+async def test_a_last_event_id_beyond_the_end_waits_for_new_entries(api: Api) -> None:
+    async with api.client() as c:
+        got = await c.get(f"/api/v1/rollouts/{api.rid}/events",
+                          headers={**api.auth("vic"), "last-event-id": "999999999999999999"})  # fmt: skip
+        assert got.status_code == 200 and "event: journal" not in got.text
+        assert 'event: end\ndata: {"reason": "reconnect"}' in got.text
+
+
+@pytest.mark.parametrize("expires", ["NaN", "Infinity", "-Infinity", "9" * 400, "0", "-5"])
+async def test_a_token_lifetime_that_is_no_time_is_refused_and_the_list_still_works(
+    api: Api, expires: str
+) -> None:
+    """NaN and Infinity pass json.loads; a NaN expiry once stored made every token listing a
+    500 (JSON has no NaN); a 400-digit one overflowed float()."""
+    async with api.client() as c:
+        made = await c.post("/api/v1/tokens", headers={**api.auth("admin"),
+                            "content-type": "application/json"},
+                            content='{"user": "eve", "expires_in": ' + expires + "}")  # fmt: skip
+        assert made.status_code == 400 and "expires_in" in made.json()["error"], made.text
+        listed = await c.get("/api/v1/tokens", headers=api.auth("admin"))
+        assert listed.status_code == 200 and "eve" not in listed.text
+
+
+async def test_tokens_add_refuses_an_expiry_that_is_no_time() -> None:
+    from golive.errors import StateError
+    from golive.testing.memory import MemoryStore
+
+    store = MemoryStore()
+    root = Identity("ada", (), "token", admin=True)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(StateError, match="expire"):
+            await tokens.add(store, root, "eve", (), False, bad, time.time())
+
+
+BODIES = {
+    "approve": {"role": "release-manager", "note": "ok", "revision": "2.0.0"},
+    "reject": {"role": "release-manager", "reason": "no"},
+    "confirm": {"item": "rollback-plan", "role": "tech-lead", "note": "ok"},
+    "pause": {"reason": "why"},
+    "skip": {"reason": "why"},
+    "abort": {"reason": "why"},
+}
+
+
+@pytest.mark.parametrize("verb", sorted(BODIES))
+async def test_a_lone_surrogate_in_any_field_is_a_400_not_a_500(
+    api: Api, verb: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """'\\ud800' alone is valid JSON and half of a character: SQLite cannot encode it, so a
+    reason, a note, or a role quoted back in a journaled refusal was a 500."""
+    who = "olga" if verb in ("pause", "skip", "abort") else "rita"
+    async with api.client() as c:
+        for field in BODIES[verb]:
+            body = json.dumps({**BODIES[verb], field: "a\ud800b"})
+            got = await c.post(f"/api/v1/rollouts/{api.rid}/{verb}", content=body,
+                               headers={**api.auth(who), "content-type": "application/json"})  # fmt: skip
+            assert got.status_code == 400 and "half of a character" in got.json()["error"], (
+                field, got.text)  # fmt: skip
+        made = await c.post("/api/v1/tokens", content='{"user": "eve", "roles": ["\\udc80"]}',
+                            headers={**api.auth("admin"), "content-type": "application/json"})  # fmt: skip
+        assert made.status_code == 400
+    assert "internal error" not in caplog.text
+
+
+async def test_a_refusal_quoting_a_huge_field_is_journaled_short(api: Api) -> None:
+    """A viewer's confirm of a 900 kB item is refused quoting the item; ten refusals a minute
+    each wrote 900 kB into the sealed journal."""
+    async with api.client() as c:
+        got = await c.post(f"/api/v1/rollouts/{api.rid}/confirm", headers=api.auth("vic"),
+                           json={"item": "x" * 900_000, "role": "tech-lead"})  # fmt: skip
+        assert got.status_code == 409
+    last = (await api.store.events(api.rid))[-1]
+    assert last.kind == "api_request" and len(last.message) < 1000
+    assert "characters)" in last.message
+
+
+async def test_a_plan_escaping_half_a_character_is_a_422_not_a_rollout(api: Api) -> None:
+    text = (
+        PLAN.replace("service: shop", "service: cart").replace(
+            "  - pause\n", '  - pause: {reason: "held\\udc80"}\n'
+        )
+        % free_port()
+    )
+    async with api.client() as c:
+        got = await c.post("/api/v1/rollouts", content=text, headers={
+            **api.auth("olga"), "content-type": "application/yaml"})  # fmt: skip
+    assert got.status_code == 422, got.text
+    assert "half of a character" in got.json()["issues"][0]["message"]
+    assert not await api.store.active_for_service("cart")
+
+
+async def test_an_open_event_stream_ends_once_its_token_is_revoked(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found against a real server: after 'DELETE /tokens/ID' the viewer's next request was
+    401, but the event stream it had open kept sending journal entries (an operator's reason
+    among them) for up to 15 minutes."""
+    from golive.server import events
+
+    monkeypatch.setattr(events, "RECHECK", 0.1)
+    api.ctx.events_max_seconds = 20.0
+    async with api.client() as c:
+        listed = (await c.get("/api/v1/tokens", headers=api.auth("admin"))).json()["tokens"]
+        vic = next(t["id"] for t in listed if t["user"] == "vic")
+        url = f"/api/v1/rollouts/{api.rid}/events"
+        started = time.monotonic()
+        stream = asyncio.create_task(c.get(url, headers=api.auth("vic")))
+        await asyncio.sleep(0.5)
+        assert not stream.done()
+        assert (
+            await c.delete(f"/api/v1/tokens/{vic}", headers=api.auth("admin"))
+        ).status_code == 200
+        got = await asyncio.wait_for(stream, 10)
+    assert got.status_code == 200
+    assert got.text.endswith('event: end\ndata: {"reason": "unauthorized"}\n\n'), got.text[-300:]
+    assert time.monotonic() - started < 10
+
+
+async def test_a_path_cannot_write_a_line_or_an_escape_into_the_servers_log(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found against a real server: a viewer's POST to /rollouts/ID%0A...%1B[2J/pause wrote
+    a forged line ('... golive.server FORGED rollback by ada') and a screen-clearing escape
+    into the log operators tail."""
+    forged = "abcd\n2026-11-30 04:00:00,000 golive.server FORGED\x1b[2J\u202e"
+    path = "abcd%0A2026-11-30%2004:00:00,000%20golive.server%20FORGED%1B[2J%E2%80%AE"
+    with caplog.at_level(logging.INFO, "golive.server"):
+        async with api.client() as c:
+            for verb in ("pause", "approve"):
+                r = await c.post(f"/api/v1/rollouts/{path}/{verb}", headers=api.auth("vic"))
+                assert r.status_code in (403, 404), r.text
+    logged = [r.getMessage() for r in caplog.records]
+    assert logged and all("\n" not in m and "\x1b" not in m and "\u202e" not in m for m in logged)
+    assert all(forged not in m for m in logged)
+
+
+async def test_naming_the_rollout_by_other_prefixes_does_not_widen_the_refusal_budget(
+    api: Api,
+) -> None:
+    """The budget was counted per id as written in the path: the same viewer, naming the
+    rollout by 20 of its prefixes, journaled 200 refusals a minute instead of 10."""
+    before = len(await api.store.events(api.rid))
+    names = [api.rid[:n] for n in range(len(api.rid) - 19, len(api.rid) + 1)]
+    async with api.client("10.8.8.8") as c:
+        for name in names:
+            for _ in range(10):
+                got = await c.post(f"/api/v1/rollouts/{name}/rollback", headers=api.auth("vic"))
+                assert got.status_code == 403
+    added = (await api.store.events(api.rid))[before:]
+    assert len([e for e in added if e.kind == "api_request"]) == 10
+
+
+async def test_one_caller_cannot_take_every_event_stream(api: Api) -> None:
+    """A (stolen) viewer token opening streams in a loop took all 100, and every operator's
+    dashboard got 429 in the middle of an incident. Each user has at most 20 (here 2)."""
+    api.ctx.max_streams_per_caller = 2
+    api.ctx.events_max_seconds = 3.0
+    url = f"/api/v1/rollouts/{api.rid}/events"
+    async with api.client() as c:
+        held = [asyncio.create_task(c.get(url, headers=api.auth("vic"))) for _ in range(2)]
+        await asyncio.sleep(0.3)
+        third = await c.get(url, headers=api.auth("vic"))
+        assert third.status_code == 429 and "vic has 2 event streams open" in third.text
+        assert third.headers["retry-after"] == "5"
+        api.ctx.events_max_seconds = 0.3
+        other = await c.get(url, headers=api.auth("olga"))
+        assert other.status_code == 200
+        for task in held:
+            assert (await asyncio.wait_for(task, 10)).status_code == 200
+        assert api.ctx.streams == 0 and api.ctx.streams_of == {}
+        again = await c.get(url, headers=api.auth("vic"))
+        assert again.status_code == 200

@@ -25,6 +25,7 @@ from golive.cli.terminal import Terminal
 from golive.identity import Identity
 from golive.operations import tokens
 from golive.server.app import Context, build_app
+from golive.server.connections import HeadTimeout
 from golive.server.hosts import answered_hosts
 from golive.store.base import Store
 
@@ -53,8 +54,8 @@ class Dashboard:
         port = sock.getsockname()[1]
         ctx = Context(store, workdir, hosts=answered_hosts(loopback=True, allowed=[]))
         config = uvicorn.Config(
-            build_app(ctx), log_level="warning", lifespan="off", server_header=False,
-            proxy_headers=False, timeout_graceful_shutdown=2,
+            build_app(ctx), http=HeadTimeout, log_level="warning", lifespan="off",
+            server_header=False, proxy_headers=False, timeout_graceful_shutdown=2,
         )  # fmt: skip
         server = _Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]), name="dashboard")

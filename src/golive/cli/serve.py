@@ -34,6 +34,7 @@ from golive.notify.worker import sending
 from golive.plan.values import SecretRef
 from golive.secrets import reveal
 from golive.server.app import Context, build_app
+from golive.server.connections import HeadTimeout
 from golive.server.controller import Controller
 from golive.server.hosts import answered_hosts
 from golive.server.webhooks import SeenFile
@@ -176,7 +177,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
     app = build_app(ctx, lifespan)
     config = uvicorn.Config(
-        app, log_level="info", timeout_graceful_shutdown=5, server_header=False,
+        app, http=HeadTimeout, log_level="info", timeout_graceful_shutdown=5, server_header=False,
         proxy_headers=False, lifespan="on",
         ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None,
     )  # fmt: skip

@@ -14,6 +14,7 @@ import re
 from golive.errors import StateError
 
 MAX_CHARS = 1000
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # half of a character: no UTF-8 can hold it
 # C0 and C1 controls (newline, escape, ...) and the bidirectional embeddings and isolates
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -24,6 +25,12 @@ def remark(text: str, what: str, required: bool = False) -> str:
     text = text.strip()
     if required and not text:
         raise StateError(f"{what} is required (it is recorded)")
+    half = _SURROGATE.search(text)  # invalid UTF-8 on a command line arrives as one
+    if half:
+        raise StateError(
+            f"{what} must be text: at position {half.start() + 1} it has half of a character "
+            f"(U+{ord(half.group()):04X}: invalid UTF-8 or a lone surrogate)"
+        )
     found = _CONTROL.search(text)
     if found:
         raise StateError(

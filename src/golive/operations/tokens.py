@@ -8,6 +8,7 @@ is what proves the record (see docs/approvals.md, trust model).
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 
@@ -61,8 +62,8 @@ async def add(
             f"not a role name: {', '.join(bad)} (lowercase, digits, '-' and '_'; not 'anyone' "
             "or 'starter', which name who may use a verb)"
         )
-    if expires_at is not None and expires_at <= now:
-        raise StateError("a token must expire in the future")
+    if expires_at is not None and not (math.isfinite(expires_at) and expires_at > now):
+        raise StateError("a token must expire in the future, at a time (not NaN or infinity)")
     token = _new()
     tid = token_hash(token)[:12]
     kind = "admin token" if admin else "token"

@@ -8,6 +8,7 @@ alias bombs, duplicate keys and non-standard tags are refused before validation.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -91,7 +92,17 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
-        return _SCALARS[node.tag](node)
+        value = _SCALARS[node.tag](node)
+        if isinstance(value, str):
+            self.text(node, value, path)
+        return value
+
+    def text(self, node: yaml.Node, value: str, path: Path) -> None:
+        """A ``"\\ud800"`` escape alone is half of a character: nothing can store or show it."""
+        half = _SURROGATE.search(value)
+        if half:
+            message = f"U+{ord(half.group()):04X} alone is half of a character, not text"
+            raise self.fail(node, f"invalid YAML: {message}", path)
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, object]:
         out: dict[str, object] = {}
@@ -101,6 +112,7 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise self.fail(key_node, "keys must be plain strings", path)
             key = str(key_node.value)
+            self.text(key_node, key, path)
             if key in out:
                 raise self.fail(key_node, f"duplicate key {key!r}", path)
             child = (*path, key)
@@ -112,6 +124,7 @@ class _Builder:
         return out
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _SCALARS = {
     "tag:yaml.org,2002:str": _CONSTRUCTOR.construct_yaml_str,

@@ -32,6 +32,8 @@ from golive.traffic.listen import check_listen
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
 log = logging.getLogger("golive.server")
 PLAN_NAME = "<api>"  # how a submitted plan is named in its issues and its record
+MAX_OUTCOME = 500  # characters of an answer journaled with the request
+MAX_EXPIRES_IN = 100 * 366 * 86400  # a century, in seconds: a token's longest lifetime
 
 
 def media_type(request: Request) -> str:
@@ -47,6 +49,11 @@ async def json_body(request: Request) -> dict[str, object]:
         raise Refused(415, "send the body as application/json")
     try:
         data = json.loads(raw)
+        # a \ud800-\udfff escape alone is valid JSON and half of a character: no store, log
+        # or page can write it (it made every field it reached a 500)
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise Refused(400, "the body escapes half of a character (a lone surrogate)") from None
     except (ValueError, RecursionError):
         raise Refused(400, "the body is not valid JSON") from None
     if not isinstance(data, dict):
@@ -191,9 +198,13 @@ async def add_token(request: Request, who: Identity | None, ctx: Context) -> Res
         raise Refused(400, "roles must be a list of role names")
     expires_in = body.get("expires_in")
     if expires_in is not None and (
-        not isinstance(expires_in, int | float) or isinstance(expires_in, bool)
+        not isinstance(expires_in, int | float)
+        or isinstance(expires_in, bool)
+        or not 0 < expires_in <= MAX_EXPIRES_IN  # NaN and Infinity (which JSON parsing lets in) too
     ):
-        raise Refused(400, "expires_in must be a number of seconds")
+        raise Refused(
+            400, f"expires_in must be a number of seconds, above 0 and at most {MAX_EXPIRES_IN}"
+        )
     admin = body.get("admin", False)
     if not isinstance(admin, bool):
         raise Refused(400, "admin must be true or false")
@@ -220,19 +231,26 @@ async def note_request(
     rid = rollout_id or request.path_params["id"]
     client = client_of(request)
     by = "an unknown caller" if who is None else f"{who.user} ({who.kind})"
-    log.info("%s %s by %s from %s: %s", verb, rid, by, client, status)
+    # the id comes from the path: %r shows a newline or an escape sequence, never writes it
+    log.info("%s %r by %s from %s: %s", verb, rid, by, client, status)
     user = None if who is None else who.user
     data: dict[str, object] = {"verb": verb, "by": user, "from": client, "status": status}
-    if status >= 400:
-        left = ctx.refusals.admit(rid, user or client, time.monotonic())
+    try:
+        record = await ctx.store.load(rid)
+    except GoliveError as exc:  # no such rollout, or its record cannot be read: logged only
+        log.warning("API %s on %r not journaled: %s", verb, rid, exc)
+        return
+    if status >= 400:  # counted per rollout, however the path names it (id or any prefix)
+        left = ctx.refusals.admit(record.id, user or client, time.monotonic())
         if left is None:
             return  # the caller's refusals of this minute are journaled already: logged only
         if left:
             data["not_journaled_before"] = left
             outcome += f" ({left} earlier refused requests by this caller were not journaled)"
+    if len(outcome) > MAX_OUTCOME:  # a refusal can quote the caller's 1 MB role or item back
+        outcome = f"{outcome[:MAX_OUTCOME]}... ({len(outcome)} characters)"
     event = Event("api_request", f"API {verb} by {by} from {client}: {outcome}", data)
     try:
-        record = await ctx.store.load(rid)
         await ctx.store.note(record.id, event, time.time())
-    except GoliveError as exc:  # no such rollout, or its record cannot take it: logged only
-        log.warning("API %s on %s not journaled: %s", verb, rid, exc)
+    except GoliveError as exc:  # its record cannot take it (tampered, a full disk): logged only
+        log.warning("API %s on %r not journaled: %s", verb, rid, exc)

@@ -80,7 +80,9 @@ class Context:
     events_poll: float = 0.5
     keepalive: float = 15.0
     max_streams: int = 100  # event streams open at once: each polls the store
+    max_streams_per_caller: int = 20  # so one (stolen) viewer token cannot take them all
     streams: int = 0
+    streams_of: dict[str, int] = field(default_factory=dict)  # open streams per user
     feeds: dict[str, Feed] = field(default_factory=dict)  # rollout -> what its streams read
     stopping: bool = False  # set on SIGTERM: event streams end so the server can stop
     refusals: RefusalBudget = field(default_factory=RefusalBudget)  # refused requests journaled
@@ -178,7 +180,7 @@ class Guard:
         except Exception as exc:
             status, body, headers = error_body(exc)
             if status == 500:
-                log.exception("internal error on %s %s", scope["method"], scope["path"])
+                log.exception("internal error on %s %r", scope["method"], scope["path"])
             if not started:
                 await JSONResponse(body, status, headers)(scope, receive, send_with_headers)
 

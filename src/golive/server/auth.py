@@ -167,6 +167,21 @@ async def identify(
         raise Refused(401, str(exc), CHALLENGE) from None
 
 
+async def still_valid(request: Request, store: Tokens, sessions: Sessions | None) -> bool:
+    """Whether the token or dashboard session a long request (an event stream) came with is
+    still valid: revoking a token ends its open streams too, not only its next request."""
+    now = time.time()
+    token = bearer(request)
+    if token is not None:
+        try:
+            await from_token(store, token, now)
+        except AuthorizationError:
+            return False
+        return True
+    session = None if sessions is None else sessions.get(request.cookies.get(COOKIE, ""), now)
+    return session is not None and await identity_of(store, session, now) is not None
+
+
 def require(who: Identity | None, policy: Policy) -> None:
     """AuthorizationError (403) when ``who`` has less than ``policy`` asks."""
     if who is not None and not allowed(who, policy):

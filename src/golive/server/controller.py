@@ -48,7 +48,11 @@ class Controller:
 
     def wake(self, rollout_id: str | None = None) -> None:
         """Look at the store now (a plan was submitted, a resume given), and cut short the
-        pause of ``rollout_id``'s runner, so its new command is acted on at once."""
+        pause of ``rollout_id``'s runner, so its new command is acted on at once. A rollout
+        whose drive stopped on an error (a full disk, a store that was locked) is tried again
+        now rather than after its back-off: the person's command must not wait 30 s."""
+        if rollout_id is not None:
+            self._not_before.pop(rollout_id, None)
         self._wake.set()
         clock = self._clocks.get(rollout_id) if rollout_id else None
         if clock is not None:

@@ -36,7 +36,9 @@ def number(request: Request, name: str, default: int, most: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) > most:
+    # ASCII digits only ('²' is a digit to str.isdigit, not to int) and never a number so long
+    # that int() refuses it
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18 or int(raw) > most:
         raise Refused(400, f"query parameter {name} must be a whole number from 0 to {most}")
     return int(raw)
 

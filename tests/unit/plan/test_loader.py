@@ -665,3 +665,22 @@ def test_a_wrong_attach_mapping_is_not_also_told_to_be_a_list() -> None:
     assert empty == [
         "plan.yaml:8:34: route.attach: List should have at least 1 item after validation, not 0"
     ], empty
+
+
+@pytest.mark.parametrize(
+    ("tail", "where"),
+    [
+        ('  - pause: {reason: "held\\udc80"}\n', "plan.yaml:"),
+        ('"\\ud800": 1\n', "plan.yaml:"),
+    ],
+)
+def test_an_escape_of_half_a_character_is_refused_where_it_is(tail: str, where: str) -> None:
+    """'\\udc80' in a double-quoted string is valid YAML and half of a character: a pause
+    reason with one passed the loader (through the API too) and could never be journaled."""
+    text = (
+        GOOD_PLAN.replace("  - promote\n", tail + "  - promote\n")
+        if "pause" in tail
+        else (GOOD_PLAN + tail)
+    )
+    found = issues_of(text)
+    assert any("half of a character" in i and where in i for i in found), found

@@ -191,3 +191,35 @@ async def test_a_kept_previous_revision_is_driven_only_once_it_is_due(
     await asyncio.sleep(0)
     assert recorder.started == [rid]
     await ctl.stop()
+
+
+async def test_a_command_through_the_api_retries_a_rollout_that_stopped_on_an_error_at_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Found by trying a full disk under 'golive serve': the drive stopped on the store's
+    error (retry in 30 s); once space was freed an operator's abort answered 202 and was
+    acted on only 28 s later. A command that names the rollout is a reason to try it now
+    (not a tampered one: that one is never driven)."""
+    from golive.errors import StateError
+
+    recorder = Recorder(fail=StateError("state database error: database or disk is full"))
+    monkeypatch.setattr(controller_module.rollouts, "drive", recorder)
+    store = MemoryStore()
+    rid = await start(store, "shop")
+    ctl = Controller(store, tmp_path)
+    await ctl.scan()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert recorder.started == [rid] and ctl.driving == []
+    await ctl.scan()
+    await asyncio.sleep(0)
+    assert recorder.started == [rid]  # not in a loop: later
+    ctl.wake("shop-other")  # another rollout's command changes nothing for this one
+    await ctl.scan()
+    await asyncio.sleep(0)
+    assert recorder.started == [rid]
+    ctl.wake(rid)  # the operator's abort, resume or rollback of this one
+    await ctl.scan()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert recorder.started == [rid, rid]
