@@ -9,13 +9,13 @@ import json
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import free_port, start_app
+from tests.e2e.plans import shop_plan
 from tests.e2e.test_cli import GOLIVE, golive
 
 pytestmark = pytest.mark.e2e
@@ -44,21 +44,12 @@ def occupy(port: int) -> socket.socket:
 
 
 def plan_text(stable_port: int, canary_port: int, listen: int | str, steps: str) -> str:
-    return f"""\
-service: shop
-revisions:
-  stable: {{version: 1.0.0, url: "http://127.0.0.1:{stable_port}"}}
-  canary:
-    version: 2.0.0
-    url: "http://127.0.0.1:{canary_port}"
-    process:
-      command: ["{sys.executable}", -m, golive.demo.app, --port, "{canary_port}", --version, 2.0.0]
-      ready: "http://127.0.0.1:{canary_port}/health"
-route: {{router: envoy, listen: "127.0.0.1:{listen}"}}
-metrics: {{interval: 500ms}}
-drain: {{grace: 1s, timeout: 10s}}
+    return (
+        shop_plan(stable_port, canary_port, listen)
+        + f"""\
 steps:
 {steps}"""
+    )
 
 
 QUICK = "  - deploy: canary\n  - shift: 50\n  - promote\n"

@@ -9,7 +9,6 @@ import json
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import psycopg
 import pytest
 
 from tests.conftest import free_port, start_app
+from tests.e2e.plans import shop_plan
 from tests.e2e.test_cli import GOLIVE, golive
 from tests.e2e.test_releases import stop, wait_for_event
 
@@ -32,19 +32,9 @@ def workdir(tmp_path: Path) -> Iterator[Path]:
 
 
 def plan_text(database: str, stable: int, canary: int, listen: int, extra: str = "") -> str:
-    return f"""\
-service: shop
-revisions:
-  stable: {{version: 1.0.0, url: "http://127.0.0.1:{stable}"}}
-  canary:
-    version: 2.0.0
-    url: "http://127.0.0.1:{canary}"
-    process:
-      command: ["{sys.executable}", -m, golive.demo.app, --port, "{canary}", --version, 2.0.0]
-      ready: "http://127.0.0.1:{canary}/health"
-route: {{router: envoy, listen: "127.0.0.1:{listen}"}}
-metrics: {{interval: 500ms}}
-drain: {{grace: 1s, timeout: 30s}}
+    return (
+        shop_plan(stable, canary, listen, drain="30s")
+        + f"""\
 steps:
   - deploy: canary
   - migrate:
@@ -57,6 +47,7 @@ steps:
   - pause
   - promote
 """
+    )
 
 
 def events(workdir: Path, rid: str) -> list[dict]:  # type: ignore[type-arg]

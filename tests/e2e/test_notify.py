@@ -21,6 +21,7 @@ from golive.notify import webhook
 from golive.notify.notice import Delivery
 from golive.store.sqlite import SQLiteStore
 from tests.conftest import free_port, start_app
+from tests.e2e.plans import shop_plan
 from tests.receiver import receiver
 
 pytestmark = pytest.mark.e2e
@@ -41,19 +42,9 @@ def workdir(tmp_path: Path) -> Iterator[Path]:
 
 
 def plan_text(stable_port: int, canary_port: int, listen: int, hook: str) -> str:
-    return f"""\
-service: shop
-revisions:
-  stable: {{version: 1.0.0, url: "http://127.0.0.1:{stable_port}"}}
-  canary:
-    version: 2.0.0
-    url: "http://127.0.0.1:{canary_port}"
-    process:
-      command: ["{sys.executable}", -m, golive.demo.app, --port, "{canary_port}", --version, 2.0.0]
-      ready: "http://127.0.0.1:{canary_port}/health"
-route: {{router: envoy, listen: "127.0.0.1:{listen}"}}
-metrics: {{interval: 500ms}}
-drain: {{grace: 1s, timeout: 10s}}
+    return (
+        shop_plan(stable_port, canary_port, listen)
+        + f"""\
 notify:
   channels:
     ci: {{webhook: "{hook}", secret: env:T_WHSEC, timeout: 5s, backoff: 200ms}}
@@ -68,6 +59,7 @@ steps:
   - pause: 2s
   - promote
 """
+    )
 
 
 async def test_kill_9_mid_send_loses_nothing_and_duplicates_no_id(workdir: Path) -> None:

@@ -10,7 +10,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port, start_app
+from tests.e2e.plans import shop_plan
 from tests.e2e.test_cli import GOLIVE
 
 pytestmark = pytest.mark.e2e
@@ -120,19 +120,9 @@ def stable() -> Iterator[int]:
 def plan(stable_port: int, listen: int, gate: bool = True) -> str:
     canary = free_port()
     gated = "approvals:\n  go-live: {roles: [release-manager]}\n" if gate else ""
-    return f"""\
-service: shop
-revisions:
-  stable: {{version: 1.0.0, url: "http://127.0.0.1:{stable_port}"}}
-  canary:
-    version: 2.0.0
-    url: "http://127.0.0.1:{canary}"
-    process:
-      command: ["{sys.executable}", -m, golive.demo.app, --port, "{canary}", --version, 2.0.0]
-      ready: "http://127.0.0.1:{canary}/health"
-route: {{router: envoy, listen: "127.0.0.1:{listen}"}}
-metrics: {{interval: 500ms}}
-drain: {{grace: 1s, timeout: 10s}}
+    return (
+        shop_plan(stable_port, canary, listen)
+        + f"""\
 {gated}steps:
   - deploy: canary
 {"  - approve: go-live" if gate else ""}
@@ -141,6 +131,7 @@ drain: {{grace: 1s, timeout: 10s}}
   - shift: 50
   - promote
 """
+    )
 
 
 class Watch:
