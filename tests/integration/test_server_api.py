@@ -599,3 +599,21 @@ async def test_one_caller_cannot_take_every_event_stream(api: Api) -> None:
         assert api.ctx.streams == 0 and api.ctx.streams_of == {}
         again = await c.get(url, headers=api.auth("vic"))
         assert again.status_code == 200
+
+
+async def test_measurements_come_in_pages(api: Api) -> None:
+    """A 6-hour rollout measured every second is 21,600 rows: the API pages them."""
+    for n in range(2500):
+        await api.store.add_measurement(api.rid, (1000.0 + n, 10.0, Snapshot(5, 0), Snapshot(1, 0)))
+    url = f"/api/v1/rollouts/{api.rid}/measurements"
+    async with api.client() as c:
+        first = (await c.get(url, headers=api.auth("vic"))).json()
+        assert len(first["measurements"]) == 2000 and first["next_after"] == 2999.0
+        rest = (await c.get(url, params={"after": first["next_after"]},
+                            headers=api.auth("vic"))).json()  # fmt: skip
+        assert len(rest["measurements"]) == 500 and rest["next_after"] is None
+        small = (await c.get(url, params={"limit": 10}, headers=api.auth("vic"))).json()
+        assert len(small["measurements"]) == 10 and small["next_after"] == 1009.0
+        for bad in ("nan", "inf", "x"):
+            answer = await c.get(url, params={"after": bad}, headers=api.auth("vic"))
+            assert answer.status_code == 400, bad

@@ -106,9 +106,10 @@ SUCCESS: dict[str, dict[str, tuple[str, dict[str, object]]]] = {
                                         seq={"type": "integer"}, at=_NUM, kind=_STR,
                                         message=_STR, data=_ANY)},
         next_after={"type": ["integer", "null"]}))},
-    "measurements": {"200": ("application/json", _obj(("measurements",), measurements={
+    "measurements": {"200": ("application/json", _obj(("measurements", "next_after"), measurements={
         "type": "array", "items": _obj(("at", "canary_weight", "stable", "canary"), at=_NUM,
-                                       canary_weight=_NUM, stable=_ANY, canary=_ANY)}))},
+                                       canary_weight=_NUM, stable=_ANY, canary=_ANY)},
+        next_after={"type": ["number", "null"]}))},
     "stream": {"200": ("text/event-stream", {})},  # events: docs/server.md
     **{verb: {"202": ("application/json", _VERB_DONE)}
        for verb in ("pause", "resume", "promote", "skip", "abort", "rollback")},

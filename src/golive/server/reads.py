@@ -4,6 +4,8 @@ status --json`` prints, so the CLI and the API never tell a rollout two ways."""
 
 from __future__ import annotations
 
+import math
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -19,6 +21,7 @@ from golive.store.base import Measurement, Store
 from golive.store.records import RolloutRecord
 
 MAX_LIST = 500
+MAX_MEASUREMENTS = 2000  # a page of measurements (?after=&limit=); next_after pages on
 MAX_PAGE = 1000
 
 
@@ -158,8 +161,17 @@ async def measurements(request: Request, who: Identity | None, ctx: Context) -> 
         after = float(since)
     except ValueError:
         raise Refused(400, "after must be a time in seconds since the epoch") from None
+    if not math.isfinite(after):
+        raise Refused(400, "after must be a time in seconds since the epoch")
+    limit = number(request, "limit", MAX_MEASUREMENTS, MAX_MEASUREMENTS) or MAX_MEASUREMENTS
     rows = [m for m in await ctx.store.measurements(record.id) if m[0] > after]
-    return JSONResponse({"measurements": [measurement_json(m) for m in rows]})
+    page = rows[:limit]
+    return JSONResponse(
+        {
+            "measurements": [measurement_json(m) for m in page],
+            "next_after": page[-1][0] if len(rows) > limit else None,
+        }
+    )
 
 
 async def whoami(request: Request, who: Identity | None, ctx: Context) -> Response:
