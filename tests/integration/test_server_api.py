@@ -427,11 +427,13 @@ async def test_a_last_event_id_that_is_no_sequence_number_is_a_400(api: Api, las
         assert query.status_code == 400
 
 
-async def test_a_last_event_id_beyond_the_end_waits_for_new_entries(api: Api) -> None:
+async def test_a_last_event_id_beyond_the_end_replays_the_journal(api: Api) -> None:
+    """An id this journal never had (a state directory restored from a backup, another
+    server's stream): the whole journal again, not silence until the numbers catch up."""
     async with api.client() as c:
         got = await c.get(f"/api/v1/rollouts/{api.rid}/events",
                           headers={**api.auth("vic"), "last-event-id": "999999999999999999"})  # fmt: skip
-        assert got.status_code == 200 and "event: journal" not in got.text
+        assert got.status_code == 200 and "id: 1\nevent: journal" in got.text
         assert 'event: end\ndata: {"reason": "reconnect"}' in got.text
 
 

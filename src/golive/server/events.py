@@ -106,7 +106,10 @@ async def _follow(
     started = last_sent = checked = time.monotonic()
     since = -1.0  # measurements after this time
     if seq:
-        seen = [e for e in (await _read(ctx, store, rollout_id)).events if e.seq <= seq]
+        journal = (await _read(ctx, store, rollout_id)).events
+        if not journal or seq > journal[-1].seq:  # an id this journal never had (a state
+            seq = 0  # directory restored from a backup): everything, not silence
+        seen = [e for e in journal if e.seq <= seq]
         since = seen[-1].at if seen else -1.0
     first = True
     yield "retry: 2000\n\n"
