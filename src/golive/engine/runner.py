@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import math
 import os
 import random
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar, assert_never
+from typing import TypeVar
 
 from golive.analysis.judge import Judge, JudgeImpl, Verdict
 from golive.analysis.snapshot import Series, Snapshot
@@ -26,20 +24,16 @@ from golive.analysis.splitcheck import SplitFinding, SplitWatch
 from golive.analysis.triggers import DOWN, measure
 from golive.checks.preflight import Preflight
 from golive.core.actions import (
-    Action,
-    ApplySplit,
     Decision,
-    EnsureRevision,
     Observation,
     PassView,
-    RetireRevision,
 )
 from golive.core.results import CheckResult, CheckStatus, Health
 from golive.core.state import Event, Phase, RolloutState, Signoff
-from golive.engine.backoff import Backoff, Episodes, retry
+from golive.engine.acting import CALL_TIMEOUT, Acting, kept, skipped
+from golive.engine.backoff import Backoff, Episodes
 from golive.engine.clock import Clock
 from golive.engine.decide import current_step, decide, start_rollback
-from golive.engine.drain import drain
 from golive.engine.migrating import MigrationJobs
 from golive.engine.providers import Providers
 from golive.engine.served import ServedSplits
@@ -47,10 +41,7 @@ from golive.engine.takeover import Takeover
 from golive.errors import (
     GoliveError,
     NoData,
-    PermanentError,
-    ProviderError,
     StateError,
-    TransientError,
 )
 from golive.notify.notice import Figures
 from golive.notify.route import status_due
@@ -60,16 +51,13 @@ from golive.report.gather import write_reports
 from golive.store.base import Store
 from golive.store.leases import owner_id
 from golive.store.sqlite import SQLiteStore
-from golive.traffic.base import Verification
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-CALL_TIMEOUT = 5.0
-URGENT_VERIFY = 5.0
 REPORT_TIMEOUT = 30.0
 
 
-class Runner(Takeover):
+class Runner(Acting, Takeover):
     def __init__(
         self,
         plan: Plan,
@@ -116,7 +104,7 @@ class Runner(Takeover):
             await self._replay(state.id)
             if not state.phase.terminal:
                 state, version = await self._start_router(state, version)
-            elif not _kept(state):  # a retirement pending: the router is read, not changed
+            elif not kept(state):  # a retirement pending: the router is read, not changed
                 await self._try_start(state)
             ended_at: float | None = None
             while not state.settled:
@@ -343,75 +331,12 @@ class Runner(Takeover):
             self._warned.add(what)
             self._alarms.append(Event("alarm", f"{what}: {message}"))
 
-    # -- act ---------------------------------------------------------------------------------
-
-    async def _act(self, decision: Decision) -> tuple[tuple[Revision, ...], list[Event]]:
-        """Act in order; the revisions whose retirement is done (or given up), and events.
-        A transient failure is retried (engine/backoff.py); one that outlasts its retries, or
-        a permanent one, stops the actions after it (the safe order is kept)."""
-        events: list[Event] = []
-        done: list[Revision] = []
-        for action in decision.actions:
-            attempt = functools.partial(self._attempt, action, decision.state)
-            try:
-                outcome, errors = await retry(attempt, self.clock, self.backoff, self.rng)
-            except ProviderError as exc:
-                events.extend(self._failed(action, exc, decision.state))
-                if isinstance(action, RetireRevision):  # given up, with the reason recorded
-                    done.append(action.revision)
-                    events.append(_skipped(action.revision, f"{_name(action)}: {exc}"))
-                break
-            events.extend(self.episodes.succeeded(action, errors))
-            events.extend(outcome)
-            if isinstance(action, RetireRevision):
-                done.append(action.revision)
-        return tuple(done), events
-
-    async def _attempt(self, action: Action, state: RolloutState) -> list[Event]:
-        limit = CALL_TIMEOUT + URGENT_VERIFY
-        if isinstance(action, RetireRevision):
-            limit += self.plan.drain.timeout
-        async with asyncio.timeout(limit):
-            match action:
-                case ApplySplit():
-                    return await self._apply_or_restart(action, state)
-                case EnsureRevision(revision=r):
-                    await self.p.deployer.ensure(r)
-                    return []
-                case RetireRevision(revision=r):
-                    return await self._retire(r, state)
-                case _:
-                    assert_never(action)
-
-    def _failed(self, action: Action, exc: ProviderError, state: RolloutState) -> list[Event]:
-        """A permanent failure of what takes the rollout forward fails its step (``_pass``
-        rolls back); one of a rollback's write is retried by the passes that follow."""
-        urgent = isinstance(action, ApplySplit) and action.urgent
-        forward = state.phase in (Phase.PROGRESSING, Phase.PAUSED)
-        if isinstance(exc, PermanentError) and forward and not urgent:
-            self._broken = f"{_name(action)}: {exc}"
-        return self.episodes.failed(action, exc)
-
-    async def _retire(self, r: Revision, state: RolloutState) -> list[Event]:
-        """Drain, then stop ``r`` if golive owns it; anything else is left alone, silently."""
-        if not await self.p.deployer.owns(r):
-            return []
-        version = self.plan.revision(r).version
-        # no traffic was ever shifted: nothing can be in flight to drain; the previous revision
-        # a watch window kept has been out of the route since the promotion was read back
-        quiet = not state.shifted or (_kept(state) and r is Revision.STABLE)
-        why = "" if quiet else await drain(r, self.plan.drain, self._look, self.clock)
-        if why:
-            return [_skipped(r, why)]
-        await self.p.deployer.retire(r)
-        return [Event("retired", f"{r} {version} stopped", {"revision": r.value})]
-
     async def _give_up(self, state: RolloutState, version: int) -> RolloutState:
         """An ended rollout whose router never served its final split again: what it still had
         to retire is left running, and the record says why (the loop is bounded)."""
         limit = self.plan.drain.timeout
         events = [
-            _skipped(
+            skipped(
                 r,
                 f"{r} not stopped: the router did not serve the final split within "
                 f"{limit:g}s; golive down stops it",
@@ -432,66 +357,6 @@ class Runner(Takeover):
         )
         return state
 
-    async def _look(self, revision: Revision) -> tuple[Split | None, int | None, int | None]:
-        """What the drain needs: the split read back, requests in flight, the request count."""
-        split = await self._guard("router", self.p.router.observe())
-        snap = await self._guard("metrics", self.p.metrics.sample(revision))
-        active = await self._guard("metrics", self.p.metrics.in_flight(revision))
-        return split, active, None if snap is None else snap.requests
-
-    async def _apply_or_restart(self, action: ApplySplit, state: RolloutState) -> list[Event]:
-        """Apply the split; when that fails transiently because a proxy golive started is gone
-        (killed, crashed), start it again serving the split, then apply it as before. A proxy
-        that runs, one golive attached to, or one 'golive down' stopped is not started."""
-        try:
-            return [await self._apply(action, state)]
-        except TransientError as exc:
-            try:
-                started = await self.p.revive(action.split)
-            except (GoliveError, OSError):
-                raise exc from None
-            if not started:
-                raise
-        weight = action.split.canary_weight
-        again = Event(
-            "router_started",
-            f"router: its proxy was not running; started again ({weight:g}% to canary)",
-        )
-        return [again, await self._apply(action, state)]
-
-    async def _apply(self, action: ApplySplit, state: RolloutState) -> Event:
-        split = action.split
-        t0 = time.perf_counter()
-        await self.p.router.apply(split)
-        deadline = t0 + (URGENT_VERIFY if action.urgent else 1.0)
-        verdict = Verification.PENDING
-        while time.perf_counter() < deadline:
-            verdict = await self.p.router.verify(split)
-            if verdict is not Verification.PENDING:
-                break
-            await asyncio.sleep(0.002)
-        ms = (time.perf_counter() - t0) * 1000
-        data: dict[str, object] = {
-            "canary_weight": split.canary_weight,
-            "apply_ms": round(ms, 1),
-            "verification": verdict.value,
-        }
-        if action.urgent and state.rollback_at is not None:
-            since = (self.clock.now() - max(state.rollback_at, self._decided_at)) * 1000
-            data["since_decision_ms"] = round(since, 1)
-            if verdict is Verification.VERIFIED:
-                return Event(
-                    "traffic_safe",
-                    f"100% of traffic on stable {since:.0f} ms after the "
-                    "rollback decision (verified by read-back)",
-                    data,
-                )
-        return Event(
-            "split_applied",
-            f"canary {split.canary_weight:g}%: {verdict.value} in {ms:.0f} ms",
-            data,
-        )
-
 
 def _beside(store: Store) -> Path:
     """Where fail-safe markers go when no state directory is given: beside the database (an
@@ -499,17 +364,3 @@ def _beside(store: Store) -> Path:
     if isinstance(store, SQLiteStore):
         return store.path.parent
     raise TypeError("Runner(state_dir=...) is needed with a store that has no database file")
-
-
-def _kept(state: RolloutState) -> bool:
-    """Promoted after a watch window: what is left to retire is the previous revision, out of
-    the route since the promotion (the router may serve a later rollout by now: not touched)."""
-    return state.phase is Phase.PROMOTED and state.keep_until is not None
-
-
-def _skipped(revision: Revision, why: str) -> Event:
-    return Event("retire_skipped", why, {"revision": revision.value})
-
-
-def _name(action: object) -> str:
-    return type(action).__name__
