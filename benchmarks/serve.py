@@ -38,10 +38,12 @@ from pathlib import Path
 import httpx
 
 from benchmarks.harness import pct, run, summary
+from golive.engine.clock import WakeableClock
 from golive.identity import Identity
 from golive.operations import rollouts
 from golive.plan.loader import parse_plan
 from golive.plan.model import Plan, Revision
+from golive.server import controller as controller_module
 from golive.server.controller import Controller
 from golive.store.base import Store
 from golive.store.sqlite import SQLiteStore
@@ -73,7 +75,7 @@ class WallClock:
         return time.time()
 
 
-class LagClock:
+class LagClock(WakeableClock):
     """The runner's clock (one per runner). A runner sleeps ``min(1 s, interval)`` between
     passes, so a pass is due one interval after the previous one started: ``lags`` is how late
     each pass starts against that (its predecessor's duration plus the wake-up's delay);
@@ -84,14 +86,12 @@ class LagClock:
     recording = False
 
     def __init__(self) -> None:
+        super().__init__()
         self.started: float | None = None  # when the current pass started
-
-    def now(self) -> float:
-        return time.time()
 
     async def sleep(self, seconds: float) -> None:
         asked = time.monotonic()
-        await asyncio.sleep(seconds)
+        await super().sleep(seconds)
         woke = time.monotonic()
         if LagClock.recording:
             LagClock.wakes.append(woke - asked - seconds)
@@ -152,6 +152,7 @@ async def opened(kind: str, tmp: Path) -> AsyncIterator[Store]:
 async def fleet(kind: str, count: int, seconds: float) -> None:
     rollouts.build_providers = fake_providers  # type: ignore[assignment]
     rollouts.SystemClock = LagClock  # type: ignore[misc]
+    controller_module.WakeableClock = LagClock  # type: ignore[misc]  # the server's runners
     with tempfile.TemporaryDirectory(prefix="golive-bench-serve-") as tmp:
         async with opened(kind, Path(tmp)) as store:
             t0 = time.perf_counter()
