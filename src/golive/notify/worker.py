@@ -28,7 +28,6 @@ from golive.notify.notice import Delivery, Notice, OutboxItem, Outcome
 from golive.store.base import Store
 from golive.store.export import chain_head
 from golive.store.leases import owner_id
-from golive.store.sqlite import SQLiteStore
 
 log = logging.getLogger("golive.notify")
 MAX_DELAY = 300.0
@@ -175,9 +174,12 @@ class Worker:
 
 
 def own_connection(store: Store) -> Store:
-    """The worker's own store: a second connection to the same SQLite file (its short
-    transactions never queue behind the controller's), or the same in-memory store."""
-    return SQLiteStore(store.path, store.seal) if isinstance(store, SQLiteStore) else store
+    """The worker's store: the controller's own. Not a second SQLiteStore on the same file in
+    this process: with one open, a `golive status` in another process that opened and closed
+    the database deleted its write-ahead log under the controller, whose commits then went to
+    a file nobody else could read (tests/e2e/test_state_files.py). Its transactions are short
+    and queue behind the controller's on one connection."""
+    return store
 
 
 @contextlib.asynccontextmanager
