@@ -260,9 +260,14 @@ def test_golive_serve_takes_the_window_over_and_retires_the_previous_when_due(
         assert versions(listen) == {"2.0.0"}
         wait_until("the previous revision is retired", lambda: not pid_alive(previous), 60)
         assert time.time() >= state["keep_until"]  # not before keep_previous ran out
-        done = served.detail(rid, team["vic"])
-        assert done["state"]["retiring"] == []  # type: ignore[index]
-        assert "retired" in str(done["watch"]["sentence"])  # type: ignore[index]
+
+        def recorded() -> object:  # the retirement is committed just after the process stops
+            doc = served.detail(rid, team["vic"])  # type: ignore[union-attr]
+            return doc["state"]["retiring"] == [] and doc  # type: ignore[index]
+
+        done = wait_until("the retirement is recorded", recorded, 30)
+        assert isinstance(done, dict)
+        assert "retired" in str(done["watch"]["sentence"])
     finally:
         stop(run)
         if served is not None:
