@@ -12,7 +12,7 @@ from rich.text import Text
 
 from golive.cli import control
 from golive.cli.session import rollout_store
-from golive.cli.terminal import Terminal
+from golive.cli.terminal import Terminal, literal, visible
 from golive.core.state import PauseKind, Phase
 from golive.errors import StateError
 from golive.migrate.files import MigrationFileError, discover
@@ -65,7 +65,7 @@ def lint_dir(directory: Path, engine: str) -> int:
     try:
         migrations = discover(directory)
     except MigrationFileError as exc:
-        console.print(Text(str(exc), style="red"))
+        console.print(literal(str(exc), "red"))
         return 2
     destructive = False
     dialect: Literal["postgres", "sqlite"] = "sqlite" if engine == "sqlite" else "postgres"
@@ -78,9 +78,9 @@ def lint_dir(directory: Path, engine: str) -> int:
                 first = f.statement.text.splitlines()[0][:80]
                 console.print(
                     Text.assemble(
-                        f"{where}: ",
+                        f"{visible(where)}: ",
                         (f.safety.value, _STYLE[f.safety]),
-                        f": {f.reason}\n    {first}",
+                        f": {f.reason}\n    {visible(first)}",
                     )
                 )
                 destructive = destructive or (f.safety is Safety.DESTRUCTIVE and not down)

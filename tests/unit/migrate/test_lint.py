@@ -3,6 +3,8 @@ squawk's rules; and the splitter that finds each statement's line and column."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -125,3 +127,18 @@ def test_hostile_statements_are_classified_not_crashed_on() -> None:
 )
 def test_split_gives_back_statements_joined_with_semicolons(stmts: list[str]) -> None:
     assert [s.text for s in split(";\n".join(stmts))] == stmts
+
+
+def test_lint_output_shows_escapes_in_file_names_and_sql_literally(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A migration file whose SQL (or whose name) carries an ESC sequence must not drive the
+    terminal when `golive migrate lint` prints it."""
+    from golive.cli.migrate import lint_dir
+
+    (tmp_path / "0001_x.up.sql").write_text("SELECT '\x1b[2J';\n")
+    assert lint_dir(tmp_path, "postgres") == 0
+    (tmp_path / "0002_y\x1b[2J.sql").write_text("SELECT 1;\n")
+    assert lint_dir(tmp_path, "postgres") == 2
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\\x1b[2J" in out
