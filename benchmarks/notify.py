@@ -23,7 +23,7 @@ from benchmarks.harness import apply_verified, run, setup, summary
 from benchmarks.rollback import client_loop
 from golive.core.state import Phase, RolloutId, RolloutState
 from golive.notify.notice import Delivery, Notice
-from golive.notify.worker import Worker, own_connection
+from golive.notify.worker import Worker
 from golive.plan.model import Split
 from golive.store.leases import owner_id
 from golive.store.records import RolloutRecord
@@ -74,15 +74,13 @@ async def main() -> None:
         base, base_commit, version = await trials(store, st, 1, rx.url, "base")
         await store.commit(st, [], version, time.time(), notices=notices("b", rx.url, "q", QUEUED))
         version += 1
-        own = own_connection(store)
-        worker = Worker(own, owner_id(os.getpid()), concurrency=8)
+        worker = Worker(store, owner_id(os.getpid()), concurrency=8)
         task = asyncio.create_task(worker.run())
         t0 = time.perf_counter()
         loaded, loaded_commit, version = await trials(store, st, version, rx.url, "load")
         took = time.perf_counter() - t0
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        own.close()
         items = await store.outbox("b")
         sent = sum(1 for i in items if i.status is Delivery.SENT)
         pending = sum(1 for i in items if i.status is Delivery.PENDING)

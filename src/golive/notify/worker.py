@@ -1,7 +1,7 @@
 """The outbox worker: sends what the store's outbox holds, at least once, never in the way of
 a shift or a rollback.
 
-It is its own asyncio task with its own store connection and short transactions: the
+It is its own asyncio task with short transactions on the controller's store: the
 reconcile loop writes notices with its commits and never awaits a delivery. Each round claims a
 batch of due notices (one worker per process; a claim held by a dead process is free at once,
 so a controller killed mid-send has its notices sent again by the next one, with the same
@@ -173,23 +173,17 @@ class Worker:
         return Outcome(Delivery.PENDING, error, time.time() + delay)
 
 
-def own_connection(store: Store) -> Store:
-    """The worker's store: the controller's own. Not a second SQLiteStore on the same file in
-    this process: with one open, a `golive status` in another process that opened and closed
-    the database deleted its write-ahead log under the controller, whose commits then went to
-    a file nobody else could read (tests/e2e/test_state_files.py). Its transactions are short
-    and queue behind the controller's on one connection."""
-    return store
-
-
 @contextlib.asynccontextmanager
 async def sending(store: Store, rollout_id: str | None = None) -> AsyncIterator[Worker]:
     """The process's worker, running while the block runs. When the block ends normally
     (``golive run``: the rollout ended), what ``rollout_id`` still has pending is given up to
     ``GOLIVE_NOTIFY_WAIT`` seconds (10 by default) to go out; interrupted, it stops at once and
-    the next worker sends the rest. It is never awaited by the reconcile loop."""
-    own = own_connection(store)
-    worker = Worker(own, owner_id(os.getpid()))
+    the next worker sends the rest. It is never awaited by the reconcile loop.
+
+    It shares the controller's store: with a second SQLiteStore on the same file in this
+    process, a reader in another process that opened and closed the database deleted its
+    write-ahead log under the controller (tests/e2e/test_readers.py)."""
+    worker = Worker(store, owner_id(os.getpid()))
     task = asyncio.create_task(worker.run(), name="golive-notify")
     ended = False
     try:
@@ -201,14 +195,12 @@ async def sending(store: Store, rollout_id: str | None = None) -> AsyncIterator[
             await task
         try:
             with contextlib.suppress(Exception):  # what the task had claimed is due again
-                await own.release_outbox(worker.owner)
+                await store.release_outbox(worker.owner)
             if ended and rollout_id is not None:
                 with contextlib.suppress(Exception):
                     await worker.drain(rollout_id, _wait())
         finally:
             await worker.close()
-            if own is not store:
-                own.close()
 
 
 def _wait() -> float:
